@@ -1,0 +1,824 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Policy file loader (schema in config.h).
+ *
+ * Everything is validated into a private struct conf that is only copied to
+ * the caller on success, so a bad edit followed by a reload changes nothing.
+ * Every problem is reported as one line, "FILE:LINE: key: problem", where
+ * key is the setting's path (daemon.workers, tenants[2].size, ...).
+ */
+#include "conf/config.h"
+
+#include "common/log.h"
+#include "common/units.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TENANT_ALIGN 4096u
+#define POLICY_MAX_BYTES (16u << 20) /* far beyond any sane policy */
+#define KEY_MAX 256
+#define QUOTE_MAX 64 /* longest piece of user text echoed in a message */
+#define QUOTE_BUF (QUOTE_MAX * 4 + 8)
+
+struct loader {
+	const char *file;
+	char *err;
+	size_t errlen;
+};
+
+static const char *const root_keys[] = { "daemon", "backends", "tenants", NULL };
+static const char *const daemon_keys[] = { "socket", "state_file", "workers",
+					   "log_level", NULL };
+static const char *const backend_keys[] = { "name", "path", "size", NULL };
+static const char *const tenant_keys[] = { "name", "backend", "size", "queues",
+					   "depth", NULL };
+
+static void appendf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void appendf(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t n = strnlen(buf, len);
+	va_list ap;
+
+	if (n + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+/* User text may hold anything; keep messages on one line and bounded. */
+static const char *quote(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	buf[0] = '\0';
+	appendf(buf, len, "\"");
+	for (i = 0; s[i] && i < QUOTE_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			appendf(buf, len, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			appendf(buf, len, "\\x%02x", c);
+		else
+			appendf(buf, len, "%c", c);
+	}
+	appendf(buf, len, s[i] ? "\"..." : "\"");
+	return buf;
+}
+
+/* Exact, so that "need X but only Y" never prints two equal numbers. */
+static const char *exact_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	int u;
+
+	for (u = 5; u >= 0; u--) {
+		uint64_t m = 1ULL << (10 * (u + 1));
+
+		if (bytes && bytes % m == 0) {
+			snprintf(buf, len, "%llu %s", (unsigned long long)(bytes / m), unit[u]);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "%llu bytes", (unsigned long long)bytes);
+	return buf;
+}
+
+/* daemon.workers, backends[1].path, ... from libconfig's parent links. */
+static void key_of(const config_setting_t *s, char *buf, size_t len)
+{
+	const config_setting_t *parent = config_setting_parent(s);
+
+	if (!parent) {
+		buf[0] = '\0';
+		return;
+	}
+	key_of(parent, buf, len);
+	if (config_setting_type(parent) == CONFIG_TYPE_GROUP)
+		appendf(buf, len, "%s%s", buf[0] ? "." : "", config_setting_name(s));
+	else
+		appendf(buf, len, "[%d]", config_setting_index(s));
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Report a problem with setting s, or with its missing member `member`
+ * (then the line is the group's). Always returns -1.
+ */
+static int fail(const struct loader *ld, const config_setting_t *s,
+		const char *member, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(const struct loader *ld, const config_setting_t *s,
+		const char *member, const char *fmt, ...)
+{
+	char key[KEY_MAX] = "", msg[512];
+	va_list ap;
+
+	key_of(s, key, sizeof(key));
+	if (member)
+		appendf(key, sizeof(key), "%s%s", key[0] ? "." : "", member);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	set_err(ld->err, ld->errlen, "%s:%u: %s: %s", ld->file,
+		config_setting_source_line(s), key, msg);
+	return -1;
+}
+
+static bool key_known(const char *name, const char *const *valid)
+{
+	for (; *valid; valid++)
+		if (strcmp(name, *valid) == 0)
+			return true;
+	return false;
+}
+
+static int check_keys(const struct loader *ld, const config_setting_t *group,
+		      const char *const *valid)
+{
+	int n = config_setting_length(group);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+		char list[KEY_MAX] = "";
+
+		if (key_known(config_setting_name(s), valid))
+			continue;
+		for (const char *const *v = valid; *v; v++)
+			appendf(list, sizeof(list), "%s%s", v == valid ? "" : ", ", *v);
+		return fail(ld, s, NULL, "unknown key (valid: %s)", list);
+	}
+	return 0;
+}
+
+static bool is_group(const config_setting_t *s)
+{
+	return config_setting_type(s) == CONFIG_TYPE_GROUP;
+}
+
+static bool is_integer(const config_setting_t *s)
+{
+	int type = config_setting_type(s);
+
+	return type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64;
+}
+
+/* 1 and *out set if present, 0 if absent and optional, -1 on error. */
+static int get_string(const struct loader *ld, const config_setting_t *group,
+		      const char *key, bool required, const char **out)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+
+	if (!s)
+		return required ? fail(ld, group, key, "missing") : 0;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail(ld, s, NULL, "must be a string");
+	*out = config_setting_get_string(s);
+	return 1;
+}
+
+static int get_uint(const struct loader *ld, const config_setting_t *group,
+		    const char *key, unsigned min, unsigned max, unsigned *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+	long long v;
+
+	if (!s)
+		return 0;
+	if (!is_integer(s))
+		return fail(ld, s, NULL, "must be an integer");
+	v = config_setting_get_int64(s);
+	if (v < (long long)min || v > (long long)max)
+		return fail(ld, s, NULL, "%lld is out of range (%u..%u)", v, min, max);
+	*out = (unsigned)v;
+	return 1;
+}
+
+/*
+ * A size is "4G"-style text or a plain integer of bytes. Capped at
+ * INT64_MAX because offsets end up in off_t and in the JSON state file.
+ */
+static int get_size(const struct loader *ld, const config_setting_t *group,
+		    const char *key, bool required, uint64_t *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+	char q[QUOTE_BUF];
+	uint64_t v;
+
+	if (!s)
+		return required ? fail(ld, group, key, "missing") : 0;
+	if (is_integer(s)) {
+		long long ll = config_setting_get_int64(s);
+
+		if (ll <= 0)
+			return fail(ld, s, NULL, "must be > 0");
+		*out = (uint64_t)ll;
+		return 1;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail(ld, s, NULL, "must be a size: a string like \"4G\" or an integer");
+	quote(config_setting_get_string(s), q, sizeof(q));
+	switch (parse_size(config_setting_get_string(s), &v)) {
+	case 0:
+		break;
+	case -ERANGE:
+		return fail(ld, s, NULL, "%s is too large (must be under 8 EiB)", q);
+	default:
+		return fail(ld, s, NULL, "%s is not a size (use 512, 4K, 64M, 1G, 2T)", q);
+	}
+	if (v > INT64_MAX)
+		return fail(ld, s, NULL, "%s is too large (must be under 8 EiB)", q);
+	if (v == 0)
+		return fail(ld, s, NULL, "must be > 0");
+	*out = v;
+	return 1;
+}
+
+static int get_name(const struct loader *ld, const config_setting_t *group,
+		    char name[CONF_NAME_MAX])
+{
+	const char *s;
+	char q[QUOTE_BUF];
+
+	if (get_string(ld, group, "name", true, &s) < 0)
+		return -1;
+	if (!conf_name_valid(s))
+		return fail(ld, config_setting_get_member(group, "name"), NULL,
+			    "%s is not a valid name (1 to 63 of A-Z a-z 0-9 _ . -, not \".\" or \"..\")",
+			    quote(s, q, sizeof(q)));
+	strcpy(name, s);
+	return 0;
+}
+
+static int get_path(const struct loader *ld, const config_setting_t *group,
+		    const char *key, bool required, char *out, size_t size)
+{
+	const char *s;
+	int rc = get_string(ld, group, key, required, &s);
+
+	if (rc <= 0)
+		return rc;
+	if (s[0] != '/')
+		return fail(ld, config_setting_get_member(group, key), NULL,
+			    "must be an absolute path");
+	if (strlen(s) >= size)
+		return fail(ld, config_setting_get_member(group, key), NULL,
+			    "too long (%zu bytes, max %zu)", strlen(s), size - 1);
+	strcpy(out, s);
+	return 1;
+}
+
+static int load_daemon(const struct loader *ld, const config_setting_t *d,
+		       struct conf *c)
+{
+	const char *level;
+	char q[QUOTE_BUF];
+	int rc;
+
+	if (!is_group(d))
+		return fail(ld, d, NULL, "must be a group: daemon = { ... };");
+	if (check_keys(ld, d, daemon_keys) < 0 ||
+	    get_path(ld, d, "socket", false, c->socket_path, sizeof(c->socket_path)) < 0 ||
+	    get_path(ld, d, "state_file", false, c->state_file, sizeof(c->state_file)) < 0 ||
+	    get_uint(ld, d, "workers", 0, CONF_MAX_WORKERS, &c->workers) < 0)
+		return -1;
+	rc = get_string(ld, d, "log_level", false, &level);
+	if (rc <= 0)
+		return rc;
+	c->log_level = log_level_from_name(level);
+	if (c->log_level < 0)
+		return fail(ld, config_setting_get_member(d, "log_level"), NULL,
+			    "%s is not a log level (use error, warn, info, debug)",
+			    quote(level, q, sizeof(q)));
+	return 0;
+}
+
+/* backends/tenants: a list of groups; returns the count or -1. */
+static int check_list(const struct loader *ld, const config_setting_t *list,
+		      const char *example)
+{
+	int n;
+
+	if (config_setting_type(list) != CONFIG_TYPE_LIST)
+		return fail(ld, list, NULL, "must be a list: %s = ( { ... }, { ... } );",
+			    config_setting_name(list));
+	n = config_setting_length(list);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+
+		if (!is_group(g))
+			return fail(ld, g, NULL, "must be a group: { %s }", example);
+	}
+	return n;
+}
+
+static int load_backend(const struct loader *ld, const config_setting_t *g,
+			struct conf *c)
+{
+	struct conf_backend *b = &c->backends[c->nr_backends];
+	const struct conf_backend *first;
+	char q[QUOTE_BUF];
+
+	b->line = (int)config_setting_source_line(g);
+	if (check_keys(ld, g, backend_keys) < 0 || get_name(ld, g, b->name) < 0)
+		return -1;
+	first = conf_find_backend(c, b->name);
+	if (first)
+		return fail(ld, config_setting_get_member(g, "name"), NULL,
+			    "duplicate backend name %s (first defined at line %d)",
+			    quote(b->name, q, sizeof(q)), first->line);
+	if (get_path(ld, g, "path", true, b->path, sizeof(b->path)) < 0 ||
+	    get_size(ld, g, "size", false, &b->size) < 0)
+		return -1;
+	c->nr_backends++;
+	return 0;
+}
+
+static const struct conf_tenant *find_tenant(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->nr_tenants; i++)
+		if (strcmp(c->tenants[i].name, name) == 0)
+			return &c->tenants[i];
+	return NULL;
+}
+
+static int check_backend_ref(const struct loader *ld, const config_setting_t *g,
+			     const struct conf *c, const char *ref)
+{
+	char q[QUOTE_BUF], names[KEY_MAX] = "";
+
+	if (conf_find_backend(c, ref))
+		return 0;
+	for (size_t i = 0; i < c->nr_backends; i++)
+		appendf(names, sizeof(names), "%s%s", i ? ", " : "", c->backends[i].name);
+	return fail(ld, config_setting_get_member(g, "backend"), NULL,
+		    "no backend named %s (%s%s)", quote(ref, q, sizeof(q)),
+		    c->nr_backends ? "defined: " : "no backends are defined", names);
+}
+
+/* Only backends with an explicit size can be checked before opening them. */
+static int check_room(const struct loader *ld, const config_setting_t *g,
+		      const struct conf *c, const struct conf_tenant *t)
+{
+	const struct conf_backend *b = conf_find_backend(c, t->backend);
+	char need[32], have[32], q[QUOTE_BUF];
+	uint64_t used = 0;
+
+	if (!b->size)
+		return 0;
+	for (size_t i = 0; i < c->nr_tenants; i++)
+		if (strcmp(c->tenants[i].backend, b->name) == 0)
+			used += c->tenants[i].size; /* <= b->size, checked earlier */
+	if (t->size <= b->size - used)
+		return 0;
+	return fail(ld, config_setting_get_member(g, "size"), NULL,
+		    "tenants on backend %s need %s but it is only %s",
+		    quote(b->name, q, sizeof(q)),
+		    exact_size(used + t->size, need, sizeof(need)),
+		    exact_size(b->size, have, sizeof(have)));
+}
+
+static int load_tenant(const struct loader *ld, const config_setting_t *g,
+		       struct conf *c)
+{
+	struct conf_tenant *t = &c->tenants[c->nr_tenants];
+	const struct conf_tenant *first;
+	char q[QUOTE_BUF], sz[32];
+	const char *ref;
+
+	t->line = (int)config_setting_source_line(g);
+	t->queues = CONF_DEFAULT_QUEUES;
+	t->depth = CONF_DEFAULT_DEPTH;
+	if (check_keys(ld, g, tenant_keys) < 0 || get_name(ld, g, t->name) < 0)
+		return -1;
+	first = find_tenant(c, t->name);
+	if (first)
+		return fail(ld, config_setting_get_member(g, "name"), NULL,
+			    "duplicate tenant name %s (first defined at line %d)",
+			    quote(t->name, q, sizeof(q)), first->line);
+	if (get_string(ld, g, "backend", true, &ref) < 0 ||
+	    check_backend_ref(ld, g, c, ref) < 0)
+		return -1;
+	strcpy(t->backend, ref); /* a defined backend's name fits */
+	if (get_size(ld, g, "size", true, &t->size) < 0)
+		return -1;
+	if (t->size % TENANT_ALIGN)
+		return fail(ld, config_setting_get_member(g, "size"), NULL,
+			    "%s is not a multiple of 4 KiB",
+			    exact_size(t->size, sz, sizeof(sz)));
+	if (check_room(ld, g, c, t) < 0 ||
+	    get_uint(ld, g, "queues", 1, CONF_MAX_QUEUES, &t->queues) < 0 ||
+	    get_uint(ld, g, "depth", 1, CONF_MAX_DEPTH, &t->depth) < 0)
+		return -1;
+	c->nr_tenants++;
+	return 0;
+}
+
+static int load_backends(const struct loader *ld, const config_setting_t *list,
+			 struct conf *c)
+{
+	int n = check_list(ld, list, "name = \"...\"; path = \"/...\";");
+
+	if (n <= 0)
+		return n;
+	c->backends = calloc((size_t)n, sizeof(*c->backends));
+	if (!c->backends)
+		return fail(ld, list, NULL, "out of memory");
+	for (int i = 0; i < n; i++)
+		if (load_backend(ld, config_setting_get_elem(list, (unsigned)i), c) < 0)
+			return -1;
+	return 0;
+}
+
+static int load_tenants(const struct loader *ld, const config_setting_t *list,
+			struct conf *c)
+{
+	int n = check_list(ld, list, "name = \"...\"; backend = \"...\"; size = \"1G\";");
+
+	if (n <= 0)
+		return n;
+	c->tenants = calloc((size_t)n, sizeof(*c->tenants));
+	if (!c->tenants)
+		return fail(ld, list, NULL, "out of memory");
+	for (int i = 0; i < n; i++)
+		if (load_tenant(ld, config_setting_get_elem(list, (unsigned)i), c) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * libconfig 1.5 silently wraps integer literals outside 32 bits unless they
+ * carry an L suffix ("size = 5368709120;" reads as 1 GiB), and @include
+ * pulls in text we never see. So scan the raw text first: note @include, and
+ * the first integer literal that libconfig will wrap, by its ordinal among
+ * all numeric literals, which is also its ordinal among the numeric settings
+ * of the parsed tree in document order.
+ */
+struct prescan {
+	unsigned include_line; /* 0: no @include */
+	unsigned wrap_line; /* 0: no wrapped literal */
+	unsigned wrap_nth;
+	char wrap_text[32];
+};
+
+static bool name_start(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '*';
+}
+
+static bool name_char(char c)
+{
+	return name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+static bool digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool number_start(const char *p)
+{
+	if (*p == '-' || *p == '+')
+		p++;
+	return digit(*p) || (*p == '.' && digit(p[1]));
+}
+
+/* Would libconfig (no L suffix) store this literal as a wrapped int? */
+static bool literal_wraps(const char *tok, size_t len)
+{
+	bool neg = tok[0] == '-', hex;
+	size_t i = (tok[0] == '-' || tok[0] == '+') ? 1 : 0;
+	uint64_t v = 0, limit;
+
+	hex = len > i + 1 && tok[i] == '0' && (tok[i + 1] == 'x' || tok[i + 1] == 'X');
+	if (tok[len - 1] == 'L' || tok[len - 1] == 'l')
+		return false; /* 64-bit literal */
+	if (!hex && (memchr(tok, '.', len) || memchr(tok, 'e', len) || memchr(tok, 'E', len)))
+		return false; /* float */
+	limit = neg ? 1ULL << 31 : (1ULL << 31) - 1;
+	for (i += hex ? 2 : 0; i < len; i++) {
+		char c = tok[i];
+		unsigned d = digit(c) ? (unsigned)(c - '0') :
+			     (unsigned)((c | 0x20) - 'a' + 10);
+
+		v = v * (hex ? 16 : 10) + d;
+		if (v > limit)
+			return true;
+	}
+	return false;
+}
+
+static const char *skip_number(const char *p)
+{
+	const char *start = p;
+
+	if (*p == '-' || *p == '+')
+		p++;
+	for (; *p; p++) {
+		if (digit(*p) || name_start(*p) || *p == '.')
+			continue;
+		if ((*p == '-' || *p == '+') && (p[-1] == 'e' || p[-1] == 'E') &&
+		    p - 1 > start && !(start[0] == '0' && (start[1] | 0x20) == 'x'))
+			continue;
+		break;
+	}
+	return p;
+}
+
+static void prescan(const char *p, struct prescan *ps)
+{
+	unsigned line = 1, nth = 0;
+
+	memset(ps, 0, sizeof(*ps));
+	while (*p) {
+		if (*p == '\n') {
+			line++;
+			p++;
+		} else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+			while (*p && *p != '\n')
+				p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			for (p += 2; *p && !(p[0] == '*' && p[1] == '/'); p++)
+				line += *p == '\n';
+			p += *p ? 2 : 0;
+		} else if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				line += *p == '\n';
+			}
+			p += *p ? 1 : 0;
+		} else if (strncmp(p, "@include", 8) == 0) {
+			if (!ps->include_line)
+				ps->include_line = line;
+			p += 8;
+		} else if (name_start(*p)) {
+			while (name_char(*p))
+				p++;
+		} else if (number_start(p)) {
+			const char *end = skip_number(p);
+			size_t len = (size_t)(end - p);
+
+			nth++;
+			if (!ps->wrap_line && literal_wraps(p, len)) {
+				ps->wrap_line = line;
+				ps->wrap_nth = nth;
+				snprintf(ps->wrap_text, sizeof(ps->wrap_text), "%.*s",
+					 (int)len, p);
+			}
+			p = end;
+		} else {
+			p++;
+		}
+	}
+}
+
+/* The nth (from 1) numeric setting under s in document order, or NULL. */
+static const config_setting_t *nth_number(const config_setting_t *s, unsigned *nth)
+{
+	int type = config_setting_type(s);
+
+	if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64 ||
+	    type == CONFIG_TYPE_FLOAT)
+		return --*nth == 0 ? s : NULL;
+	if (type != CONFIG_TYPE_GROUP && type != CONFIG_TYPE_LIST &&
+	    type != CONFIG_TYPE_ARRAY)
+		return NULL;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *hit =
+			nth_number(config_setting_get_elem(s, (unsigned)i), nth);
+
+		if (hit)
+			return hit;
+	}
+	return NULL;
+}
+
+static int check_wrapped(const struct loader *ld, const config_t *cfg,
+			 const struct prescan *ps)
+{
+	unsigned nth = ps->wrap_nth;
+	const config_setting_t *s;
+
+	if (!ps->wrap_line)
+		return 0;
+	s = nth_number(config_root_setting(cfg), &nth);
+	if (!s || config_setting_source_line(s) != ps->wrap_line) {
+		/* Cannot name the key; still refuse rather than load a wrong number. */
+		set_err(ld->err, ld->errlen,
+			"%s:%u: %s: integer does not fit in 32 bits (add an L suffix: %sL)",
+			ld->file, ps->wrap_line, ps->wrap_text, ps->wrap_text);
+		return -1;
+	}
+	return fail(ld, s, NULL, "%s does not fit in 32 bits (add an L suffix: %sL)",
+		    ps->wrap_text, ps->wrap_text);
+}
+
+static int load_tree(const struct loader *ld, const config_t *cfg, struct conf *c)
+{
+	const config_setting_t *root = config_root_setting(cfg);
+	const config_setting_t *s;
+
+	if (check_keys(ld, root, root_keys) < 0)
+		return -1;
+	s = config_setting_get_member(root, "daemon");
+	if (s && load_daemon(ld, s, c) < 0)
+		return -1;
+	/* Backends first wherever they appear: tenants refer to them. */
+	s = config_setting_get_member(root, "backends");
+	if (s && load_backends(ld, s, c) < 0)
+		return -1;
+	s = config_setting_get_member(root, "tenants");
+	if (s && load_tenants(ld, s, c) < 0)
+		return -1;
+	return 0;
+}
+
+void conf_init(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->socket_path, sizeof(c->socket_path), "%s", CONF_DEFAULT_SOCKET);
+	snprintf(c->state_file, sizeof(c->state_file), "%s", CONF_DEFAULT_STATE_FILE);
+	c->workers = 0;
+	c->log_level = LOG_INFO;
+}
+
+void conf_free(struct conf *c)
+{
+	free(c->backends);
+	free(c->tenants);
+	c->backends = NULL;
+	c->tenants = NULL;
+	c->nr_backends = 0;
+	c->nr_tenants = 0;
+}
+
+int conf_load_string(const char *text, const char *name, struct conf *out,
+		     char *err, size_t errlen)
+{
+	struct loader ld = { .file = name ? name : "<string>", .err = err, .errlen = errlen };
+	struct prescan ps;
+	struct conf c;
+	config_t cfg;
+	int rc = -1;
+
+	if (!text) {
+		set_err(err, errlen, "%s: no text", ld.file);
+		return -1;
+	}
+	prescan(text, &ps);
+	if (ps.include_line) {
+		set_err(err, errlen, "%s:%u: @include: not supported (keep the policy in one file)",
+			ld.file, ps.include_line);
+		return -1;
+	}
+	config_init(&cfg);
+	conf_init(&c);
+	if (!config_read_string(&cfg, text)) {
+		const char *what = config_error_text(&cfg);
+
+		/* libconfig's own text is often just "syntax error" */
+		if (!what || strcmp(what, "syntax error") == 0)
+			set_err(err, errlen, "%s:%d: syntax error", ld.file,
+				config_error_line(&cfg));
+		else
+			set_err(err, errlen, "%s:%d: syntax error: %s", ld.file,
+				config_error_line(&cfg), what);
+		goto out;
+	}
+	if (check_wrapped(&ld, &cfg, &ps) < 0 || load_tree(&ld, &cfg, &c) < 0)
+		goto out;
+	*out = c;
+	rc = 0;
+out:
+	if (rc)
+		conf_free(&c);
+	config_destroy(&cfg);
+	return rc;
+}
+
+/* Whole file as a C string; NULL with errno set on failure. */
+static char *read_text(const char *path)
+{
+	size_t len = 0, cap = 4096;
+	struct stat st;
+	char *buf = NULL;
+	int fd, saved;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	errno = S_ISDIR(st.st_mode) ? EISDIR : EFBIG;
+	if (S_ISDIR(st.st_mode) || st.st_size > POLICY_MAX_BYTES)
+		goto fail;
+	if (st.st_size > 0)
+		cap = (size_t)st.st_size + 1;
+	buf = malloc(cap);
+	if (!buf)
+		goto fail;
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 == cap) {
+			char *grown = cap > POLICY_MAX_BYTES ? NULL : realloc(buf, cap * 2);
+
+			if (!grown) {
+				errno = EFBIG;
+				goto fail;
+			}
+			buf = grown;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		free(buf);
+		errno = EILSEQ; /* an embedded NUL would silently cut the text */
+		return NULL;
+	}
+	return buf;
+fail:
+	saved = errno;
+	free(buf);
+	close(fd);
+	errno = saved;
+	return NULL;
+}
+
+int conf_load_file(const char *path, struct conf *out, char *err, size_t errlen)
+{
+	char *text = read_text(path);
+	int rc;
+
+	if (!text) {
+		set_err(err, errlen, "%s: cannot read: %s", path,
+			errno == EILSEQ ? "contains a NUL byte" : strerror(errno));
+		return -1;
+	}
+	rc = conf_load_string(text, path, out, err, errlen);
+	free(text);
+	return rc;
+}
+
+const struct conf_backend *conf_find_backend(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->nr_backends; i++)
+		if (strcmp(c->backends[i].name, name) == 0)
+			return &c->backends[i];
+	return NULL;
+}
+
+int conf_name_valid(const char *name)
+{
+	size_t len = strnlen(name, CONF_NAME_MAX);
+
+	if (len == 0 || len >= CONF_NAME_MAX)
+		return 0;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = name[i];
+
+		if (!(ch >= 'A' && ch <= 'Z') && !(ch >= 'a' && ch <= 'z') &&
+		    !digit(ch) && ch != '_' && ch != '.' && ch != '-')
+			return 0;
+	}
+	return 1;
+}

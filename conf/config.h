@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The policy file: what the operator asks for.
+ *
+ * Parsed with libconfig and validated strictly: unknown keys, wrong types,
+ * out-of-range values and duplicate names are errors, reported as
+ * "FILE:LINE: key: what is wrong". A failed load leaves *out untouched.
+ *
+ *   daemon = {
+ *     socket     = "/run/ddublk/ctl.sock";      # control socket path
+ *     state_file = "/var/lib/ddublk/state.json"; # tenant table (extents)
+ *     workers    = 0;                            # 0: one per online CPU
+ *     log_level  = "info";                       # error|warn|info|debug
+ *   };
+ *   backends = (
+ *     { name = "nvme0"; path = "/dev/nvme0n1"; },
+ *     { name = "img";   path = "/srv/pool.img"; size = "8G"; }
+ *   );
+ *   tenants = (
+ *     { name = "db"; backend = "nvme0"; size = "2G"; queues = 2; depth = 64; }
+ *   );
+ *
+ * A backend "size" (regular files only) creates or extends the file to that
+ * size; without it the file or device must already exist.
+ */
+#ifndef DDUBLK_CONF_CONFIG_H
+#define DDUBLK_CONF_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_NAME_MAX 64 /* including the NUL: names are 1..63 chars */
+#define CONF_SOCKET_MAX 108 /* sizeof(sockaddr_un.sun_path) */
+
+#define CONF_DEFAULT_SOCKET "/run/ddublk/ctl.sock"
+#define CONF_DEFAULT_STATE_FILE "/var/lib/ddublk/state.json"
+#define CONF_DEFAULT_QUEUES 1
+#define CONF_DEFAULT_DEPTH 64
+#define CONF_MAX_QUEUES 64
+#define CONF_MAX_DEPTH 1024
+#define CONF_MAX_WORKERS 256
+
+struct conf_backend {
+	char name[CONF_NAME_MAX];
+	char path[PATH_MAX];
+	uint64_t size; /* 0: use the existing file/device as is */
+	int line;
+};
+
+struct conf_tenant {
+	char name[CONF_NAME_MAX];
+	char backend[CONF_NAME_MAX];
+	uint64_t size; /* bytes, > 0, multiple of 4096 */
+	unsigned queues; /* 1..CONF_MAX_QUEUES */
+	unsigned depth; /* 1..CONF_MAX_DEPTH */
+	int line;
+};
+
+struct conf {
+	char socket_path[CONF_SOCKET_MAX];
+	char state_file[PATH_MAX];
+	unsigned workers; /* 0 = one per online CPU */
+	int log_level; /* enum log_level */
+	struct conf_backend *backends;
+	size_t nr_backends;
+	struct conf_tenant *tenants;
+	size_t nr_tenants;
+};
+
+/* Defaults for every field; no backends, no tenants. */
+void conf_init(struct conf *c);
+
+/*
+ * Load and validate a policy file. Returns 0, or -1 with a one-line
+ * "FILE:LINE: key: problem" message in err.
+ */
+int conf_load_file(const char *path, struct conf *out, char *err, size_t errlen);
+
+/* Same, from a string; `name` stands for the file name in messages. */
+int conf_load_string(const char *text, const char *name, struct conf *out,
+		     char *err, size_t errlen);
+
+void conf_free(struct conf *c);
+
+const struct conf_backend *conf_find_backend(const struct conf *c, const char *name);
+
+/* 1 if name is a valid tenant/backend name: [A-Za-z0-9_.-]{1,63}, not "." or "..". */
+int conf_name_valid(const char *name);
+
+#endif

@@ -1,0 +1,663 @@
+/* SPDX-License-Identifier: MIT */
+/* Policy file loading and validation (conf/config.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/log.h"
+#include "conf/config.h"
+
+#define GiB (1ULL << 30)
+#define MiB (1ULL << 20)
+
+static const char full_policy[] =
+	"# a complete policy\n"
+	"daemon = {\n"
+	"  socket     = \"/run/test/ctl.sock\";\n"
+	"  state_file = \"/var/lib/test/state.json\";\n"
+	"  workers    = 4;\n"
+	"  log_level  = \"debug\";\n"
+	"};\n"
+	"backends = (\n"
+	"  { name = \"nvme0\"; path = \"/dev/nvme0n1\"; },\n"
+	"  { name = \"img\";   path = \"/srv/pool.img\"; size = \"8G\"; }\n"
+	");\n"
+	"tenants = (\n"
+	"  { name = \"db\"; backend = \"nvme0\"; size = \"2G\"; queues = 2; depth = 128; },\n"
+	"  { name = \"web-1.a_b\"; backend = \"img\"; size = 1048576; },\n"
+	"  {\n"
+	"    name = \"big\";\n"
+	"    backend = \"img\";\n"
+	"    size = 5368709120L;\n"
+	"  }\n"
+	");\n";
+
+static void test_full_file(void **state)
+{
+	char err[512] = "";
+	struct conf c;
+
+	(void)state;
+	assert_int_equal(conf_load_string(full_policy, "policy.conf", &c, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(c.socket_path, "/run/test/ctl.sock");
+	assert_string_equal(c.state_file, "/var/lib/test/state.json");
+	assert_int_equal(c.workers, 4);
+	assert_int_equal(c.log_level, LOG_DEBUG);
+
+	assert_int_equal(c.nr_backends, 2);
+	assert_string_equal(c.backends[0].name, "nvme0");
+	assert_string_equal(c.backends[0].path, "/dev/nvme0n1");
+	assert_true(c.backends[0].size == 0);
+	assert_int_equal(c.backends[0].line, 9);
+	assert_string_equal(c.backends[1].name, "img");
+	assert_string_equal(c.backends[1].path, "/srv/pool.img");
+	assert_true(c.backends[1].size == 8 * GiB);
+	assert_int_equal(c.backends[1].line, 10);
+
+	assert_int_equal(c.nr_tenants, 3);
+	assert_string_equal(c.tenants[0].name, "db");
+	assert_string_equal(c.tenants[0].backend, "nvme0");
+	assert_true(c.tenants[0].size == 2 * GiB);
+	assert_int_equal(c.tenants[0].queues, 2);
+	assert_int_equal(c.tenants[0].depth, 128);
+	assert_int_equal(c.tenants[0].line, 13);
+	assert_string_equal(c.tenants[1].name, "web-1.a_b");
+	assert_string_equal(c.tenants[1].backend, "img");
+	assert_true(c.tenants[1].size == MiB);
+	assert_int_equal(c.tenants[1].queues, CONF_DEFAULT_QUEUES);
+	assert_int_equal(c.tenants[1].depth, CONF_DEFAULT_DEPTH);
+	assert_string_equal(c.tenants[2].name, "big");
+	assert_true(c.tenants[2].size == 5 * GiB);
+	assert_int_equal(c.tenants[2].line, 15); /* where its block opens */
+
+	assert_ptr_equal(conf_find_backend(&c, "img"), &c.backends[1]);
+	assert_ptr_equal(conf_find_backend(&c, "nvme0"), &c.backends[0]);
+	assert_null(conf_find_backend(&c, "nvme1"));
+	assert_null(conf_find_backend(&c, ""));
+	conf_free(&c);
+	assert_null(c.backends);
+	assert_null(c.tenants);
+	assert_int_equal(c.nr_backends, 0);
+	assert_int_equal(c.nr_tenants, 0);
+}
+
+static void expect_defaults(const struct conf *c)
+{
+	assert_string_equal(c->socket_path, CONF_DEFAULT_SOCKET);
+	assert_string_equal(c->state_file, CONF_DEFAULT_STATE_FILE);
+	assert_int_equal(c->workers, 0);
+	assert_int_equal(c->log_level, LOG_INFO);
+	assert_null(c->backends);
+	assert_int_equal(c->nr_backends, 0);
+	assert_null(c->tenants);
+	assert_int_equal(c->nr_tenants, 0);
+}
+
+static void test_defaults(void **state)
+{
+	static const char *const texts[] = {
+		"",
+		"# only a comment\n",
+		"daemon = {};\n",
+		"daemon = {};\nbackends = ();\ntenants = ();\n",
+	};
+	char err[256];
+	struct conf c;
+
+	(void)state;
+	conf_init(&c);
+	expect_defaults(&c);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		memset(&c, 0x5a, sizeof(c));
+		assert_int_equal(conf_load_string(texts[i], "p", &c, err, sizeof(err)), 0);
+		expect_defaults(&c);
+		conf_free(&c);
+	}
+}
+
+static void test_limits_accepted(void **state)
+{
+	char text[1024], sock[CONF_SOCKET_MAX], err[256];
+	struct conf c;
+
+	(void)state;
+	/* The longest socket path that still fits sun_path with its NUL. */
+	memset(sock, 'a', sizeof(sock) - 1);
+	sock[0] = '/';
+	sock[sizeof(sock) - 1] = '\0';
+	snprintf(text, sizeof(text),
+		 "daemon = { socket = \"%s\"; workers = %d; log_level = \"error\"; };\n"
+		 "backends = ( { name = \"b\"; path = \"/b\"; size = \"8K\"; } );\n"
+		 "tenants = (\n"
+		 "  { name = \"t1\"; backend = \"b\"; size = 4096; queues = 1; depth = 1; },\n"
+		 "  { name = \"t2\"; backend = \"b\"; size = \"4K\"; queues = %d; depth = %d; }\n"
+		 ");\n",
+		 sock, CONF_MAX_WORKERS, CONF_MAX_QUEUES, CONF_MAX_DEPTH);
+	assert_int_equal(conf_load_string(text, "p", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.socket_path, sock);
+	assert_int_equal(c.workers, CONF_MAX_WORKERS);
+	assert_int_equal(c.log_level, LOG_ERR);
+	/* two tenants fill the 8K backend exactly: not oversubscribed */
+	assert_int_equal(c.nr_tenants, 2);
+	assert_int_equal(c.tenants[0].queues, 1);
+	assert_int_equal(c.tenants[0].depth, 1);
+	assert_int_equal(c.tenants[1].queues, CONF_MAX_QUEUES);
+	assert_int_equal(c.tenants[1].depth, CONF_MAX_DEPTH);
+	conf_free(&c);
+}
+
+static void test_every_log_level(void **state)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = {
+		{ "error", LOG_ERR }, { "warn", LOG_WARN },
+		{ "info", LOG_INFO }, { "debug", LOG_DEBUG },
+	};
+	char text[128], err[256];
+	struct conf c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		snprintf(text, sizeof(text), "daemon = { log_level = \"%s\"; };", levels[i].name);
+		assert_int_equal(conf_load_string(text, "p", &c, err, sizeof(err)), 0);
+		assert_int_equal(c.log_level, levels[i].level);
+		conf_free(&c);
+	}
+}
+
+/*
+ * Load text that must fail with exactly `want`, and check that the output
+ * struct was not touched at all.
+ */
+static void expect_error(const char *text, const char *want)
+{
+	struct conf c, before;
+	char err[1024] = "";
+
+	memset(&c, 0xa5, sizeof(c));
+	memcpy(&before, &c, sizeof(c));
+	assert_int_equal(conf_load_string(text, "policy.conf", &c, err, sizeof(err)), -1);
+	assert_string_equal(err, want);
+	assert_memory_equal(&c, &before, sizeof(c));
+	assert_null(strchr(err, '\n'));
+}
+
+#define B1 "backends = ( { name = \"b\"; path = \"/dev/b\"; } );\n"
+
+static void test_syntax_errors(void **state)
+{
+	(void)state;
+	expect_error("daemon = {\n  workers = ;\n};\n", "policy.conf:2: syntax error");
+	expect_error("daemon = {\n  workers = 1;\n  workers = 2;\n};\n",
+		     "policy.conf:3: syntax error: duplicate setting name");
+	expect_error("\n\ntenants = ( { name = \"x\" ; );\n", "policy.conf:3: syntax error");
+	/* at end of input libconfig blames the line after the last newline */
+	expect_error("daemon = {\n", "policy.conf:2: syntax error");
+	expect_error("daemon = { log_level = \"info; };\n", "policy.conf:2: syntax error");
+	expect_error("a = 1;\nb = 2 3;\n", "policy.conf:2: syntax error");
+	expect_error("@include \"other.conf\"\n",
+		     "policy.conf:1: @include: not supported (keep the policy in one file)");
+}
+
+static void test_unknown_keys(void **state)
+{
+	(void)state;
+	expect_error("deamon = {};\n",
+		     "policy.conf:1: deamon: unknown key (valid: daemon, backends, tenants)");
+	expect_error("daemon = {\n  wrokers = 2;\n};\n",
+		     "policy.conf:2: daemon.wrokers: unknown key "
+		     "(valid: socket, state_file, workers, log_level)");
+	expect_error("backends = (\n  { name = \"a\"; path = \"/a\"; },\n"
+		     "  { name = \"b\"; path = \"/b\"; sise = \"1G\"; }\n);\n",
+		     "policy.conf:3: backends[1].sise: unknown key (valid: name, path, size)");
+	expect_error(B1 "tenants = (\n  { name = \"t\"; backend = \"b\"; size = \"1G\";\n"
+		     "    queue = 2; }\n);\n",
+		     "policy.conf:4: tenants[0].queue: unknown key "
+		     "(valid: name, backend, size, queues, depth)");
+}
+
+static void test_wrong_types(void **state)
+{
+	(void)state;
+	expect_error("daemon = 5;\n", "policy.conf:1: daemon: must be a group: daemon = { ... };");
+	expect_error("daemon = ( );\n", "policy.conf:1: daemon: must be a group: daemon = { ... };");
+	expect_error("backends = { name = \"a\"; };\n",
+		     "policy.conf:1: backends: must be a list: backends = ( { ... }, { ... } );");
+	expect_error("backends = [];\n",
+		     "policy.conf:1: backends: must be a list: backends = ( { ... }, { ... } );");
+	expect_error("tenants = \"db\";\n",
+		     "policy.conf:1: tenants: must be a list: tenants = ( { ... }, { ... } );");
+	expect_error("backends = ( \"x\" );\n",
+		     "policy.conf:1: backends[0]: must be a group: { name = \"...\"; path = \"/...\"; }");
+	expect_error(B1 "tenants = (\n  { name = \"t\"; backend = \"b\"; size = \"4K\"; },\n  5\n);\n",
+		     "policy.conf:4: tenants[1]: must be a group: "
+		     "{ name = \"...\"; backend = \"...\"; size = \"1G\"; }");
+	expect_error("daemon = { socket = 5; };\n", "policy.conf:1: daemon.socket: must be a string");
+	expect_error("daemon = { state_file = [\"/a\"]; };\n",
+		     "policy.conf:1: daemon.state_file: must be a string");
+	expect_error("daemon = { workers = \"4\"; };\n",
+		     "policy.conf:1: daemon.workers: must be an integer");
+	expect_error("daemon = { workers = 1.5; };\n",
+		     "policy.conf:1: daemon.workers: must be an integer");
+	expect_error("daemon = { workers = true; };\n",
+		     "policy.conf:1: daemon.workers: must be an integer");
+	expect_error("daemon = { log_level = 3; };\n",
+		     "policy.conf:1: daemon.log_level: must be a string");
+	expect_error("backends = ( { name = 1; path = \"/a\"; } );\n",
+		     "policy.conf:1: backends[0].name: must be a string");
+	expect_error("backends = ( { name = \"a\"; path = false; } );\n",
+		     "policy.conf:1: backends[0].path: must be a string");
+	expect_error("backends = ( { name = \"a\"; path = \"/a\"; size = 1.5; } );\n",
+		     "policy.conf:1: backends[0].size: must be a size: a string like \"4G\" or an integer");
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = 0; size = \"1G\"; } );\n",
+		     "policy.conf:2: tenants[0].backend: must be a string");
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = { }; } );\n",
+		     "policy.conf:2: tenants[0].size: must be a size: a string like \"4G\" or an integer");
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = \"4K\"; queues = \"2\"; } );\n",
+		     "policy.conf:2: tenants[0].queues: must be an integer");
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = \"4K\"; depth = 64.0; } );\n",
+		     "policy.conf:2: tenants[0].depth: must be an integer");
+}
+
+static void test_daemon_values(void **state)
+{
+	char text[PATH_MAX + 128], want[256], sock[CONF_SOCKET_MAX + 1];
+	char *long_path;
+
+	(void)state;
+	expect_error("daemon = {\n  socket = \"run/ctl.sock\";\n};\n",
+		     "policy.conf:2: daemon.socket: must be an absolute path");
+	expect_error("daemon = { socket = \"\"; };\n",
+		     "policy.conf:1: daemon.socket: must be an absolute path");
+	memset(sock, 'a', sizeof(sock) - 1);
+	sock[0] = '/';
+	sock[sizeof(sock) - 1] = '\0'; /* CONF_SOCKET_MAX chars: no room for the NUL */
+	snprintf(text, sizeof(text), "daemon = { socket = \"%s\"; };\n", sock);
+	snprintf(want, sizeof(want), "policy.conf:1: daemon.socket: too long (%d bytes, max %d)",
+		 CONF_SOCKET_MAX, CONF_SOCKET_MAX - 1);
+	expect_error(text, want);
+
+	expect_error("daemon = { state_file = \"state.json\"; };\n",
+		     "policy.conf:1: daemon.state_file: must be an absolute path");
+	long_path = malloc(PATH_MAX + 1);
+	assert_non_null(long_path);
+	memset(long_path, 'p', PATH_MAX);
+	long_path[0] = '/';
+	long_path[PATH_MAX] = '\0';
+	snprintf(text, sizeof(text), "daemon = { state_file = \"%s\"; };\n", long_path);
+	snprintf(want, sizeof(want), "policy.conf:1: daemon.state_file: too long (%d bytes, max %d)",
+		 PATH_MAX, PATH_MAX - 1);
+	expect_error(text, want);
+	free(long_path);
+
+	expect_error("daemon = { workers = -1; };\n",
+		     "policy.conf:1: daemon.workers: -1 is out of range (0..256)");
+	expect_error("daemon = { workers = 257; };\n",
+		     "policy.conf:1: daemon.workers: 257 is out of range (0..256)");
+	expect_error("daemon = { workers = 4294967297L; };\n",
+		     "policy.conf:1: daemon.workers: 4294967297 is out of range (0..256)");
+	expect_error("daemon = {\n  log_level = \"verbose\";\n};\n",
+		     "policy.conf:2: daemon.log_level: \"verbose\" is not a log level "
+		     "(use error, warn, info, debug)");
+	expect_error("daemon = { log_level = \"INFO\"; };\n",
+		     "policy.conf:1: daemon.log_level: \"INFO\" is not a log level "
+		     "(use error, warn, info, debug)");
+}
+
+#define BAD_NAME " is not a valid name (1 to 63 of A-Z a-z 0-9 _ . -, not \".\" or \"..\")"
+
+static void test_backend_values(void **state)
+{
+	char text[PATH_MAX + 128], want[256], *long_path;
+
+	(void)state;
+	expect_error("backends = (\n  { path = \"/a\"; }\n);\n",
+		     "policy.conf:2: backends[0].name: missing");
+	expect_error("backends = (\n  { name = \"a\"; }\n);\n",
+		     "policy.conf:2: backends[0].path: missing");
+	expect_error("backends = ( { name = \"a/b\"; path = \"/a\"; } );\n",
+		     "policy.conf:1: backends[0].name: \"a/b\"" BAD_NAME);
+	expect_error("backends = ( { name = \"\"; path = \"/a\"; } );\n",
+		     "policy.conf:1: backends[0].name: \"\"" BAD_NAME);
+	expect_error("backends = ( { name = \"..\"; path = \"/a\"; } );\n",
+		     "policy.conf:1: backends[0].name: \"..\"" BAD_NAME);
+	expect_error("backends = ( { name = \"a b\"; path = \"/a\"; } );\n",
+		     "policy.conf:1: backends[0].name: \"a b\"" BAD_NAME);
+	/* control characters are escaped: the message stays on one line */
+	expect_error("backends = ( { name = \"a\\nb\\\"\"; path = \"/a\"; } );\n",
+		     "policy.conf:1: backends[0].name: \"a\\x0ab\\\"\"" BAD_NAME);
+	expect_error("backends = ( { name = \"a\"; path = \"dev/a\"; } );\n",
+		     "policy.conf:1: backends[0].path: must be an absolute path");
+	long_path = malloc(PATH_MAX + 1);
+	assert_non_null(long_path);
+	memset(long_path, 'p', PATH_MAX);
+	long_path[0] = '/';
+	long_path[PATH_MAX] = '\0';
+	snprintf(text, sizeof(text), "backends = ( { name = \"a\"; path = \"%s\"; } );\n",
+		 long_path);
+	snprintf(want, sizeof(want), "policy.conf:1: backends[0].path: too long (%d bytes, max %d)",
+		 PATH_MAX, PATH_MAX - 1);
+	expect_error(text, want);
+	free(long_path);
+
+	expect_error("backends = ( { name = \"a\"; path = \"/a\"; size = \"8X\"; } );\n",
+		     "policy.conf:1: backends[0].size: \"8X\" is not a size (use 512, 4K, 64M, 1G, 2T)");
+	expect_error("backends = ( { name = \"a\"; path = \"/a\"; size = \"\"; } );\n",
+		     "policy.conf:1: backends[0].size: \"\" is not a size (use 512, 4K, 64M, 1G, 2T)");
+	expect_error("backends = ( { name = \"a\"; path = \"/a\"; size = 0; } );\n",
+		     "policy.conf:1: backends[0].size: must be > 0");
+	expect_error("backends = ( { name = \"a\"; path = \"/a\"; size = \"0G\"; } );\n",
+		     "policy.conf:1: backends[0].size: must be > 0");
+	expect_error("backends = ( { name = \"a\"; path = \"/a\"; size = -4096; } );\n",
+		     "policy.conf:1: backends[0].size: must be > 0");
+	expect_error("backends = ( { name = \"a\"; path = \"/a\"; size = \"99999999T\"; } );\n",
+		     "policy.conf:1: backends[0].size: \"99999999T\" is too large (must be under 8 EiB)");
+	expect_error("backends = ( { name = \"a\"; path = \"/a\"; size = \"99999999999999999999\"; } );\n",
+		     "policy.conf:1: backends[0].size: \"99999999999999999999\" is too large "
+		     "(must be under 8 EiB)");
+}
+
+static void test_duplicate_names(void **state)
+{
+	(void)state;
+	expect_error("backends = (\n"
+		     "  { name = \"img\"; path = \"/a\"; },\n"
+		     "  { name = \"other\"; path = \"/b\"; },\n"
+		     "  {\n"
+		     "    path = \"/c\";\n"
+		     "    name = \"img\";\n"
+		     "  }\n"
+		     ");\n",
+		     "policy.conf:6: backends[2].name: duplicate backend name \"img\" "
+		     "(first defined at line 2)");
+	expect_error(B1
+		     "tenants = (\n"
+		     "  { name = \"web\"; backend = \"b\"; size = \"1G\"; },\n"
+		     "  { name = \"db\"; backend = \"b\"; size = \"1G\"; },\n"
+		     "  { name = \"db\"; backend = \"b\"; size = \"2G\"; }\n"
+		     ");\n",
+		     "policy.conf:5: tenants[2].name: duplicate tenant name \"db\" "
+		     "(first defined at line 4)");
+	/* a tenant may share its name with a backend: different namespaces */
+	{
+		char err[256];
+		struct conf c;
+
+		assert_int_equal(conf_load_string(B1 "tenants = ( { name = \"b\"; backend = \"b\"; "
+						  "size = \"4K\"; } );\n",
+						  "p", &c, err, sizeof(err)), 0);
+		conf_free(&c);
+	}
+}
+
+static void test_tenant_values(void **state)
+{
+	(void)state;
+	expect_error(B1 "tenants = (\n  { backend = \"b\"; size = \"1G\"; }\n);\n",
+		     "policy.conf:3: tenants[0].name: missing");
+	expect_error(B1 "tenants = (\n  { name = \"t\"; size = \"1G\"; }\n);\n",
+		     "policy.conf:3: tenants[0].backend: missing");
+	expect_error(B1 "tenants = (\n  { name = \"t\"; backend = \"b\"; }\n);\n",
+		     "policy.conf:3: tenants[0].size: missing");
+	expect_error(B1 "tenants = ( { name = \"t:1\"; backend = \"b\"; size = \"1G\"; } );\n",
+		     "policy.conf:2: tenants[0].name: \"t:1\"" BAD_NAME);
+	expect_error(B1 "tenants = ( { name = \"" /* 64 chars */
+		     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		     "\"; backend = \"b\"; size = \"1G\"; } );\n",
+		     "policy.conf:2: tenants[0].name: \""
+		     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"" BAD_NAME);
+	expect_error("backends = (\n"
+		     "  { name = \"nvme0\"; path = \"/dev/nvme0n1\"; },\n"
+		     "  { name = \"img\"; path = \"/srv/pool.img\"; }\n"
+		     ");\n"
+		     "tenants = (\n"
+		     "  { name = \"t\"; backend = \"nvme1\"; size = \"1G\"; }\n"
+		     ");\n",
+		     "policy.conf:6: tenants[0].backend: no backend named \"nvme1\" "
+		     "(defined: nvme0, img)");
+	expect_error("tenants = ( { name = \"t\"; backend = \"b\"; size = \"1G\"; } );\n",
+		     "policy.conf:1: tenants[0].backend: no backend named \"b\" "
+		     "(no backends are defined)");
+	/* the example from the policy documentation: line 7, second tenant */
+	expect_error("daemon = {\n"
+		     "  workers = 2;\n"
+		     "};\n"
+		     B1
+		     "tenants = (\n"
+		     "  { name = \"a\"; backend = \"b\"; size = \"1G\"; },\n"
+		     "  { name = \"c\"; backend = \"b\"; size = \"12Q\"; }\n"
+		     ");\n",
+		     "policy.conf:7: tenants[1].size: \"12Q\" is not a size (use 512, 4K, 64M, 1G, 2T)");
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = 0; } );\n",
+		     "policy.conf:2: tenants[0].size: must be > 0");
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = \"0\"; } );\n",
+		     "policy.conf:2: tenants[0].size: must be > 0");
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = -4096; } );\n",
+		     "policy.conf:2: tenants[0].size: must be > 0");
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = 4097; } );\n",
+		     "policy.conf:2: tenants[0].size: 4097 bytes is not a multiple of 4 KiB");
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = \"5K\"; } );\n",
+		     "policy.conf:2: tenants[0].size: 5 KiB is not a multiple of 4 KiB");
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = \"512\"; } );\n",
+		     "policy.conf:2: tenants[0].size: 512 bytes is not a multiple of 4 KiB");
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = \"1G\"; queues = 0; } );\n",
+		     "policy.conf:2: tenants[0].queues: 0 is out of range (1..64)");
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = \"1G\"; queues = 65; } );\n",
+		     "policy.conf:2: tenants[0].queues: 65 is out of range (1..64)");
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = \"1G\"; depth = 0; } );\n",
+		     "policy.conf:2: tenants[0].depth: 0 is out of range (1..1024)");
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = \"1G\";\n"
+		     "  depth = 1025; } );\n",
+		     "policy.conf:3: tenants[0].depth: 1025 is out of range (1..1024)");
+}
+
+static void test_oversubscribed_backend(void **state)
+{
+	char err[256];
+	struct conf c;
+
+	(void)state;
+	expect_error("backends = (\n"
+		     "  { name = \"img\"; path = \"/srv/pool.img\"; size = \"8G\"; },\n"
+		     "  { name = \"dev\"; path = \"/dev/sda\"; }\n"
+		     ");\n"
+		     "tenants = (\n"
+		     "  { name = \"a\"; backend = \"img\"; size = \"5G\"; },\n"
+		     "  { name = \"x\"; backend = \"dev\"; size = \"1T\"; },\n"
+		     "  { name = \"b\"; backend = \"img\"; size = \"3G\"; },\n"
+		     "  { name = \"c\"; backend = \"img\";\n"
+		     "    size = \"4K\"; }\n"
+		     ");\n",
+		     "policy.conf:10: tenants[3].size: tenants on backend \"img\" need "
+		     "8388612 KiB but it is only 8 GiB");
+	expect_error("backends = ( { name = \"img\"; path = \"/i\"; size = \"1G\"; } );\n"
+		     "tenants = ( { name = \"a\"; backend = \"img\"; size = \"2G\"; } );\n",
+		     "policy.conf:2: tenants[0].size: tenants on backend \"img\" need 2 GiB "
+		     "but it is only 1 GiB");
+	/* a backend without a size cannot be checked here: any amount loads */
+	assert_int_equal(conf_load_string("backends = ( { name = \"d\"; path = \"/dev/d\"; } );\n"
+					  "tenants = (\n"
+					  "  { name = \"a\"; backend = \"d\"; size = \"8T\"; },\n"
+					  "  { name = \"b\"; backend = \"d\"; size = \"8T\"; }\n"
+					  ");\n", "p", &c, err, sizeof(err)), 0);
+	conf_free(&c);
+}
+
+/* libconfig 1.5 wraps unsuffixed integers to 32 bits; we must refuse, not shrink. */
+static void test_wrapped_integers(void **state)
+{
+	(void)state;
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = 5368709120; } );\n",
+		     "policy.conf:2: tenants[0].size: 5368709120 does not fit in 32 bits "
+		     "(add an L suffix: 5368709120L)");
+	expect_error("backends = (\n  { name = \"a\"; path = \"/a\";\n  size = 0x100000000; }\n);\n",
+		     "policy.conf:3: backends[0].size: 0x100000000 does not fit in 32 bits "
+		     "(add an L suffix: 0x100000000L)");
+	/* the literal is found among other numbers, strings and comments */
+	expect_error("# size = 9999999999\n"
+		     "daemon = { workers = 1; /* 8589934592 */ };\n"
+		     "backends = ( { name = \"a1\"; path = \"/4294967296\"; size = 4096; },\n"
+		     "             { name = \"a2\"; path = \"/a\"; size = 2147483648; } );\n",
+		     "policy.conf:4: backends[1].size: 2147483648 does not fit in 32 bits "
+		     "(add an L suffix: 2147483648L)");
+	expect_error("daemon = { workers = -2147483649; };\n",
+		     "policy.conf:1: daemon.workers: -2147483649 does not fit in 32 bits "
+		     "(add an L suffix: -2147483649L)");
+	/* the edges of the 32-bit range are not wrapped */
+	expect_error("daemon = { workers = 2147483647; };\n",
+		     "policy.conf:1: daemon.workers: 2147483647 is out of range (0..256)");
+	expect_error("daemon = { workers = -2147483648; };\n",
+		     "policy.conf:1: daemon.workers: -2147483648 is out of range (0..256)");
+}
+
+static void test_failure_keeps_loaded_conf(void **state)
+{
+	struct conf c, before;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(conf_load_string(full_policy, "p", &c, err, sizeof(err)), 0);
+	memcpy(&before, &c, sizeof(c));
+	/* a failing reload: late failure, after backends were built */
+	assert_int_equal(conf_load_string(B1 "tenants = ( { name = \"x\"; backend = \"b\"; "
+					  "size = \"3K\"; } );\n",
+					  "p", &c, err, sizeof(err)), -1);
+	assert_memory_equal(&c, &before, sizeof(c));
+	assert_string_equal(c.tenants[0].name, "db"); /* still usable */
+	conf_free(&c);
+}
+
+static void test_error_buffer_edges(void **state)
+{
+	const char *bad = "daemon = { workers = 1000; };\n";
+	char small[16];
+	struct conf c;
+
+	(void)state;
+	memset(small, 'x', sizeof(small));
+	assert_int_equal(conf_load_string(bad, "policy.conf", &c, small, 10), -1);
+	assert_string_equal(small, "policy.co");
+	assert_int_equal(small[10], 'x');
+	assert_int_equal(conf_load_string(bad, "policy.conf", &c, NULL, 0), -1);
+	assert_int_equal(conf_load_string(NULL, "policy.conf", &c, small, sizeof(small)), -1);
+}
+
+static char *write_temp(const char *text, size_t len)
+{
+	char *path = strdup("/tmp/ddublk-test-config-XXXXXX");
+	int fd;
+
+	assert_non_null(path);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+static void test_load_file(void **state)
+{
+	char err[512], want[512];
+	struct conf c, before;
+	char *path;
+
+	(void)state;
+	path = write_temp(full_policy, strlen(full_policy));
+	assert_int_equal(conf_load_file(path, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.nr_tenants, 3);
+	assert_string_equal(c.tenants[2].name, "big");
+	conf_free(&c);
+	unlink(path);
+	free(path);
+
+	/* messages carry the file's own path */
+	path = write_temp("\ndaemon = { workers = 999; };\n", 30);
+	assert_int_equal(conf_load_file(path, &c, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:2: daemon.workers: 999 is out of range (0..256)", path);
+	assert_string_equal(err, want);
+	unlink(path);
+	free(path);
+
+	/* an embedded NUL would hide the rest of the file from libconfig */
+	path = write_temp("daemon = {};\n\0tenants = 5;\n", 27);
+	assert_int_equal(conf_load_file(path, &c, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: cannot read: contains a NUL byte", path);
+	assert_string_equal(err, want);
+	unlink(path);
+	free(path);
+
+	memset(&c, 0x3c, sizeof(c));
+	memcpy(&before, &c, sizeof(c));
+	assert_int_equal(conf_load_file("/nonexistent/ddublk/policy.conf", &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "/nonexistent/ddublk/policy.conf: cannot read: No such file or directory");
+	assert_memory_equal(&c, &before, sizeof(c));
+
+	assert_int_equal(conf_load_file("/tmp", &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "/tmp: cannot read: Is a directory");
+	assert_memory_equal(&c, &before, sizeof(c));
+}
+
+static void test_name_valid(void **state)
+{
+	char longest[CONF_NAME_MAX], too_long[CONF_NAME_MAX + 1];
+
+	(void)state;
+	assert_true(conf_name_valid("a"));
+	assert_true(conf_name_valid("db"));
+	assert_true(conf_name_valid("A-Z_a.z-09"));
+	assert_true(conf_name_valid("..."));
+	assert_true(conf_name_valid(".hidden"));
+	assert_true(conf_name_valid("-"));
+	assert_false(conf_name_valid(""));
+	assert_false(conf_name_valid("."));
+	assert_false(conf_name_valid(".."));
+	assert_false(conf_name_valid("a/b"));
+	assert_false(conf_name_valid("a b"));
+	assert_false(conf_name_valid("a\tb"));
+	assert_false(conf_name_valid("tenant:1"));
+	assert_false(conf_name_valid("caf\xc3\xa9"));
+	memset(longest, 'x', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	assert_true(conf_name_valid(longest)); /* 63 chars */
+	memset(too_long, 'x', sizeof(too_long) - 1);
+	too_long[sizeof(too_long) - 1] = '\0';
+	assert_false(conf_name_valid(too_long)); /* 64 chars */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_limits_accepted),
+		cmocka_unit_test(test_every_log_level),
+		cmocka_unit_test(test_syntax_errors),
+		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_daemon_values),
+		cmocka_unit_test(test_backend_values),
+		cmocka_unit_test(test_duplicate_names),
+		cmocka_unit_test(test_tenant_values),
+		cmocka_unit_test(test_oversubscribed_backend),
+		cmocka_unit_test(test_wrapped_integers),
+		cmocka_unit_test(test_failure_keeps_loaded_conf),
+		cmocka_unit_test(test_error_buffer_edges),
+		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_name_valid),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
