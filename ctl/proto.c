@@ -1,0 +1,612 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Control protocol codec (see proto.h for the wire contract).
+ *
+ * Decoding is strict on purpose: a request either means exactly one thing
+ * or is refused with a reason an operator can act on, and nothing changes.
+ */
+#include "ctl/proto.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CTL_SIZE_ALIGN 4096u
+/* Longest piece of untrusted text echoed back in an error message. */
+#define QUOTE_MAX 64
+#define QUOTE_BUF (QUOTE_MAX * 4 + 16) /* all \xNN, quotes and "..." */
+
+enum {
+	BIT_ADD = 1u << CTL_CMD_ADD,
+	BIT_DEL = 1u << CTL_CMD_DEL,
+	BIT_LIST = 1u << CTL_CMD_LIST,
+	BIT_FEATURES = 1u << CTL_CMD_FEATURES,
+	BIT_ALL = BIT_ADD | BIT_DEL | BIT_LIST | BIT_FEATURES,
+};
+
+/* Every key a request may carry, and the commands that accept it. */
+static const struct {
+	const char *key;
+	unsigned cmds;
+} request_keys[] = {
+	{ "cmd", BIT_ALL },
+	{ "name", BIT_ADD | BIT_DEL },
+	{ "backend", BIT_ADD },
+	{ "size", BIT_ADD },
+	{ "queues", BIT_ADD },
+	{ "depth", BIT_ADD },
+};
+
+static const char *const cmd_names[] = {
+	[CTL_CMD_ADD] = "add",
+	[CTL_CMD_DEL] = "del",
+	[CTL_CMD_LIST] = "list",
+	[CTL_CMD_FEATURES] = "features",
+};
+
+static bool cmd_valid(enum ctl_cmd cmd)
+{
+	return cmd > CTL_CMD_NONE &&
+	       (unsigned)cmd < sizeof(cmd_names) / sizeof(cmd_names[0]);
+}
+
+const char *ctl_cmd_name(enum ctl_cmd cmd)
+{
+	if (cmd == CTL_CMD_NONE)
+		return "none";
+	return cmd_valid(cmd) ? cmd_names[cmd] : "unknown";
+}
+
+static enum ctl_cmd cmd_from_name(const char *name)
+{
+	for (unsigned i = 0; i < sizeof(cmd_names) / sizeof(cmd_names[0]); i++)
+		if (cmd_names[i] && strcmp(cmd_names[i], name) == 0)
+			return (enum ctl_cmd)i;
+	return CTL_CMD_NONE;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/*
+ * Quote untrusted text for an error message: printable ASCII as is, the
+ * rest as \xNN, cut at QUOTE_MAX bytes, so a hostile request cannot put
+ * terminal escapes or megabytes into the reply.
+ */
+static const char *quote(const char *s, size_t len, char *buf, size_t buflen)
+{
+	size_t o = 0;
+
+	buf[o++] = '"';
+	for (size_t i = 0; i < len && i < QUOTE_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (o + 8 >= buflen)
+			break;
+		if (c == '"' || c == '\\')
+			o += (size_t)snprintf(buf + o, buflen - o, "\\%c", c);
+		else if (c >= 0x20 && c < 0x7f)
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, buflen - o, "\\x%02x", c);
+	}
+	buf[o++] = '"';
+	if (len > QUOTE_MAX && o + 4 < buflen) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/*
+ * What json-c does not check for us, from the raw text: 'single-quoted'
+ * keys (accepted even in strict mode; JSON has none) make this return -1;
+ * *keys counts the top-level object's keys as written, duplicates included,
+ * since json-c keeps only the last of a duplicate.
+ */
+static int scan_request(const char *s, size_t len, size_t *keys)
+{
+	bool in_string = false;
+	char prev = 0;
+	int depth = 0;
+
+	*keys = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		switch (c) {
+		case '\'':
+			return -1;
+		case '"':
+			if (depth == 1 && (prev == '{' || prev == ','))
+				(*keys)++;
+			in_string = true;
+			break;
+		case '{':
+		case '[':
+			depth++;
+			break;
+		case '}':
+		case ']':
+			depth--;
+			break;
+		case ' ':
+		case '\t':
+		case '\r':
+		case '\n':
+			continue;
+		}
+		prev = c;
+	}
+	return 0;
+}
+
+static bool all_blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return false;
+	return true;
+}
+
+/*
+ * Parse exactly one JSON value filling all len bytes: 0 with *obj set (NULL
+ * for a JSON null), or -1 with *end where parsing stopped.
+ */
+static int parse_exact(const char *s, size_t len, json_object **obj, size_t *end)
+{
+	struct json_tokener *tok;
+	enum json_tokener_error e;
+
+	*obj = NULL;
+	*end = 0;
+	if (len > INT_MAX)
+		return -1;
+	tok = json_tokener_new();
+	if (!tok)
+		return -1;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	*obj = json_tokener_parse_ex(tok, s, (int)len);
+	e = json_tokener_get_error(tok);
+	*end = json_tokener_get_parse_end(tok);
+	/* A bare number only ends at a delimiter: say the input is over. */
+	if (e == json_tokener_continue && *end == len) {
+		*obj = json_tokener_parse_ex(tok, "", 1);
+		e = json_tokener_get_error(tok);
+		*end = len;
+	}
+	json_tokener_free(tok);
+	if (e == json_tokener_success && *end == len)
+		return 0;
+	json_object_put(*obj);
+	*obj = NULL;
+	return -1;
+}
+
+/*
+ * 0 with the parsed value in *obj (NULL for null) and the number of keys
+ * written in the top-level object in *keys, or -1 with err set.
+ */
+static int parse_request(const char *line, size_t len, json_object **obj,
+			 size_t *keys, char *err, size_t errlen)
+{
+	json_object *prefix;
+	size_t end;
+
+	*obj = NULL;
+	if (!line)
+		return fail(err, errlen, "empty request");
+	if (memchr(line, '\0', len))
+		return fail(err, errlen, "request contains a NUL byte");
+	if (all_blank(line, len))
+		return fail(err, errlen, "empty request");
+	if (len > CTL_MAX_LINE)
+		return fail(err, errlen, "request longer than %d bytes", CTL_MAX_LINE);
+	if (scan_request(line, len, keys))
+		return fail(err, errlen, "request is not valid JSON");
+	if (parse_exact(line, len, obj, &end) == 0)
+		return 0;
+	/* Tell "{...} junk" apart from plain bad syntax: the prefix parses. */
+	if (end > 0 && end < len && parse_exact(line, end, &prefix, &end) == 0) {
+		json_object_put(prefix);
+		return fail(err, errlen, "trailing characters after the request object");
+	}
+	return fail(err, errlen, "request is not valid JSON");
+}
+
+/* A JSON string without embedded NULs, or NULL. */
+static const char *plain_string(json_object *val, size_t *len)
+{
+	const char *s;
+
+	if (!json_object_is_type(val, json_type_string))
+		return NULL;
+	s = json_object_get_string(val);
+	*len = (size_t)json_object_get_string_len(val);
+	return s;
+}
+
+static int decode_name(json_object *obj, const char *key, const char *what,
+		       enum ctl_cmd cmd, char out[CONF_NAME_MAX], char *err, size_t errlen)
+{
+	char q[QUOTE_BUF];
+	json_object *val;
+	const char *s;
+	size_t len;
+
+	if (!json_object_object_get_ex(obj, key, &val))
+		return fail(err, errlen, "%s: missing \"%s\"", ctl_cmd_name(cmd), key);
+	s = plain_string(val, &len);
+	if (!s)
+		return fail(err, errlen, "\"%s\" must be a string", key);
+	if (len >= CONF_NAME_MAX)
+		return fail(err, errlen, "%s name too long (%zu bytes, max %d)", what,
+			    len, CONF_NAME_MAX - 1);
+	if (strlen(s) != len || !conf_name_valid(s))
+		return fail(err, errlen,
+			    "invalid %s name %s (use letters, digits, '_', '.', '-')",
+			    what, quote(s, len, q, sizeof(q)));
+	memcpy(out, s, len + 1);
+	return 0;
+}
+
+static int decode_size(json_object *obj, uint64_t *size, char *err, size_t errlen)
+{
+	json_object *val;
+
+	if (!json_object_object_get_ex(obj, "size", &val))
+		return fail(err, errlen, "add: missing \"size\"");
+	/* get_int64 clamps, so its sign is reliable; get_uint64 has the range. */
+	if (!json_object_is_type(val, json_type_int) || json_object_get_int64(val) <= 0)
+		return fail(err, errlen, "\"size\" must be a positive integer");
+	*size = json_object_get_uint64(val);
+	if (*size % CTL_SIZE_ALIGN)
+		return fail(err, errlen, "\"size\" must be a multiple of %u", CTL_SIZE_ALIGN);
+	return 0;
+}
+
+/* Optional count: absent or 0 means the daemon default. */
+static int decode_count(json_object *obj, const char *key, unsigned max,
+			unsigned *out, char *err, size_t errlen)
+{
+	json_object *val;
+	int64_t v;
+
+	*out = 0;
+	if (!json_object_object_get_ex(obj, key, &val))
+		return 0;
+	if (!json_object_is_type(val, json_type_int))
+		return fail(err, errlen, "\"%s\" must be an integer from 1 to %u", key, max);
+	v = json_object_get_int64(val);
+	if (v < 0 || v > (int64_t)max)
+		return fail(err, errlen, "\"%s\" must be an integer from 1 to %u", key, max);
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int decode_cmd(json_object *obj, enum ctl_cmd *cmd, char *err, size_t errlen)
+{
+	char q[QUOTE_BUF];
+	json_object *val;
+	const char *s;
+	size_t len;
+
+	if (!json_object_object_get_ex(obj, "cmd", &val))
+		return fail(err, errlen, "missing \"cmd\"");
+	s = plain_string(val, &len);
+	if (!s)
+		return fail(err, errlen, "\"cmd\" must be a string");
+	*cmd = strlen(s) == len ? cmd_from_name(s) : CTL_CMD_NONE;
+	if (*cmd == CTL_CMD_NONE)
+		return fail(err, errlen, "unknown command %s (use add, del, list or features)",
+			    quote(s, len, q, sizeof(q)));
+	return 0;
+}
+
+static int check_keys(json_object *obj, enum ctl_cmd cmd, char *err, size_t errlen)
+{
+	char q[QUOTE_BUF];
+
+	json_object_object_foreach(obj, key, val) {
+		unsigned i, n = sizeof(request_keys) / sizeof(request_keys[0]);
+
+		(void)val;
+		for (i = 0; i < n; i++)
+			if (strcmp(request_keys[i].key, key) == 0)
+				break;
+		if (i == n)
+			return fail(err, errlen, "unknown key %s",
+				    quote(key, strlen(key), q, sizeof(q)));
+		if (!(request_keys[i].cmds & (1u << cmd)))
+			return fail(err, errlen, "%s: unexpected key \"%s\"",
+				    ctl_cmd_name(cmd), key);
+	}
+	return 0;
+}
+
+static int decode_fields(json_object *obj, struct ctl_request *r, char *err, size_t errlen)
+{
+	switch (r->cmd) {
+	case CTL_CMD_ADD:
+		if (decode_name(obj, "name", "tenant", r->cmd, r->name, err, errlen) ||
+		    decode_name(obj, "backend", "backend", r->cmd, r->backend, err, errlen) ||
+		    decode_size(obj, &r->size, err, errlen) ||
+		    decode_count(obj, "queues", CONF_MAX_QUEUES, &r->queues, err, errlen) ||
+		    decode_count(obj, "depth", CONF_MAX_DEPTH, &r->depth, err, errlen))
+			return -1;
+		return 0;
+	case CTL_CMD_DEL:
+		return decode_name(obj, "name", "tenant", r->cmd, r->name, err, errlen);
+	default:
+		return 0;
+	}
+}
+
+int ctl_request_decode(const char *line, size_t len, struct ctl_request *req,
+		       char *err, size_t errlen)
+{
+	struct ctl_request r = { 0 };
+	json_object *obj;
+	size_t keys = 0;
+	int ret = -1;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (parse_request(line, len, &obj, &keys, err, errlen))
+		return -1;
+	if (!obj || !json_object_is_type(obj, json_type_object))
+		fail(err, errlen, "request must be a JSON object");
+	else if (keys != (size_t)json_object_object_length(obj))
+		fail(err, errlen, "request repeats a key");
+	else if (!decode_cmd(obj, &r.cmd, err, errlen) &&
+		 !check_keys(obj, r.cmd, err, errlen) &&
+		 !decode_fields(obj, &r, err, errlen))
+		ret = 0;
+	json_object_put(obj);
+	if (ret == 0)
+		*req = r; /* a refused request leaves *req alone */
+	return ret;
+}
+
+/* Serialise as one line plus '\n'; takes the reference to obj. */
+static char *to_line(json_object *obj)
+{
+	const char *s;
+	char *line = NULL;
+	size_t len;
+
+	if (!obj)
+		return NULL;
+	s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+						JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (s) {
+		len = strlen(s);
+		line = malloc(len + 2);
+		if (line) {
+			memcpy(line, s, len);
+			line[len] = '\n';
+			line[len + 1] = '\0';
+		}
+	}
+	json_object_put(obj);
+	return line;
+}
+
+/* json_object_object_add that accounts for allocation failure. */
+static int add_field(json_object *obj, const char *key, json_object *val)
+{
+	if (!val)
+		return -1;
+	if (json_object_object_add(obj, key, val)) {
+		json_object_put(val);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_string(json_object *obj, const char *key, const char *s, size_t max)
+{
+	return add_field(obj, key, json_object_new_string_len(s, (int)strnlen(s, max)));
+}
+
+char *ctl_request_encode(const struct ctl_request *req)
+{
+	json_object *obj;
+	int bad;
+
+	if (!cmd_valid(req->cmd))
+		return NULL;
+	obj = json_object_new_object();
+	if (!obj)
+		return NULL;
+	bad = add_field(obj, "cmd", json_object_new_string(ctl_cmd_name(req->cmd)));
+	if (req->cmd == CTL_CMD_ADD || req->cmd == CTL_CMD_DEL)
+		bad |= add_string(obj, "name", req->name, sizeof(req->name));
+	if (req->cmd == CTL_CMD_ADD) {
+		bad |= add_string(obj, "backend", req->backend, sizeof(req->backend));
+		bad |= add_field(obj, "size", json_object_new_uint64(req->size));
+		/* 0 means "daemon default": leave it out rather than send it. */
+		if (req->queues)
+			bad |= add_field(obj, "queues", json_object_new_int64(req->queues));
+		if (req->depth)
+			bad |= add_field(obj, "depth", json_object_new_int64(req->depth));
+	}
+	if (bad) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return to_line(obj);
+}
+
+json_object *ctl_tenant_to_json(const struct ctl_tenant_info *t)
+{
+	json_object *obj = json_object_new_object();
+	int bad;
+
+	if (!obj)
+		return NULL;
+	bad = add_string(obj, "name", t->name, sizeof(t->name));
+	bad |= add_string(obj, "device", t->device, sizeof(t->device));
+	bad |= add_field(obj, "dev_id", json_object_new_int(t->dev_id));
+	bad |= add_string(obj, "state", t->state, sizeof(t->state));
+	bad |= add_string(obj, "backend", t->backend, sizeof(t->backend));
+	bad |= add_field(obj, "offset", json_object_new_uint64(t->offset));
+	bad |= add_field(obj, "size", json_object_new_uint64(t->size));
+	bad |= add_field(obj, "queues", json_object_new_int64(t->queues));
+	bad |= add_field(obj, "depth", json_object_new_int64(t->depth));
+	if (bad) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+static int get_string(json_object *obj, const char *key, char *out, size_t outlen)
+{
+	json_object *val;
+	const char *s;
+	size_t len;
+
+	if (!json_object_object_get_ex(obj, key, &val))
+		return -1;
+	s = plain_string(val, &len);
+	if (!s || len >= outlen || strlen(s) != len)
+		return -1;
+	memcpy(out, s, len + 1);
+	return 0;
+}
+
+/* An integer in [min, max]. */
+static int get_int(json_object *obj, const char *key, int64_t min, uint64_t max,
+		   uint64_t *out)
+{
+	json_object *val;
+	int64_t v;
+
+	if (!json_object_object_get_ex(obj, key, &val) ||
+	    !json_object_is_type(val, json_type_int))
+		return -1;
+	v = json_object_get_int64(val);
+	if (v < 0) {
+		if (v < min)
+			return -1;
+		*out = (uint64_t)v;
+		return 0;
+	}
+	*out = json_object_get_uint64(val);
+	return *out <= max ? 0 : -1;
+}
+
+int ctl_tenant_from_json(json_object *obj, struct ctl_tenant_info *t)
+{
+	struct ctl_tenant_info n = { 0 };
+	uint64_t dev_id, queues, depth;
+
+	/* Unknown keys are tolerated: a newer daemon may report more. */
+	if (!obj || !json_object_is_type(obj, json_type_object) ||
+	    get_string(obj, "name", n.name, sizeof(n.name)) ||
+	    get_string(obj, "device", n.device, sizeof(n.device)) ||
+	    get_int(obj, "dev_id", -1, INT32_MAX, &dev_id) ||
+	    get_string(obj, "state", n.state, sizeof(n.state)) ||
+	    get_string(obj, "backend", n.backend, sizeof(n.backend)) ||
+	    get_int(obj, "offset", 0, UINT64_MAX, &n.offset) ||
+	    get_int(obj, "size", 0, UINT64_MAX, &n.size) ||
+	    get_int(obj, "queues", 0, UINT32_MAX, &queues) ||
+	    get_int(obj, "depth", 0, UINT32_MAX, &depth))
+		return -1;
+	n.dev_id = (int)(int64_t)dev_id;
+	n.queues = (unsigned)queues;
+	n.depth = (unsigned)depth;
+	*t = n;
+	return 0;
+}
+
+char *ctl_reply_error(const char *msg)
+{
+	json_object *obj = json_object_new_object();
+
+	if (!obj)
+		return NULL;
+	if (add_field(obj, "ok", json_object_new_boolean(0)) ||
+	    add_field(obj, "error", json_object_new_string(msg ? msg : "error"))) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return to_line(obj);
+}
+
+char *ctl_reply_ok(const char *payload_key, json_object *payload)
+{
+	json_object *obj = json_object_new_object();
+
+	if (!obj) {
+		json_object_put(payload);
+		return NULL;
+	}
+	if (add_field(obj, "ok", json_object_new_boolean(1))) {
+		json_object_put(payload);
+		json_object_put(obj);
+		return NULL;
+	}
+	if (payload_key && json_object_object_add(obj, payload_key, payload)) {
+		json_object_put(payload);
+		json_object_put(obj);
+		return NULL;
+	}
+	if (!payload_key)
+		json_object_put(payload);
+	return to_line(obj);
+}
+
+int ctl_reply_decode(const char *line, size_t len, json_object **reply,
+		     char *err, size_t errlen)
+{
+	json_object *obj, *ok, *msg;
+	size_t end;
+
+	*reply = NULL;
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (memchr(line, '\0', len) || parse_exact(line, len, &obj, &end))
+		return fail(err, errlen, "malformed reply from the daemon (not JSON)");
+	if (!obj || !json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, "ok", &ok) ||
+	    !json_object_is_type(ok, json_type_boolean)) {
+		json_object_put(obj);
+		return fail(err, errlen, "malformed reply from the daemon (no \"ok\")");
+	}
+	if (json_object_get_boolean(ok)) {
+		*reply = obj;
+		return 0;
+	}
+	if (json_object_object_get_ex(obj, "error", &msg) &&
+	    json_object_is_type(msg, json_type_string))
+		fail(err, errlen, "%s", json_object_get_string(msg));
+	else
+		fail(err, errlen, "the daemon refused the request without a reason");
+	json_object_put(obj);
+	return 1;
+}

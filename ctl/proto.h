@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control protocol between ublk-ctl and ddublkd: JSON lines over a
+ * unix stream socket. Each request is one JSON object on one line; the
+ * daemon answers each with one JSON object on one line, in order.
+ *
+ * Requests:
+ *   {"cmd":"add","name":"db","backend":"nvme0","size":1073741824,
+ *    "queues":1,"depth":64}                      queues, depth optional
+ *   {"cmd":"del","name":"db"}
+ *   {"cmd":"list"}
+ *   {"cmd":"features"}
+ *
+ * Replies:
+ *   {"ok":true,"tenant":{TENANT}}                 add
+ *   {"ok":true}                                   del
+ *   {"ok":true,"tenants":[{TENANT},...]}          list
+ *   {"ok":true,"features":{"opcodes":"legacy","flags":["USER_RECOVERY",...],
+ *    "flags_raw":24,"kernel":"6.1.0"}}             features
+ *   {"ok":false,"error":"human readable reason"}  any failure
+ *
+ *   TENANT = {"name":"db","device":"/dev/ublkb0","dev_id":0,"state":"live",
+ *             "backend":"nvme0","offset":1048576,"size":1073741824,
+ *             "queues":1,"depth":64}
+ *
+ * A request line longer than CTL_MAX_LINE bytes is answered with an error
+ * and the connection is closed. Unknown commands, unknown keys, missing or
+ * mistyped fields are errors and change nothing.
+ */
+#ifndef DDUBLK_CTL_PROTO_H
+#define DDUBLK_CTL_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "conf/config.h"
+
+#define CTL_MAX_LINE 65536
+
+enum ctl_cmd {
+	CTL_CMD_NONE = 0,
+	CTL_CMD_ADD,
+	CTL_CMD_DEL,
+	CTL_CMD_LIST,
+	CTL_CMD_FEATURES,
+};
+
+struct ctl_request {
+	enum ctl_cmd cmd;
+	char name[CONF_NAME_MAX]; /* add, del */
+	char backend[CONF_NAME_MAX]; /* add */
+	uint64_t size; /* add: bytes, > 0 */
+	unsigned queues; /* add: 0 = daemon default */
+	unsigned depth; /* add: 0 = daemon default */
+};
+
+struct ctl_tenant_info {
+	char name[CONF_NAME_MAX];
+	char device[64]; /* "/dev/ublkbN", "" when no device */
+	int dev_id; /* -1 when no device */
+	char state[16]; /* "live", "stopped", "failed" */
+	char backend[CONF_NAME_MAX];
+	uint64_t offset;
+	uint64_t size;
+	unsigned queues;
+	unsigned depth;
+};
+
+const char *ctl_cmd_name(enum ctl_cmd cmd);
+
+/*
+ * Decode one request line (without the trailing newline; len bytes, need
+ * not be NUL-terminated). Validates names with conf_name_valid(), sizes,
+ * queue and depth ranges. Returns 0, or -1 with a reason in err.
+ */
+int ctl_request_decode(const char *line, size_t len, struct ctl_request *req,
+		       char *err, size_t errlen);
+
+/* Encode a request as one line including the trailing '\n'. malloc'd. */
+char *ctl_request_encode(const struct ctl_request *req);
+
+json_object *ctl_tenant_to_json(const struct ctl_tenant_info *t);
+/* 0, or -1 if a field is missing or mistyped. */
+int ctl_tenant_from_json(json_object *obj, struct ctl_tenant_info *t);
+
+/* Replies as lines including the trailing '\n'. malloc'd. */
+char *ctl_reply_error(const char *msg);
+/* {"ok":true} plus, if payload_key is set, payload_key: payload (consumed). */
+char *ctl_reply_ok(const char *payload_key, json_object *payload);
+
+/*
+ * Client side: decode one reply line (len bytes; a trailing '\n' is
+ * allowed). Returns 0 with the whole reply object in *reply (caller puts
+ * it) when "ok" is true; 1 when the daemon refused, with its "error" text
+ * verbatim in err; -1 when the line is not a well-formed reply.
+ */
+int ctl_reply_decode(const char *line, size_t len, json_object **reply,
+		     char *err, size_t errlen);
+
+#endif
