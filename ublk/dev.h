@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ublk devices served by a pool of worker threads.
+ *
+ * Worker w serves ublk queue w of every device (a ublk queue must be
+ * fetched and committed by one task; one task may serve queues of many
+ * devices). Each worker owns one io_uring (SQE128|CQE32) that carries both
+ * the ublk commands and the backend's I/O, so a request goes from FETCH to
+ * the backend and back to COMMIT_AND_FETCH without leaving the thread.
+ *
+ * Devices are created and destroyed by one control thread; the workers
+ * take queues on and drop them through a small mailbox.
+ */
+#ifndef DDUBLK_UBLK_DEV_H
+#define DDUBLK_UBLK_DEV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nvme/backend.h"
+#include "ublk/ctrl.h"
+
+struct ublk_workers;
+struct ublk_dev;
+
+struct ublk_dev_config {
+	const char *name; /* tenant name, for logs */
+	int dev_id; /* wanted ublk device id, -1 for any */
+	unsigned queues; /* <= number of workers */
+	unsigned depth;
+	uint64_t size; /* bytes the device exposes */
+	struct backend *be;
+	uint64_t be_offset; /* where the device's extent starts on be */
+};
+
+/* Start nr workers, worker i pinned to online CPU i % nr_cpus. */
+int ublk_workers_create(unsigned nr, enum ublk_opcode_form form, struct ublk_workers **out,
+			char *err, size_t errlen);
+/* Stop the workers. Devices should have been destroyed first. */
+void ublk_workers_destroy(struct ublk_workers *w);
+unsigned ublk_workers_count(const struct ublk_workers *w);
+
+/*
+ * ADD_DEV, SET_PARAMS, open and map /dev/ublkcN, hand the queues to the
+ * workers, START_DEV. All or nothing: on failure the device is gone again
+ * and err says which step failed and why.
+ */
+int ublk_dev_create(struct ublk_ctrl *ctrl, struct ublk_workers *w,
+		    const struct ublk_dev_config *cfg, struct ublk_dev **out,
+		    char *err, size_t errlen);
+
+/*
+ * STOP_DEV (in-flight requests finish, new ones fail), wait for the workers
+ * to drop the queues, unmap, close, DEL_DEV. Returns 0, or -1 with err set;
+ * on failure the device may still exist and d stays valid.
+ */
+int ublk_dev_destroy(struct ublk_ctrl *ctrl, struct ublk_dev *d, char *err, size_t errlen);
+
+int ublk_dev_id(const struct ublk_dev *d);
+unsigned ublk_dev_queues(const struct ublk_dev *d);
+unsigned ublk_dev_depth(const struct ublk_dev *d);
+
+/*
+ * Delete a device left over by an earlier daemon (found by id): STOP_DEV
+ * then DEL_DEV. -ENODEV if there is none.
+ */
+int ublk_dev_remove_stale(struct ublk_ctrl *ctrl, uint32_t dev_id);
+
+#endif

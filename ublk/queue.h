@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal to ublk/: the per-queue and per-tag state shared by dev.c and worker.c. */
+#ifndef DDUBLK_UBLK_QUEUE_H
+#define DDUBLK_UBLK_QUEUE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "ublk/dev.h"
+
+enum ublk_io_state {
+	IO_FREE = 0, /* no command in the kernel (before FETCH, after ABORT) */
+	IO_IN_KERNEL, /* FETCH or COMMIT_AND_FETCH posted: waiting for a request */
+	IO_IN_BACKEND, /* a request is ours: backend I/O in flight */
+};
+
+struct ublk_queue;
+
+struct ublk_io {
+	struct ublk_queue *q;
+	uint16_t tag;
+	uint8_t state;
+	void *buf;
+	struct backend_io bio;
+};
+
+struct ublk_queue {
+	const char *name; /* tenant name */
+	int dev_id;
+	unsigned q_id;
+	unsigned depth;
+	int char_fd;
+	const struct ublksrv_io_desc *descs;
+	size_t descs_len;
+	void *bufs;
+	size_t bufs_len;
+	uint32_t buf_bytes; /* per tag */
+	uint64_t dev_bytes;
+	struct backend *be;
+	uint64_t be_offset;
+	/* Worker-owned counters: tags by state. */
+	unsigned in_kernel;
+	unsigned in_backend;
+	/* Set by the worker under the pool lock; the control thread waits on them. */
+	bool attached;
+	bool detached;
+	struct ublk_io ios[];
+};
+
+/* Hand q to worker `index`; the worker posts a FETCH for every tag. */
+void ublk_workers_attach(struct ublk_workers *w, unsigned index, struct ublk_queue *q);
+
+/*
+ * Wait until every queue in qs has been attached (want_attached) or
+ * detached; 0, or -ETIMEDOUT after timeout_ms.
+ */
+int ublk_workers_wait(struct ublk_workers *w, struct ublk_queue **qs, unsigned n,
+		      bool want_attached, unsigned timeout_ms);
+
+#endif

@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Worker threads: each runs one io_uring event loop that serves one ublk
+ * queue of every device, end to end.
+ *
+ * A tag cycles FETCH -> request arrives -> backend I/O -> COMMIT_AND_FETCH
+ * -> next request. STOP_DEV makes the kernel complete every posted command
+ * with UBLK_IO_RES_ABORT; once no tag of a queue is in the kernel or in the
+ * backend, the worker drops the queue and tells the control thread.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "ublk/queue.h"
+
+#define RING_SQ_ENTRIES 512
+#define RING_CQ_ENTRIES 8192
+
+/* user_data: a pointer with its kind in the low two bits (pointers are 8-aligned). */
+enum ud_kind { UD_UBLK = 0, UD_BACKEND = 1, UD_WAKEUP = 2 };
+
+static uint64_t ud_make(void *ptr, enum ud_kind kind)
+{
+	return (uint64_t)(uintptr_t)ptr | kind;
+}
+
+static enum ud_kind ud_kind(uint64_t ud)
+{
+	return (enum ud_kind)(ud & 3);
+}
+
+static void *ud_ptr(uint64_t ud)
+{
+	return (void *)(uintptr_t)(ud & ~3ULL);
+}
+
+struct mailbox_msg {
+	struct mailbox_msg *next;
+	struct ublk_queue *q;
+};
+
+struct ublk_worker {
+	struct ublk_workers *pool;
+	unsigned index;
+	int cpu;
+	pthread_t thread;
+	struct io_uring ring;
+	int wake_fd;
+	uint64_t wake_buf;
+	/* Queues this worker serves; only the worker touches this array. */
+	struct ublk_queue **queues;
+	unsigned nr_queues, cap_queues;
+	/* Guarded by pool->lock: */
+	struct mailbox_msg *inbox;
+	bool quit;
+};
+
+struct ublk_workers {
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* queue attached/detached */
+	enum ublk_opcode_form form;
+	unsigned nr;
+	struct ublk_worker w[];
+};
+
+static void signal_change(struct ublk_workers *pool, struct ublk_queue *q, bool attached)
+{
+	pthread_mutex_lock(&pool->lock);
+	if (attached)
+		q->attached = true;
+	else
+		q->detached = true;
+	pthread_cond_broadcast(&pool->cond);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+static struct io_uring_sqe *get_sqe(struct ublk_worker *w)
+{
+	return backend_get_sqe(&w->ring);
+}
+
+static void arm_wakeup(struct ublk_worker *w)
+{
+	struct io_uring_sqe *sqe = get_sqe(w);
+
+	io_uring_prep_read(sqe, w->wake_fd, &w->wake_buf, sizeof(w->wake_buf), 0);
+	io_uring_sqe_set_data64(sqe, ud_make(w, UD_WAKEUP));
+}
+
+static void post_ublk_cmd(struct ublk_worker *w, struct ublk_io *io, uint32_t legacy_op,
+			  int32_t result)
+{
+	struct ublk_queue *q = io->q;
+	struct io_uring_sqe *sqe = get_sqe(w);
+
+	ublk_prep_io(sqe, q->char_fd, ublk_io_opcode(legacy_op, w->pool->form), (uint16_t)q->q_id,
+		     io->tag, result, (uint64_t)(uintptr_t)io->buf);
+	io_uring_sqe_set_data64(sqe, ud_make(io, UD_UBLK));
+	io->state = IO_IN_KERNEL;
+	q->in_kernel++;
+}
+
+static void attach_queue(struct ublk_worker *w, struct ublk_queue *q)
+{
+	if (w->nr_queues == w->cap_queues) {
+		unsigned cap = w->cap_queues ? 2 * w->cap_queues : 16;
+		struct ublk_queue **grown = realloc(w->queues, cap * sizeof(*grown));
+
+		if (!grown) {
+			log_err("worker %u: out of memory attaching %s queue %u", w->index,
+				q->name, q->q_id);
+			return; /* START_DEV times out and the device is rolled back */
+		}
+		w->queues = grown;
+		w->cap_queues = cap;
+	}
+	w->queues[w->nr_queues++] = q;
+	for (unsigned tag = 0; tag < q->depth; tag++)
+		post_ublk_cmd(w, &q->ios[tag], UBLK_IO_FETCH_REQ, -1);
+	io_uring_submit(&w->ring);
+	log_debug("worker %u: serving tenant \"%s\" queue %u (depth %u)", w->index, q->name,
+		  q->q_id, q->depth);
+	signal_change(w->pool, q, true);
+}
+
+static void maybe_detach(struct ublk_worker *w, struct ublk_queue *q)
+{
+	if (q->in_kernel || q->in_backend)
+		return;
+	for (unsigned i = 0; i < w->nr_queues; i++) {
+		if (w->queues[i] != q)
+			continue;
+		w->queues[i] = w->queues[--w->nr_queues];
+		break;
+	}
+	log_debug("worker %u: dropped tenant \"%s\" queue %u", w->index, q->name, q->q_id);
+	signal_change(w->pool, q, false);
+}
+
+static void commit(struct ublk_worker *w, struct ublk_io *io, int result)
+{
+	post_ublk_cmd(w, io, UBLK_IO_COMMIT_AND_FETCH_REQ, result);
+}
+
+/* A request arrived on io's tag: check it and hand it to the backend. */
+static void start_request(struct ublk_worker *w, struct ublk_io *io)
+{
+	struct ublk_queue *q = io->q;
+	struct ublk_req req;
+	int op, ret;
+
+	ret = ublk_req_decode(&q->descs[io->tag], q->dev_bytes, q->buf_bytes, &req);
+	if (ret == -EIO)
+		log_warn("tenant \"%s\": request op %u at %llu+%llu lies outside the device "
+			 "(%llu bytes): failed with EIO", q->name, req.op,
+			 (unsigned long long)req.offset, (unsigned long long)req.len,
+			 (unsigned long long)q->dev_bytes);
+	op = ret ? ret : backend_op_from_ublk(req.op);
+	if (op < 0) {
+		commit(w, io, op);
+		return;
+	}
+	io->bio = (struct backend_io){
+		.op = (enum backend_op)op,
+		.fua = (req.flags & UBLK_IO_F_FUA) != 0,
+		.off = q->be_offset + req.offset,
+		.len = req.len,
+		.buf = io->buf,
+	};
+	ret = q->be->ops->queue(q->be, &w->ring, &io->bio, ud_make(io, UD_BACKEND));
+	if (ret < 0) {
+		commit(w, io, ret);
+		return;
+	}
+	io->state = IO_IN_BACKEND;
+	q->in_backend++;
+}
+
+static void on_ublk_cqe(struct ublk_worker *w, struct ublk_io *io, int res)
+{
+	struct ublk_queue *q = io->q;
+
+	q->in_kernel--;
+	if (res == UBLK_IO_RES_OK) {
+		start_request(w, io);
+		return;
+	}
+	io->state = IO_FREE;
+	if (res != UBLK_IO_RES_ABORT)
+		log_err("tenant \"%s\" queue %u tag %u: ublk io command failed: %s", q->name,
+			q->q_id, io->tag, res < 0 ? strerror(-res) : "unexpected result");
+	maybe_detach(w, q);
+}
+
+static void on_backend_cqe(struct ublk_worker *w, struct ublk_io *io,
+			   const struct io_uring_cqe *cqe)
+{
+	struct ublk_queue *q = io->q;
+	struct backend_io *bio = &io->bio;
+	int result;
+
+	if (!q->be->ops->complete(q->be, &w->ring, bio, cqe, ud_make(io, UD_BACKEND)))
+		return;
+	q->in_backend--;
+	if (bio->result < 0) {
+		result = bio->result;
+		log_warn("tenant \"%s\": backend \"%s\" op %d at %llu+%llu failed: %s", q->name,
+			 q->be->name, bio->op, (unsigned long long)bio->off,
+			 (unsigned long long)bio->len, strerror(-result));
+	} else {
+		/* ublk wants the bytes moved for data ops, 0 for the others. */
+		result = bio->op == BIO_READ || bio->op == BIO_WRITE ? (int)bio->done : 0;
+	}
+	commit(w, io, result);
+}
+
+static void drain_inbox(struct ublk_worker *w)
+{
+	struct mailbox_msg *m;
+
+	pthread_mutex_lock(&w->pool->lock);
+	m = w->inbox;
+	w->inbox = NULL;
+	pthread_mutex_unlock(&w->pool->lock);
+	/* The list is LIFO; order does not matter for attaching queues. */
+	while (m) {
+		struct mailbox_msg *next = m->next;
+
+		attach_queue(w, m->q);
+		free(m);
+		m = next;
+	}
+}
+
+static bool should_quit(struct ublk_worker *w)
+{
+	bool quit;
+
+	pthread_mutex_lock(&w->pool->lock);
+	quit = w->quit;
+	pthread_mutex_unlock(&w->pool->lock);
+	return quit;
+}
+
+static void handle_cqe(struct ublk_worker *w, const struct io_uring_cqe *cqe, bool *woken)
+{
+	uint64_t ud = io_uring_cqe_get_data64(cqe);
+
+	switch (ud_kind(ud)) {
+	case UD_UBLK:
+		on_ublk_cqe(w, ud_ptr(ud), cqe->res);
+		break;
+	case UD_BACKEND:
+		on_backend_cqe(w, ud_ptr(ud), cqe);
+		break;
+	case UD_WAKEUP:
+		*woken = true;
+		break;
+	}
+}
+
+static void pin_to_cpu(struct ublk_worker *w)
+{
+	cpu_set_t set;
+	char name[16];
+
+	snprintf(name, sizeof(name), "ddublk-w%u", w->index);
+	prctl(PR_SET_NAME, name);
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		log_warn("worker %u: cannot pin to CPU %d: %s", w->index, w->cpu, strerror(errno));
+}
+
+static void *worker_main(void *arg)
+{
+	struct ublk_worker *w = arg;
+
+	pin_to_cpu(w);
+	arm_wakeup(w);
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
+		bool woken = false;
+		int ret = io_uring_submit_and_wait(&w->ring, 1);
+
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+			log_err("worker %u: io_uring_enter: %s", w->index, strerror(-ret));
+			break;
+		}
+		io_uring_for_each_cqe(&w->ring, head, cqe) {
+			handle_cqe(w, cqe, &woken);
+			seen++;
+		}
+		io_uring_cq_advance(&w->ring, seen);
+		if (!woken)
+			continue;
+		arm_wakeup(w);
+		drain_inbox(w);
+		if (should_quit(w)) {
+			if (w->nr_queues)
+				log_warn("worker %u: exiting with %u queue(s) still attached",
+					 w->index, w->nr_queues);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void wake(struct ublk_worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->wake_fd, &one, sizeof(one)) < 0)
+		log_err("worker %u: cannot wake: %s", w->index, strerror(errno));
+}
+
+void ublk_workers_attach(struct ublk_workers *pool, unsigned index, struct ublk_queue *q)
+{
+	struct ublk_worker *w = &pool->w[index % pool->nr];
+	struct mailbox_msg *m = malloc(sizeof(*m));
+
+	if (!m) {
+		log_err("out of memory handing tenant \"%s\" queue %u to worker %u", q->name,
+			q->q_id, w->index);
+		return;
+	}
+	m->q = q;
+	pthread_mutex_lock(&pool->lock);
+	m->next = w->inbox;
+	w->inbox = m;
+	pthread_mutex_unlock(&pool->lock);
+	wake(w);
+}
+
+static bool all_reached(struct ublk_queue **qs, unsigned n, bool want_attached)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (want_attached ? !qs[i]->attached : !qs[i]->detached)
+			return false;
+	return true;
+}
+
+int ublk_workers_wait(struct ublk_workers *pool, struct ublk_queue **qs, unsigned n,
+		      bool want_attached, unsigned timeout_ms)
+{
+	struct timespec deadline;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&pool->lock);
+	while (!all_reached(qs, n, want_attached) && ret == 0)
+		ret = pthread_cond_timedwait(&pool->cond, &pool->lock, &deadline);
+	if (all_reached(qs, n, want_attached))
+		ret = 0;
+	pthread_mutex_unlock(&pool->lock);
+	return ret ? -ETIMEDOUT : 0;
+}
+
+static int worker_init(struct ublk_workers *pool, unsigned i, int cpu, char *err, size_t errlen)
+{
+	struct ublk_worker *w = &pool->w[i];
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_SQE128 | IORING_SETUP_CQE32 | IORING_SETUP_CQSIZE,
+		.cq_entries = RING_CQ_ENTRIES,
+	};
+	int ret;
+
+	w->pool = pool;
+	w->index = i;
+	w->cpu = cpu;
+	w->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (w->wake_fd < 0) {
+		snprintf(err, errlen, "worker %u: eventfd: %s", i, strerror(errno));
+		return -1;
+	}
+	ret = io_uring_queue_init_params(RING_SQ_ENTRIES, &w->ring, &p);
+	if (ret < 0) {
+		snprintf(err, errlen, "worker %u: io_uring setup (SQE128|CQE32): %s", i,
+			 strerror(-ret));
+		close(w->wake_fd);
+		return -1;
+	}
+	ret = pthread_create(&w->thread, NULL, worker_main, w);
+	if (ret) {
+		snprintf(err, errlen, "worker %u: cannot start thread: %s", i, strerror(ret));
+		io_uring_queue_exit(&w->ring);
+		close(w->wake_fd);
+		return -1;
+	}
+	return 0;
+}
+
+static void worker_fini(struct ublk_worker *w)
+{
+	pthread_mutex_lock(&w->pool->lock);
+	w->quit = true;
+	pthread_mutex_unlock(&w->pool->lock);
+	wake(w);
+	pthread_join(w->thread, NULL);
+	io_uring_queue_exit(&w->ring);
+	close(w->wake_fd);
+	free(w->queues);
+	while (w->inbox) {
+		struct mailbox_msg *m = w->inbox;
+
+		w->inbox = m->next;
+		free(m);
+	}
+}
+
+/* The CPUs this process may run on, in order: workers are pinned round-robin. */
+static int nth_allowed_cpu(unsigned n)
+{
+	cpu_set_t set;
+	int count;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0 || !(count = CPU_COUNT(&set)))
+		return 0;
+	n %= (unsigned)count;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set) && n-- == 0)
+			return cpu;
+	return 0;
+}
+
+int ublk_workers_create(unsigned nr, enum ublk_opcode_form form, struct ublk_workers **out,
+			char *err, size_t errlen)
+{
+	struct ublk_workers *pool = calloc(1, sizeof(*pool) + nr * sizeof(pool->w[0]));
+	unsigned i;
+
+	if (!pool) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->cond, NULL);
+	pool->form = form;
+	for (i = 0; i < nr; i++) {
+		if (worker_init(pool, i, nth_allowed_cpu(i), err, errlen) < 0)
+			break;
+		pool->nr = i + 1;
+	}
+	if (i < nr) {
+		ublk_workers_destroy(pool);
+		return -1;
+	}
+	*out = pool;
+	return 0;
+}
+
+void ublk_workers_destroy(struct ublk_workers *pool)
+{
+	if (!pool)
+		return;
+	for (unsigned i = 0; i < pool->nr; i++)
+		worker_fini(&pool->w[i]);
+	pthread_cond_destroy(&pool->cond);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool);
+}
+
+unsigned ublk_workers_count(const struct ublk_workers *pool)
+{
+	return pool->nr;
+}
