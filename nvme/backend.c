@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+#include "nvme/backend.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "ublk/uapi.h"
+
+int backend_open(const struct conf_backend *cb, struct backend **out, char *err, size_t errlen)
+{
+	/* The NVMe passthrough backend (/dev/ngXnY) plugs in here. */
+	return file_backend_open(cb, out, err, errlen);
+}
+
+void backend_close(struct backend *be)
+{
+	if (be)
+		be->ops->close(be);
+}
+
+int backend_op_from_ublk(unsigned ublk_op)
+{
+	switch (ublk_op) {
+	case UBLK_IO_OP_READ: return BIO_READ;
+	case UBLK_IO_OP_WRITE: return BIO_WRITE;
+	case UBLK_IO_OP_FLUSH: return BIO_FLUSH;
+	case UBLK_IO_OP_DISCARD: return BIO_DISCARD;
+	case UBLK_IO_OP_WRITE_ZEROES: return BIO_WRITE_ZEROES;
+	default: return -EOPNOTSUPP;
+	}
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Backends: where tenant data lives. A backend turns a tenant request,
+ * already translated to an absolute byte range on the backend, into SQEs
+ * on the calling worker's io_uring, and folds their CQEs back into one
+ * result.
+ *
+ * Every worker ring is created with IORING_SETUP_SQE128 | CQE32, so a
+ * backend may queue plain read/write SQEs (file) or NVMe passthrough
+ * uring_cmds (nvme). A request may need several SQEs (splitting at the
+ * device's maximum transfer, resubmitting a short read): the backend counts
+ * them in io->pending and reports completion only when all are back.
+ *
+ * The backend object is shared by every worker; its methods must not keep
+ * per-call state outside struct backend_io.
+ */
+#ifndef DDUBLK_NVME_BACKEND_H
+#define DDUBLK_NVME_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <liburing.h>
+
+#include "conf/config.h"
+
+enum backend_op {
+	BIO_READ = 0,
+	BIO_WRITE,
+	BIO_FLUSH,
+	BIO_DISCARD,
+	BIO_WRITE_ZEROES,
+};
+
+/* One tenant request in flight on a backend. Owned by the worker. */
+struct backend_io {
+	enum backend_op op;
+	bool fua; /* WRITE: durable before completion */
+	uint64_t off; /* absolute byte offset on the backend */
+	uint64_t len; /* bytes */
+	void *buf; /* READ/WRITE data, page aligned */
+	/* Backend bookkeeping: */
+	uint64_t done; /* bytes completed so far */
+	int pending; /* SQEs queued and not yet completed */
+	int result; /* first error (-errno), else 0 */
+	int stage; /* backend-private progress marker (fallbacks) */
+};
+
+struct backend;
+
+struct backend_ops {
+	const char *kind;
+	/*
+	 * Queue the SQEs for io on ring (not submitted). user_data is stored
+	 * in every SQE. Returns 0, -EAGAIN when the SQ is full (flush and
+	 * retry), or another -errno to fail the request.
+	 */
+	int (*queue)(struct backend *be, struct io_uring *ring, struct backend_io *io,
+		     uint64_t user_data);
+	/*
+	 * Account one CQE of io. Returns 1 when io is finished (io->result
+	 * is 0 or -errno, io->done the bytes moved), 0 while SQEs are
+	 * outstanding (it may have queued more, e.g. the rest of a short
+	 * read).
+	 */
+	int (*complete)(struct backend *be, struct io_uring *ring, struct backend_io *io,
+			const struct io_uring_cqe *cqe, uint64_t user_data);
+	void (*close)(struct backend *be);
+};
+
+struct backend {
+	const struct backend_ops *ops;
+	char name[CONF_NAME_MAX];
+	char path[PATH_MAX];
+	uint64_t size; /* usable bytes */
+	uint32_t block_size; /* logical block size: I/O granularity */
+	uint32_t max_io_bytes; /* largest single request it wants */
+	bool direct; /* O_DIRECT in use */
+	bool is_blockdev;
+	bool can_discard;
+	int fd;
+	void *priv;
+};
+
+/* An SQE from ring, flushing the SQ to the kernel first if it is full. */
+static inline struct io_uring_sqe *backend_get_sqe(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe) {
+		io_uring_submit(ring);
+		sqe = io_uring_get_sqe(ring);
+	}
+	return sqe;
+}
+
+/* Open the backend a policy entry describes (picks the kind from the path). */
+int backend_open(const struct conf_backend *cb, struct backend **out, char *err, size_t errlen);
+void backend_close(struct backend *be);
+
+/* Map a UBLK_IO_OP_* to a backend op; -EOPNOTSUPP for anything else. */
+int backend_op_from_ublk(unsigned ublk_op);
+
+/* The file backend (regular file or block device, io_uring read/write). */
+int file_backend_open(const struct conf_backend *cb, struct backend **out, char *err,
+		      size_t errlen);
+
+#endif
