@@ -1,0 +1,112 @@
+# Helpers for VM scenarios: `source "$(dirname "$0")/../lib.sh"`.
+# Runs inside the guest (guest-init.sh exports DDUBLK_SRC/BUILD/OUT and puts
+# ddublkd and ublk-ctl on PATH).
+# shellcheck shell=bash
+
+: "${DDUBLK_OUT:?lib.sh runs inside the test VM (tests/vm/run.sh)}"
+DDUBLKD_PID=
+DDUBLKD_LOG=$DDUBLK_OUT/ddublkd.log
+
+step() { echo "==> $*"; }
+pass() { echo "PASS: $*"; }
+
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -n "$DDUBLKD_PID" ] && [ -f "$DDUBLKD_LOG" ]; then
+		echo "---- last lines of ddublkd.log ----" >&2
+		tail -n 20 "$DDUBLKD_LOG" >&2
+	fi
+	exit 1
+}
+
+# start_daemon CONFIG [extra ddublkd args]: start ddublkd in the background
+# and return once its control socket answers `ublk-ctl list`.
+start_daemon() {
+	local config=$1; shift
+	[ -z "$DDUBLKD_PID" ] || fail "start_daemon: ddublkd already running (pid $DDUBLKD_PID)"
+	echo "---- ddublkd --config $config $* ($(date +%T)) ----" >>"$DDUBLKD_LOG"
+	ddublkd --config "$config" "$@" >>"$DDUBLKD_LOG" 2>&1 &
+	DDUBLKD_PID=$!
+	local i rc=0
+	for ((i = 0; i < 120; i++)); do
+		ublk-ctl list >/dev/null 2>&1 && return 0
+		if ! kill -0 "$DDUBLKD_PID" 2>/dev/null; then
+			wait "$DDUBLKD_PID" || rc=$?
+			fail "ddublkd exited with status $rc before answering on its socket"
+		fi
+		sleep 0.5
+	done
+	fail "ddublkd (pid $DDUBLKD_PID) did not answer 'ublk-ctl list' within 60 s"
+}
+
+# stop_daemon: SIGTERM, then it must exit 0 within 60 s.
+stop_daemon() {
+	[ -n "$DDUBLKD_PID" ] || fail "stop_daemon: no daemon running"
+	kill -TERM "$DDUBLKD_PID" 2>/dev/null || true
+	local i rc=0
+	for ((i = 0; i < 120; i++)); do
+		kill -0 "$DDUBLKD_PID" 2>/dev/null || break
+		sleep 0.5
+	done
+	kill -0 "$DDUBLKD_PID" 2>/dev/null && fail "ddublkd (pid $DDUBLKD_PID) still running 60 s after SIGTERM"
+	wait "$DDUBLKD_PID" || rc=$?
+	[ "$rc" = 0 ] || fail "ddublkd exited with status $rc after SIGTERM"
+	DDUBLKD_PID=
+}
+
+# daemon_alive: 0 if the daemon we started is still running.
+daemon_alive() { [ -n "$DDUBLKD_PID" ] && kill -0 "$DDUBLKD_PID" 2>/dev/null; }
+
+# wait_gone PATH SECS: 0 once PATH no longer exists, 1 if it still does.
+wait_gone() {
+	local path=$1 deadline=$((SECONDS + $2))
+	while [ -e "$path" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.2
+	done
+}
+
+# checksum FILE_OR_DEV [BYTES]: sha256 of the first BYTES (default: all).
+# Block devices are read with O_DIRECT so the answer comes from the device
+# (through ddublkd), not from the page cache.
+checksum() {
+	local sum
+	sum=$(read_bytes "$@" | sha256sum) || fail "cannot read $1"
+	echo "${sum%% *}"
+}
+
+read_bytes() {
+	local src=$1 bytes=${2:-} flags=
+	[ -b "$src" ] && flags=direct
+	if [ -n "$bytes" ]; then
+		dd if="$src" bs=1M count="$bytes" iflag="${flags:+$flags,}count_bytes" status=none
+	else
+		dd if="$src" bs=1M ${flags:+iflag=$flags} status=none
+	fi
+}
+
+# tenant_get NAME FIELD: one field of a tenant from `ublk-ctl list --json`
+# (empty output if there is no such tenant).
+tenant_get() {
+	ublk-ctl list --json | jq -r --arg n "$1" --arg f "$2" '.[] | select(.name == $n) | .[$f]'
+}
+
+# tenant_num NAME FIELD: a numeric field (offset, size, ...); fails unless
+# the tenant exists and the field is a non-negative integer.
+tenant_num() {
+	local v
+	v=$(tenant_get "$1" "$2") || fail "ublk-ctl list --json failed"
+	[[ $v =~ ^[0-9]+$ ]] || fail "tenant $1: field $2 is '$v', expected a number"
+	echo "$v"
+}
+
+# ublk_devices: the /dev/ublkb* nodes that exist now, one a line.
+ublk_devices() { ls /dev/ublkb* 2>/dev/null || true; }
+
+# write_random DEV BYTES FILE: write BYTES of random data to DEV (O_DIRECT)
+# and keep a copy in FILE to compare against later.
+write_random() {
+	head -c "$2" /dev/urandom >"$3"
+	dd if="$3" of="$1" bs=1M oflag=direct conv=notrunc,fsync status=none ||
+		fail "writing $2 bytes to $1 failed"
+}

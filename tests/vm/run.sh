@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# Boot the test VM once and run one scenario inside it.
+#
+# usage: tests/vm/run.sh [--build-dir DIR] [--stock] [--timeout SEC] [--keep]
+#                        [--smp N] [--mem M] [--cmdline-extra "..."]
+#                        SCENARIO [ARGS...]
+#
+# SCENARIO is tests/vm/scenarios/SCENARIO.sh. The guest (see guest-init.sh)
+# runs it with ARGS and records its exit status; this script exits with that
+# status. Everything of a run lives in BUILD/vm/SCENARIO/ (recreated each
+# run): console.log (full serial console), nvme.img (the emulated SSD,
+# deleted afterwards unless --keep) and out/ (shared read-write with the
+# guest: output.log, status, dmesg.txt, ddublkd.log, ...).
+#
+# The work dir is under the build dir, not /tmp, because the guest mounts its
+# own tmpfs on /tmp. Environment: DDUBLK_VM_NVME_SIZE (default 2G).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+
+build_dir=$top/build
+stock=
+timeout_s=900
+keep=0
+smp=2
+mem=4G
+cmdline_extra=
+nvme_size=${DDUBLK_VM_NVME_SIZE:-2G}
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+say() { echo "run.sh: $*" >&2; }
+
+usage() {
+	sed -n '4,6p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+parse_args() {
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--build-dir) [ $# -ge 2 ] || usage; build_dir=$2; shift 2 ;;
+		--stock) stock=--stock; shift ;;
+		--timeout) [ $# -ge 2 ] || usage; timeout_s=$2; shift 2 ;;
+		--keep) keep=1; shift ;;
+		--smp) [ $# -ge 2 ] || usage; smp=$2; shift 2 ;;
+		--mem) [ $# -ge 2 ] || usage; mem=$2; shift 2 ;;
+		--cmdline-extra) [ $# -ge 2 ] || usage; cmdline_extra=$2; shift 2 ;;
+		-h|--help) usage ;;
+		--) shift; break ;;
+		-*) say "unknown option $1"; usage ;;
+		*) break ;;
+		esac
+	done
+	[ $# -ge 1 ] || usage
+	scenario=$1; shift
+	scenario_args=("$@")
+	[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a positive number of seconds, got '$timeout_s'"
+	if ! [[ $smp =~ ^[1-9][0-9]*$ ]] || [ "$smp" -gt 64 ]; then die "--smp wants 1..64, got '$smp'"; fi
+	[[ $scenario =~ ^[A-Za-z0-9_.-]+$ ]] || die "bad scenario name '$scenario'"
+	[ -d "$build_dir" ] || die "build dir $build_dir does not exist: configure and build first (cmake -B $build_dir && cmake --build $build_dir)"
+	build_dir=$(cd "$build_dir" && pwd)
+}
+
+# The daemon binaries are looked up where CMake puts them; guest-init.sh puts
+# the same directories on the guest's PATH.
+find_bin() {
+	local name=$1 d
+	for d in "$build_dir/daemon" "$build_dir/ctl" "$build_dir"; do
+		[ -x "$d/$name" ] && { echo "$d/$name"; return 0; }
+	done
+	return 1
+}
+
+known_scenarios() {
+	local f
+	for f in "$top"/tests/vm/scenarios/*.sh; do [ -e "$f" ] && basename "$f" .sh; done | tr '\n' ' '
+}
+
+check_prereqs() {
+	local missing=() t pkg
+	local -A pkgs=([qemu-system-x86_64]=qemu-system-x86 [fio]=fio [mkfs.ext4]=e2fsprogs
+		[mkfs.xfs]=xfsprogs [jq]=jq [timeout]=coreutils [truncate]=coreutils)
+	for t in qemu-system-x86_64 fio mkfs.ext4 mkfs.xfs jq timeout truncate; do
+		pkg=${pkgs[$t]}
+		# mkfs.* live in /sbin, which a non-root PATH may lack.
+		command -v "$t" >/dev/null || [ -x "/sbin/$t" ] || [ -x "/usr/sbin/$t" ] ||
+			missing+=("'$t' (apt-get install $pkg)")
+	done
+	scenario_file=$top/tests/vm/scenarios/$scenario.sh
+	[ -f "$scenario_file" ] || missing+=("scenario file $scenario_file (known: $(known_scenarios))")
+	# A scenario that does not touch the daemon says so, so the harness
+	# itself can be tested before the daemon builds.
+	if [ -f "$scenario_file" ] && ! grep -q '^# vm-needs-daemon: no' "$scenario_file"; then
+		for t in ddublkd ublk-ctl; do
+			find_bin "$t" >/dev/null ||
+				missing+=("$t binary in $build_dir (build it: cmake --build $build_dir)")
+		done
+	fi
+	if [ ${#missing[@]} -gt 0 ]; then
+		say "missing prerequisites:"
+		for t in "${missing[@]}"; do echo "  - $t" >&2; done
+		exit 1
+	fi
+}
+
+get_kernel() {
+	local out
+	out=$("$here/build-kernel.sh" $stock) || die "tests/vm/build-kernel.sh $stock failed"
+	kernel=$(tail -n1 <<<"$out")
+	[ -s "$kernel" ] || die "build-kernel.sh printed '$kernel', which is not a kernel image"
+}
+
+make_workdir() {
+	work=$build_dir/vm/$scenario
+	rm -rf "$work"
+	mkdir -p "$work/out"
+	img=$work/nvme.img
+	console=$work/console.log
+	truncate -s "$nvme_size" "$img" || die "cannot create $img of size '$nvme_size' (DDUBLK_VM_NVME_SIZE)"
+	nvme_bytes=$(stat -c %s "$img")
+	# cache=none needs O_DIRECT, which some host file systems (tmpfs) lack.
+	if dd if=/dev/zero of="$img" bs=4096 count=1 oflag=direct conv=notrunc status=none 2>/dev/null; then
+		nvme_cache=none
+	else
+		nvme_cache=writeback
+	fi
+	# The job description for guest-init.sh: sourced by bash in the guest.
+	{
+		printf 'DDUBLK_SCENARIO=%q\n' "$scenario"
+		printf 'DDUBLK_ARGS=('
+		# printf with no arguments would still print one empty word.
+		[ ${#scenario_args[@]} -eq 0 ] || printf '%q ' "${scenario_args[@]}"
+		printf ')\n'
+		printf 'DDUBLK_GUEST_TIMEOUT=%q\n' "$guest_timeout"
+		printf 'DDUBLK_NVME_BYTES=%q\n' "$nvme_bytes"
+	} >"$work/out/job.env"
+}
+
+# Guest gets a shorter timeout than the host so that, normally, the guest
+# notices first, records 124 and still saves dmesg.
+compute_timeouts() {
+	local margin=$(( timeout_s / 2 < 60 ? timeout_s / 2 : 60 ))
+	guest_timeout=$(( timeout_s - margin ))
+	[ "$guest_timeout" -ge 1 ] || guest_timeout=1
+}
+
+share() { # TAG PATH ro|rw
+	local ro=
+	[ "$3" = ro ] && ro=,readonly=on
+	qemu_args+=(-fsdev "local,id=fs_$1,path=$2,security_model=none,multidevs=remap$ro"
+		-device "virtio-9p-pci,fsdev=fs_$1,mount_tag=$1")
+}
+
+# shellcheck disable=SC2054 # the commas belong to QEMU's option syntax
+build_qemu_args() {
+	local cmdline="console=ttyS0 root=root rootfstype=9p"
+	cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144 ro"
+	cmdline+=" init=$here/guest-init.sh panic=-1 ${cmdline_extra}"
+	qemu_args=(-machine q35,accel=tcg -cpu max -smp "$smp,maxcpus=64" -m "$mem"
+		-nographic -no-reboot -nic none
+		-kernel "$kernel" -append "$cmdline")
+	share root / ro
+	share src "$top" ro
+	share build "$build_dir" ro
+	share out "$work/out" rw
+	qemu_args+=(-drive "file=$img,if=none,id=nvm,format=raw,cache=$nvme_cache"
+		-device nvme,id=nvme0,serial=ddublk0,max_ioqpairs=64,msix_qsize=65
+		-device nvme-ns,drive=nvm,bus=nvme0,nsid=1)
+}
+
+# Print whatever the guest appended to out/output.log since the last call,
+# so a watcher (or ctest's log) sees the scenario live.
+printed=0
+show_new_output() {
+	local f=$work/out/output.log size
+	[ -f "$f" ] || return 0
+	size=$(stat -c %s "$f")
+	[ "$size" -gt "$printed" ] || return 0
+	tail -c +"$((printed + 1))" "$f" | head -c "$((size - printed))" || true
+	printed=$size
+}
+
+console_tail() {
+	echo "---- last 40 lines of $console ----" >&2
+	tail -n 40 "$console" >&2 || true
+	echo "----" >&2
+}
+
+qemu_pid=
+kill_qemu() {
+	[ -n "$qemu_pid" ] || return 0
+	kill "$qemu_pid" 2>/dev/null || true
+	for _ in 1 2 3 4 5; do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 1; done
+	kill -KILL "$qemu_pid" 2>/dev/null || true
+	wait "$qemu_pid" 2>/dev/null || true
+	qemu_pid=
+}
+
+# shellcheck disable=SC2317 # called from the EXIT trap
+cleanup() {
+	kill_qemu
+	if [ "$keep" = 0 ] && [ -n "${img:-}" ]; then rm -f "$img"; fi
+}
+
+# Returns qemu's exit status; 124 if the host timeout fired.
+run_qemu() {
+	local start=$SECONDS rc=0
+	qemu-system-x86_64 "${qemu_args[@]}" </dev/null >"$console" 2>&1 &
+	qemu_pid=$!
+	while kill -0 "$qemu_pid" 2>/dev/null; do
+		if [ $((SECONDS - start)) -ge "$timeout_s" ]; then
+			kill_qemu
+			show_new_output
+			say "timed out after $timeout_s s (scenario $scenario)"
+			console_tail
+			return 124
+		fi
+		show_new_output
+		sleep 1
+	done
+	wait "$qemu_pid" || rc=$?
+	qemu_pid=
+	show_new_output
+	boot_seconds=$((SECONDS - start))
+	return "$rc"
+}
+
+main() {
+	parse_args "$@"
+	check_prereqs
+	get_kernel
+	compute_timeouts
+	make_workdir
+	build_qemu_args
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+
+	say "scenario $scenario ${scenario_args[*]}: kernel $kernel, work dir $work, nvme $nvme_size cache=$nvme_cache, timeout ${timeout_s}s"
+	local qrc=0
+	run_qemu || qrc=$?
+	[ "$qrc" = 124 ] && exit 124
+
+	local status_file=$work/out/status status
+	if [ ! -s "$status_file" ]; then
+		[ "$qrc" = 0 ] || say "qemu exited with status $qrc"
+		grep -q 'Kernel panic' "$console" && say "the guest kernel panicked"
+		say "no exit status from the guest ($status_file missing): the guest did not finish the scenario (kernel panic, init failure or qemu error; see the console below)"
+		console_tail
+		exit 1
+	fi
+	status=$(tr -dc '0-9' <"$status_file")
+	[ -n "$status" ] || die "garbage in $status_file"
+	say "scenario $scenario exited with status $status after ${boot_seconds}s in the VM (console: $console)"
+	[ "$status" = 0 ] || say "logs: $work/out/"
+	exit "$status"
+}
+
+main "$@"
