@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317 # functions run indirectly through phase "$@"
+# The test command: install dependencies, build two trees, run the unit
+# tests (ASan/UBSan tree) and the VM end-to-end tests, print what each phase
+# took and a summary. Exits non-zero if anything failed.
+#
+#   build-asan/  -DDDUBLK_SANITIZE=ON, VM tests off  -> ctest -L unit
+#   build/       default build type                 -> ctest -L vm
+#
+# Both trees go under $DDUBLK_BUILD_ROOT (default: the repo top).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+root=${DDUBLK_BUILD_ROOT:-$top}
+jobs=$(nproc)
+
+declare -a names=() results=() times=()
+failed=0
+
+# phase NAME CMD...: run, time and record one phase.
+phase() {
+	local name=$1 start=$SECONDS rc=0; shift
+	echo "==== $name: $*"
+	"$@" || rc=$?
+	record "$name" "$rc" $((SECONDS - start))
+	return "$rc"
+}
+
+record() { # NAME RC|skipped SECONDS
+	names+=("$1")
+	times+=("$3")
+	case $2 in
+	0) results+=(ok) ;;
+	skipped) results+=(skipped); failed=1 ;;
+	*) results+=("FAILED ($2)"); failed=1 ;;
+	esac
+	echo "==== $1: ${results[-1]} in $3 s"
+}
+
+skip() { echo "==== $1: skipped ($2)"; record "$1" skipped 0; }
+
+build_tree() { # DIR CMAKE_ARGS...
+	local dir=$1; shift
+	cmake -S "$top" -B "$root/$dir" -DDDUBLK_WERROR=ON "$@" &&
+		cmake --build "$root/$dir" -j"$jobs"
+}
+
+build_both() {
+	local rc=0
+	build_tree build-asan -DDDUBLK_SANITIZE=ON -DDDUBLK_VM_TESTS=OFF || { asan_ok=0; rc=1; }
+	build_tree build || { main_ok=0; rc=1; }
+	return "$rc"
+}
+
+summary() {
+	local i
+	echo
+	echo "==== summary"
+	for i in "${!names[@]}"; do
+		printf '  %-8s %-14s %6s s\n' "${names[$i]}" "${results[$i]}" "${times[$i]}"
+	done
+	printf '  %-8s %-14s %6s s\n' total "$([ "$failed" = 0 ] && echo ok || echo FAILED)" "$SECONDS"
+}
+
+asan_ok=1 main_ok=1
+if phase deps "$top/scripts/deps.sh"; then
+	phase build build_both || true
+	if [ "$asan_ok" = 1 ]; then
+		phase unit ctest --test-dir "$root/build-asan" -L unit --output-on-failure || true
+	else
+		skip unit "build-asan did not build"
+	fi
+	if phase kernel "$top/tests/vm/build-kernel.sh" && [ "$main_ok" = 1 ]; then
+		phase vm ctest --test-dir "$root/build" -L vm --output-on-failure || true
+	else
+		skip vm "$([ "$main_ok" = 1 ] && echo "no kernel" || echo "build did not build")"
+	fi
+else
+	for p in build unit kernel vm; do skip "$p" "dependencies missing"; done
+fi
+summary
+exit "$failed"
