@@ -8,6 +8,7 @@
  * key is the setting's path (daemon.workers, tenants[2].size, ...).
  */
 #include "conf/config.h"
+#include "common/err.h"
 
 #include "common/log.h"
 #include "common/units.h"
@@ -110,20 +111,6 @@ static void key_of(const config_setting_t *s, char *buf, size_t len)
 		appendf(buf, len, "%s%s", buf[0] ? "." : "", config_setting_name(s));
 	else
 		appendf(buf, len, "[%d]", config_setting_index(s));
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /*

@@ -8,6 +8,7 @@
  * (they end up in off_t anyway).
  */
 #include "conf/state.h"
+#include "common/err.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,20 +36,6 @@ struct decoder {
 static const char *const root_keys[] = { "version", "tenants", NULL };
 static const char *const tenant_keys[] = { "name", "backend", "offset", "size",
 					   "dev_id", "queues", "depth", NULL };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* "PREFIX: KEY: problem", KEY being e.g. tenants[3].offset. Returns -1. */
 static int bad(const struct decoder *d, const char *key, const char *fmt, ...)
