@@ -40,6 +40,7 @@ struct backend_io {
 	uint64_t off; /* absolute byte offset on the backend */
 	uint64_t len; /* bytes */
 	void *buf; /* READ/WRITE data, page aligned */
+	int buf_index; /* buf's slot in the ring's registered buffers, -1: none */
 	/* Backend bookkeeping: */
 	uint64_t done; /* bytes completed so far */
 	int pending; /* SQEs queued and not yet completed */
@@ -79,6 +80,8 @@ struct backend {
 	bool direct; /* O_DIRECT in use */
 	bool is_blockdev;
 	bool can_discard;
+	/* Register the tag buffers with the ring (pins them; passthrough wants it). */
+	bool wants_fixed_buffers;
 	int fd;
 	void *priv;
 };

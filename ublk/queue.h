@@ -41,6 +41,7 @@ struct ublk_queue {
 	/* Worker-owned counters: tags by state. */
 	unsigned in_kernel;
 	unsigned in_backend;
+	int buf_slot; /* first registered-buffer slot of tag 0, -1: not registered */
 	/* Set by the worker under the pool lock; the control thread waits on them. */
 	bool attached;
 	bool detached;

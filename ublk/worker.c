@@ -24,6 +24,8 @@
 
 #define RING_SQ_ENTRIES 512
 #define RING_CQ_ENTRIES 8192
+/* Registered-buffer slots per worker ring (the kernel allows 16384). */
+#define RING_BUF_SLOTS 4096
 
 /* user_data: a pointer with its kind in the low two bits (pointers are 8-aligned). */
 enum ud_kind { UD_UBLK = 0, UD_BACKEND = 1, UD_WAKEUP = 2 };
@@ -59,6 +61,9 @@ struct ublk_worker {
 	/* Queues this worker serves; only the worker touches this array. */
 	struct ublk_queue **queues;
 	unsigned nr_queues, cap_queues;
+	/* Registered-buffer slots in use (a sparse table made at ring setup). */
+	bool buf_table;
+	uint8_t slot_used[RING_BUF_SLOTS];
 	/* Guarded by pool->lock: */
 	struct mailbox_msg *inbox;
 	bool quit;
@@ -109,6 +114,71 @@ static void post_ublk_cmd(struct ublk_worker *w, struct ublk_io *io, uint32_t le
 	q->in_kernel++;
 }
 
+/* First run of n free slots, or -1. */
+static int find_slots(const struct ublk_worker *w, unsigned n)
+{
+	unsigned run = 0;
+
+	for (unsigned i = 0; i < RING_BUF_SLOTS; i++) {
+		run = w->slot_used[i] ? 0 : run + 1;
+		if (run == n)
+			return (int)(i + 1 - n);
+	}
+	return -1;
+}
+
+/*
+ * Register q's tag buffers so that the backend can name them by index
+ * (IORING_URING_CMD_FIXED): the kernel then maps them once, not per I/O.
+ * Failing that, the queue still works with plain buffers.
+ */
+static void register_buffers(struct ublk_worker *w, struct ublk_queue *q)
+{
+	struct iovec *iov;
+	int slot, ret;
+
+	q->buf_slot = -1;
+	if (!q->be->wants_fixed_buffers || !w->buf_table)
+		return;
+	slot = find_slots(w, q->depth);
+	iov = calloc(q->depth, sizeof(*iov));
+	if (slot < 0 || !iov) {
+		log_warn("tenant \"%s\" queue %u: no room to register its buffers; "
+			 "using plain buffers", q->name, q->q_id);
+		free(iov);
+		return;
+	}
+	for (unsigned tag = 0; tag < q->depth; tag++)
+		iov[tag] = (struct iovec){ q->ios[tag].buf, q->buf_bytes };
+	ret = io_uring_register_buffers_update_tag(&w->ring, (unsigned)slot, iov, NULL, q->depth);
+	free(iov);
+	if (ret < 0) {
+		log_warn("tenant \"%s\" queue %u: cannot register buffers: %s; using plain "
+			 "buffers", q->name, q->q_id, strerror(-ret));
+		return;
+	}
+	memset(&w->slot_used[slot], 1, q->depth);
+	q->buf_slot = slot;
+}
+
+static void unregister_buffers(struct ublk_worker *w, struct ublk_queue *q)
+{
+	struct iovec *iov;
+
+	if (q->buf_slot < 0)
+		return;
+	/* An empty iovec clears a slot of a sparse table. */
+	iov = calloc(q->depth, sizeof(*iov));
+	if (!iov || io_uring_register_buffers_update_tag(&w->ring, (unsigned)q->buf_slot, iov,
+							 NULL, q->depth) < 0)
+		log_warn("tenant \"%s\" queue %u: cannot unregister its buffers", q->name,
+			 q->q_id);
+	else
+		memset(&w->slot_used[q->buf_slot], 0, q->depth);
+	free(iov);
+	q->buf_slot = -1;
+}
+
 static void attach_queue(struct ublk_worker *w, struct ublk_queue *q)
 {
 	if (w->nr_queues == w->cap_queues) {
@@ -124,6 +194,7 @@ static void attach_queue(struct ublk_worker *w, struct ublk_queue *q)
 		w->cap_queues = cap;
 	}
 	w->queues[w->nr_queues++] = q;
+	register_buffers(w, q);
 	for (unsigned tag = 0; tag < q->depth; tag++)
 		post_ublk_cmd(w, &q->ios[tag], UBLK_IO_FETCH_REQ, -1);
 	io_uring_submit(&w->ring);
@@ -142,6 +213,7 @@ static void maybe_detach(struct ublk_worker *w, struct ublk_queue *q)
 		w->queues[i] = w->queues[--w->nr_queues];
 		break;
 	}
+	unregister_buffers(w, q);
 	log_debug("worker %u: dropped tenant \"%s\" queue %u", w->index, q->name, q->q_id);
 	signal_change(w->pool, q, false);
 }
@@ -175,6 +247,7 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io)
 		.off = q->be_offset + req.offset,
 		.len = req.len,
 		.buf = io->buf,
+		.buf_index = q->buf_slot < 0 ? -1 : q->buf_slot + io->tag,
 	};
 	ret = q->be->ops->queue(q->be, &w->ring, &io->bio, ud_make(io, UD_BACKEND));
 	if (ret < 0) {
@@ -396,6 +469,11 @@ static int worker_init(struct ublk_workers *pool, unsigned i, int cpu, char *err
 		close(w->wake_fd);
 		return -1;
 	}
+	ret = io_uring_register_buffers_sparse(&w->ring, RING_BUF_SLOTS);
+	w->buf_table = ret == 0;
+	if (ret < 0)
+		log_warn("worker %u: no registered-buffer table (%s); backends get plain buffers",
+			 i, strerror(-ret));
 	ret = pthread_create(&w->thread, NULL, worker_main, w);
 	if (ret) {
 		snprintf(err, errlen, "worker %u: cannot start thread: %s", i, strerror(ret));
