@@ -7,7 +7,7 @@
 # --stock is given, every patch in patches/linux-6.1/ (in name order).
 # The bzImage is cached under ${DDUBLK_CACHE:-~/.cache/ddublk}/kernel-KEY/
 # where KEY hashes the source package version, the config fragment, the
-# patches and this script; a cache hit costs nothing. Prints the bzImage
+# patches and the recipe version below; a cache hit costs nothing. Prints the bzImage
 # path as the last line of stdout.
 set -euo pipefail
 
@@ -31,16 +31,25 @@ if [ $variant = patched ] && [ -d "$top/patches/linux-6.1" ]; then
 	while IFS= read -r p; do patches+=("$p"); done < <(find "$top/patches/linux-6.1" -maxdepth 1 -name '*.patch' | sort)
 fi
 
-key=$( { echo "$srcver"; cat "$here/kernel.config" "$0";
+# Bump when the build steps below change what comes out (comments do not count).
+recipe=1
+key=$( { echo "$srcver recipe $recipe"; cat "$here/kernel.config";
 	 for p in "${patches[@]}"; do basename "$p"; cat "$p"; done; } | sha256sum | cut -c1-16)
 out="$cache/kernel-$key"
+mkdir -p "$cache"
+# One build per key at a time: a second caller (another test, another
+# terminal) waits for the first instead of deleting its tree.
+exec 9>"$cache/kernel-$key.lock"
+if ! flock -n 9; then
+	echo "build-kernel: another build of kernel $key is running; waiting for it" >&2
+	flock 9
+fi
 if [ -s "$out/bzImage" ]; then
 	echo "build-kernel: cache hit ($variant, $out)" >&2
 	echo "$out/bzImage"
 	exit 0
 fi
 
-mkdir -p "$cache"
 work="$cache/build-$key"
 rm -rf "$work"
 mkdir -p "$work"
