@@ -39,7 +39,13 @@ struct loader {
 static const char *const root_keys[] = { "daemon", "backends", "tenants", NULL };
 static const char *const daemon_keys[] = { "socket", "state_file", "workers",
 					   "log_level", NULL };
-static const char *const backend_keys[] = { "name", "path", "size", NULL };
+static const char *const backend_keys[] = { "name", "path", "size", "type", "controller",
+					    "nsid", NULL };
+static const char *const backend_types[] = {
+	[CONF_BACKEND_AUTO] = "auto",
+	[CONF_BACKEND_FILE] = "file",
+	[CONF_BACKEND_NVME] = "nvme",
+};
 static const char *const tenant_keys[] = { "name", "backend", "size", "queues",
 					   "depth", NULL };
 
@@ -325,6 +331,82 @@ static int check_list(const struct loader *ld, const config_setting_t *list,
 	return n;
 }
 
+static int get_backend_type(const struct loader *ld, const config_setting_t *g,
+			    struct conf_backend *b)
+{
+	const char *s;
+	char q[QUOTE_BUF];
+	int rc = get_string(ld, g, "type", false, &s);
+
+	if (rc <= 0)
+		return rc;
+	for (size_t i = 0; i < sizeof(backend_types) / sizeof(backend_types[0]); i++) {
+		if (strcmp(s, backend_types[i]) == 0) {
+			b->type = (enum conf_backend_type)i;
+			return 1;
+		}
+	}
+	return fail(ld, config_setting_get_member(g, "type"), NULL,
+		    "%s is not a backend type (use auto, file, nvme)", quote(s, q, sizeof(q)));
+}
+
+/* "nvme" and a controller instance number, as in /dev/nvme0. */
+static bool controller_name_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len <= 4 || len >= CONF_CONTROLLER_MAX || strncmp(s, "nvme", 4) != 0)
+		return false;
+	for (size_t i = 4; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static int get_controller(const struct loader *ld, const config_setting_t *g,
+			  struct conf_backend *b)
+{
+	const char *s;
+	char q[QUOTE_BUF];
+
+	if (get_string(ld, g, "controller", true, &s) < 0)
+		return -1;
+	if (!controller_name_valid(s))
+		return fail(ld, config_setting_get_member(g, "controller"), NULL,
+			    "%s is not an NVMe controller name (like \"nvme0\")",
+			    quote(s, q, sizeof(q)));
+	strcpy(b->controller, s);
+	return 0;
+}
+
+/* Exactly one of the two forms: path, or controller + nsid. */
+static int get_location(const struct loader *ld, const config_setting_t *g,
+			struct conf_backend *b)
+{
+	const config_setting_t *path = config_setting_get_member(g, "path");
+	const config_setting_t *ctrl = config_setting_get_member(g, "controller");
+	const config_setting_t *nsid = config_setting_get_member(g, "nsid");
+
+	if (path && (ctrl || nsid))
+		return fail(ld, ctrl ? ctrl : nsid, NULL,
+			    "give either path or controller + nsid, not both");
+	if (!ctrl && !nsid)
+		return get_path(ld, g, "path", true, b->path, sizeof(b->path)) < 0 ? -1 : 0;
+	if (!ctrl)
+		return fail(ld, g, "controller", "missing (nsid needs the controller, "
+			    "like controller = \"nvme0\";)");
+	if (!nsid)
+		return fail(ld, g, "nsid", "missing (controller needs the namespace id, "
+			    "like nsid = 1;)");
+	if (get_controller(ld, g, b) < 0 ||
+	    get_uint(ld, g, "nsid", 1, 0xfffffffeu, &b->nsid) < 0)
+		return -1;
+	if (b->type == CONF_BACKEND_FILE)
+		return fail(ld, config_setting_get_member(g, "type"), NULL,
+			    "\"file\" needs a path (controller + nsid is served by passthrough)");
+	return 0;
+}
+
 static int load_backend(const struct loader *ld, const config_setting_t *g,
 			struct conf *c)
 {
@@ -340,9 +422,12 @@ static int load_backend(const struct loader *ld, const config_setting_t *g,
 		return fail(ld, config_setting_get_member(g, "name"), NULL,
 			    "duplicate backend name %s (first defined at line %d)",
 			    quote(b->name, q, sizeof(q)), first->line);
-	if (get_path(ld, g, "path", true, b->path, sizeof(b->path)) < 0 ||
+	if (get_backend_type(ld, g, b) < 0 || get_location(ld, g, b) < 0 ||
 	    get_size(ld, g, "size", false, &b->size) < 0)
 		return -1;
+	if (b->size && (b->controller[0] || b->type == CONF_BACKEND_NVME))
+		return fail(ld, config_setting_get_member(g, "size"), NULL,
+			    "only for regular files (an NVMe namespace has its own size)");
 	c->nr_backends++;
 	return 0;
 }
@@ -782,6 +867,13 @@ int conf_load_file(const char *path, struct conf *out, char *err, size_t errlen)
 	rc = conf_load_string(text, path, out, err, errlen);
 	free(text);
 	return rc;
+}
+
+const char *conf_backend_type_name(enum conf_backend_type type)
+{
+	if ((size_t)type >= sizeof(backend_types) / sizeof(backend_types[0]))
+		return "?";
+	return backend_types[type];
 }
 
 const struct conf_backend *conf_find_backend(const struct conf *c, const char *name)

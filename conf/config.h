@@ -13,7 +13,9 @@
  *     log_level  = "info";                       # error|warn|info|debug
  *   };
  *   backends = (
- *     { name = "nvme0"; path = "/dev/nvme0n1"; },
+ *     { name = "nvme0"; path = "/dev/nvme0n1"; },            # type "auto"
+ *     { name = "ns2";   controller = "nvme0"; nsid = 2; },    # NVMe passthrough
+ *     { name = "blk";   path = "/dev/nvme1n1"; type = "file"; },
  *     { name = "img";   path = "/srv/pool.img"; size = "8G"; }
  *   );
  *   tenants = (
@@ -22,6 +24,12 @@
  *
  * A backend "size" (regular files only) creates or extends the file to that
  * size; without it the file or device must already exist.
+ *
+ * A backend names its storage by "path" or, for an NVMe namespace, by
+ * "controller" + "nsid" (exactly one of the two forms). "type" picks the
+ * backend: "auto" (default) serves NVMe namespaces (/dev/nvmeXnY,
+ * /dev/ngXnY) by passthrough and everything else as a file; "file" forces
+ * the block layer; "nvme" insists on passthrough.
  */
 #ifndef DDUBLK_CONF_CONFIG_H
 #define DDUBLK_CONF_CONFIG_H
@@ -41,10 +49,21 @@
 #define CONF_MAX_DEPTH 1024
 #define CONF_MAX_WORKERS 256
 
+#define CONF_CONTROLLER_MAX 32
+
+enum conf_backend_type {
+	CONF_BACKEND_AUTO = 0, /* NVMe namespace: passthrough; else: file */
+	CONF_BACKEND_FILE,
+	CONF_BACKEND_NVME,
+};
+
 struct conf_backend {
 	char name[CONF_NAME_MAX];
-	char path[PATH_MAX];
+	char path[PATH_MAX]; /* "" when named by controller + nsid */
 	uint64_t size; /* 0: use the existing file/device as is */
+	enum conf_backend_type type;
+	char controller[CONF_CONTROLLER_MAX]; /* "nvme0", or "" with a path */
+	unsigned nsid; /* with controller; 0 with a path */
 	int line;
 };
 
@@ -84,6 +103,9 @@ int conf_load_string(const char *text, const char *name, struct conf *out,
 void conf_free(struct conf *c);
 
 const struct conf_backend *conf_find_backend(const struct conf *c, const char *name);
+
+/* "auto", "file", "nvme". */
+const char *conf_backend_type_name(enum conf_backend_type type);
 
 /* 1 if name is a valid tenant/backend name: [A-Za-z0-9_.-]{1,63}, not "." or "..". */
 int conf_name_valid(const char *name);

@@ -222,7 +222,8 @@ static void test_unknown_keys(void **state)
 		     "(valid: socket, state_file, workers, log_level)");
 	expect_error("backends = (\n  { name = \"a\"; path = \"/a\"; },\n"
 		     "  { name = \"b\"; path = \"/b\"; sise = \"1G\"; }\n);\n",
-		     "policy.conf:3: backends[1].sise: unknown key (valid: name, path, size)");
+		     "policy.conf:3: backends[1].sise: unknown key "
+		     "(valid: name, path, size, type, controller, nsid)");
 	expect_error(B1 "tenants = (\n  { name = \"t\"; backend = \"b\"; size = \"1G\";\n"
 		     "    queue = 2; }\n);\n",
 		     "policy.conf:4: tenants[0].queue: unknown key "
@@ -368,6 +369,99 @@ static void test_backend_values(void **state)
 	expect_error("backends = ( { name = \"a\"; path = \"/a\"; size = \"99999999999999999999\"; } );\n",
 		     "policy.conf:1: backends[0].size: \"99999999999999999999\" is too large "
 		     "(must be under 8 EiB)");
+}
+
+static void test_backend_types(void **state)
+{
+	char err[512] = "";
+	struct conf c;
+
+	(void)state;
+	assert_int_equal(conf_load_string(
+		"backends = (\n"
+		"  { name = \"a\"; path = \"/dev/nvme0n1\"; },\n"
+		"  { name = \"b\"; path = \"/dev/nvme0n1\"; type = \"file\"; },\n"
+		"  { name = \"c\"; path = \"/dev/ng0n1\"; type = \"nvme\"; },\n"
+		"  { name = \"d\"; controller = \"nvme12\"; nsid = 3; },\n"
+		"  { name = \"e\"; controller = \"nvme0\"; nsid = 1; type = \"auto\"; },\n"
+		"  { name = \"f\"; controller = \"nvme0\"; nsid = 4294967294L; type = \"nvme\"; }\n"
+		");\n", "policy.conf", &c, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(c.nr_backends, 6);
+	assert_int_equal(c.backends[0].type, CONF_BACKEND_AUTO);
+	assert_string_equal(c.backends[0].controller, "");
+	assert_int_equal(c.backends[0].nsid, 0);
+	assert_int_equal(c.backends[1].type, CONF_BACKEND_FILE);
+	assert_int_equal(c.backends[2].type, CONF_BACKEND_NVME);
+	assert_string_equal(c.backends[3].path, "");
+	assert_string_equal(c.backends[3].controller, "nvme12");
+	assert_int_equal(c.backends[3].nsid, 3);
+	assert_int_equal(c.backends[3].type, CONF_BACKEND_AUTO);
+	assert_int_equal(c.backends[5].nsid, 4294967294u);
+	assert_int_equal(c.backends[5].type, CONF_BACKEND_NVME);
+	conf_free(&c);
+	assert_string_equal(conf_backend_type_name(CONF_BACKEND_AUTO), "auto");
+	assert_string_equal(conf_backend_type_name(CONF_BACKEND_FILE), "file");
+	assert_string_equal(conf_backend_type_name(CONF_BACKEND_NVME), "nvme");
+}
+
+static void test_backend_type_errors(void **state)
+{
+	(void)state;
+	expect_error("backends = ( { name = \"a\"; path = \"/a\"; type = \"spdk\"; } );\n",
+		     "policy.conf:1: backends[0].type: \"spdk\" is not a backend type "
+		     "(use auto, file, nvme)");
+	expect_error("backends = ( { name = \"a\"; path = \"/a\"; type = \"NVME\"; } );\n",
+		     "policy.conf:1: backends[0].type: \"NVME\" is not a backend type "
+		     "(use auto, file, nvme)");
+	expect_error("backends = ( { name = \"a\"; path = \"/a\"; type = 1; } );\n",
+		     "policy.conf:1: backends[0].type: must be a string");
+	/* exactly one of path and controller + nsid */
+	expect_error("backends = (\n  { name = \"a\"; path = \"/dev/nvme0n1\";\n"
+		     "    controller = \"nvme0\"; nsid = 1; }\n);\n",
+		     "policy.conf:3: backends[0].controller: give either path or controller + nsid, "
+		     "not both");
+	expect_error("backends = (\n  { name = \"a\"; path = \"/dev/nvme0n1\";\n"
+		     "    nsid = 1; }\n);\n",
+		     "policy.conf:3: backends[0].nsid: give either path or controller + nsid, "
+		     "not both");
+	expect_error("backends = (\n  { name = \"a\"; controller = \"nvme0\"; }\n);\n",
+		     "policy.conf:2: backends[0].nsid: missing (controller needs the namespace id, "
+		     "like nsid = 1;)");
+	expect_error("backends = (\n  { name = \"a\";\n    nsid = 2; }\n);\n",
+		     "policy.conf:2: backends[0].controller: missing (nsid needs the controller, "
+		     "like controller = \"nvme0\";)");
+	expect_error("backends = ( { name = \"a\"; } );\n",
+		     "policy.conf:1: backends[0].path: missing");
+	/* the controller is named as in /dev */
+	expect_error("backends = ( { name = \"a\"; controller = \"/dev/nvme0\"; nsid = 1; } );\n",
+		     "policy.conf:1: backends[0].controller: \"/dev/nvme0\" is not an NVMe "
+		     "controller name (like \"nvme0\")");
+	expect_error("backends = ( { name = \"a\"; controller = \"nvme\"; nsid = 1; } );\n",
+		     "policy.conf:1: backends[0].controller: \"nvme\" is not an NVMe "
+		     "controller name (like \"nvme0\")");
+	expect_error("backends = ( { name = \"a\"; controller = \"nvme0n1\"; nsid = 1; } );\n",
+		     "policy.conf:1: backends[0].controller: \"nvme0n1\" is not an NVMe "
+		     "controller name (like \"nvme0\")");
+	expect_error("backends = ( { name = \"a\"; controller = 0; nsid = 1; } );\n",
+		     "policy.conf:1: backends[0].controller: must be a string");
+	expect_error("backends = ( { name = \"a\"; controller = \"nvme0\"; nsid = 0; } );\n",
+		     "policy.conf:1: backends[0].nsid: 0 is out of range (1..4294967294)");
+	expect_error("backends = ( { name = \"a\"; controller = \"nvme0\"; nsid = 4294967295L; } );\n",
+		     "policy.conf:1: backends[0].nsid: 4294967295 is out of range (1..4294967294)");
+	expect_error("backends = ( { name = \"a\"; controller = \"nvme0\"; nsid = \"1\"; } );\n",
+		     "policy.conf:1: backends[0].nsid: must be an integer");
+	expect_error("backends = (\n  { name = \"a\"; controller = \"nvme0\"; nsid = 1;\n"
+		     "    type = \"file\"; }\n);\n",
+		     "policy.conf:3: backends[0].type: \"file\" needs a path (controller + nsid is "
+		     "served by passthrough)");
+	/* a namespace has its own size */
+	expect_error("backends = ( { name = \"a\"; controller = \"nvme0\"; nsid = 1; size = \"1G\"; } );\n",
+		     "policy.conf:1: backends[0].size: only for regular files (an NVMe namespace "
+		     "has its own size)");
+	expect_error("backends = ( { name = \"a\"; path = \"/dev/ng0n1\"; type = \"nvme\"; size = 4096; } );\n",
+		     "policy.conf:1: backends[0].size: only for regular files (an NVMe namespace "
+		     "has its own size)");
 }
 
 static void test_duplicate_names(void **state)
@@ -649,6 +743,8 @@ int main(void)
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_daemon_values),
 		cmocka_unit_test(test_backend_values),
+		cmocka_unit_test(test_backend_types),
+		cmocka_unit_test(test_backend_type_errors),
 		cmocka_unit_test(test_duplicate_names),
 		cmocka_unit_test(test_tenant_values),
 		cmocka_unit_test(test_oversubscribed_backend),
