@@ -4,12 +4,24 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "nvme/discover.h"
 #include "ublk/uapi.h"
 
 int backend_open(const struct conf_backend *cb, struct backend **out, char *err, size_t errlen)
 {
-	/* The NVMe passthrough backend (/dev/ngXnY) plugs in here. */
-	return file_backend_open(cb, out, err, errlen);
+	char ns[NVME_NAME_MAX];
+
+	switch (cb->type) {
+	case CONF_BACKEND_FILE:
+		return file_backend_open(cb, out, err, errlen);
+	case CONF_BACKEND_NVME:
+		return nvme_backend_open(cb, out, err, errlen);
+	case CONF_BACKEND_AUTO:
+	default:
+		if (cb->controller[0] || nvme_path_namespace(cb->path, ns, sizeof(ns)) == 1)
+			return nvme_backend_open(cb, out, err, errlen);
+		return file_backend_open(cb, out, err, errlen);
+	}
 }
 
 void backend_close(struct backend *be)

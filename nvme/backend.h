@@ -82,6 +82,8 @@ struct backend {
 	bool can_discard;
 	/* Register the tag buffers with the ring (pins them; passthrough wants it). */
 	bool wants_fixed_buffers;
+	uint32_t max_transfer; /* NVMe: the device's largest command in bytes; 0: n/a */
+	unsigned nr_io_queues; /* NVMe: I/O queues the block layer shows; 0: unknown */
 	int fd;
 	void *priv;
 };
@@ -98,7 +100,10 @@ static inline struct io_uring_sqe *backend_get_sqe(struct io_uring *ring)
 	return sqe;
 }
 
-/* Open the backend a policy entry describes (picks the kind from the path). */
+/*
+ * Open the backend a policy entry describes: its type, or for "auto" the
+ * nvme backend for an NVMe namespace and the file backend for the rest.
+ */
 int backend_open(const struct conf_backend *cb, struct backend **out, char *err, size_t errlen);
 void backend_close(struct backend *be);
 
@@ -107,6 +112,10 @@ int backend_op_from_ublk(unsigned ublk_op);
 
 /* The file backend (regular file or block device, io_uring read/write). */
 int file_backend_open(const struct conf_backend *cb, struct backend **out, char *err,
+		      size_t errlen);
+
+/* The NVMe passthrough backend (uring_cmd on the namespace's /dev/ngXnY). */
+int nvme_backend_open(const struct conf_backend *cb, struct backend **out, char *err,
 		      size_t errlen);
 
 #endif

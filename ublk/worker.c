@@ -286,9 +286,11 @@ static void on_backend_cqe(struct ublk_worker *w, struct ublk_io *io,
 	q->in_backend--;
 	if (bio->result < 0) {
 		result = bio->result;
-		log_warn("tenant \"%s\": backend \"%s\" op %d at %llu+%llu failed: %s", q->name,
-			 q->be->name, bio->op, (unsigned long long)bio->off,
-			 (unsigned long long)bio->len, strerror(-result));
+		log_warn("tenant \"%s\": backend \"%s\" op %d at tenant offset %llu+%llu "
+			 "(backend offset %llu) failed: %s", q->name, q->be->name, bio->op,
+			 (unsigned long long)(bio->off - q->be_offset),
+			 (unsigned long long)bio->len, (unsigned long long)bio->off,
+			 strerror(-result));
 	} else {
 		/* ublk wants the bytes moved for data ops, 0 for the others. */
 		result = bio->op == BIO_READ || bio->op == BIO_WRITE ? (int)bio->done : 0;

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The NVMe passthrough backend: tenant requests become NVMe I/O commands,
+ * sent as IORING_OP_URING_CMD on the namespace's generic char device
+ * (/dev/ngXnY), past the block layer's scheduling and splitting.
+ *
+ * A request larger than one command allows is split; its commands are
+ * in flight together and share the request's user_data, so the CQEs do
+ * not say which piece they belong to. That is why a command answered
+ * -EAGAIN makes the whole request go again once the rest is back: every
+ * op here is idempotent, and nothing has been reported yet.
+ */
+#include "nvme/cmd.h"
+#include "nvme/discover.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "nvme/backend.h"
+
+#define PASSTHRU_MAX_IO_BYTES (512u << 10)
+
+/*
+ * A DSM command's range array lives in the request's own (otherwise unused)
+ * data buffer, one slot per command in flight.
+ */
+#define DSM_SLOT_BYTES (NVME_CMD_DSM_MAX_RANGES * 16u)
+
+/* io->stage bit: a command came back -EAGAIN; reissue the request. */
+#define STAGE_RETRY 1
+
+struct passthru {
+	struct nvme_cmd_ns ns;
+	uint32_t max_transfer;
+};
+
+static const struct passthru *pt_of(const struct backend *be)
+{
+	return be->priv;
+}
+
+static bool carries_data(enum backend_op op)
+{
+	return op == BIO_READ || op == BIO_WRITE;
+}
+
+/* Queue the command for [off, off + len) of io. */
+static int queue_cmd(struct backend *be, struct io_uring *ring, struct backend_io *io,
+		     uint64_t user_data, uint64_t off, uint64_t len)
+{
+	const struct passthru *pt = pt_of(be);
+	char *base = io->buf;
+	void *buf = carries_data(io->op) ? base + (off - io->off) :
+		    base ? base + (size_t)io->pending * DSM_SLOT_BYTES : NULL;
+	struct nvme_uring_cmd cmd;
+	struct io_uring_sqe *sqe;
+	int ret;
+
+	ret = nvme_cmd_encode(&cmd, &pt->ns, io->op, io->fua, off, len, buf);
+	if (ret)
+		return ret;
+	if (nvme_cmd_check(&cmd, &pt->ns)) {
+		log_err("backend \"%s\": command opcode 0x%02x at %llu: data_len %u does not "
+			"match its block count; refusing it", be->name, cmd.opcode,
+			(unsigned long long)off, cmd.data_len);
+		return -EIO;
+	}
+	sqe = backend_get_sqe(ring);
+	if (!sqe)
+		return -EAGAIN;
+	/* Every byte of the 128-byte SQE: stale fields would reach the driver. */
+	memset(sqe, 0, 2 * sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = be->fd;
+	sqe->cmd_op = NVME_URING_CMD_IO;
+	if (carries_data(io->op) && io->buf_index >= 0) {
+		sqe->uring_cmd_flags = IORING_URING_CMD_FIXED;
+		sqe->buf_index = (uint16_t)io->buf_index;
+	}
+	memcpy(sqe->cmd, &cmd, sizeof(cmd));
+	io_uring_sqe_set_data64(sqe, user_data);
+	io->pending++;
+	return 0;
+}
+
+/*
+ * Queue commands for io from io->done (bytes issued so far) on. If the SQ
+ * fills up with commands already out, the rest follows when they are back.
+ */
+static int issue(struct backend *be, struct io_uring *ring, struct backend_io *io,
+		 uint64_t user_data)
+{
+	const struct passthru *pt = pt_of(be);
+	uint64_t max = nvme_cmd_max_chunk(io->op, &pt->ns, pt->max_transfer);
+
+	do {
+		uint64_t len = io->op == BIO_FLUSH ? 0 : nvme_cmd_chunk(io->len, io->done, max);
+		int ret;
+
+		/* Out of range-array slots: the rest goes when these are back. */
+		if (io->op == BIO_DISCARD && io->pending &&
+		    (uint64_t)(io->pending + 1) * DSM_SLOT_BYTES > be->max_io_bytes)
+			return 0;
+		ret = queue_cmd(be, ring, io, user_data, io->off + io->done, len);
+		if (ret == -EAGAIN && io->pending)
+			return 0;
+		if (ret < 0)
+			return ret;
+		io->done += len;
+	} while (io->done < io->len);
+	return 0;
+}
+
+static int pt_queue(struct backend *be, struct io_uring *ring, struct backend_io *io,
+		    uint64_t user_data)
+{
+	io->done = 0;
+	io->stage = 0;
+	return issue(be, ring, io, user_data);
+}
+
+static const char *op_name(enum backend_op op)
+{
+	static const char *const names[] = {
+		[BIO_READ] = "read", [BIO_WRITE] = "write", [BIO_FLUSH] = "flush",
+		[BIO_DISCARD] = "discard", [BIO_WRITE_ZEROES] = "write zeroes",
+	};
+
+	return (unsigned)op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";
+}
+
+/* cqe->res of a failed command as -errno, logged once per request. */
+static int failure(const struct backend *be, const struct backend_io *io, int res)
+{
+	uint16_t status = (uint16_t)res;
+	int err;
+
+	if (res < 0) {
+		/* The driver cancelled it: a timeout or a controller reset. */
+		err = res == -EINTR ? -ETIMEDOUT : res;
+		log_warn("backend \"%s\": %s at backend offset %llu+%llu failed: %s",
+			 be->name, op_name(io->op), (unsigned long long)io->off,
+			 (unsigned long long)io->len,
+			 res == -EINTR ? "cancelled by the driver (timeout or reset)" :
+					 strerror(-res));
+		return err;
+	}
+	err = nvme_status_errno(status);
+	log_warn("backend \"%s\": %s at backend offset %llu+%llu failed: NVMe status SCT 0x%x "
+		 "SC 0x%02x%s (%s): %s", be->name, op_name(io->op), (unsigned long long)io->off,
+		 (unsigned long long)io->len, nvme_status_sct(status), nvme_status_sc(status),
+		 nvme_status_dnr(status) ? " DNR" : "", nvme_status_name(status),
+		 strerror(err ? -err : EIO));
+	return err ? err : -EIO;
+}
+
+static int pt_complete(struct backend *be, struct io_uring *ring, struct backend_io *io,
+		       const struct io_uring_cqe *cqe, uint64_t user_data)
+{
+	int res = cqe->res, ret;
+
+	io->pending--;
+	if (res == -EAGAIN)
+		io->stage |= STAGE_RETRY; /* out of tags: never a failure */
+	else if (res && !io->result)
+		io->result = failure(be, io, res);
+	if (io->pending)
+		return 0;
+	if (io->result) {
+		io->done = 0;
+		return 1;
+	}
+	if (io->stage & STAGE_RETRY) {
+		io->stage = 0;
+		io->done = 0;
+	}
+	if (io->done == io->len)
+		return 1;
+	/* The rest of a split request, or all of it again. */
+	ret = issue(be, ring, io, user_data);
+	if (ret < 0) {
+		io->result = ret;
+		io->done = 0;
+	}
+	return io->pending ? 0 : 1;
+}
+
+static void pt_close(struct backend *be)
+{
+	if (be->fd >= 0)
+		close(be->fd);
+	free(be->priv);
+	free(be);
+}
+
+static const struct backend_ops passthru_ops = {
+	.kind = "nvme passthrough",
+	.queue = pt_queue,
+	.complete = pt_complete,
+	.close = pt_close,
+};
+
+static unsigned ilog2_u32(uint32_t v)
+{
+	unsigned r = 0;
+
+	while (v >>= 1)
+		r++;
+	return r;
+}
+
+/* The largest DSM range the controller takes, in blocks (0: no deallocate). */
+static uint32_t dsm_range_blocks(const struct nvme_ns_info *ns)
+{
+	uint64_t blocks = ns->max_discard_bytes / ns->lba_size;
+
+	return blocks > NVME_CMD_DSM_RANGE_MAX_BLOCKS ? NVME_CMD_DSM_RANGE_MAX_BLOCKS :
+						     (uint32_t)blocks;
+}
+
+int nvme_backend_open(const struct conf_backend *cb, struct backend **out, char *err,
+		      size_t errlen)
+{
+	struct nvme_ns_info ns;
+	struct passthru *pt = NULL;
+	struct backend *be = NULL;
+	int fd;
+
+	if (nvme_discover(cb, &ns, err, errlen) < 0)
+		return -1;
+	fd = open(ns.generic_path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "backend \"%s\": cannot open %s: %s (passthrough needs root; "
+			 "type = \"file\" uses the block device instead)", cb->name,
+			 ns.generic_path, strerror(errno));
+		return -1;
+	}
+	be = calloc(1, sizeof(*be));
+	pt = calloc(1, sizeof(*pt));
+	if (!be || !pt) {
+		snprintf(err, errlen, "backend \"%s\": out of memory", cb->name);
+		free(be);
+		free(pt);
+		close(fd);
+		return -1;
+	}
+	pt->ns = (struct nvme_cmd_ns){
+		.nsid = ns.nsid,
+		.lba_shift = ilog2_u32(ns.lba_size),
+		.dsm_range_blocks = dsm_range_blocks(&ns),
+		.dsm_ranges = ns.max_discard_ranges,
+	};
+	pt->max_transfer = ns.max_transfer;
+	be->ops = &passthru_ops;
+	be->fd = fd;
+	be->priv = pt;
+	be->size = ns.lba_count * ns.lba_size;
+	be->block_size = ns.lba_size;
+	be->max_io_bytes = ns.max_transfer < PASSTHRU_MAX_IO_BYTES ? ns.max_transfer :
+								      PASSTHRU_MAX_IO_BYTES;
+	be->max_transfer = ns.max_transfer;
+	be->nr_io_queues = ns.nr_io_queues;
+	be->direct = true;
+	be->can_discard = ns.max_discard_bytes >= ns.lba_size;
+	be->wants_fixed_buffers = true;
+	snprintf(be->name, sizeof(be->name), "%s", cb->name);
+	snprintf(be->path, sizeof(be->path), "%s", ns.generic_path);
+	log_debug("backend \"%s\": namespace %s (controller %s, nsid %u), %llu blocks",
+		  cb->name, ns.ns, ns.ctrl, ns.nsid, (unsigned long long)ns.lba_count);
+	*out = be;
+	return 0;
+}

@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * NVMe passthrough without hardware: command encoding (nvme/cmd.h), the
+ * splitting arithmetic, status -> errno, and the name/sysfs helpers of
+ * nvme/discover.h.
+ */
+#include <libnvme.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "nvme/cmd.h"
+#include "nvme/discover.h"
+
+#define KiB (1ULL << 10)
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+
+static const struct nvme_cmd_ns ns512 = { .nsid = 1, .lba_shift = 9 };
+static const struct nvme_cmd_ns ns4k = { .nsid = 7, .lba_shift = 12 };
+
+static char buf[4096] __attribute__((aligned(4096)));
+
+static struct nvme_uring_cmd encode(const struct nvme_cmd_ns *ns, enum backend_op op, bool fua,
+				    uint64_t off, uint64_t len)
+{
+	struct nvme_uring_cmd cmd;
+
+	memset(&cmd, 0xa5, sizeof(cmd));
+	assert_int_equal(nvme_cmd_encode(&cmd, ns, op, fua, off, len, buf), 0);
+	assert_int_equal(nvme_cmd_check(&cmd, ns), 0);
+	return cmd;
+}
+
+/* Fields a command never uses must be zero (the driver passes them on). */
+static void assert_clean(const struct nvme_uring_cmd *cmd)
+{
+	assert_int_equal(cmd->flags, 0);
+	assert_int_equal(cmd->rsvd1, 0);
+	assert_int_equal(cmd->cdw2, 0);
+	assert_int_equal(cmd->cdw3, 0);
+	assert_int_equal(cmd->metadata, 0);
+	assert_int_equal(cmd->metadata_len, 0);
+	assert_int_equal(cmd->cdw13, 0);
+	assert_int_equal(cmd->cdw14, 0);
+	assert_int_equal(cmd->cdw15, 0);
+	assert_int_equal(cmd->timeout_ms, 0);
+	assert_int_equal(cmd->rsvd2, 0);
+}
+
+static void test_read_write(void **state)
+{
+	struct nvme_uring_cmd c;
+
+	(void)state;
+	/* SLBA 0x1_0000_0002 = byte 0x200_0000_0400 with 512-byte blocks */
+	c = encode(&ns512, BIO_READ, false, 0x20000000400ULL, 8 * KiB);
+	assert_int_equal(c.opcode, 0x02);
+	assert_int_equal(c.nsid, 1);
+	assert_int_equal(c.cdw10, 0x00000002);
+	assert_int_equal(c.cdw11, 0x00000001);
+	assert_int_equal(c.cdw12, 15);
+	assert_int_equal(c.addr, (uint64_t)(uintptr_t)buf);
+	assert_int_equal(c.data_len, 8 * KiB);
+	assert_clean(&c);
+
+	c = encode(&ns4k, BIO_WRITE, false, 1 * MiB, 4 * KiB);
+	assert_int_equal(c.opcode, 0x01);
+	assert_int_equal(c.nsid, 7);
+	assert_int_equal(c.cdw10, 256);
+	assert_int_equal(c.cdw11, 0);
+	assert_int_equal(c.cdw12, 0);
+	assert_clean(&c);
+
+	/* FUA is bit 30 of cdw12, for writes only */
+	c = encode(&ns4k, BIO_WRITE, true, 0, 8 * KiB);
+	assert_int_equal(c.cdw12, (1u << 30) | 1);
+	c = encode(&ns4k, BIO_READ, true, 0, 8 * KiB);
+	assert_int_equal(c.cdw12, 1);
+}
+
+static void test_nlb_boundaries(void **state)
+{
+	struct nvme_uring_cmd c;
+
+	(void)state;
+	c = encode(&ns512, BIO_READ, false, 512, 512);
+	assert_int_equal(c.cdw10, 1);
+	assert_int_equal(c.cdw12, 0);
+	assert_int_equal(c.data_len, 512);
+	c = encode(&ns512, BIO_WRITE_ZEROES, false, 0, 65536ULL * 512);
+	assert_int_equal(c.cdw12, 0xffff);
+	c = encode(&ns512, BIO_READ, false, 0, 65536ULL * 512);
+	assert_int_equal(c.cdw12, 0xffff);
+	assert_int_equal(c.data_len, 32 * MiB);
+	/* one block more does not fit the 16-bit field */
+	assert_int_equal(nvme_cmd_encode(&c, &ns512, BIO_WRITE_ZEROES, false, 0,
+					 65537ULL * 512, NULL), -EINVAL);
+	assert_int_equal(nvme_cmd_encode(&c, &ns512, BIO_READ, false, 0, 0, buf), -EINVAL);
+	/* not whole blocks */
+	assert_int_equal(nvme_cmd_encode(&c, &ns4k, BIO_READ, false, 512, 4096, buf), -EINVAL);
+	assert_int_equal(nvme_cmd_encode(&c, &ns4k, BIO_WRITE, false, 0, 4097, buf), -EINVAL);
+	assert_int_equal(nvme_cmd_encode(&c, &ns4k, BIO_DISCARD, false, 0, 512, buf), -EINVAL);
+	assert_int_equal(nvme_cmd_encode(&c, &ns512, 99, false, 0, 512, buf), -EOPNOTSUPP);
+}
+
+static void test_flush_and_write_zeroes(void **state)
+{
+	struct nvme_uring_cmd c;
+
+	(void)state;
+	c = encode(&ns512, BIO_FLUSH, false, 0, 0);
+	assert_int_equal(c.opcode, 0x00);
+	assert_int_equal(c.nsid, 1);
+	assert_int_equal(c.cdw10, 0);
+	assert_int_equal(c.cdw11, 0);
+	assert_int_equal(c.cdw12, 0);
+	assert_int_equal(c.addr, 0);
+	assert_int_equal(c.data_len, 0);
+	assert_clean(&c);
+
+	c = encode(&ns4k, BIO_WRITE_ZEROES, false, 8 * GiB, 1 * MiB);
+	assert_int_equal(c.opcode, 0x08);
+	assert_int_equal(c.cdw10, (uint32_t)((8 * GiB) >> 12));
+	assert_int_equal(c.cdw11, 0);
+	assert_int_equal(c.cdw12, 255);
+	assert_int_equal(c.addr, 0);
+	assert_int_equal(c.data_len, 0);
+	assert_clean(&c);
+}
+
+static void test_dsm_ranges(void **state)
+{
+	const struct nvme_dsm_range *r = (const void *)buf;
+	struct nvme_uring_cmd c;
+
+	(void)state;
+	memset(buf, 0xff, sizeof(buf));
+	c = encode(&ns512, BIO_DISCARD, false, 3 * MiB, 64 * KiB);
+	assert_int_equal(c.opcode, 0x09);
+	assert_int_equal(c.nsid, 1);
+	assert_int_equal(c.cdw10, 0); /* one range */
+	assert_int_equal(c.cdw11, 1u << 2); /* AD: deallocate */
+	assert_int_equal(c.cdw12, 0);
+	assert_int_equal(c.addr, (uint64_t)(uintptr_t)buf);
+	assert_int_equal(c.data_len, 16);
+	assert_int_equal(r[0].cattr, 0);
+	assert_int_equal(r[0].nlb, 128);
+	assert_int_equal(r[0].slba, (3 * MiB) >> 9);
+	assert_clean(&c);
+
+	/* 1 GiB, the largest ublk sends: still one range */
+	c = encode(&ns512, BIO_DISCARD, false, 1 * MiB, 1 * GiB);
+	assert_int_equal(c.cdw10, 0);
+	assert_int_equal(r[0].nlb, 2 * 1024 * 1024);
+	assert_int_equal(r[0].slba, 2048);
+
+	/* 2^32 blocks need two ranges, the second where the first ends */
+	c = encode(&ns512, BIO_DISCARD, false, 0, (1ULL << 32) * 512);
+	assert_int_equal(c.cdw10, 1);
+	assert_int_equal(c.data_len, 32);
+	assert_int_equal(r[0].nlb, 0xffffffffu);
+	assert_int_equal(r[0].slba, 0);
+	assert_int_equal(r[1].nlb, 1);
+	assert_int_equal(r[1].slba, 0xffffffffULL);
+
+	/* a controller with DMRSL 1 MiB and DMRL 4: 4 ranges per command */
+	{
+		const struct nvme_cmd_ns lim = { .nsid = 1, .lba_shift = 9,
+						  .dsm_range_blocks = 2048, .dsm_ranges = 4 };
+		uint64_t max = nvme_cmd_max_chunk(BIO_DISCARD, &lim, 512 * KiB);
+
+		assert_int_equal(max, 4 * MiB);
+		assert_int_equal(nvme_cmd_nr_chunks(1 * GiB, max), 256);
+		c = encode(&lim, BIO_DISCARD, false, 1 * MiB, 3 * MiB + 4096);
+		assert_int_equal(c.cdw10, 3);
+		assert_int_equal(c.data_len, 64);
+		assert_int_equal(r[0].nlb, 2048);
+		assert_int_equal(r[1].nlb, 2048);
+		assert_int_equal(r[2].nlb, 2048);
+		assert_int_equal(r[3].nlb, 8);
+		assert_int_equal(r[3].slba, 2048 + 3 * 2048);
+		assert_int_equal(nvme_cmd_encode(&c, &lim, BIO_DISCARD, false, 0, max + 512, buf),
+				 -EINVAL);
+	}
+
+	/* no room for the ranges */
+	assert_int_equal(nvme_cmd_encode(&c, &ns512, BIO_DISCARD, false, 0, 4096, NULL), -EINVAL);
+}
+
+static void test_data_len_check(void **state)
+{
+	struct nvme_uring_cmd c = encode(&ns512, BIO_WRITE, false, 0, 4096);
+
+	(void)state;
+	c.data_len = 4096 - 512;
+	assert_int_equal(nvme_cmd_check(&c, &ns512), -EIO);
+	c.data_len = 4096 + 512;
+	assert_int_equal(nvme_cmd_check(&c, &ns512), -EIO);
+	c.data_len = 4096;
+	c.cdw12 = (1u << 30) | 7; /* FUA does not count as blocks */
+	assert_int_equal(nvme_cmd_check(&c, &ns512), 0);
+	c.cdw12 = 8;
+	assert_int_equal(nvme_cmd_check(&c, &ns512), -EIO);
+	/* the same bytes are 1 block on a 4 KiB namespace */
+	c.cdw12 = 0;
+	assert_int_equal(nvme_cmd_check(&c, &ns4k), 0);
+
+	c = encode(&ns512, BIO_DISCARD, false, 0, 4096);
+	c.data_len = 32;
+	assert_int_equal(nvme_cmd_check(&c, &ns512), -EIO);
+	c = encode(&ns512, BIO_FLUSH, false, 0, 0);
+	c.data_len = 512;
+	assert_int_equal(nvme_cmd_check(&c, &ns512), -EIO);
+	c = encode(&ns512, BIO_WRITE_ZEROES, false, 0, 4096);
+	c.data_len = 4096; /* write zeroes carries no data */
+	assert_int_equal(nvme_cmd_check(&c, &ns512), -EIO);
+}
+
+static void test_split(void **state)
+{
+	uint64_t max = nvme_cmd_max_chunk(BIO_READ, &ns512, 512 * KiB);
+
+	(void)state;
+	assert_int_equal(max, 512 * KiB);
+	assert_int_equal(nvme_cmd_max_chunk(BIO_WRITE, &ns512, 128 * KiB), 128 * KiB);
+	/* never more than 65536 blocks, whatever the transfer limit */
+	assert_int_equal(nvme_cmd_max_chunk(BIO_READ, &ns512, 64 * MiB), 32 * MiB);
+	/* exact boundaries */
+	assert_int_equal(nvme_cmd_nr_chunks(512 * KiB, max), 1);
+	assert_int_equal(nvme_cmd_nr_chunks(512 * KiB + 512, max), 2);
+	assert_int_equal(nvme_cmd_nr_chunks(512, max), 1);
+	assert_int_equal(nvme_cmd_nr_chunks(0, max), 1);
+	assert_int_equal(nvme_cmd_nr_chunks(1 * MiB, max), 2);
+	/* remainder */
+	assert_int_equal(nvme_cmd_chunk(1 * MiB + 4096, 0, max), 512 * KiB);
+	assert_int_equal(nvme_cmd_chunk(1 * MiB + 4096, 512 * KiB, max), 512 * KiB);
+	assert_int_equal(nvme_cmd_chunk(1 * MiB + 4096, 1 * MiB, max), 4096);
+	assert_int_equal(nvme_cmd_nr_chunks(1 * MiB + 4096, max), 3);
+
+	/* write zeroes: 65536 blocks per command; 1 GiB of 512-byte blocks is 32 */
+	max = nvme_cmd_max_chunk(BIO_WRITE_ZEROES, &ns512, 512 * KiB);
+	assert_int_equal(max, 32 * MiB);
+	assert_int_equal(nvme_cmd_nr_chunks(1 * GiB, max), 32);
+	assert_int_equal(nvme_cmd_nr_chunks(1 * GiB + 512, max), 33);
+	assert_int_equal(nvme_cmd_max_chunk(BIO_WRITE_ZEROES, &ns4k, 512 * KiB), 256 * MiB);
+	assert_int_equal(nvme_cmd_nr_chunks(1 * GiB, 256 * MiB), 4);
+
+	/* discard: a 1 GiB request is one DSM command, flush is one command */
+	max = nvme_cmd_max_chunk(BIO_DISCARD, &ns512, 512 * KiB);
+	assert_int_equal(nvme_cmd_nr_chunks(1 * GiB, max), 1);
+	assert_true(max >= 256 * (0xffffffffULL * 512) - 1);
+	assert_int_equal(nvme_cmd_nr_chunks(0, nvme_cmd_max_chunk(BIO_FLUSH, &ns512, 4096)), 1);
+
+	/* every chunk of a split request encodes and checks */
+	max = nvme_cmd_max_chunk(BIO_READ, &ns4k, 128 * KiB);
+	for (uint64_t done = 0, len = 1 * MiB + 8 * KiB; done < len;) {
+		uint64_t n = nvme_cmd_chunk(len, done, max);
+		struct nvme_uring_cmd c;
+
+		assert_int_equal(nvme_cmd_encode(&c, &ns4k, BIO_READ, false, done, n, buf), 0);
+		assert_int_equal(nvme_cmd_check(&c, &ns4k), 0);
+		assert_int_equal(c.cdw10, done >> 12);
+		done += n;
+	}
+}
+
+static void test_status_errno(void **state)
+{
+	(void)state;
+	assert_int_equal(nvme_status_errno(0), 0);
+	/* generic command status (SCT 0) */
+	assert_int_equal(nvme_status_errno(0x002), -EOPNOTSUPP); /* invalid field */
+	assert_int_equal(nvme_status_errno(0x001), -EOPNOTSUPP); /* invalid opcode */
+	assert_int_equal(nvme_status_errno(0x00b), -EOPNOTSUPP); /* invalid namespace */
+	assert_int_equal(nvme_status_errno(0x080), -EREMOTEIO); /* LBA out of range */
+	assert_int_equal(nvme_status_errno(0x081), -ENOSPC); /* capacity exceeded */
+	assert_int_equal(nvme_status_errno(0x082), -EREMOTEIO); /* namespace not ready */
+	assert_int_equal(nvme_status_errno(0x083), -EBADE); /* reservation conflict */
+	assert_int_equal(nvme_status_errno(0x006), -EIO); /* internal error: not singled out */
+	/* command specific (SCT 1) */
+	assert_int_equal(nvme_status_errno(0x182), -ENODATA); /* write to read-only */
+	assert_int_equal(nvme_status_errno(0x183), -EOPNOTSUPP);
+	/* media errors (SCT 2) */
+	assert_int_equal(nvme_status_errno(0x281), -ENODATA); /* unrecovered read */
+	assert_int_equal(nvme_status_errno(0x280), -ENODATA); /* write fault */
+	assert_int_equal(nvme_status_errno(0x282), -EILSEQ); /* guard check */
+	/* path (SCT 3) */
+	assert_int_equal(nvme_status_errno(0x370), -ENOLINK);
+	/* DNR, More and CRD do not change the answer */
+	assert_int_equal(nvme_status_errno(0x4000 | 0x081), -ENOSPC);
+	assert_int_equal(nvme_status_errno(0x4000 | 0x2000 | 0x1800 | 0x281), -ENODATA);
+	assert_int_equal(nvme_status_errno(0x4000), 0);
+	/* unknown */
+	assert_int_equal(nvme_status_errno(0x7ff), -EIO);
+	assert_int_equal(nvme_status_errno(0x4000 | 0x1ff), -EIO);
+	/* fields */
+	assert_int_equal(nvme_status_sct(0x4281), 2);
+	assert_int_equal(nvme_status_sc(0x4281), 0x81);
+	assert_true(nvme_status_dnr(0x4281));
+	assert_false(nvme_status_dnr(0x0281));
+	/* a name for logs, never NULL */
+	assert_non_null(nvme_status_name(0x080));
+	assert_true(strlen(nvme_status_name(0x4080)) > 0);
+	assert_string_equal(nvme_status_name(0x4080), nvme_status_name(0x080));
+	assert_non_null(nvme_status_name(0x7ff));
+}
+
+static void test_names(void **state)
+{
+	char out[64];
+
+	(void)state;
+	assert_int_equal(nvme_ns_name_from_dev("nvme0n1", out, sizeof(out)), 0);
+	assert_string_equal(out, "nvme0n1");
+	assert_int_equal(nvme_ns_name_from_dev("ng0n1", out, sizeof(out)), 0);
+	assert_string_equal(out, "nvme0n1");
+	assert_int_equal(nvme_ns_name_from_dev("ng12n345", out, sizeof(out)), 0);
+	assert_string_equal(out, "nvme12n345");
+	assert_int_equal(nvme_ns_name_from_dev("nvme0n1p1", out, sizeof(out)), -1);
+	assert_int_equal(nvme_ns_name_from_dev("nvme0", out, sizeof(out)), -1);
+	assert_int_equal(nvme_ns_name_from_dev("nvme0c0n1", out, sizeof(out)), -1);
+	assert_int_equal(nvme_ns_name_from_dev("ng0c0n1", out, sizeof(out)), -1);
+	assert_int_equal(nvme_ns_name_from_dev("nvmen1", out, sizeof(out)), -1);
+	assert_int_equal(nvme_ns_name_from_dev("nvme0n", out, sizeof(out)), -1);
+	assert_int_equal(nvme_ns_name_from_dev("sda", out, sizeof(out)), -1);
+	assert_int_equal(nvme_ns_name_from_dev("", out, sizeof(out)), -1);
+	assert_int_equal(nvme_ns_name_from_dev("ng0n1", out, 7), -1); /* no room */
+
+	assert_int_equal(nvme_generic_path("nvme0n1", out, sizeof(out)), 0);
+	assert_string_equal(out, "/dev/ng0n1");
+	assert_int_equal(nvme_block_path("nvme0n1", out, sizeof(out)), 0);
+	assert_string_equal(out, "/dev/nvme0n1");
+	assert_int_equal(nvme_generic_path("nvme3n12", out, sizeof(out)), 0);
+	assert_string_equal(out, "/dev/ng3n12");
+	assert_int_equal(nvme_generic_path("ng0n1", out, sizeof(out)), -1);
+	assert_int_equal(nvme_generic_path("nvme0n1p2", out, sizeof(out)), -1);
+	assert_int_equal(nvme_generic_path("nvme0n1", out, 10), -1); /* "/dev/ng0n1" + NUL */
+
+	/* not a device at all, or not an NVMe one: the file backend's business */
+	assert_int_equal(nvme_path_namespace("/nonexistent/nvme0n1", out, sizeof(out)), 0);
+	assert_int_equal(nvme_path_namespace("/dev/null", out, sizeof(out)), 0);
+	assert_int_equal(nvme_path_namespace("/", out, sizeof(out)), 0);
+}
+
+static void test_sysfs_parsing(void **state)
+{
+	uint64_t v = 42;
+
+	(void)state;
+	assert_int_equal(nvme_parse_sysfs_u64("512\n", &v), 0);
+	assert_int_equal(v, 512);
+	assert_int_equal(nvme_parse_sysfs_u64("131072", &v), 0);
+	assert_int_equal(v, 131072);
+	assert_int_equal(nvme_parse_sysfs_u64("18446744073709551615\n", &v), 0);
+	assert_int_equal(v, UINT64_MAX);
+	v = 42;
+	assert_int_equal(nvme_parse_sysfs_u64("18446744073709551616\n", &v), -1);
+	assert_int_equal(nvme_parse_sysfs_u64("", &v), -1);
+	assert_int_equal(nvme_parse_sysfs_u64("\n", &v), -1);
+	assert_int_equal(nvme_parse_sysfs_u64("-1\n", &v), -1);
+	assert_int_equal(nvme_parse_sysfs_u64("12 kB\n", &v), -1);
+	assert_int_equal(nvme_parse_sysfs_u64("12\n\n", &v), -1);
+	assert_int_equal(v, 42);
+
+	/* QEMU: MDTS 512 KiB but 127 segments: 508 KiB from page-aligned buffers */
+	assert_int_equal(nvme_max_transfer(512, 127, 4096), 508 * KiB);
+	assert_int_equal(nvme_max_transfer(512, 129, 4096), 512 * KiB);
+	assert_int_equal(nvme_max_transfer(128, 33, 4096), 128 * KiB);
+	assert_int_equal(nvme_max_transfer(128, 0, 4096), 128 * KiB);
+	assert_int_equal(nvme_max_transfer(4096, 127, 65536), 4096 * KiB);
+	assert_int_equal(nvme_max_transfer(1ULL << 40, 0, 4096), UINT32_MAX);
+
+	assert_true(nvme_mq_entry_is_queue("0"));
+	assert_true(nvme_mq_entry_is_queue("63"));
+	assert_false(nvme_mq_entry_is_queue("."));
+	assert_false(nvme_mq_entry_is_queue(".."));
+	assert_false(nvme_mq_entry_is_queue(""));
+	assert_false(nvme_mq_entry_is_queue("cpu_list"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_read_write),
+		cmocka_unit_test(test_nlb_boundaries),
+		cmocka_unit_test(test_flush_and_write_zeroes),
+		cmocka_unit_test(test_dsm_ranges),
+		cmocka_unit_test(test_data_len_check),
+		cmocka_unit_test(test_split),
+		cmocka_unit_test(test_status_errno),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_sysfs_parsing),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
