@@ -13,6 +13,24 @@
 #include "common/units.h"
 #include "daemon/daemon.h"
 
+static void log_backend(const struct backend *be)
+{
+	char sz[32], xfer[32], queues[32] = "unknown";
+
+	format_size(be->size, sz, sizeof(sz));
+	if (!be->max_transfer) {
+		log_info("backend \"%s\": %s on %s (%s), %s, block size %u", be->name,
+			 be->ops->kind, be->path, be->is_blockdev ? "block device" : "file", sz,
+			 be->block_size);
+		return;
+	}
+	if (be->nr_io_queues)
+		snprintf(queues, sizeof(queues), "%u", be->nr_io_queues);
+	log_info("backend \"%s\": %s on %s, %s, LBA size %u, max transfer %s, %s I/O queues",
+		 be->name, be->ops->kind, be->path, sz, be->block_size,
+		 format_size(be->max_transfer, xfer, sizeof(xfer)), queues);
+}
+
 int pools_open(struct daemon *d, char *err, size_t errlen)
 {
 	d->pools = calloc(d->conf.nr_backends ? d->conf.nr_backends : 1, sizeof(*d->pools));
@@ -32,13 +50,11 @@ int pools_open(struct daemon *d, char *err, size_t errlen)
 		end = round_down_u64(p->be->size, POOL_ALIGN);
 		if (end <= POOL_METADATA_BYTES) {
 			snprintf(err, errlen, "backend \"%s\": %s is too small (%s; need more than "
-				 "1 MiB)", cb->name, cb->path, format_size(p->be->size, sz, sizeof(sz)));
+				 "1 MiB)", cb->name, p->be->path, format_size(p->be->size, sz, sizeof(sz)));
 			return -1;
 		}
 		extent_map_init(&p->map, POOL_METADATA_BYTES, end, POOL_ALIGN);
-		log_info("backend \"%s\": %s, %s, %s, block size %u", cb->name, cb->path,
-			 p->be->is_blockdev ? "block device" : "file",
-			 format_size(p->be->size, sz, sizeof(sz)), p->be->block_size);
+		log_backend(p->be);
 	}
 	return 0;
 }
@@ -186,8 +202,16 @@ static int check_shape(struct daemon *d, unsigned queues, unsigned depth, char *
 
 static void explain_no_room(struct pool *p, uint64_t size, char *err, size_t errlen)
 {
-	char want[32], free_b[32], largest[32];
+	char want[32], free_b[32], largest[32], usable[32];
+	uint64_t capacity = p->map.capacity - p->map.base;
 
+	if (size > capacity) {
+		snprintf(err, errlen, "%s is larger than backend \"%s\" (%s usable of %s)",
+			 format_size(size, want, sizeof(want)), p->be->name,
+			 format_size(capacity, usable, sizeof(usable)),
+			 format_size(p->be->size, largest, sizeof(largest)));
+		return;
+	}
 	snprintf(err, errlen, "backend \"%s\" has no room for %s (free: %s, largest free "
 		 "extent: %s)", p->be->name, format_size(size, want, sizeof(want)),
 		 format_size(extent_free_bytes(&p->map), free_b, sizeof(free_b)),
@@ -365,6 +389,44 @@ static int restore_from_policy(struct daemon *d, const struct conf_tenant *ct, c
 	return 0;
 }
 
+/*
+ * Place every policy tenant the table does not have yet, then give the
+ * space back: if one does not fit, the policy is refused before any tenant
+ * is created (first-fit places them the same way again for real).
+ */
+static int policy_fits(struct daemon *d, char *err, size_t errlen)
+{
+	struct { struct pool *p; uint64_t start; } *placed;
+	size_t n = 0;
+	int ret = 0;
+
+	placed = calloc(d->conf.nr_tenants ? d->conf.nr_tenants : 1, sizeof(*placed));
+	if (!placed) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < d->conf.nr_tenants && ret == 0; i++) {
+		const struct conf_tenant *ct = &d->conf.tenants[i];
+		struct pool *p = pool_find(d, ct->backend);
+		char why[512];
+
+		if (tenant_find(d, ct->name) || !p)
+			continue; /* kept from the table / reported by tenant_add */
+		if (extent_alloc(&p->map, ct->size, &placed[n].start) < 0) {
+			explain_no_room(p, ct->size, why, sizeof(why));
+			snprintf(err, errlen, "tenant \"%s\" (policy line %d): %s; no tenant "
+				 "was created", ct->name, ct->line, why);
+			ret = -1;
+			break;
+		}
+		placed[n++].p = p;
+	}
+	while (n--)
+		extent_release(&placed[n].p->map, placed[n].start);
+	free(placed);
+	return ret;
+}
+
 int tenants_restore(struct daemon *d, char *err, size_t errlen)
 {
 	struct tenant_rec *recs = NULL;
@@ -378,6 +440,8 @@ int tenants_restore(struct daemon *d, char *err, size_t errlen)
 	for (size_t i = 0; i < nr && ret == 0; i++)
 		ret = restore_one(d, &recs[i], err, errlen);
 	free(recs);
+	if (ret == 0)
+		ret = policy_fits(d, err, errlen);
 	for (size_t i = 0; i < d->conf.nr_tenants && ret == 0; i++)
 		ret = restore_from_policy(d, &d->conf.tenants[i], err, errlen);
 	return ret;
