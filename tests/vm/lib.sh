@@ -110,3 +110,70 @@ write_random() {
 	dd if="$3" of="$1" bs=1M oflag=direct conv=notrunc,fsync status=none ||
 		fail "writing $2 bytes to $1 failed"
 }
+
+# ---- NVMe namespace scenarios (nvme_*.sh) ----
+# The guest's namespace: /dev/nvme0n1 (block), /dev/ng0n1 (generic char
+# device), controller nvme0, nsid 1. By default these scenarios demand the
+# NVMe passthrough backend. With the scenario argument `file`
+# (tests/vm/run.sh nvme_x file) they run the same checks through the file
+# backend on /dev/nvme0n1, to check a scenario's own logic on a daemon
+# without passthrough; that mode is never what ctest runs.
+NVME_MODE=passthrough
+
+# nvme_mode_from_args "$@": set NVME_MODE from the scenario's arguments.
+nvme_mode_from_args() {
+	case "${1:-}" in
+	'') NVME_MODE=passthrough ;;
+	file) NVME_MODE='file' ;;
+	*) fail "unknown argument '$1' (the only one is 'file')" ;;
+	esac
+	step "NVMe scenario, backend mode: $NVME_MODE"
+}
+
+# nvme_backend NAME FORM: a libconfig backend entry for the guest namespace.
+# FORM: ng (path "/dev/ng0n1"), ctrl (controller "nvme0", nsid 1) or blk
+# (path "/dev/nvme0n1"). In file mode every form is path "/dev/nvme0n1"
+# with type "file" (without it if this daemon has no "type" key yet).
+nvme_backend() {
+	local name=$1 form=$2
+	if [ "$NVME_MODE" = file ]; then
+		if nvme_daemon_knows_type; then
+			echo "{ name = \"$name\"; path = \"/dev/nvme0n1\"; type = \"file\"; }"
+		else
+			echo "{ name = \"$name\"; path = \"/dev/nvme0n1\"; }"
+		fi
+		return
+	fi
+	case $form in
+	ng) echo "{ name = \"$name\"; path = \"/dev/ng0n1\"; }" ;;
+	ctrl) echo "{ name = \"$name\"; controller = \"nvme0\"; nsid = 1; }" ;;
+	blk) echo "{ name = \"$name\"; path = \"/dev/nvme0n1\"; }" ;;
+	*) fail "nvme_backend: unknown form '$form'" ;;
+	esac
+}
+
+nvme_daemon_knows_type() {
+	local f=/run/nvme_type_probe.conf
+	printf '%s\n' 'backends = ( { name = "p"; path = "/dev/nvme0n1"; type = "file"; } );' >"$f"
+	ddublkd --check-config "$f" >/dev/null 2>&1
+}
+
+# backend_log_line NAME: the daemon's latest start-up line for backend NAME.
+backend_log_line() { grep -F "backend \"$1\": " "$DDUBLKD_LOG" | grep -v -e 'control:' -e 'tenant "' | tail -n 1; }
+
+# assert_backend_kind NAME: the running daemon opened backend NAME as the
+# mode wants (passthrough: its log line says passthrough/uring_cmd).
+assert_backend_kind() {
+	local line
+	line=$(backend_log_line "$1")
+	[ -n "$line" ] || fail "ddublkd logged no line for backend \"$1\""
+	echo "  $line"
+	if [ "$NVME_MODE" = passthrough ]; then
+		grep -Eqi 'passthrough|uring_cmd' <<<"$line" ||
+			fail "backend \"$1\" is not NVMe passthrough: '$line'"
+	else
+		grep -Eqi 'passthrough|uring_cmd' <<<"$line" &&
+			fail "file mode, but backend \"$1\" is passthrough: '$line'"
+	fi
+	return 0
+}

@@ -4,6 +4,7 @@
 # usage: tests/vm/run.sh [--build-dir DIR] [--stock] [--timeout SEC] [--keep]
 #                        [--smp N] [--mem M] [--cmdline-extra "..."]
 #                        SCENARIO [ARGS...]
+#        tests/vm/run.sh [same options] --script PATH [ARGS...]
 #
 # SCENARIO is tests/vm/scenarios/SCENARIO.sh. The guest (see guest-init.sh)
 # runs it with ARGS and records its exit status; this script exits with that
@@ -11,6 +12,12 @@
 # run): console.log (full serial console), nvme.img (the emulated SSD,
 # deleted afterwards unless --keep) and out/ (shared read-write with the
 # guest: output.log, status, dmesg.txt, ddublkd.log, ...).
+#
+# --script PATH runs PATH (any file inside the source tree, e.g. a
+# benchmark's guest side in bench/) in place of a scenario, exactly as a
+# scenario is run (lib.sh, PATH, out/, status); its work dir is
+# BUILD/vm/ + PATH relative to the source tree with '/' turned into '_'
+# and without .sh (bench/passthrough/guest.sh: BUILD/vm/bench_passthrough_guest).
 #
 # The work dir is under the build dir, not /tmp, because the guest mounts its
 # own tmpfs on /tmp. Environment: DDUBLK_VM_NVME_SIZE (default 2G).
@@ -26,13 +33,14 @@ keep=0
 smp=2
 mem=4G
 cmdline_extra=
+script_path=
 nvme_size=${DDUBLK_VM_NVME_SIZE:-2G}
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 say() { echo "run.sh: $*" >&2; }
 
 usage() {
-	sed -n '4,6p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,7p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -46,20 +54,39 @@ parse_args() {
 		--smp) [ $# -ge 2 ] || usage; smp=$2; shift 2 ;;
 		--mem) [ $# -ge 2 ] || usage; mem=$2; shift 2 ;;
 		--cmdline-extra) [ $# -ge 2 ] || usage; cmdline_extra=$2; shift 2 ;;
+		--script) [ $# -ge 2 ] || usage; script_path=$2; shift 2 ;;
 		-h|--help) usage ;;
 		--) shift; break ;;
 		-*) say "unknown option $1"; usage ;;
 		*) break ;;
 		esac
 	done
-	[ $# -ge 1 ] || usage
-	scenario=$1; shift
+	if [ -n "$script_path" ]; then
+		resolve_script
+	else
+		[ $# -ge 1 ] || usage
+		scenario=$1; shift
+		scenario_file=$top/tests/vm/scenarios/$scenario.sh
+		guest_scenario=$scenario
+	fi
 	scenario_args=("$@")
 	[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a positive number of seconds, got '$timeout_s'"
 	if ! [[ $smp =~ ^[1-9][0-9]*$ ]] || [ "$smp" -gt 64 ]; then die "--smp wants 1..64, got '$smp'"; fi
 	[[ $scenario =~ ^[A-Za-z0-9_.-]+$ ]] || die "bad scenario name '$scenario'"
 	[ -d "$build_dir" ] || die "build dir $build_dir does not exist: configure and build first (cmake -B $build_dir && cmake --build $build_dir)"
 	build_dir=$(cd "$build_dir" && pwd)
+}
+
+# --script PATH: the guest runs tests/vm/scenarios/$guest_scenario.sh, so
+# name PATH relative to that directory (both are in the source share).
+resolve_script() {
+	[ -f "$script_path" ] || die "--script: no file $script_path"
+	scenario_file=$(cd "$(dirname "$script_path")" && pwd)/$(basename "$script_path")
+	[[ $scenario_file == "$top"/*.sh ]] || die "--script wants a .sh file inside $top, got $script_path"
+	local rel=${scenario_file#"$top"/}
+	scenario=${rel%.sh}
+	scenario=${scenario//\//_}
+	guest_scenario=../../../${rel%.sh}
 }
 
 # The daemon binaries are looked up where CMake puts them; guest-init.sh puts
@@ -87,7 +114,6 @@ check_prereqs() {
 		command -v "$t" >/dev/null || [ -x "/sbin/$t" ] || [ -x "/usr/sbin/$t" ] ||
 			missing+=("'$t' (apt-get install $pkg)")
 	done
-	scenario_file=$top/tests/vm/scenarios/$scenario.sh
 	[ -f "$scenario_file" ] || missing+=("scenario file $scenario_file (known: $(known_scenarios))")
 	# A scenario that does not touch the daemon says so, so the harness
 	# itself can be tested before the daemon builds.
@@ -127,7 +153,7 @@ make_workdir() {
 	fi
 	# The job description for guest-init.sh: sourced by bash in the guest.
 	{
-		printf 'DDUBLK_SCENARIO=%q\n' "$scenario"
+		printf 'DDUBLK_SCENARIO=%q\n' "$guest_scenario"
 		printf 'DDUBLK_ARGS=('
 		# printf with no arguments would still print one empty word.
 		[ ${#scenario_args[@]} -eq 0 ] || printf '%q ' "${scenario_args[@]}"
@@ -164,7 +190,10 @@ build_qemu_args() {
 	share src "$top" ro
 	share build "$build_dir" ro
 	share out "$work/out" rw
-	qemu_args+=(-drive "file=$img,if=none,id=nvm,format=raw,cache=$nvme_cache"
+	# discard=unmap: QEMU's NVMe reports DLFEAT "deallocated blocks read
+	# 0x00" but, with the default discard=ignore, drops the deallocate and
+	# the old data stays.
+	qemu_args+=(-drive "file=$img,if=none,id=nvm,format=raw,cache=$nvme_cache,discard=unmap"
 		-device nvme,id=nvme0,serial=ddublk0,max_ioqpairs=64,msix_qsize=65
 		-device nvme-ns,drive=nvm,bus=nvme0,nsid=1)
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # An ext4 file system on a tenant device keeps its data across umount/mount,
-# for a tenant on a file backend and for one on the NVMe block device.
+# for a tenant on a file backend and for one on the NVMe block device (the
+# file backend through the block layer: type = "file").
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -9,7 +10,7 @@ cat >"$cfg" <<'CONF'
 daemon = { socket = "/run/ddublk/ctl.sock"; state_file = "/run/ddublk/state.json"; workers = 2; log_level = "info"; };
 backends = (
   { name = "img"; path = "/run/pool.img"; size = "512M"; },
-  { name = "nvme"; path = "/dev/nvme0n1"; }
+  { name = "nvme"; path = "/dev/nvme0n1"; type = "file"; }
 );
 CONF
 
