@@ -177,3 +177,28 @@ assert_backend_kind() {
 	fi
 	return 0
 }
+
+# --- fio with verification (fio_verify, nvme_fio_verify) ---
+
+# fio messages that mean a verify mismatch (84 is EILSEQ, fio's verify errno).
+VERIFY_ERRORS='verify failed|verify: bad|verify type mismatch|err= *84|error=Invalid or incomplete'
+
+# run_fio LABEL [fio args]: one fio run with the caller's "${common[@]}" args; JSON in LABEL.json,
+# messages in LABEL.log; returns fio's exit status.
+run_fio() {
+	local label=$1; shift
+	local rc=0
+	fio "${common[@]}" "$@" --output-format=json --output="$label.json" >"$label.log" 2>&1 || rc=$?
+	cp "$label.log" "$DDUBLK_OUT/fio-$label.log"
+	return "$rc"
+}
+
+# assert_clean LABEL: no verify message, no job error.
+assert_clean() {
+	local label=$1
+	if grep -Eqi "$VERIFY_ERRORS" "$label.log"; then
+		grep -Ei "$VERIFY_ERRORS" "$label.log" | head -5
+		fail "$label: fio reports verify errors"
+	fi
+	[ "$(jq '.jobs[0].error' "$label.json")" = 0 ] || fail "$label: fio job error $(jq '.jobs[0].error' "$label.json")"
+}

@@ -17,29 +17,6 @@ daemon = { socket = "/run/ddublk/ctl.sock"; state_file = "/run/ddublk/state.json
 backends = ( $(nvme_backend ns ng) );
 CONF
 
-# fio messages that mean a verify mismatch (84 is EILSEQ, fio's verify errno).
-VERIFY_ERRORS='verify failed|verify: bad|verify type mismatch|err= *84|error=Invalid or incomplete'
-
-# run_fio LABEL [fio args]: one fio run in /tmp/fio; JSON in LABEL.json,
-# messages in LABEL.log; returns fio's exit status.
-run_fio() {
-	local label=$1; shift
-	local rc=0
-	fio "${common[@]}" "$@" --output-format=json --output="$label.json" >"$label.log" 2>&1 || rc=$?
-	cp "$label.log" "$DDUBLK_OUT/fio-$label.log"
-	return "$rc"
-}
-
-# assert_clean LABEL: no verify message, no job error.
-assert_clean() {
-	local label=$1
-	if grep -Eqi "$VERIFY_ERRORS" "$label.log"; then
-		grep -Ei "$VERIFY_ERRORS" "$label.log" | head -5
-		fail "$label: fio reports verify errors"
-	fi
-	[ "$(jq '.jobs[0].error' "$label.json")" = 0 ] || fail "$label: fio job error $(jq '.jobs[0].error' "$label.json")"
-}
-
 # assert_bytes LABEL read|write EXPECTED
 assert_bytes() {
 	local got
@@ -71,6 +48,7 @@ echo "  /dev/nvme0n1: max_hw_sectors_kb=$(cat /sys/block/nvme0n1/queue/max_hw_se
 mkdir -p /tmp/fio && cd /tmp/fio
 
 step "(1) write pass: randwrite 4k-256k QD32 over all $size bytes, checksummed blocks"
+# shellcheck disable=SC2034 # read by run_fio in lib.sh
 common=(--name=fv --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite
 	--bssplit=4k/30:16k/20:64k/20:128k/15:256k/15 --iodepth=32 --size="$size"
 	--verify=crc32c)
