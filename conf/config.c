@@ -9,6 +9,7 @@
  */
 #include "conf/config.h"
 #include "common/err.h"
+#include "common/text.h"
 
 #include "common/log.h"
 #include "common/units.h"
@@ -798,7 +799,6 @@ out:
 /* Whole file as a C string; NULL with errno set on failure. */
 static char *read_text(const char *path)
 {
-	size_t len = 0, cap = 4096;
 	struct stat st;
 	char *buf = NULL;
 	int fd, saved;
@@ -807,51 +807,16 @@ static char *read_text(const char *path)
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) < 0)
-		goto fail;
+		goto out;
 	errno = S_ISDIR(st.st_mode) ? EISDIR : EFBIG;
 	if (S_ISDIR(st.st_mode) || st.st_size > POLICY_MAX_BYTES)
-		goto fail;
-	if (st.st_size > 0)
-		cap = (size_t)st.st_size + 1;
-	buf = malloc(cap);
-	if (!buf)
-		goto fail;
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 == cap) {
-			char *grown = cap > POLICY_MAX_BYTES ? NULL : realloc(buf, cap * 2);
-
-			if (!grown) {
-				errno = EFBIG;
-				goto fail;
-			}
-			buf = grown;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		free(buf);
-		errno = EILSEQ; /* an embedded NUL would silently cut the text */
-		return NULL;
-	}
-	return buf;
-fail:
+		goto out;
+	buf = read_text_fd(fd, POLICY_MAX_BYTES);
+out:
 	saved = errno;
-	free(buf);
 	close(fd);
 	errno = saved;
-	return NULL;
+	return buf;
 }
 
 int conf_load_file(const char *path, struct conf *out, char *err, size_t errlen)

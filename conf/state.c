@@ -9,6 +9,7 @@
  */
 #include "conf/state.h"
 #include "common/err.h"
+#include "common/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -347,49 +348,6 @@ out:
 	return text;
 }
 
-/* Whole file; NULL with errno set on failure. */
-static char *read_text(int fd)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap), *grown;
-	ssize_t n;
-
-	if (!buf)
-		return NULL;
-	for (;;) {
-		if (len + 1 == cap) {
-			grown = cap > STATE_MAX_BYTES ? NULL : realloc(buf, cap * 2);
-			if (!grown) {
-				free(buf);
-				errno = EFBIG;
-				return NULL;
-			}
-			buf = grown;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int saved = errno;
-
-			free(buf);
-			errno = saved;
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		free(buf);
-		errno = EILSEQ;
-		return NULL;
-	}
-	return buf;
-}
-
 int state_load(const char *path, struct tenant_rec **recs, size_t *nr,
 	       char *err, size_t errlen)
 {
@@ -405,7 +363,7 @@ int state_load(const char *path, struct tenant_rec **recs, size_t *nr,
 	}
 	if (fd < 0)
 		return bad(&d, NULL, "cannot read: %s", strerror(errno));
-	text = read_text(fd);
+	text = read_text_fd(fd, STATE_MAX_BYTES);
 	if (!text) {
 		rc = errno;
 		close(fd);
