@@ -188,6 +188,7 @@ VERIFY_ERRORS='verify failed|verify: bad|verify type mismatch|err= *84|error=Inv
 run_fio() {
 	local label=$1; shift
 	local rc=0
+	# shellcheck disable=SC2154 # common: the calling scenario's fio arguments
 	fio "${common[@]}" "$@" --output-format=json --output="$label.json" >"$label.log" 2>&1 || rc=$?
 	cp "$label.log" "$DDUBLK_OUT/fio-$label.log"
 	return "$rc"
@@ -201,4 +202,19 @@ assert_clean() {
 		fail "$label: fio reports verify errors"
 	fi
 	[ "$(jq '.jobs[0].error' "$label.json")" = 0 ] || fail "$label: fio job error $(jq '.jobs[0].error' "$label.json")"
+}
+
+# assert_corruption_caught OFFSET SIZE: overwrite one 4 KiB block in the
+# middle of the extent [OFFSET, +SIZE) of /dev/nvme0n1 behind the tenant's
+# back; a verify pass (run_fio) must then fail with a verify error.
+assert_corruption_caught() {
+	local offset=$1 size=$2 victim rc=0
+	victim=$((offset + size / 2 + 12288))
+	dd if=/dev/urandom of=/dev/nvme0n1 bs=4096 count=1 seek=$((victim / 4096)) \
+		oflag=direct conv=notrunc status=none || fail "cannot write /dev/nvme0n1"
+	run_fio corrupt --verify_only --verify_state_load=1 || rc=$?
+	[ "$rc" != 0 ] || fail "verify pass exited 0 after corrupting backend byte $victim (tenant offset $((victim - offset)))"
+	grep -Eqi "$VERIFY_ERRORS" corrupt.log || fail "verify pass failed (status $rc) but not with a verify error: $(head -3 corrupt.log)"
+	grep -Ei "$VERIFY_ERRORS" corrupt.log | head -2
+	pass "corruption at tenant offset $((victim - offset)) detected"
 }
