@@ -35,6 +35,7 @@
 #define DDUBLK_CONF_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,10 +58,44 @@ enum conf_backend_type {
 	CONF_BACKEND_NVME,
 };
 
+/* A tenant's class: which NQ group serves it (sched/). */
+enum conf_class {
+	CONF_CLASS_BESTEFFORT = 0, /* default */
+	CONF_CLASS_LATENCY,
+	CONF_CLASS_THROUGHPUT,
+};
+
+#define CONF_DEFAULT_WEIGHT 100
+#define CONF_MAX_WEIGHT 10000
+
+/* Per-tenant QoS. Limits are token buckets with one second's worth of burst. */
+struct conf_qos {
+	uint64_t iops_limit; /* requests per second, 0 = unlimited */
+	uint64_t bw_limit; /* bytes per second, 0 = unlimited */
+	unsigned weight; /* 1..CONF_MAX_WEIGHT: share among tenants of one class */
+};
+
+enum conf_sched_mode {
+	CONF_SCHED_STATIC = 0, /* like stock blk-mq: a worker's own queue, no classes */
+	CONF_SCHED_DAREDEVIL,
+};
+
+/* The scheduler section; issue 5's scheduler gives these their meaning. */
+struct conf_sched {
+	enum conf_sched_mode mode;
+	unsigned latency_target_us; /* p99 goal for latency tenants */
+	unsigned latency_queues; /* NQs in the latency group at start, 0 = auto */
+	unsigned adapt_interval_ms; /* how often group sizes and caps adapt */
+	uint64_t throughput_cap; /* T in-flight bytes while L is active (initial) */
+	bool promote_flush; /* T tenants' FLUSH/FUA ride the latency group */
+	int line; /* of the section, 0 if absent */
+};
+
 struct conf_backend {
 	char name[CONF_NAME_MAX];
 	char path[PATH_MAX]; /* "" when named by controller + nsid */
 	uint64_t size; /* 0: use the existing file/device as is */
+	uint64_t reserved; /* bytes kept from tenants at the start (>= 1 MiB: the table) */
 	enum conf_backend_type type;
 	char controller[CONF_CONTROLLER_MAX]; /* "nvme0", or "" with a path */
 	unsigned nsid; /* with controller; 0 with a path */
@@ -73,6 +108,9 @@ struct conf_tenant {
 	uint64_t size; /* bytes, > 0, multiple of 4096 */
 	unsigned queues; /* 1..CONF_MAX_QUEUES */
 	unsigned depth; /* 1..CONF_MAX_DEPTH */
+	enum conf_class cls;
+	struct conf_qos qos;
+	bool recovery; /* ublk user recovery (default true) */
 	int line;
 };
 
@@ -80,6 +118,7 @@ struct conf {
 	char socket_path[CONF_SOCKET_MAX];
 	char state_file[PATH_MAX];
 	unsigned workers; /* 0 = one per online CPU */
+	struct conf_sched sched;
 	int log_level; /* enum log_level */
 	struct conf_backend *backends;
 	size_t nr_backends;

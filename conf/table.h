@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tenant table on disk: the first bytes of every backend (its metadata
+ * region, TABLE_REGION_BYTES) hold the tenants whose extents lie on that
+ * backend, so that a restarted daemon serves exactly the same tenants on
+ * exactly the same extents, whatever the policy file says.
+ *
+ * Two copies, A at offset 0 and B at TABLE_COPY_BYTES. Each copy is a
+ * 4 KiB-aligned image: a header (magic, format version, generation, entry
+ * count, length, CRC32C over the whole image) followed by fixed-size
+ * little-endian entries. A save writes the copy that does NOT hold the
+ * newest valid table, with generation + 1, then flushes; a crash in the
+ * middle tears at most that copy and the other still holds the previous
+ * table. A load takes the valid copy with the highest generation.
+ *
+ *   no copy carries the magic         -> a fresh backend: empty table
+ *   some copy is valid                -> the newest valid one
+ *   magic present but no copy valid   -> error: refuse to touch the backend
+ *
+ * Pure encode/decode plus load/save over a tiny I/O interface, so the
+ * unit tests and the fuzz target need no device.
+ */
+#ifndef DDUBLK_CONF_TABLE_H
+#define DDUBLK_CONF_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/config.h"
+
+#define TABLE_REGION_BYTES (1u << 20) /* reserved at the start of a backend */
+#define TABLE_COPY_BYTES (TABLE_REGION_BYTES / 2)
+#define TABLE_ALIGN 4096u /* images are written in multiples of this */
+#define TABLE_MAX_ENTRIES 1024
+
+struct table_entry {
+	char name[CONF_NAME_MAX];
+	uint8_t uuid[16]; /* random, given at creation, never changes */
+	uint64_t offset; /* byte offset of the extent on this backend */
+	uint64_t size; /* bytes */
+	uint64_t ctime; /* creation time, seconds since the epoch */
+	int32_t dev_id; /* ublk device id it had, -1 if none */
+	uint32_t queues;
+	uint32_t depth;
+	enum conf_class cls;
+	struct conf_qos qos;
+	bool recovery;
+	bool from_policy; /* created from the policy file (vs. ublk-ctl add) */
+};
+
+struct table {
+	uint64_t generation; /* of the copy loaded / last saved; 0: never saved */
+	int slot; /* copy holding that generation: 0 = A, 1 = B, -1: none */
+	size_t nr;
+	struct table_entry *e; /* malloc'd, nr entries (NULL when nr == 0) */
+};
+
+/* Synchronous I/O on the backend's metadata region (offsets from its start). */
+struct table_io {
+	void *ctx;
+	/* Each returns 0 or -errno; buf is TABLE_ALIGN-aligned, len a multiple of it. */
+	int (*read)(void *ctx, void *buf, size_t len, uint64_t off);
+	int (*write)(void *ctx, const void *buf, size_t len, uint64_t off);
+	int (*flush)(void *ctx);
+};
+
+/*
+ * One copy's image. table_encode fills buf (len >= TABLE_COPY_BYTES is
+ * always enough) and returns the number of bytes to write (a multiple of
+ * TABLE_ALIGN), or -1 with a message (too many entries, invalid entry).
+ */
+long table_encode(const struct table *t, uint64_t generation, void *buf, size_t len,
+		  char *err, size_t errlen);
+
+/*
+ * Decode one copy's image: 1 valid (*out filled, out->generation set),
+ * 0 no magic (never written), -1 magic but damaged or invalid (message in
+ * err). Never trusts a length or count from the image: a fuzz target feeds
+ * it arbitrary bytes.
+ */
+int table_decode(const void *buf, size_t len, struct table *out, char *err, size_t errlen);
+
+/*
+ * Read both copies and pick as described above. `what` names the backend
+ * in messages ("backend \"pool\" (/dev/nvme0n1)"). 0 or -1 with err.
+ */
+int table_load(const struct table_io *io, const char *what, struct table *out, char *err,
+	       size_t errlen);
+
+/*
+ * Save t with generation t->generation + 1 into the other copy, flush, and
+ * on success update t->generation and t->slot. On failure t is unchanged
+ * and the previous table stays valid on disk.
+ */
+int table_save(const struct table_io *io, const char *what, struct table *t, char *err,
+	       size_t errlen);
+
+/* Deep copy / free. */
+int table_copy(struct table *dst, const struct table *src);
+void table_free(struct table *t);
+
+/* Append an entry (realloc); 0 or -1 (out of memory / too many). */
+int table_append(struct table *t, const struct table_entry *e);
+/* Remove entry i, keeping the order of the others. */
+void table_remove(struct table *t, size_t i);
+/* Index of the entry named name, or -1. */
+long table_find(const struct table *t, const char *name);
+
+#endif
