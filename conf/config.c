@@ -8,6 +8,7 @@
  * key is the setting's path (daemon.workers, tenants[2].size, ...).
  */
 #include "conf/config.h"
+#include "conf/table.h"
 #include "common/err.h"
 #include "common/text.h"
 
@@ -37,18 +38,33 @@ struct loader {
 	size_t errlen;
 };
 
-static const char *const root_keys[] = { "daemon", "backends", "tenants", NULL };
-static const char *const daemon_keys[] = { "socket", "state_file", "workers",
-					   "log_level", NULL };
-static const char *const backend_keys[] = { "name", "path", "size", "type", "controller",
-					    "nsid", NULL };
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const root_keys[] = { "daemon", "scheduler", "backends", "tenants", NULL };
+static const char *const daemon_keys[] = { "socket", "workers", "log_level", NULL };
+static const char *const sched_keys[] = { "mode", "latency_target_us", "latency_queues",
+					  "adapt_interval_ms", "throughput_cap",
+					  "promote_flush", NULL };
+static const char *const backend_keys[] = { "name", "path", "size", "reserved", "type",
+					    "controller", "nsid", NULL };
 static const char *const backend_types[] = {
 	[CONF_BACKEND_AUTO] = "auto",
 	[CONF_BACKEND_FILE] = "file",
 	[CONF_BACKEND_NVME] = "nvme",
 };
-static const char *const tenant_keys[] = { "name", "backend", "size", "queues",
-					   "depth", NULL };
+static const char *const tenant_keys[] = { "name", "backend", "size", "queues", "depth",
+					   "class", "iops_limit", "bw_limit", "weight",
+					   "recovery", NULL };
+/* Same spelling as conf_class_name() and conf_sched_mode_name() (diff.c). */
+static const char *const class_names[] = {
+	[CONF_CLASS_BESTEFFORT] = "besteffort",
+	[CONF_CLASS_LATENCY] = "latency",
+	[CONF_CLASS_THROUGHPUT] = "throughput",
+};
+static const char *const sched_modes[] = {
+	[CONF_SCHED_STATIC] = "static",
+	[CONF_SCHED_DAREDEVIL] = "daredevil",
+};
 
 static void appendf(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -214,24 +230,57 @@ static int get_uint(const struct loader *ld, const config_setting_t *group,
 	return 1;
 }
 
-/*
- * A size is "4G"-style text or a plain integer of bytes. Capped at
- * INT64_MAX because offsets end up in off_t and in the JSON state file.
- */
-static int get_size(const struct loader *ld, const config_setting_t *group,
-		    const char *key, bool required, uint64_t *out)
+static int get_bool(const struct loader *ld, const config_setting_t *group,
+		    const char *key, bool *out)
 {
 	const config_setting_t *s = config_setting_get_member(group, key);
+
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail(ld, s, NULL, "must be a boolean (true or false)");
+	*out = config_setting_get_bool(s);
+	return 1;
+}
+
+/* One of names[0..n): *out is its index. */
+static int get_choice(const struct loader *ld, const config_setting_t *group,
+		      const char *key, const char *const *names, size_t n,
+		      const char *what, int *out)
+{
+	char q[QUOTE_BUF], list[KEY_MAX] = "";
+	const char *s;
+	int rc = get_string(ld, group, key, false, &s);
+
+	if (rc <= 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (int)i;
+			return 1;
+		}
+		appendf(list, sizeof(list), "%s%s", i ? ", " : "", names[i]);
+	}
+	return fail(ld, config_setting_get_member(group, key), NULL, "%s is not a %s (use %s)",
+		    quote(s, q, sizeof(q)), what, list);
+}
+
+/*
+ * A size is "4G"-style text or a plain integer of bytes. Capped at
+ * INT64_MAX because offsets end up in off_t. zero_ok: 0 means "off".
+ */
+static int size_value(const struct loader *ld, const config_setting_t *s, bool zero_ok,
+		      uint64_t *out)
+{
+	const char *positive = zero_ok ? "must be >= 0" : "must be > 0";
 	char q[QUOTE_BUF];
 	uint64_t v;
 
-	if (!s)
-		return required ? fail(ld, group, key, "missing") : 0;
 	if (is_integer(s)) {
 		long long ll = config_setting_get_int64(s);
 
-		if (ll <= 0)
-			return fail(ld, s, NULL, "must be > 0");
+		if (ll < 0 || (ll == 0 && !zero_ok))
+			return fail(ld, s, NULL, "%s", positive);
 		*out = (uint64_t)ll;
 		return 1;
 	}
@@ -248,9 +297,40 @@ static int get_size(const struct loader *ld, const config_setting_t *group,
 	}
 	if (v > INT64_MAX)
 		return fail(ld, s, NULL, "%s is too large (must be under 8 EiB)", q);
-	if (v == 0)
-		return fail(ld, s, NULL, "must be > 0");
+	if (v == 0 && !zero_ok)
+		return fail(ld, s, NULL, "%s", positive);
 	*out = v;
+	return 1;
+}
+
+static int get_size(const struct loader *ld, const config_setting_t *group,
+		    const char *key, bool required, uint64_t *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+
+	if (!s)
+		return required ? fail(ld, group, key, "missing") : 0;
+	return size_value(ld, s, false, out);
+}
+
+/* An optional size in min..max, or with zero_ok also 0 ("unlimited"). */
+static int get_size_in(const struct loader *ld, const config_setting_t *group,
+		       const char *key, uint64_t min, uint64_t max, bool zero_ok,
+		       uint64_t *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+	char v[32], lo[32], hi[32];
+	uint64_t val;
+
+	if (!s)
+		return 0;
+	if (size_value(ld, s, zero_ok, &val) < 0)
+		return -1;
+	if ((val < min || val > max) && !(zero_ok && val == 0))
+		return fail(ld, s, NULL, "%s is out of range (%s%s..%s)",
+			    exact_size(val, v, sizeof(v)), zero_ok ? "0 or " : "",
+			    exact_size(min, lo, sizeof(lo)), exact_size(max, hi, sizeof(hi)));
+	*out = val;
 	return 1;
 }
 
@@ -291,15 +371,21 @@ static int get_path(const struct loader *ld, const config_setting_t *group,
 static int load_daemon(const struct loader *ld, const config_setting_t *d,
 		       struct conf *c)
 {
+	const config_setting_t *gone;
 	const char *level;
 	char q[QUOTE_BUF];
 	int rc;
 
 	if (!is_group(d))
 		return fail(ld, d, NULL, "must be a group: daemon = { ... };");
+	c->daemon_line = (int)config_setting_source_line(d);
+	/* A path that is silently ignored would look honoured: refuse it. */
+	gone = config_setting_get_member(d, "state_file");
+	if (gone)
+		return fail(ld, gone, NULL, "no longer supported: the tenant table lives in "
+			    "each backend's reserved region");
 	if (check_keys(ld, d, daemon_keys) < 0 ||
 	    get_path(ld, d, "socket", false, c->socket_path, sizeof(c->socket_path)) < 0 ||
-	    get_path(ld, d, "state_file", false, c->state_file, sizeof(c->state_file)) < 0 ||
 	    get_uint(ld, d, "workers", 0, CONF_MAX_WORKERS, &c->workers) < 0)
 		return -1;
 	rc = get_string(ld, d, "log_level", false, &level);
@@ -310,6 +396,28 @@ static int load_daemon(const struct loader *ld, const config_setting_t *d,
 		return fail(ld, config_setting_get_member(d, "log_level"), NULL,
 			    "%s is not a log level (use error, warn, info, debug)",
 			    quote(level, q, sizeof(q)));
+	return 0;
+}
+
+static int load_sched(const struct loader *ld, const config_setting_t *s,
+		      struct conf_sched *o)
+{
+	int mode = (int)o->mode;
+
+	if (!is_group(s))
+		return fail(ld, s, NULL, "must be a group: scheduler = { ... };");
+	o->line = (int)config_setting_source_line(s);
+	if (check_keys(ld, s, sched_keys) < 0 ||
+	    get_choice(ld, s, "mode", sched_modes, ARRAY_LEN(sched_modes), "scheduler mode",
+		       &mode) < 0 ||
+	    get_uint(ld, s, "latency_target_us", 10, 10000000, &o->latency_target_us) < 0 ||
+	    get_uint(ld, s, "latency_queues", 0, 1024, &o->latency_queues) < 0 ||
+	    get_uint(ld, s, "adapt_interval_ms", 10, 60000, &o->adapt_interval_ms) < 0 ||
+	    get_size_in(ld, s, "throughput_cap", 128 << 10, 1 << 30, false,
+			&o->throughput_cap) < 0 ||
+	    get_bool(ld, s, "promote_flush", &o->promote_flush) < 0)
+		return -1;
+	o->mode = (enum conf_sched_mode)mode;
 	return 0;
 }
 
@@ -335,20 +443,12 @@ static int check_list(const struct loader *ld, const config_setting_t *list,
 static int get_backend_type(const struct loader *ld, const config_setting_t *g,
 			    struct conf_backend *b)
 {
-	const char *s;
-	char q[QUOTE_BUF];
-	int rc = get_string(ld, g, "type", false, &s);
+	int type = (int)b->type;
+	int rc = get_choice(ld, g, "type", backend_types, ARRAY_LEN(backend_types),
+			    "backend type", &type);
 
-	if (rc <= 0)
-		return rc;
-	for (size_t i = 0; i < sizeof(backend_types) / sizeof(backend_types[0]); i++) {
-		if (strcmp(s, backend_types[i]) == 0) {
-			b->type = (enum conf_backend_type)i;
-			return 1;
-		}
-	}
-	return fail(ld, config_setting_get_member(g, "type"), NULL,
-		    "%s is not a backend type (use auto, file, nvme)", quote(s, q, sizeof(q)));
+	b->type = (enum conf_backend_type)type;
+	return rc;
 }
 
 /* "nvme" and a controller instance number, as in /dev/nvme0. */
@@ -408,6 +508,40 @@ static int get_location(const struct loader *ld, const config_setting_t *g,
 	return 0;
 }
 
+/* A backend of `bytes` must hold its reserved region and one smallest tenant. */
+static bool backend_too_small(uint64_t bytes, uint64_t reserved, char *msg, size_t len)
+{
+	char v[32], min[32], res[32];
+
+	if (bytes >= reserved + CONF_EXTENT_ALIGN)
+		return false;
+	snprintf(msg, len, "%s is too small (at least %s: the reserved %s plus 1 MiB for a tenant)",
+		 exact_size(bytes, v, sizeof(v)),
+		 exact_size(reserved + CONF_EXTENT_ALIGN, min, sizeof(min)),
+		 exact_size(reserved, res, sizeof(res)));
+	return true;
+}
+
+/*
+ * The reserved region holds the tenant table; tenants start on a MiB
+ * boundary after it, so it is whole MiB too.
+ */
+static int get_reserved(const struct loader *ld, const config_setting_t *g,
+			struct conf_backend *b)
+{
+	char v[32], msg[256];
+
+	if (get_size_in(ld, g, "reserved", TABLE_REGION_BYTES, CONF_MAX_RESERVED, false,
+			&b->reserved) < 0)
+		return -1;
+	if (b->reserved % CONF_EXTENT_ALIGN)
+		return fail(ld, config_setting_get_member(g, "reserved"), NULL,
+			    "%s is not a multiple of 1 MiB", exact_size(b->reserved, v, sizeof(v)));
+	if (b->size && backend_too_small(b->size, b->reserved, msg, sizeof(msg)))
+		return fail(ld, config_setting_get_member(g, "size"), NULL, "%s", msg);
+	return 0;
+}
+
 static int load_backend(const struct loader *ld, const config_setting_t *g,
 			struct conf *c)
 {
@@ -416,6 +550,7 @@ static int load_backend(const struct loader *ld, const config_setting_t *g,
 	char q[QUOTE_BUF];
 
 	b->line = (int)config_setting_source_line(g);
+	b->reserved = TABLE_REGION_BYTES;
 	if (check_keys(ld, g, backend_keys) < 0 || get_name(ld, g, b->name) < 0)
 		return -1;
 	first = conf_find_backend(c, b->name);
@@ -429,6 +564,8 @@ static int load_backend(const struct loader *ld, const config_setting_t *g,
 	if (b->size && (b->controller[0] || b->type == CONF_BACKEND_NVME))
 		return fail(ld, config_setting_get_member(g, "size"), NULL,
 			    "only for regular files (an NVMe namespace has its own size)");
+	if (get_reserved(ld, g, b) < 0)
+		return -1;
 	c->nr_backends++;
 	return 0;
 }
@@ -455,26 +592,75 @@ static int check_backend_ref(const struct loader *ld, const config_setting_t *g,
 		    c->nr_backends ? "defined: " : "no backends are defined", names);
 }
 
+/*
+ * What backend b must hold for tenants[0..upto]: its reserved region plus
+ * each tenant's extent, which the allocator rounds up to whole MiB.
+ * Saturates instead of wrapping (sizes are < 8 EiB each, not in sum).
+ */
+static uint64_t backend_need(const struct conf *c, const struct conf_backend *b, size_t upto)
+{
+	uint64_t need = b->reserved;
+
+	for (size_t i = 0; i <= upto; i++) {
+		uint64_t len;
+
+		if (strcmp(c->tenants[i].backend, b->name) != 0)
+			continue;
+		len = round_up_u64(c->tenants[i].size, CONF_EXTENT_ALIGN);
+		need = need > UINT64_MAX - len ? UINT64_MAX : need + len;
+	}
+	return need;
+}
+
+/* Does tenants[upto] overflow backend b of `have` bytes (0: unknown)? */
+static bool room_problem(const struct conf *c, const struct conf_backend *b, size_t upto,
+			 uint64_t have, char *msg, size_t len)
+{
+	char need[32], holds[32], res[32], q[QUOTE_BUF];
+	uint64_t bytes;
+
+	if (!have)
+		return false;
+	bytes = backend_need(c, b, upto);
+	if (bytes <= have)
+		return false;
+	snprintf(msg, len, "tenants on backend %s need %s but it holds %s "
+		 "(%s reserved, each tenant rounded up to 1 MiB)",
+		 quote(b->name, q, sizeof(q)), exact_size(bytes, need, sizeof(need)),
+		 exact_size(have, holds, sizeof(holds)),
+		 exact_size(b->reserved, res, sizeof(res)));
+	return true;
+}
+
 /* Only backends with an explicit size can be checked before opening them. */
 static int check_room(const struct loader *ld, const config_setting_t *g,
-		      const struct conf *c, const struct conf_tenant *t)
+		      const struct conf *c)
 {
-	const struct conf_backend *b = conf_find_backend(c, t->backend);
-	char need[32], have[32], q[QUOTE_BUF];
-	uint64_t used = 0;
+	const struct conf_backend *b = conf_find_backend(c, c->tenants[c->nr_tenants].backend);
+	char msg[512];
 
-	if (!b->size)
+	if (!room_problem(c, b, c->nr_tenants, b->size, msg, sizeof(msg)))
 		return 0;
-	for (size_t i = 0; i < c->nr_tenants; i++)
-		if (strcmp(c->tenants[i].backend, b->name) == 0)
-			used += c->tenants[i].size; /* <= b->size, checked earlier */
-	if (t->size <= b->size - used)
-		return 0;
-	return fail(ld, config_setting_get_member(g, "size"), NULL,
-		    "tenants on backend %s need %s but it is only %s",
-		    quote(b->name, q, sizeof(q)),
-		    exact_size(used + t->size, need, sizeof(need)),
-		    exact_size(b->size, have, sizeof(have)));
+	return fail(ld, g, NULL, "%s", msg);
+}
+
+/* Class, QoS and recovery: what a live reload may change. */
+static int load_service(const struct loader *ld, const config_setting_t *g,
+			struct conf_tenant *t)
+{
+	int cls = (int)t->cls;
+	unsigned iops = 0;
+
+	if (get_choice(ld, g, "class", class_names, ARRAY_LEN(class_names), "class", &cls) < 0 ||
+	    get_uint(ld, g, "iops_limit", 0, CONF_MAX_IOPS_LIMIT, &iops) < 0 ||
+	    get_size_in(ld, g, "bw_limit", CONF_MIN_BW_LIMIT, CONF_MAX_BW_LIMIT, true,
+			&t->qos.bw_limit) < 0 ||
+	    get_uint(ld, g, "weight", 1, CONF_MAX_WEIGHT, &t->qos.weight) < 0 ||
+	    get_bool(ld, g, "recovery", &t->recovery) < 0)
+		return -1;
+	t->cls = (enum conf_class)cls;
+	t->qos.iops_limit = iops;
+	return 0;
 }
 
 static int load_tenant(const struct loader *ld, const config_setting_t *g,
@@ -488,6 +674,9 @@ static int load_tenant(const struct loader *ld, const config_setting_t *g,
 	t->line = (int)config_setting_source_line(g);
 	t->queues = CONF_DEFAULT_QUEUES;
 	t->depth = CONF_DEFAULT_DEPTH;
+	t->cls = CONF_CLASS_BESTEFFORT;
+	t->qos.weight = CONF_DEFAULT_WEIGHT;
+	t->recovery = true;
 	if (check_keys(ld, g, tenant_keys) < 0 || get_name(ld, g, t->name) < 0)
 		return -1;
 	first = find_tenant(c, t->name);
@@ -505,9 +694,10 @@ static int load_tenant(const struct loader *ld, const config_setting_t *g,
 		return fail(ld, config_setting_get_member(g, "size"), NULL,
 			    "%s is not a multiple of 4 KiB",
 			    exact_size(t->size, sz, sizeof(sz)));
-	if (check_room(ld, g, c, t) < 0 ||
+	if (check_room(ld, g, c) < 0 ||
 	    get_uint(ld, g, "queues", 1, CONF_MAX_QUEUES, &t->queues) < 0 ||
-	    get_uint(ld, g, "depth", 1, CONF_MAX_DEPTH, &t->depth) < 0)
+	    get_uint(ld, g, "depth", 1, CONF_MAX_DEPTH, &t->depth) < 0 ||
+	    load_service(ld, g, t) < 0)
 		return -1;
 	c->nr_tenants++;
 	return 0;
@@ -518,8 +708,11 @@ static int load_backends(const struct loader *ld, const config_setting_t *list,
 {
 	int n = check_list(ld, list, "name = \"...\"; path = \"/...\";");
 
-	if (n <= 0)
+	if (n < 0)
 		return n;
+	c->backends_line = (int)config_setting_source_line(list);
+	if (n == 0)
+		return 0;
 	c->backends = calloc((size_t)n, sizeof(*c->backends));
 	if (!c->backends)
 		return fail(ld, list, NULL, "out of memory");
@@ -723,6 +916,9 @@ static int load_tree(const struct loader *ld, const config_t *cfg, struct conf *
 	s = config_setting_get_member(root, "daemon");
 	if (s && load_daemon(ld, s, c) < 0)
 		return -1;
+	s = config_setting_get_member(root, "scheduler");
+	if (s && load_sched(ld, s, &c->sched) < 0)
+		return -1;
 	/* Backends first wherever they appear: tenants refer to them. */
 	s = config_setting_get_member(root, "backends");
 	if (s && load_backends(ld, s, c) < 0)
@@ -737,9 +933,16 @@ void conf_init(struct conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->socket_path, sizeof(c->socket_path), "%s", CONF_DEFAULT_SOCKET);
-	snprintf(c->state_file, sizeof(c->state_file), "%s", CONF_DEFAULT_STATE_FILE);
 	c->workers = 0;
 	c->log_level = LOG_INFO;
+	c->sched = (struct conf_sched){
+		.mode = CONF_SCHED_STATIC,
+		.latency_target_us = CONF_DEFAULT_LATENCY_TARGET_US,
+		.latency_queues = 0,
+		.adapt_interval_ms = CONF_DEFAULT_ADAPT_INTERVAL_MS,
+		.throughput_cap = CONF_DEFAULT_THROUGHPUT_CAP,
+		.promote_flush = true,
+	};
 }
 
 void conf_free(struct conf *c)
@@ -834,9 +1037,34 @@ int conf_load_file(const char *path, struct conf *out, char *err, size_t errlen)
 	return rc;
 }
 
+int conf_check_capacity(const struct conf *c, const uint64_t *backend_bytes, char *err,
+			size_t errlen)
+{
+	char msg[512];
+
+	for (size_t i = 0; i < c->nr_backends; i++) {
+		const struct conf_backend *b = &c->backends[i];
+
+		if (backend_bytes[i] &&
+		    backend_too_small(backend_bytes[i], b->reserved, msg, sizeof(msg))) {
+			set_err(err, errlen, "%d: backends[%zu]: %s", b->line, i, msg);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < c->nr_tenants; i++) {
+		const struct conf_backend *b = conf_find_backend(c, c->tenants[i].backend);
+
+		if (b && room_problem(c, b, i, backend_bytes[b - c->backends], msg, sizeof(msg))) {
+			set_err(err, errlen, "%d: tenants[%zu]: %s", c->tenants[i].line, i, msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 const char *conf_backend_type_name(enum conf_backend_type type)
 {
-	if ((size_t)type >= sizeof(backend_types) / sizeof(backend_types[0]))
+	if ((size_t)type >= ARRAY_LEN(backend_types))
 		return "?";
 	return backend_types[type];
 }

@@ -7,20 +7,37 @@
  * "FILE:LINE: key: what is wrong". A failed load leaves *out untouched.
  *
  *   daemon = {
- *     socket     = "/run/ddublk/ctl.sock";      # control socket path
- *     state_file = "/var/lib/ddublk/state.json"; # tenant table (extents)
- *     workers    = 0;                            # 0: one per online CPU
- *     log_level  = "info";                       # error|warn|info|debug
+ *     socket    = "/run/ddublk/ctl.sock";  # control socket path
+ *     workers   = 0;                       # 0: one per online CPU
+ *     log_level = "info";                  # error|warn|info|debug
+ *   };
+ *   scheduler = {
+ *     mode              = "static";  # static|daredevil
+ *     latency_target_us = 1000;      # 10..10000000: p99 goal of latency tenants
+ *     latency_queues    = 0;         # 0..1024 NQs for latency at start, 0: auto
+ *     adapt_interval_ms = 100;       # 10..60000
+ *     throughput_cap    = "4M";      # 128K..1G in flight for T while L is busy
+ *     promote_flush     = true;      # T tenants' FLUSH/FUA use the latency group
  *   };
  *   backends = (
  *     { name = "nvme0"; path = "/dev/nvme0n1"; },            # type "auto"
  *     { name = "ns2";   controller = "nvme0"; nsid = 2; },    # NVMe passthrough
  *     { name = "blk";   path = "/dev/nvme1n1"; type = "file"; },
- *     { name = "img";   path = "/srv/pool.img"; size = "8G"; }
+ *     { name = "img";   path = "/srv/pool.img"; size = "8G"; reserved = "1M"; }
  *   );
  *   tenants = (
- *     { name = "db"; backend = "nvme0"; size = "2G"; queues = 2; depth = 64; }
+ *     { name = "db"; backend = "nvme0"; size = "2G"; queues = 2; depth = 64;
+ *       class = "latency";        # latency|throughput|besteffort (default)
+ *       iops_limit = 0;           # 0..10000000 per second, 0: unlimited
+ *       bw_limit = "100M";        # bytes per second, 0 or 4K..1T, 0: unlimited
+ *       weight = 100;             # 1..10000: share within its class
+ *       recovery = true; }        # ublk user recovery across daemon restarts
  *   );
+ *
+ * "reserved" (default and minimum 1 MiB, a multiple of 1 MiB, at most 1 GiB)
+ * is kept from tenants at the start of a backend: it holds the tenant table.
+ * Tenants take whole MiB after it. daemon.state_file is refused: the table
+ * lives in each backend's reserved region.
  *
  * A backend "size" (regular files only) creates or extends the file to that
  * size; without it the file or device must already exist.
@@ -43,12 +60,16 @@
 #define CONF_SOCKET_MAX 108 /* sizeof(sockaddr_un.sun_path) */
 
 #define CONF_DEFAULT_SOCKET "/run/ddublk/ctl.sock"
-#define CONF_DEFAULT_STATE_FILE "/var/lib/ddublk/state.json"
 #define CONF_DEFAULT_QUEUES 1
 #define CONF_DEFAULT_DEPTH 64
 #define CONF_MAX_QUEUES 64
 #define CONF_MAX_DEPTH 1024
 #define CONF_MAX_WORKERS 256
+#define CONF_MAX_IOPS_LIMIT 10000000u
+#define CONF_MIN_BW_LIMIT 4096ULL /* when not 0 */
+#define CONF_MAX_BW_LIMIT (1ULL << 40)
+#define CONF_MAX_RESERVED (1ULL << 30)
+#define CONF_EXTENT_ALIGN (1ULL << 20) /* tenants take whole MiB on a backend */
 
 #define CONF_CONTROLLER_MAX 32
 
@@ -79,6 +100,10 @@ enum conf_sched_mode {
 	CONF_SCHED_STATIC = 0, /* like stock blk-mq: a worker's own queue, no classes */
 	CONF_SCHED_DAREDEVIL,
 };
+
+#define CONF_DEFAULT_LATENCY_TARGET_US 1000
+#define CONF_DEFAULT_ADAPT_INTERVAL_MS 100
+#define CONF_DEFAULT_THROUGHPUT_CAP (4ULL << 20)
 
 /* The scheduler section; issue 5's scheduler gives these their meaning. */
 struct conf_sched {
@@ -116,10 +141,11 @@ struct conf_tenant {
 
 struct conf {
 	char socket_path[CONF_SOCKET_MAX];
-	char state_file[PATH_MAX];
 	unsigned workers; /* 0 = one per online CPU */
 	struct conf_sched sched;
 	int log_level; /* enum log_level */
+	int daemon_line; /* of the daemon section, 0 if absent */
+	int backends_line; /* of the backends list, 0 if absent */
 	struct conf_backend *backends;
 	size_t nr_backends;
 	struct conf_tenant *tenants;
@@ -140,6 +166,18 @@ int conf_load_string(const char *text, const char *name, struct conf *out,
 		     char *err, size_t errlen);
 
 void conf_free(struct conf *c);
+
+/*
+ * The loader's room checks again, with real sizes (for --check-config after
+ * stat'ing devices): backend_bytes[i] is the size of c->backends[i], 0 if
+ * unknown (skipped). A backend must hold its reserved region plus 1 MiB,
+ * and its reserved region plus every tenant on it, each rounded up to
+ * 1 MiB. Returns 0, or -1 with "LINE: backends[N]: problem" or
+ * "LINE: tenants[N]: problem" (the first tenant that does not fit) in err:
+ * c does not know its file name, so prefix "FILE:" for the usual form.
+ */
+int conf_check_capacity(const struct conf *c, const uint64_t *backend_bytes, char *err,
+			size_t errlen);
 
 const struct conf_backend *conf_find_backend(const struct conf *c, const char *name);
 

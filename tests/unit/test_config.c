@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "conf/config.h"
+#include "conf/diff.h"
 
 #define GiB (1ULL << 30)
 #define MiB (1ULL << 20)
@@ -24,17 +25,27 @@ static const char full_policy[] =
 	"# a complete policy\n"
 	"daemon = {\n"
 	"  socket     = \"/run/test/ctl.sock\";\n"
-	"  state_file = \"/var/lib/test/state.json\";\n"
 	"  workers    = 4;\n"
 	"  log_level  = \"debug\";\n"
 	"};\n"
+	"scheduler = {\n"
+	"  mode = \"daredevil\";\n"
+	"  latency_target_us = 500;\n"
+	"  latency_queues = 8;\n"
+	"  adapt_interval_ms = 250;\n"
+	"  throughput_cap = \"8M\";\n"
+	"  promote_flush = false;\n"
+	"};\n"
 	"backends = (\n"
-	"  { name = \"nvme0\"; path = \"/dev/nvme0n1\"; },\n"
+	"  { name = \"nvme0\"; path = \"/dev/nvme0n1\"; reserved = \"4M\"; },\n"
 	"  { name = \"img\";   path = \"/srv/pool.img\"; size = \"8G\"; }\n"
 	");\n"
 	"tenants = (\n"
-	"  { name = \"db\"; backend = \"nvme0\"; size = \"2G\"; queues = 2; depth = 128; },\n"
-	"  { name = \"web-1.a_b\"; backend = \"img\"; size = 1048576; },\n"
+	"  { name = \"db\"; backend = \"nvme0\"; size = \"2G\"; queues = 2; depth = 128;\n"
+	"    class = \"latency\"; iops_limit = 50000; bw_limit = \"200M\"; weight = 300;\n"
+	"    recovery = false; },\n"
+	"  { name = \"web-1.a_b\"; backend = \"img\"; size = 1048576; class = \"throughput\";\n"
+	"    bw_limit = 4096; },\n"
 	"  {\n"
 	"    name = \"big\";\n"
 	"    backend = \"img\";\n"
@@ -51,19 +62,30 @@ static void test_full_file(void **state)
 	assert_int_equal(conf_load_string(full_policy, "policy.conf", &c, err, sizeof(err)), 0);
 	assert_string_equal(err, "");
 	assert_string_equal(c.socket_path, "/run/test/ctl.sock");
-	assert_string_equal(c.state_file, "/var/lib/test/state.json");
 	assert_int_equal(c.workers, 4);
 	assert_int_equal(c.log_level, LOG_DEBUG);
+	assert_int_equal(c.daemon_line, 2);
 
+	assert_int_equal(c.sched.mode, CONF_SCHED_DAREDEVIL);
+	assert_int_equal(c.sched.latency_target_us, 500);
+	assert_int_equal(c.sched.latency_queues, 8);
+	assert_int_equal(c.sched.adapt_interval_ms, 250);
+	assert_true(c.sched.throughput_cap == 8 * MiB);
+	assert_false(c.sched.promote_flush);
+	assert_int_equal(c.sched.line, 7);
+
+	assert_int_equal(c.backends_line, 15);
 	assert_int_equal(c.nr_backends, 2);
 	assert_string_equal(c.backends[0].name, "nvme0");
 	assert_string_equal(c.backends[0].path, "/dev/nvme0n1");
 	assert_true(c.backends[0].size == 0);
-	assert_int_equal(c.backends[0].line, 9);
+	assert_true(c.backends[0].reserved == 4 * MiB);
+	assert_int_equal(c.backends[0].line, 16);
 	assert_string_equal(c.backends[1].name, "img");
 	assert_string_equal(c.backends[1].path, "/srv/pool.img");
 	assert_true(c.backends[1].size == 8 * GiB);
-	assert_int_equal(c.backends[1].line, 10);
+	assert_true(c.backends[1].reserved == MiB);
+	assert_int_equal(c.backends[1].line, 17);
 
 	assert_int_equal(c.nr_tenants, 3);
 	assert_string_equal(c.tenants[0].name, "db");
@@ -71,15 +93,26 @@ static void test_full_file(void **state)
 	assert_true(c.tenants[0].size == 2 * GiB);
 	assert_int_equal(c.tenants[0].queues, 2);
 	assert_int_equal(c.tenants[0].depth, 128);
-	assert_int_equal(c.tenants[0].line, 13);
+	assert_int_equal(c.tenants[0].cls, CONF_CLASS_LATENCY);
+	assert_true(c.tenants[0].qos.iops_limit == 50000);
+	assert_true(c.tenants[0].qos.bw_limit == 200 * MiB);
+	assert_int_equal(c.tenants[0].qos.weight, 300);
+	assert_false(c.tenants[0].recovery);
+	assert_int_equal(c.tenants[0].line, 20);
 	assert_string_equal(c.tenants[1].name, "web-1.a_b");
 	assert_string_equal(c.tenants[1].backend, "img");
 	assert_true(c.tenants[1].size == MiB);
 	assert_int_equal(c.tenants[1].queues, CONF_DEFAULT_QUEUES);
 	assert_int_equal(c.tenants[1].depth, CONF_DEFAULT_DEPTH);
+	assert_int_equal(c.tenants[1].cls, CONF_CLASS_THROUGHPUT);
+	assert_true(c.tenants[1].qos.iops_limit == 0);
+	assert_true(c.tenants[1].qos.bw_limit == 4096);
+	assert_int_equal(c.tenants[1].qos.weight, CONF_DEFAULT_WEIGHT);
+	assert_true(c.tenants[1].recovery);
 	assert_string_equal(c.tenants[2].name, "big");
 	assert_true(c.tenants[2].size == 5 * GiB);
-	assert_int_equal(c.tenants[2].line, 15); /* where its block opens */
+	assert_int_equal(c.tenants[2].cls, CONF_CLASS_BESTEFFORT);
+	assert_int_equal(c.tenants[2].line, 25); /* where its block opens */
 
 	assert_ptr_equal(conf_find_backend(&c, "img"), &c.backends[1]);
 	assert_ptr_equal(conf_find_backend(&c, "nvme0"), &c.backends[0]);
@@ -92,12 +125,23 @@ static void test_full_file(void **state)
 	assert_int_equal(c.nr_tenants, 0);
 }
 
+static void expect_sched_defaults(const struct conf_sched *s)
+{
+	assert_int_equal(s->mode, CONF_SCHED_STATIC);
+	assert_int_equal(s->latency_target_us, 1000);
+	assert_int_equal(s->latency_queues, 0);
+	assert_int_equal(s->adapt_interval_ms, 100);
+	assert_true(s->throughput_cap == 4 * MiB);
+	assert_true(s->promote_flush);
+}
+
 static void expect_defaults(const struct conf *c)
 {
 	assert_string_equal(c->socket_path, CONF_DEFAULT_SOCKET);
-	assert_string_equal(c->state_file, CONF_DEFAULT_STATE_FILE);
 	assert_int_equal(c->workers, 0);
 	assert_int_equal(c->log_level, LOG_INFO);
+	expect_sched_defaults(&c->sched);
+	assert_int_equal(c->sched.line, 0);
 	assert_null(c->backends);
 	assert_int_equal(c->nr_backends, 0);
 	assert_null(c->tenants);
@@ -111,6 +155,7 @@ static void test_defaults(void **state)
 		"# only a comment\n",
 		"daemon = {};\n",
 		"daemon = {};\nbackends = ();\ntenants = ();\n",
+		"scheduler = {};\n",
 	};
 	char err[256];
 	struct conf c;
@@ -121,9 +166,36 @@ static void test_defaults(void **state)
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		memset(&c, 0x5a, sizeof(c));
 		assert_int_equal(conf_load_string(texts[i], "p", &c, err, sizeof(err)), 0);
+		if (strncmp(texts[i], "scheduler", 9) == 0)
+			c.sched.line = 0; /* present, if empty */
 		expect_defaults(&c);
 		conf_free(&c);
 	}
+}
+
+/* A tenant and a backend that say nothing but what is required. */
+static void test_new_key_defaults(void **state)
+{
+	char err[256] = "";
+	struct conf c;
+
+	(void)state;
+	assert_int_equal(conf_load_string("backends = ( { name = \"b\"; path = \"/b\"; } );\n"
+					  "tenants = ( { name = \"t\"; backend = \"b\"; "
+					  "size = \"1G\"; } );\n",
+					  "p", &c, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_true(c.backends[0].reserved == MiB);
+	assert_int_equal(c.tenants[0].cls, CONF_CLASS_BESTEFFORT);
+	assert_true(c.tenants[0].qos.iops_limit == 0);
+	assert_true(c.tenants[0].qos.bw_limit == 0);
+	assert_int_equal(c.tenants[0].qos.weight, CONF_DEFAULT_WEIGHT);
+	assert_true(c.tenants[0].recovery);
+	assert_int_equal(c.daemon_line, 0);
+	assert_int_equal(c.backends_line, 1);
+	expect_sched_defaults(&c.sched);
+	assert_int_equal(c.sched.line, 0);
+	conf_free(&c);
 }
 
 static void test_limits_accepted(void **state)
@@ -138,22 +210,51 @@ static void test_limits_accepted(void **state)
 	sock[sizeof(sock) - 1] = '\0';
 	snprintf(text, sizeof(text),
 		 "daemon = { socket = \"%s\"; workers = %d; log_level = \"error\"; };\n"
-		 "backends = ( { name = \"b\"; path = \"/b\"; size = \"8K\"; } );\n"
+		 "backends = ( { name = \"b\"; path = \"/b\"; size = \"3M\"; },\n"
+		 "             { name = \"r\"; path = \"/r\"; reserved = \"1G\"; } );\n"
 		 "tenants = (\n"
-		 "  { name = \"t1\"; backend = \"b\"; size = 4096; queues = 1; depth = 1; },\n"
-		 "  { name = \"t2\"; backend = \"b\"; size = \"4K\"; queues = %d; depth = %d; }\n"
+		 "  { name = \"t1\"; backend = \"b\"; size = 4096; queues = 1; depth = 1;\n"
+		 "    iops_limit = 0; bw_limit = 0; weight = 1; },\n"
+		 "  { name = \"t2\"; backend = \"b\"; size = \"4K\"; queues = %d; depth = %d;\n"
+		 "    iops_limit = %u; bw_limit = \"1T\"; weight = %d; }\n"
 		 ");\n",
-		 sock, CONF_MAX_WORKERS, CONF_MAX_QUEUES, CONF_MAX_DEPTH);
+		 sock, CONF_MAX_WORKERS, CONF_MAX_QUEUES, CONF_MAX_DEPTH, CONF_MAX_IOPS_LIMIT,
+		 CONF_MAX_WEIGHT);
 	assert_int_equal(conf_load_string(text, "p", &c, err, sizeof(err)), 0);
 	assert_string_equal(c.socket_path, sock);
 	assert_int_equal(c.workers, CONF_MAX_WORKERS);
 	assert_int_equal(c.log_level, LOG_ERR);
-	/* two tenants fill the 8K backend exactly: not oversubscribed */
+	assert_true(c.backends[1].reserved == GiB);
+	/* 1 MiB reserved + two 4K tenants, 1 MiB each, fill the 3M backend exactly */
 	assert_int_equal(c.nr_tenants, 2);
 	assert_int_equal(c.tenants[0].queues, 1);
 	assert_int_equal(c.tenants[0].depth, 1);
+	assert_true(c.tenants[0].qos.iops_limit == 0);
+	assert_true(c.tenants[0].qos.bw_limit == 0);
+	assert_int_equal(c.tenants[0].qos.weight, 1);
 	assert_int_equal(c.tenants[1].queues, CONF_MAX_QUEUES);
 	assert_int_equal(c.tenants[1].depth, CONF_MAX_DEPTH);
+	assert_true(c.tenants[1].qos.iops_limit == 10000000);
+	assert_true(c.tenants[1].qos.bw_limit == 1024 * GiB);
+	assert_int_equal(c.tenants[1].qos.weight, 10000);
+	conf_free(&c);
+
+	/* the scheduler's edges */
+	assert_int_equal(conf_load_string("scheduler = { latency_target_us = 10; latency_queues = 0;\n"
+					  "  adapt_interval_ms = 10; throughput_cap = \"128K\"; };\n",
+					  "p", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.sched.latency_target_us, 10);
+	assert_int_equal(c.sched.adapt_interval_ms, 10);
+	assert_true(c.sched.throughput_cap == 128 << 10);
+	conf_free(&c);
+	assert_int_equal(conf_load_string("scheduler = { latency_target_us = 10000000;\n"
+					  "  latency_queues = 1024; adapt_interval_ms = 60000;\n"
+					  "  throughput_cap = 1073741824; };\n",
+					  "p", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.sched.latency_target_us, 10000000);
+	assert_int_equal(c.sched.latency_queues, 1024);
+	assert_int_equal(c.sched.adapt_interval_ms, 60000);
+	assert_true(c.sched.throughput_cap == GiB);
 	conf_free(&c);
 }
 
@@ -216,18 +317,30 @@ static void test_unknown_keys(void **state)
 {
 	(void)state;
 	expect_error("deamon = {};\n",
-		     "policy.conf:1: deamon: unknown key (valid: daemon, backends, tenants)");
+		     "policy.conf:1: deamon: unknown key "
+		     "(valid: daemon, scheduler, backends, tenants)");
 	expect_error("daemon = {\n  wrokers = 2;\n};\n",
 		     "policy.conf:2: daemon.wrokers: unknown key "
-		     "(valid: socket, state_file, workers, log_level)");
+		     "(valid: socket, workers, log_level)");
 	expect_error("backends = (\n  { name = \"a\"; path = \"/a\"; },\n"
 		     "  { name = \"b\"; path = \"/b\"; sise = \"1G\"; }\n);\n",
 		     "policy.conf:3: backends[1].sise: unknown key "
-		     "(valid: name, path, size, type, controller, nsid)");
+		     "(valid: name, path, size, reserved, type, controller, nsid)");
 	expect_error(B1 "tenants = (\n  { name = \"t\"; backend = \"b\"; size = \"1G\";\n"
 		     "    queue = 2; }\n);\n",
 		     "policy.conf:4: tenants[0].queue: unknown key "
-		     "(valid: name, backend, size, queues, depth)");
+		     "(valid: name, backend, size, queues, depth, class, iops_limit, bw_limit, "
+		     "weight, recovery)");
+	expect_error("scheduler = {\n  mode = \"static\";\n  latency_target = 100;\n};\n",
+		     "policy.conf:3: scheduler.latency_target: unknown key "
+		     "(valid: mode, latency_target_us, latency_queues, adapt_interval_ms, "
+		     "throughput_cap, promote_flush)");
+	/* libconfig itself refuses a key given twice in one group */
+	expect_error("scheduler = {\n  mode = \"static\";\n  mode = \"daredevil\";\n};\n",
+		     "policy.conf:3: syntax error: duplicate setting name");
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = \"1G\";\n"
+		     "  weight = 1; weight = 2; } );\n",
+		     "policy.conf:3: syntax error: duplicate setting name");
 }
 
 static void test_wrong_types(void **state)
@@ -247,8 +360,6 @@ static void test_wrong_types(void **state)
 		     "policy.conf:4: tenants[1]: must be a group: "
 		     "{ name = \"...\"; backend = \"...\"; size = \"1G\"; }");
 	expect_error("daemon = { socket = 5; };\n", "policy.conf:1: daemon.socket: must be a string");
-	expect_error("daemon = { state_file = [\"/a\"]; };\n",
-		     "policy.conf:1: daemon.state_file: must be a string");
 	expect_error("daemon = { workers = \"4\"; };\n",
 		     "policy.conf:1: daemon.workers: must be an integer");
 	expect_error("daemon = { workers = 1.5; };\n",
@@ -273,10 +384,140 @@ static void test_wrong_types(void **state)
 		     "policy.conf:2: tenants[0].depth: must be an integer");
 }
 
+#define T1(extra) B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = \"1G\"; " extra " } );\n"
+
+static void test_new_key_types(void **state)
+{
+	(void)state;
+	expect_error("scheduler = 1;\n",
+		     "policy.conf:1: scheduler: must be a group: scheduler = { ... };");
+	expect_error("scheduler = ( { mode = \"static\"; } );\n",
+		     "policy.conf:1: scheduler: must be a group: scheduler = { ... };");
+	expect_error("scheduler = { mode = 1; };\n", "policy.conf:1: scheduler.mode: must be a string");
+	expect_error("scheduler = { latency_target_us = \"1ms\"; };\n",
+		     "policy.conf:1: scheduler.latency_target_us: must be an integer");
+	expect_error("scheduler = { latency_queues = 2.0; };\n",
+		     "policy.conf:1: scheduler.latency_queues: must be an integer");
+	expect_error("scheduler = { adapt_interval_ms = true; };\n",
+		     "policy.conf:1: scheduler.adapt_interval_ms: must be an integer");
+	expect_error("scheduler = { throughput_cap = 1.5; };\n",
+		     "policy.conf:1: scheduler.throughput_cap: must be a size: a string like \"4G\" "
+		     "or an integer");
+	expect_error("scheduler = { promote_flush = 1; };\n",
+		     "policy.conf:1: scheduler.promote_flush: must be a boolean (true or false)");
+	expect_error("scheduler = { promote_flush = \"yes\"; };\n",
+		     "policy.conf:1: scheduler.promote_flush: must be a boolean (true or false)");
+	expect_error("backends = ( { name = \"a\"; path = \"/a\"; reserved = true; } );\n",
+		     "policy.conf:1: backends[0].reserved: must be a size: a string like \"4G\" "
+		     "or an integer");
+	expect_error(T1("class = 1;"), "policy.conf:2: tenants[0].class: must be a string");
+	expect_error(T1("iops_limit = \"1000\";"),
+		     "policy.conf:2: tenants[0].iops_limit: must be an integer");
+	expect_error(T1("bw_limit = [ 1 ];"),
+		     "policy.conf:2: tenants[0].bw_limit: must be a size: a string like \"4G\" "
+		     "or an integer");
+	expect_error(T1("weight = 1.5;"), "policy.conf:2: tenants[0].weight: must be an integer");
+	expect_error(T1("recovery = \"true\";"),
+		     "policy.conf:2: tenants[0].recovery: must be a boolean (true or false)");
+	expect_error(T1("recovery = 0;"),
+		     "policy.conf:2: tenants[0].recovery: must be a boolean (true or false)");
+}
+
+static void test_tenant_service_values(void **state)
+{
+	char err[256];
+	struct conf c;
+
+	(void)state;
+	expect_error(T1("class = \"gold\";"),
+		     "policy.conf:2: tenants[0].class: \"gold\" is not a class "
+		     "(use besteffort, latency, throughput)");
+	expect_error(T1("class = \"Latency\";"),
+		     "policy.conf:2: tenants[0].class: \"Latency\" is not a class "
+		     "(use besteffort, latency, throughput)");
+	expect_error(T1("iops_limit = -1;"),
+		     "policy.conf:2: tenants[0].iops_limit: -1 is out of range (0..10000000)");
+	expect_error(T1("iops_limit = 10000001;"),
+		     "policy.conf:2: tenants[0].iops_limit: 10000001 is out of range (0..10000000)");
+	expect_error(T1("bw_limit = 4095;"),
+		     "policy.conf:2: tenants[0].bw_limit: 4095 bytes is out of range "
+		     "(0 or 4 KiB..1 TiB)");
+	expect_error(T1("bw_limit = \"2K\";"),
+		     "policy.conf:2: tenants[0].bw_limit: 2 KiB is out of range (0 or 4 KiB..1 TiB)");
+	expect_error(T1("bw_limit = \"1025G\";"),
+		     "policy.conf:2: tenants[0].bw_limit: 1025 GiB is out of range "
+		     "(0 or 4 KiB..1 TiB)");
+	expect_error(T1("bw_limit = -4096;"), "policy.conf:2: tenants[0].bw_limit: must be >= 0");
+	expect_error(T1("bw_limit = \"100Mb/s\";"),
+		     "policy.conf:2: tenants[0].bw_limit: \"100Mb/s\" is not a size "
+		     "(use 512, 4K, 64M, 1G, 2T)");
+	expect_error(T1("weight = 0;"),
+		     "policy.conf:2: tenants[0].weight: 0 is out of range (1..10000)");
+	expect_error(T1("weight = 10001;"),
+		     "policy.conf:2: tenants[0].weight: 10001 is out of range (1..10000)");
+
+	/* 0 is "unlimited", as a string too; every class spelled as conf_class_name() */
+	assert_int_equal(conf_load_string(T1("iops_limit = 0; bw_limit = \"0\"; recovery = true;"),
+					  "p", &c, err, sizeof(err)), 0);
+	assert_true(c.tenants[0].qos.iops_limit == 0 && c.tenants[0].qos.bw_limit == 0);
+	assert_true(c.tenants[0].recovery);
+	conf_free(&c);
+	for (int cls = CONF_CLASS_BESTEFFORT; cls <= CONF_CLASS_THROUGHPUT; cls++) {
+		char text[256], line[64];
+
+		snprintf(line, sizeof(line), "class = \"%s\";", conf_class_name((enum conf_class)cls));
+		snprintf(text, sizeof(text), T1("%s"), line);
+		assert_int_equal(conf_load_string(text, "p", &c, err, sizeof(err)), 0);
+		assert_int_equal(c.tenants[0].cls, cls);
+		conf_free(&c);
+	}
+}
+
+static void test_scheduler_values(void **state)
+{
+	char err[256];
+	struct conf c;
+
+	(void)state;
+	expect_error("scheduler = {\n  mode = \"fifo\";\n};\n",
+		     "policy.conf:2: scheduler.mode: \"fifo\" is not a scheduler mode "
+		     "(use static, daredevil)");
+	expect_error("scheduler = { latency_target_us = 9; };\n",
+		     "policy.conf:1: scheduler.latency_target_us: 9 is out of range (10..10000000)");
+	expect_error("scheduler = { latency_target_us = 10000001; };\n",
+		     "policy.conf:1: scheduler.latency_target_us: 10000001 is out of range "
+		     "(10..10000000)");
+	expect_error("scheduler = { latency_queues = -1; };\n",
+		     "policy.conf:1: scheduler.latency_queues: -1 is out of range (0..1024)");
+	expect_error("scheduler = { latency_queues = 1025; };\n",
+		     "policy.conf:1: scheduler.latency_queues: 1025 is out of range (0..1024)");
+	expect_error("scheduler = { adapt_interval_ms = 9; };\n",
+		     "policy.conf:1: scheduler.adapt_interval_ms: 9 is out of range (10..60000)");
+	expect_error("scheduler = { adapt_interval_ms = 60001; };\n",
+		     "policy.conf:1: scheduler.adapt_interval_ms: 60001 is out of range (10..60000)");
+	expect_error("scheduler = { throughput_cap = \"64K\"; };\n",
+		     "policy.conf:1: scheduler.throughput_cap: 64 KiB is out of range "
+		     "(128 KiB..1 GiB)");
+	expect_error("scheduler = { throughput_cap = \"1025M\"; };\n",
+		     "policy.conf:1: scheduler.throughput_cap: 1025 MiB is out of range "
+		     "(128 KiB..1 GiB)");
+	expect_error("scheduler = { throughput_cap = 0; };\n",
+		     "policy.conf:1: scheduler.throughput_cap: must be > 0");
+	for (int m = CONF_SCHED_STATIC; m <= CONF_SCHED_DAREDEVIL; m++) {
+		char text[128];
+
+		snprintf(text, sizeof(text), "\n\nscheduler = { mode = \"%s\"; };\n",
+			 conf_sched_mode_name((enum conf_sched_mode)m));
+		assert_int_equal(conf_load_string(text, "p", &c, err, sizeof(err)), 0);
+		assert_int_equal(c.sched.mode, m);
+		assert_int_equal(c.sched.line, 3);
+		conf_free(&c);
+	}
+}
+
 static void test_daemon_values(void **state)
 {
-	char text[PATH_MAX + 128], want[256], sock[CONF_SOCKET_MAX + 1];
-	char *long_path;
+	char text[256], want[256], sock[CONF_SOCKET_MAX + 1];
 
 	(void)state;
 	expect_error("daemon = {\n  socket = \"run/ctl.sock\";\n};\n",
@@ -291,18 +532,14 @@ static void test_daemon_values(void **state)
 		 CONF_SOCKET_MAX, CONF_SOCKET_MAX - 1);
 	expect_error(text, want);
 
-	expect_error("daemon = { state_file = \"state.json\"; };\n",
-		     "policy.conf:1: daemon.state_file: must be an absolute path");
-	long_path = malloc(PATH_MAX + 1);
-	assert_non_null(long_path);
-	memset(long_path, 'p', PATH_MAX);
-	long_path[0] = '/';
-	long_path[PATH_MAX] = '\0';
-	snprintf(text, sizeof(text), "daemon = { state_file = \"%s\"; };\n", long_path);
-	snprintf(want, sizeof(want), "policy.conf:1: daemon.state_file: too long (%d bytes, max %d)",
-		 PATH_MAX, PATH_MAX - 1);
-	expect_error(text, want);
-	free(long_path);
+	/* the tenant table moved onto the backends: any state_file is refused */
+	expect_error("daemon = {\n  workers = 2;\n"
+		     "  state_file = \"/var/lib/ddublk/state.json\";\n};\n",
+		     "policy.conf:3: daemon.state_file: no longer supported: the tenant table "
+		     "lives in each backend's reserved region");
+	expect_error("daemon = { state_file = [\"/a\"]; };\n",
+		     "policy.conf:1: daemon.state_file: no longer supported: the tenant table "
+		     "lives in each backend's reserved region");
 
 	expect_error("daemon = { workers = -1; };\n",
 		     "policy.conf:1: daemon.workers: -1 is out of range (0..256)");
@@ -369,6 +606,43 @@ static void test_backend_values(void **state)
 	expect_error("backends = ( { name = \"a\"; path = \"/a\"; size = \"99999999999999999999\"; } );\n",
 		     "policy.conf:1: backends[0].size: \"99999999999999999999\" is too large "
 		     "(must be under 8 EiB)");
+}
+
+#define BR(extra) "backends = ( { name = \"a\"; path = \"/a\"; " extra " } );\n"
+
+static void test_backend_reserved(void **state)
+{
+	char err[256];
+	struct conf c;
+
+	(void)state;
+	expect_error(BR("reserved = \"512K\";"),
+		     "policy.conf:1: backends[0].reserved: 512 KiB is out of range (1 MiB..1 GiB)");
+	expect_error(BR("reserved = \"2G\";"),
+		     "policy.conf:1: backends[0].reserved: 2 GiB is out of range (1 MiB..1 GiB)");
+	expect_error(BR("reserved = 0;"), "policy.conf:1: backends[0].reserved: must be > 0");
+	expect_error(BR("reserved = \"1536K\";"),
+		     "policy.conf:1: backends[0].reserved: 1536 KiB is not a multiple of 1 MiB");
+	expect_error(BR("reserved = 1052672;"),
+		     "policy.conf:1: backends[0].reserved: 1028 KiB is not a multiple of 1 MiB");
+	/* a sized file must hold the reserved region and one tenant's MiB */
+	expect_error("backends = (\n  { name = \"a\"; path = \"/a\";\n    size = \"8K\"; }\n);\n",
+		     "policy.conf:3: backends[0].size: 8 KiB is too small (at least 2 MiB: the "
+		     "reserved 1 MiB plus 1 MiB for a tenant)");
+	expect_error(BR("size = \"4M\"; reserved = \"4M\";"),
+		     "policy.conf:1: backends[0].size: 4 MiB is too small (at least 5 MiB: the "
+		     "reserved 4 MiB plus 1 MiB for a tenant)");
+	/* on a namespace or device (no size) any valid reservation loads */
+	assert_int_equal(conf_load_string(BR("reserved = \"16M\";")
+					  "tenants = ( { name = \"t\"; backend = \"a\"; "
+					  "size = \"4K\"; } );\n",
+					  "p", &c, err, sizeof(err)), 0);
+	assert_true(c.backends[0].reserved == 16 * MiB);
+	conf_free(&c);
+	assert_int_equal(conf_load_string(BR("size = \"2M\"; reserved = 1048576;"), "p", &c, err,
+					  sizeof(err)), 0);
+	assert_true(c.backends[0].reserved == MiB && c.backends[0].size == 2 * MiB);
+	conf_free(&c);
 }
 
 static void test_backend_types(void **state)
@@ -558,12 +832,15 @@ static void test_tenant_values(void **state)
 		     "policy.conf:3: tenants[0].depth: 1025 is out of range (1..1024)");
 }
 
+#define ROOM_NOTE " reserved, each tenant rounded up to 1 MiB)"
+
 static void test_oversubscribed_backend(void **state)
 {
 	char err[256];
 	struct conf c;
 
 	(void)state;
+	/* the reserved MiB counts: 5G + 3G no longer fit in 8G */
 	expect_error("backends = (\n"
 		     "  { name = \"img\"; path = \"/srv/pool.img\"; size = \"8G\"; },\n"
 		     "  { name = \"dev\"; path = \"/dev/sda\"; }\n"
@@ -571,16 +848,40 @@ static void test_oversubscribed_backend(void **state)
 		     "tenants = (\n"
 		     "  { name = \"a\"; backend = \"img\"; size = \"5G\"; },\n"
 		     "  { name = \"x\"; backend = \"dev\"; size = \"1T\"; },\n"
-		     "  { name = \"b\"; backend = \"img\"; size = \"3G\"; },\n"
-		     "  { name = \"c\"; backend = \"img\";\n"
-		     "    size = \"4K\"; }\n"
+		     "  {\n"
+		     "    name = \"b\"; backend = \"img\"; size = \"3G\";\n"
+		     "  },\n"
+		     "  { name = \"c\"; backend = \"img\"; size = \"4K\"; }\n"
 		     ");\n",
-		     "policy.conf:10: tenants[3].size: tenants on backend \"img\" need "
-		     "8388612 KiB but it is only 8 GiB");
+		     "policy.conf:8: tenants[2]: tenants on backend \"img\" need 8193 MiB but "
+		     "it holds 8 GiB (1 MiB" ROOM_NOTE);
+	/* each tenant takes whole MiB: three 4K tenants need 3 MiB + 1 MiB reserved */
+	expect_error("backends = ( { name = \"img\"; path = \"/i\"; size = \"3M\"; } );\n"
+		     "tenants = (\n"
+		     "  { name = \"a\"; backend = \"img\"; size = \"4K\"; },\n"
+		     "  { name = \"b\"; backend = \"img\"; size = \"4K\"; },\n"
+		     "  { name = \"c\"; backend = \"img\"; size = \"4K\"; }\n"
+		     ");\n",
+		     "policy.conf:5: tenants[2]: tenants on backend \"img\" need 4 MiB but it "
+		     "holds 3 MiB (1 MiB" ROOM_NOTE);
+	expect_error("backends = ( { name = \"img\"; path = \"/i\"; size = \"1G\";\n"
+		     "  reserved = \"64M\"; } );\n"
+		     "tenants = ( { name = \"a\"; backend = \"img\"; size = \"961M\"; } );\n",
+		     "policy.conf:3: tenants[0]: tenants on backend \"img\" need 1025 MiB but "
+		     "it holds 1 GiB (64 MiB" ROOM_NOTE);
 	expect_error("backends = ( { name = \"img\"; path = \"/i\"; size = \"1G\"; } );\n"
 		     "tenants = ( { name = \"a\"; backend = \"img\"; size = \"2G\"; } );\n",
-		     "policy.conf:2: tenants[0].size: tenants on backend \"img\" need 2 GiB "
-		     "but it is only 1 GiB");
+		     "policy.conf:2: tenants[0]: tenants on backend \"img\" need 2049 MiB "
+		     "but it holds 1 GiB (1 MiB" ROOM_NOTE);
+	/* exactly full loads */
+	assert_int_equal(conf_load_string("backends = ( { name = \"i\"; path = \"/i\";\n"
+					  "  size = \"1G\"; reserved = \"64M\"; } );\n"
+					  "tenants = (\n"
+					  "  { name = \"a\"; backend = \"i\"; size = \"900M\"; },\n"
+					  "  { name = \"b\"; backend = \"i\"; size = \"59M\"; },\n"
+					  "  { name = \"c\"; backend = \"i\"; size = 4096; } );\n",
+					  "p", &c, err, sizeof(err)), 0);
+	conf_free(&c);
 	/* a backend without a size cannot be checked here: any amount loads */
 	assert_int_equal(conf_load_string("backends = ( { name = \"d\"; path = \"/dev/d\"; } );\n"
 					  "tenants = (\n"
@@ -591,6 +892,58 @@ static void test_oversubscribed_backend(void **state)
 }
 
 /* libconfig 1.5 wraps unsuffixed integers to 32 bits; we must refuse, not shrink. */
+static void test_check_capacity(void **state)
+{
+	static const char text[] =
+		"backends = (\n"
+		"  { name = \"nvme0\"; path = \"/dev/nvme0n1\"; },\n"
+		"  { name = \"img\"; path = \"/srv/img\"; size = \"4G\"; reserved = \"2M\"; },\n"
+		"  { name = \"ns2\"; controller = \"nvme0\"; nsid = 2; }\n"
+		");\n"
+		"tenants = (\n"
+		"  { name = \"a\"; backend = \"nvme0\"; size = \"1G\"; },\n"
+		"  { name = \"i\"; backend = \"img\"; size = \"1G\"; },\n"
+		"  { name = \"b\"; backend = \"nvme0\"; size = \"1G\"; },\n"
+		"  { name = \"c\"; backend = \"nvme0\"; size = \"4K\"; }\n"
+		");\n";
+	uint64_t bytes[3] = { 0, 0, 0 };
+	char err[512] = "";
+	struct conf c;
+
+	(void)state;
+	assert_int_equal(conf_load_string(text, "p", &c, err, sizeof(err)), 0);
+	/* unknown sizes are skipped */
+	assert_int_equal(conf_check_capacity(&c, bytes, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	/* 1 MiB reserved + 1 GiB + 1 GiB + 1 MiB for the 4K tenant */
+	bytes[0] = 2 * GiB + 2 * MiB;
+	bytes[1] = 1; /* known, and smaller than img's reserved region */
+	assert_int_equal(conf_check_capacity(&c, bytes, err, sizeof(err)), -1);
+	assert_string_equal(err, "3: backends[1]: 1 bytes is too small (at least 3 MiB: the "
+			    "reserved 2 MiB plus 1 MiB for a tenant)");
+	bytes[1] = 4 * GiB;
+	assert_int_equal(conf_check_capacity(&c, bytes, err, sizeof(err)), 0);
+	/* one byte short, and the last whole MiB is gone */
+	bytes[0] = 2 * GiB + 2 * MiB - 1;
+	assert_int_equal(conf_check_capacity(&c, bytes, err, sizeof(err)), -1);
+	assert_string_equal(err, "10: tenants[3]: tenants on backend \"nvme0\" need 2050 MiB "
+			    "but it holds 2149580799 bytes (1 MiB" ROOM_NOTE);
+	/* the first tenant that does not fit is named */
+	bytes[0] = GiB;
+	assert_int_equal(conf_check_capacity(&c, bytes, err, sizeof(err)), -1);
+	assert_string_equal(err, "7: tenants[0]: tenants on backend \"nvme0\" need 1025 MiB "
+			    "but it holds 1 GiB (1 MiB" ROOM_NOTE);
+	/* the namespace without tenants only needs room for its reserve */
+	bytes[0] = 0;
+	bytes[2] = MiB;
+	assert_int_equal(conf_check_capacity(&c, bytes, err, sizeof(err)), -1);
+	assert_string_equal(err, "4: backends[2]: 1 MiB is too small (at least 2 MiB: the "
+			    "reserved 1 MiB plus 1 MiB for a tenant)");
+	bytes[2] = 2 * MiB;
+	assert_int_equal(conf_check_capacity(&c, bytes, err, sizeof(err)), 0);
+	conf_free(&c);
+}
+
 static void test_wrapped_integers(void **state)
 {
 	(void)state;
@@ -704,6 +1057,33 @@ static void test_load_file(void **state)
 	assert_memory_equal(&c, &before, sizeof(c));
 }
 
+/* examples/policy.conf is documentation: it must load and show the true defaults. */
+static void test_example_policy(void **state)
+{
+	const char *src = __FILE__, *cut = strstr(src, "tests/unit/");
+	char path[PATH_MAX], err[512] = "";
+	struct conf c;
+
+	(void)state;
+	assert_non_null(cut); /* CMake compiles by absolute path */
+	snprintf(path, sizeof(path), "%.*sexamples/policy.conf", (int)(cut - src), src);
+	assert_int_equal(conf_load_file(path, &c, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(c.socket_path, CONF_DEFAULT_SOCKET);
+	assert_int_equal(c.workers, 0);
+	assert_int_equal(c.log_level, LOG_INFO);
+	assert_int_not_equal(c.sched.line, 0);
+	expect_sched_defaults(&c.sched);
+	assert_int_equal(c.nr_backends, 2);
+	assert_true(c.backends[1].reserved == MiB);
+	assert_int_equal(c.nr_tenants, 2);
+	assert_int_equal(c.tenants[0].cls, CONF_CLASS_LATENCY);
+	assert_int_equal(c.tenants[1].cls, CONF_CLASS_THROUGHPUT);
+	assert_int_equal(c.tenants[1].qos.weight, CONF_DEFAULT_WEIGHT);
+	assert_true(c.tenants[1].recovery);
+	conf_free(&c);
+}
+
 static void test_name_valid(void **state)
 {
 	char longest[CONF_NAME_MAX], too_long[CONF_NAME_MAX + 1];
@@ -736,22 +1116,29 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_new_key_defaults),
 		cmocka_unit_test(test_limits_accepted),
 		cmocka_unit_test(test_every_log_level),
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_new_key_types),
 		cmocka_unit_test(test_daemon_values),
 		cmocka_unit_test(test_backend_values),
+		cmocka_unit_test(test_backend_reserved),
 		cmocka_unit_test(test_backend_types),
 		cmocka_unit_test(test_backend_type_errors),
 		cmocka_unit_test(test_duplicate_names),
 		cmocka_unit_test(test_tenant_values),
+		cmocka_unit_test(test_tenant_service_values),
+		cmocka_unit_test(test_scheduler_values),
 		cmocka_unit_test(test_oversubscribed_backend),
+		cmocka_unit_test(test_check_capacity),
 		cmocka_unit_test(test_wrapped_integers),
 		cmocka_unit_test(test_failure_keeps_loaded_conf),
 		cmocka_unit_test(test_error_buffer_edges),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_example_policy),
 		cmocka_unit_test(test_name_valid),
 	};
 

@@ -1,0 +1,1194 @@
+/* SPDX-License-Identifier: MIT */
+/* The tenant table in the backend's metadata region (conf/table.h). */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/crc32c.h"
+#include "conf/table.h"
+
+/* The layout the on-disk format promises (conf/table.c); pinned here on purpose. */
+#define HDR 64
+#define ENT 256
+#define H_VERSION 8
+#define H_COUNT 12
+#define H_GENERATION 16
+#define H_LENGTH 24
+#define H_CRC 28
+#define E_NAME 0
+#define E_UUID 64
+#define E_OFFSET 80
+#define E_SIZE 88
+#define E_CTIME 96
+#define E_IOPS 104
+#define E_BW 112
+#define E_DEV_ID 120
+#define E_QUEUES 124
+#define E_DEPTH 128
+#define E_CLASS 132
+#define E_WEIGHT 136
+#define E_FLAGS 140
+#define E_RESERVED 144
+
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+#define WHAT "backend \"pool\""
+
+static const struct table_entry base[] = {
+	{ .name = "web", .uuid = { 1, 2, 3 }, .offset = MiB, .size = GiB, .ctime = 1700000000,
+	  .dev_id = 0, .queues = 2, .depth = 64, .cls = CONF_CLASS_LATENCY,
+	  .qos = { .iops_limit = 1000, .bw_limit = 100 * MiB, .weight = 100 },
+	  .recovery = true, .from_policy = true },
+	{ .name = "db", .uuid = { 0xde, 0xad }, .offset = 2 * GiB, .size = GiB, .ctime = 1,
+	  .dev_id = -1, .queues = 1, .depth = 1, .cls = CONF_CLASS_BESTEFFORT,
+	  .qos = { .weight = 1 } },
+	{ .name = "ci", .offset = 4 * GiB, .size = 4 * MiB, .dev_id = 7, .queues = 4,
+	  .depth = 128, .cls = CONF_CLASS_THROUGHPUT, .qos = { .weight = 10 },
+	  .from_policy = true },
+};
+#define NR_BASE (sizeof(base) / sizeof(base[0]))
+
+static const struct table base_table = { .generation = 0, .slot = -1, .nr = NR_BASE,
+					 .e = (struct table_entry *)base };
+
+static uint32_t rd32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t rd64(const unsigned char *p)
+{
+	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+static void wr32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void wr64(unsigned char *p, uint64_t v)
+{
+	wr32(p, (uint32_t)v);
+	wr32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* Make the CRC right again after patching an image (length from its header). */
+static void fix_crc(unsigned char *img)
+{
+	uint32_t len = rd32(img + H_LENGTH);
+
+	wr32(img + H_CRC, 0);
+	wr32(img + H_CRC, crc32c(0, img, len));
+}
+
+static void *aligned(size_t len)
+{
+	void *p = NULL;
+
+	assert_int_equal(posix_memalign(&p, TABLE_ALIGN, len), 0);
+	memset(p, 0, len);
+	return p;
+}
+
+static void assert_entry_equal(const struct table_entry *a, const struct table_entry *b)
+{
+	assert_string_equal(a->name, b->name);
+	assert_memory_equal(a->uuid, b->uuid, sizeof(a->uuid));
+	assert_true(a->offset == b->offset);
+	assert_true(a->size == b->size);
+	assert_true(a->ctime == b->ctime);
+	assert_int_equal(a->dev_id, b->dev_id);
+	assert_int_equal(a->queues, b->queues);
+	assert_int_equal(a->depth, b->depth);
+	assert_int_equal(a->cls, b->cls);
+	assert_true(a->qos.iops_limit == b->qos.iops_limit);
+	assert_true(a->qos.bw_limit == b->qos.bw_limit);
+	assert_int_equal(a->qos.weight, b->qos.weight);
+	assert_int_equal(a->recovery, b->recovery);
+	assert_int_equal(a->from_policy, b->from_policy);
+}
+
+static void assert_entries_equal(const struct table *a, const struct table *b)
+{
+	assert_int_equal(a->nr, b->nr);
+	for (size_t i = 0; i < a->nr; i++)
+		assert_entry_equal(&a->e[i], &b->e[i]);
+}
+
+/* Encode t as generation gen into a fresh buffer of TABLE_COPY_BYTES. */
+static unsigned char *encode(const struct table *t, uint64_t gen, long *len)
+{
+	unsigned char *img = aligned(TABLE_COPY_BYTES);
+	char err[256] = "";
+
+	*len = table_encode(t, gen, img, TABLE_COPY_BYTES, err, sizeof(err));
+	assert_string_equal(err, "");
+	assert_true(*len > 0);
+	return img;
+}
+
+static void test_crc32c_known_answer(void **state)
+{
+	static const char s[] = "123456789";
+
+	(void)state;
+	assert_int_equal(crc32c(0, s, 9), 0xE3069283);
+	/* pieces chain */
+	assert_int_equal(crc32c(crc32c(crc32c(0, s, 2), s + 2, 0), s + 2, 7), 0xE3069283);
+	assert_int_equal(crc32c(0, "", 0), 0);
+	/* 32 zero bytes: the iSCSI (RFC 3720, B.4) test vector */
+	{
+		unsigned char z[32] = { 0 }, ff[32];
+
+		memset(ff, 0xff, sizeof(ff));
+		assert_int_equal(crc32c(0, z, sizeof(z)), 0x8A9136AA);
+		assert_int_equal(crc32c(0, ff, sizeof(ff)), 0x62A8AB43);
+	}
+}
+
+static void test_round_trip(void **state)
+{
+	struct table_entry ext[] = {
+		base[0], base[1], base[2],
+		/* every field at its edge */
+		{ .offset = TABLE_REGION_BYTES, .size = 1, .ctime = UINT64_MAX,
+		  .dev_id = INT32_MAX, .queues = CONF_MAX_QUEUES, .depth = CONF_MAX_DEPTH,
+		  .cls = CONF_CLASS_THROUGHPUT,
+		  .qos = { .iops_limit = UINT64_MAX, .bw_limit = UINT64_MAX,
+			   .weight = CONF_MAX_WEIGHT },
+		  .recovery = true },
+		/* the last extent ends exactly at INT64_MAX */
+		{ .name = "z", .offset = 1ULL << 62, .size = (uint64_t)INT64_MAX - (1ULL << 62),
+		  .dev_id = -1, .queues = 1, .depth = 1, .qos = { .weight = 1 } },
+	};
+	struct table t = { .nr = 5, .e = ext }, out = { .slot = 7 };
+	unsigned char *img;
+	char err[256] = "";
+	long len;
+
+	(void)state;
+	ext[0].offset = 16 * GiB; /* make room for ext[3] right after the region */
+	memset(ext[3].name, 'n', CONF_NAME_MAX - 1); /* the longest name */
+	memset(ext[3].uuid, 0xff, sizeof(ext[3].uuid));
+	img = encode(&t, UINT64_MAX, &len);
+	assert_int_equal(len, TABLE_ALIGN);
+	assert_int_equal(table_decode(img, (size_t)len, &out, err, sizeof(err)), 1);
+	assert_string_equal(err, "");
+	assert_true(out.generation == UINT64_MAX);
+	assert_int_equal(out.slot, -1);
+	assert_entries_equal(&out, &t);
+	/* decoding reads only the image, whatever follows it */
+	table_free(&out);
+	memset(img + len, 0xa5, TABLE_ALIGN);
+	assert_int_equal(table_decode(img, TABLE_COPY_BYTES, &out, err, sizeof(err)), 1);
+	assert_entries_equal(&out, &t);
+	table_free(&out);
+	free(img);
+}
+
+static void test_image_sizes(void **state)
+{
+	struct table_entry *e = calloc(TABLE_MAX_ENTRIES + 1, sizeof(*e));
+	struct table t = { .e = e }, out;
+	char err[256] = "";
+	static const struct { size_t nr; long len; } cases[] = {
+		{ 0, 4096 }, { 15, 4096 }, { 16, 8192 }, { 100, 28672 },
+		{ TABLE_MAX_ENTRIES, 266240 },
+	};
+
+	(void)state;
+	assert_non_null(e);
+	for (size_t i = 0; i <= TABLE_MAX_ENTRIES; i++) {
+		snprintf(e[i].name, sizeof(e[i].name), "t%zu", i);
+		e[i].offset = TABLE_REGION_BYTES + i * MiB;
+		e[i].size = MiB;
+		e[i].dev_id = (int32_t)i;
+		e[i].queues = e[i].depth = 1;
+		e[i].qos.weight = CONF_DEFAULT_WEIGHT;
+	}
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		unsigned char *img;
+		long len;
+
+		t.nr = cases[c].nr;
+		img = encode(&t, 3, &len);
+		assert_int_equal(len, cases[c].len);
+		assert_int_equal(rd32(img + H_LENGTH), cases[c].len);
+		/* one byte short of its length: refused, not read past */
+		assert_int_equal(table_decode(img, (size_t)len - 1, &out, err, sizeof(err)), -1);
+		assert_int_equal(table_decode(img, (size_t)len, &out, err, sizeof(err)), 1);
+		assert_entries_equal(&out, &t);
+		table_free(&out);
+		free(img);
+	}
+	/* one too many */
+	t.nr = TABLE_MAX_ENTRIES + 1;
+	{
+		unsigned char *img = aligned(TABLE_COPY_BYTES);
+
+		assert_int_equal(table_encode(&t, 1, img, TABLE_COPY_BYTES, err, sizeof(err)), -1);
+		assert_string_equal(err, "too many entries (1025, at most 1024)");
+		free(img);
+	}
+	free(e);
+}
+
+static void test_empty_table(void **state)
+{
+	struct table t = { .slot = -1 }, out = { .slot = 5, .nr = 9 };
+	unsigned char *img;
+	char err[256] = "";
+	long len;
+
+	(void)state;
+	img = encode(&t, 1, &len);
+	assert_int_equal(len, TABLE_ALIGN);
+	assert_int_equal(table_decode(img, (size_t)len, &out, err, sizeof(err)), 1);
+	assert_true(out.generation == 1);
+	assert_int_equal(out.slot, -1);
+	assert_int_equal(out.nr, 0);
+	assert_null(out.e);
+	free(img);
+}
+
+/* The format is a contract with every later daemon: check the bytes themselves. */
+static void test_layout(void **state)
+{
+	const unsigned char *e0, *e2;
+	unsigned char *img;
+	long len;
+
+	(void)state;
+	img = encode(&base_table, 0x0102030405060708ULL, &len);
+	assert_memory_equal(img, "DDUBLKTB", 8);
+	assert_int_equal(rd32(img + H_VERSION), 1);
+	assert_int_equal(rd32(img + H_COUNT), 3);
+	assert_true(rd64(img + H_GENERATION) == 0x0102030405060708ULL);
+	assert_int_equal(img[H_GENERATION], 0x08); /* little-endian */
+	assert_int_equal(rd32(img + H_LENGTH), 4096);
+	for (int i = 32; i < HDR; i++)
+		assert_int_equal(img[i], 0);
+	{
+		uint32_t stored = rd32(img + H_CRC);
+
+		fix_crc(img);
+		assert_int_equal(rd32(img + H_CRC), stored);
+	}
+	e0 = img + HDR;
+	assert_string_equal((const char *)e0 + E_NAME, "web");
+	for (int i = 3; i < 64; i++)
+		assert_int_equal(e0[i], 0);
+	assert_int_equal(e0[E_UUID], 1);
+	assert_int_equal(e0[E_UUID + 2], 3);
+	assert_true(rd64(e0 + E_OFFSET) == MiB);
+	assert_true(rd64(e0 + E_SIZE) == GiB);
+	assert_true(rd64(e0 + E_CTIME) == 1700000000);
+	assert_true(rd64(e0 + E_IOPS) == 1000);
+	assert_true(rd64(e0 + E_BW) == 100 * MiB);
+	assert_int_equal(rd32(e0 + E_DEV_ID), 0);
+	assert_int_equal(rd32(e0 + E_QUEUES), 2);
+	assert_int_equal(rd32(e0 + E_DEPTH), 64);
+	assert_int_equal(rd32(e0 + E_CLASS), 1);
+	assert_int_equal(rd32(e0 + E_WEIGHT), 100);
+	assert_int_equal(rd32(e0 + E_FLAGS), 3);
+	assert_int_equal(rd32(img + HDR + ENT + E_DEV_ID), 0xffffffff); /* -1 */
+	assert_int_equal(rd32(img + HDR + ENT + E_FLAGS), 0);
+	e2 = img + HDR + 2 * ENT;
+	assert_string_equal((const char *)e2, "ci");
+	assert_int_equal(rd32(e2 + E_CLASS), 2);
+	assert_int_equal(rd32(e2 + E_FLAGS), 2);
+	/* everything after the last entry's fields is zero */
+	for (size_t i = HDR + 2 * ENT + E_RESERVED; i < (size_t)len; i++)
+		assert_int_equal(img[i], 0);
+	free(img);
+}
+
+static void test_fresh_region(void **state)
+{
+	unsigned char *zero = aligned(TABLE_COPY_BYTES);
+	struct table out = { .generation = 42, .slot = 1 };
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(table_decode(zero, TABLE_COPY_BYTES, &out, err, sizeof(err)), 0);
+	assert_true(out.generation == 42); /* untouched */
+	assert_int_equal(table_decode(zero, 0, &out, err, sizeof(err)), 0);
+	assert_int_equal(table_decode("DDUBLKT", 7, &out, err, sizeof(err)), 0);
+	/* something else's data is not a table either */
+	memset(zero, 0xff, TABLE_ALIGN);
+	assert_int_equal(table_decode(zero, TABLE_COPY_BYTES, &out, err, sizeof(err)), 0);
+	assert_true(out.generation == 42);
+	free(zero);
+}
+
+/* Decode img (len bytes) must fail with exactly want, *out untouched. */
+static void expect_decode_error(const unsigned char *img, size_t len, const char *want)
+{
+	struct table out = { .generation = 99, .slot = 1, .nr = 77,
+			     .e = (struct table_entry *)base };
+	char err[512] = "";
+
+	assert_int_equal(table_decode(img, len, &out, err, sizeof(err)), -1);
+	assert_string_equal(err, want);
+	assert_true(out.generation == 99);
+	assert_int_equal(out.slot, 1);
+	assert_int_equal(out.nr, 77);
+	assert_ptr_equal(out.e, base);
+}
+
+static void test_decode_header_errors(void **state)
+{
+	unsigned char *good, *img;
+	long len;
+
+	(void)state;
+	good = encode(&base_table, 5, &len);
+	img = aligned(TABLE_COPY_BYTES);
+#define RESET() memcpy(img, good, TABLE_COPY_BYTES)
+	RESET();
+	expect_decode_error(img, 8, "truncated: 8 bytes, the header alone is 64");
+	expect_decode_error(img, 63, "truncated: 63 bytes, the header alone is 64");
+	expect_decode_error(img, 64, "truncated: the image is 4096 bytes, only 64 available");
+	expect_decode_error(img, 4095, "truncated: the image is 4096 bytes, only 4095 available");
+
+	wr32(img + H_VERSION, 2);
+	expect_decode_error(img, TABLE_COPY_BYTES,
+			    "format version 2 is not supported (expected 1)");
+	wr32(img + H_VERSION, 0);
+	expect_decode_error(img, TABLE_COPY_BYTES,
+			    "format version 0 is not supported (expected 1)");
+
+	RESET();
+	wr32(img + H_COUNT, TABLE_MAX_ENTRIES + 1);
+	expect_decode_error(img, TABLE_COPY_BYTES, "entry count 1025 exceeds the maximum 1024");
+	wr32(img + H_COUNT, UINT32_MAX);
+	expect_decode_error(img, TABLE_COPY_BYTES,
+			    "entry count 4294967295 exceeds the maximum 1024");
+	/* a count that needs more than the length says */
+	wr32(img + H_COUNT, 16);
+	expect_decode_error(img, TABLE_COPY_BYTES,
+			    "image length 4096 does not match 16 entries (expected 8192)");
+
+	RESET();
+	wr32(img + H_LENGTH, 8192);
+	expect_decode_error(img, TABLE_COPY_BYTES,
+			    "image length 8192 does not match 3 entries (expected 4096)");
+	wr32(img + H_LENGTH, UINT32_MAX);
+	expect_decode_error(img, TABLE_COPY_BYTES,
+			    "image length 4294967295 does not match 3 entries (expected 4096)");
+	wr32(img + H_LENGTH, 0);
+	expect_decode_error(img, TABLE_COPY_BYTES,
+			    "image length 0 does not match 3 entries (expected 4096)");
+
+	/* any flipped bit, anywhere in the image, the CRC field included */
+	RESET();
+	img[4000] ^= 0x10;
+	{
+		uint32_t stored = rd32(img + H_CRC), computed;
+		char want[128];
+
+		wr32(img + H_CRC, 0);
+		computed = crc32c(0, img, 4096);
+		wr32(img + H_CRC, stored);
+		snprintf(want, sizeof(want), "CRC32C mismatch (stored 0x%08x, computed 0x%08x)",
+			 stored, computed);
+		expect_decode_error(img, TABLE_COPY_BYTES, want);
+		assert_int_not_equal(stored, computed);
+		img[4000] ^= 0x10;
+		img[H_CRC] ^= 1;
+		snprintf(want, sizeof(want), "CRC32C mismatch (stored 0x%08x, computed 0x%08x)",
+			 stored ^ 1, stored);
+		expect_decode_error(img, TABLE_COPY_BYTES, want);
+	}
+
+	/* the rest only matter with a right CRC: what a bug, not a torn write, would write */
+	RESET();
+	wr64(img + H_GENERATION, 0);
+	fix_crc(img);
+	expect_decode_error(img, TABLE_COPY_BYTES, "generation 0 is invalid");
+	RESET();
+	img[63] = 1;
+	fix_crc(img);
+	expect_decode_error(img, TABLE_COPY_BYTES, "header reserved bytes are not zero");
+	RESET();
+	img[32] = 0x80;
+	fix_crc(img);
+	expect_decode_error(img, TABLE_COPY_BYTES, "header reserved bytes are not zero");
+	RESET();
+	img[HDR + 3 * ENT] = 1;
+	fix_crc(img);
+	expect_decode_error(img, TABLE_COPY_BYTES, "padding after the last entry is not zero");
+	RESET();
+	img[4095] = 1;
+	fix_crc(img);
+	expect_decode_error(img, TABLE_COPY_BYTES, "padding after the last entry is not zero");
+	/* a byte past the image is not part of it */
+	RESET();
+	img[4096] = 1;
+	{
+		struct table out;
+		char err[256];
+
+		assert_int_equal(table_decode(img, TABLE_COPY_BYTES, &out, err, sizeof(err)), 1);
+		table_free(&out);
+	}
+#undef RESET
+	free(img);
+	free(good);
+}
+
+/*
+ * One validation rule: entry idx of the base table changed by `edit` must be
+ * refused by table_encode and, written anyway, by table_decode, both with
+ * exactly want.
+ */
+struct rule {
+	const char *want;
+	size_t idx;
+	void (*edit)(struct table_entry *e);
+};
+
+static void name_space(struct table_entry *e) { strcpy(e->name, "a b"); }
+static void name_empty(struct table_entry *e) { memset(e->name, 0, sizeof(e->name)); }
+static void name_dotdot(struct table_entry *e) { strcpy(e->name, ".."); }
+static void name_ctrl(struct table_entry *e) { strcpy(e->name, "x\n\"y"); }
+static void name_full(struct table_entry *e) { memset(e->name, 'a', sizeof(e->name)); }
+static void name_dup(struct table_entry *e) { strcpy(e->name, "web"); }
+static void size_zero(struct table_entry *e) { e->size = 0; }
+static void off_zero(struct table_entry *e) { e->offset = 0; }
+static void off_region(struct table_entry *e) { e->offset = TABLE_REGION_BYTES - 4096; }
+static void end_overflow(struct table_entry *e) { e->offset = INT64_MAX; e->size = 1; }
+static void off_huge(struct table_entry *e) { e->offset = UINT64_MAX; }
+static void size_huge(struct table_entry *e) { e->size = UINT64_MAX; }
+static void overlap_db(struct table_entry *e) { e->offset = 2 * GiB + 512 * MiB; }
+static void overlap_end(struct table_entry *e) { e->offset = 3 * GiB - 4096; }
+static void covers_all(struct table_entry *e) { e->offset = MiB; e->size = 8 * GiB; }
+static void overlap_start(struct table_entry *e) { e->offset = MiB + GiB - 1; e->size = 1; }
+static void queues_zero(struct table_entry *e) { e->queues = 0; }
+static void queues_big(struct table_entry *e) { e->queues = CONF_MAX_QUEUES + 1; }
+static void depth_zero(struct table_entry *e) { e->depth = 0; }
+static void depth_big(struct table_entry *e) { e->depth = CONF_MAX_DEPTH + 1; }
+static void class_3(struct table_entry *e) { e->cls = (enum conf_class)3; }
+static void weight_zero(struct table_entry *e) { e->qos.weight = 0; }
+static void weight_big(struct table_entry *e) { e->qos.weight = CONF_MAX_WEIGHT + 1; }
+static void dev_id_neg(struct table_entry *e) { e->dev_id = -2; }
+static void dev_id_min(struct table_entry *e) { e->dev_id = INT32_MIN; }
+
+static const struct rule rules[] = {
+	{ "entry 2: name \"a b\" is not a valid name", 2, name_space },
+	{ "entry 2: name \"\" is not a valid name", 2, name_empty },
+	{ "entry 0: name \"..\" is not a valid name", 0, name_dotdot },
+	{ "entry 1: name \"x\\x0a\\\"y\" is not a valid name", 1, name_ctrl },
+	{ "entry 2: name is not NUL-terminated", 2, name_full },
+	{ "entry 2 (\"web\"): duplicate name (also entry 0)", 2, name_dup },
+	{ "entry 1 (\"db\"): size is 0", 1, size_zero },
+	{ "entry 0 (\"web\"): offset 0 is inside the table region (the first 1048576 bytes)", 0,
+	  off_zero },
+	{ "entry 2 (\"ci\"): offset 1044480 is inside the table region (the first 1048576 bytes)",
+	  2, off_region },
+	{ "entry 2 (\"ci\"): extent 9223372036854775807 + 1 ends beyond the largest offset "
+	  "9223372036854775807", 2, end_overflow },
+	{ "entry 2 (\"ci\"): extent 18446744073709551615 + 4194304 ends beyond the largest offset "
+	  "9223372036854775807", 2, off_huge },
+	{ "entry 1 (\"db\"): extent 2147483648 + 18446744073709551615 ends beyond the largest "
+	  "offset 9223372036854775807", 1, size_huge },
+	{ "entry 2 (\"ci\"): extent overlaps entry 1 (\"db\")", 2, overlap_db },
+	{ "entry 2 (\"ci\"): extent overlaps entry 1 (\"db\")", 2, overlap_end },
+	{ "entry 2 (\"ci\"): extent overlaps entry 0 (\"web\")", 2, covers_all },
+	{ "entry 1 (\"db\"): extent overlaps entry 0 (\"web\")", 1, overlap_start },
+	{ "entry 0 (\"web\"): queues 0 is out of range (1..64)", 0, queues_zero },
+	{ "entry 0 (\"web\"): queues 65 is out of range (1..64)", 0, queues_big },
+	{ "entry 1 (\"db\"): depth 0 is out of range (1..1024)", 1, depth_zero },
+	{ "entry 1 (\"db\"): depth 1025 is out of range (1..1024)", 1, depth_big },
+	{ "entry 2 (\"ci\"): class 3 is unknown", 2, class_3 },
+	{ "entry 2 (\"ci\"): weight 0 is out of range (1..10000)", 2, weight_zero },
+	{ "entry 2 (\"ci\"): weight 10001 is out of range (1..10000)", 2, weight_big },
+	{ "entry 1 (\"db\"): dev_id -2 is invalid (-1: none)", 1, dev_id_neg },
+	{ "entry 1 (\"db\"): dev_id -2147483648 is invalid (-1: none)", 1, dev_id_min },
+};
+
+/* Patch field values of entry idx straight into an image (bypassing table_encode). */
+static void write_entry_raw(unsigned char *img, size_t idx, const struct table_entry *x)
+{
+	unsigned char *p = img + HDR + idx * ENT;
+
+	memcpy(p + E_NAME, x->name, CONF_NAME_MAX);
+	wr64(p + E_OFFSET, x->offset);
+	wr64(p + E_SIZE, x->size);
+	wr32(p + E_DEV_ID, (uint32_t)x->dev_id);
+	wr32(p + E_QUEUES, x->queues);
+	wr32(p + E_DEPTH, x->depth);
+	wr32(p + E_CLASS, (uint32_t)x->cls);
+	wr32(p + E_WEIGHT, x->qos.weight);
+	fix_crc(img);
+}
+
+static void test_validation_rules(void **state)
+{
+	unsigned char *good, *img = aligned(TABLE_COPY_BYTES);
+	long len;
+
+	(void)state;
+	good = encode(&base_table, 9, &len);
+	for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++) {
+		struct table_entry e[NR_BASE];
+		struct table t = { .nr = NR_BASE, .e = e };
+		char err[512] = "";
+
+		memcpy(e, base, sizeof(e));
+		rules[r].edit(&e[rules[r].idx]);
+		memset(img, 0xee, TABLE_ALIGN);
+		if (table_encode(&t, 1, img, TABLE_COPY_BYTES, err, sizeof(err)) != -1)
+			fail_msg("rule %zu (%s): encoded", r, rules[r].want);
+		assert_string_equal(err, rules[r].want);
+		memcpy(img, good, (size_t)len);
+		write_entry_raw(img, rules[r].idx, &e[rules[r].idx]);
+		expect_decode_error(img, (size_t)len, rules[r].want);
+	}
+	free(img);
+	free(good);
+}
+
+/* What only the bytes can get wrong (a struct table_entry cannot hold it). */
+static void test_validation_raw_bytes(void **state)
+{
+	unsigned char *good, *img = aligned(TABLE_COPY_BYTES);
+	long len;
+
+	(void)state;
+	good = encode(&base_table, 9, &len);
+#define RESET() memcpy(img, good, (size_t)len)
+	RESET();
+	img[HDR + ENT + E_NAME + 5] = 'x'; /* "db\0\0\0x" */
+	fix_crc(img);
+	expect_decode_error(img, (size_t)len, "entry 1 (\"db\"): name padding is not zero");
+	RESET();
+	img[HDR + ENT + E_NAME + 63] = 0xff;
+	fix_crc(img);
+	expect_decode_error(img, (size_t)len, "entry 1 (\"db\"): name padding is not zero");
+	RESET();
+	wr32(img + HDR + 2 * ENT + E_CLASS, UINT32_MAX);
+	fix_crc(img);
+	expect_decode_error(img, (size_t)len, "entry 2 (\"ci\"): class 4294967295 is unknown");
+	RESET();
+	wr32(img + HDR + E_FLAGS, 0x7);
+	fix_crc(img);
+	expect_decode_error(img, (size_t)len, "entry 0 (\"web\"): unknown flags 0x4");
+	RESET();
+	wr32(img + HDR + E_FLAGS, 0x80000001);
+	fix_crc(img);
+	expect_decode_error(img, (size_t)len, "entry 0 (\"web\"): unknown flags 0x80000000");
+	RESET();
+	img[HDR + 2 * ENT + E_RESERVED] = 1;
+	fix_crc(img);
+	expect_decode_error(img, (size_t)len, "entry 2 (\"ci\"): reserved bytes are not zero");
+	RESET();
+	img[HDR + 2 * ENT + ENT - 1] = 0x40;
+	fix_crc(img);
+	expect_decode_error(img, (size_t)len, "entry 2 (\"ci\"): reserved bytes are not zero");
+	/* an invalid name comes first, whatever else is wrong with the entry */
+	RESET();
+	img[HDR + ENT + E_NAME] = '/';
+	img[HDR + ENT + E_RESERVED] = 1;
+	fix_crc(img);
+	expect_decode_error(img, (size_t)len, "entry 1: name \"/b\" is not a valid name");
+#undef RESET
+	free(img);
+	free(good);
+}
+
+static void test_extents_may_touch(void **state)
+{
+	struct table_entry e[2] = { base[0], base[1] };
+	struct table t = { .nr = 2, .e = e }, out;
+	unsigned char *img;
+	char err[256] = "";
+	long len;
+
+	(void)state;
+	e[0].offset = TABLE_REGION_BYTES; /* first byte after the region */
+	e[1].offset = e[0].offset + e[0].size; /* first byte after entry 0 */
+	img = encode(&t, 1, &len);
+	assert_int_equal(table_decode(img, (size_t)len, &out, err, sizeof(err)), 1);
+	assert_entries_equal(&out, &t);
+	table_free(&out);
+	free(img);
+}
+
+static void test_encode_errors(void **state)
+{
+	unsigned char *img = aligned(TABLE_COPY_BYTES);
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(table_encode(&base_table, 0, img, TABLE_COPY_BYTES, err, sizeof(err)), -1);
+	assert_string_equal(err, "generation 0 is reserved for a table never saved");
+	assert_int_equal(table_encode(&base_table, 1, img, 4095, err, sizeof(err)), -1);
+	assert_string_equal(err, "buffer too small (4095 bytes, need 4096)");
+	assert_int_equal(table_encode(&base_table, 1, img, 4096, err, sizeof(err)), 4096);
+	/* messages are cut to the buffer, and no buffer is fine */
+	assert_int_equal(table_encode(&base_table, 0, img, TABLE_COPY_BYTES, err, 11), -1);
+	assert_string_equal(err, "generation");
+	assert_int_equal(table_encode(&base_table, 0, img, TABLE_COPY_BYTES, NULL, 0), -1);
+	free(img);
+}
+
+static void test_decode_error_buffer_edges(void **state)
+{
+	unsigned char *img;
+	struct table out;
+	char err[16];
+	long len;
+
+	(void)state;
+	img = encode(&base_table, 1, &len);
+	img[100] ^= 1;
+	assert_int_equal(table_decode(img, (size_t)len, &out, err, sizeof(err)), -1);
+	assert_string_equal(err, "CRC32C mismatch");
+	assert_int_equal(table_decode(img, (size_t)len, &out, NULL, 0), -1);
+	assert_int_equal(table_decode(img, 0, &out, NULL, 0), 0);
+	free(img);
+}
+
+/* ---- load / save over an in-memory metadata region ---- */
+
+struct fake {
+	unsigned char *disk; /* TABLE_REGION_BYTES */
+	unsigned reads, writes, flushes;
+	uint64_t last_write_off;
+	int read_fail_slot; /* -1: none; else the copy whose read fails with -EIO */
+	int write_rc, flush_rc; /* returned instead of doing the job (write: after tearing) */
+	size_t tear_keep; /* nonzero: a write lands only its first tear_keep bytes */
+	size_t tear_skip; /* nonzero: a write lands all but its first tear_skip bytes */
+};
+
+static void check_io_args(const void *buf, size_t len, uint64_t off)
+{
+	assert_int_equal((uintptr_t)buf % TABLE_ALIGN, 0);
+	assert_int_equal(len % TABLE_ALIGN, 0);
+	assert_true(len > 0);
+	assert_int_equal(off % TABLE_COPY_BYTES, 0);
+	assert_true(off + len <= TABLE_REGION_BYTES);
+	/* a copy never spills into the other */
+	assert_true(len <= TABLE_COPY_BYTES);
+}
+
+static int fake_read(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	struct fake *f = ctx;
+
+	check_io_args(buf, len, off);
+	f->reads++;
+	if (f->read_fail_slot >= 0 && off == (uint64_t)f->read_fail_slot * TABLE_COPY_BYTES)
+		return -EIO;
+	memcpy(buf, f->disk + off, len);
+	return 0;
+}
+
+static int fake_write(void *ctx, const void *buf, size_t len, uint64_t off)
+{
+	struct fake *f = ctx;
+
+	check_io_args(buf, len, off);
+	f->writes++;
+	f->last_write_off = off;
+	if (f->tear_keep)
+		memcpy(f->disk + off, buf, f->tear_keep < len ? f->tear_keep : len);
+	else if (f->tear_skip)
+		memcpy(f->disk + off + f->tear_skip, (const unsigned char *)buf + f->tear_skip,
+		       len - f->tear_skip);
+	else if (!f->write_rc)
+		memcpy(f->disk + off, buf, len);
+	return f->write_rc;
+}
+
+static int fake_flush(void *ctx)
+{
+	struct fake *f = ctx;
+
+	f->flushes++;
+	return f->flush_rc;
+}
+
+static void fake_init(struct fake *f, struct table_io *io)
+{
+	memset(f, 0, sizeof(*f));
+	f->disk = aligned(TABLE_REGION_BYTES);
+	f->read_fail_slot = -1;
+	*io = (struct table_io){ .ctx = f, .read = fake_read, .write = fake_write,
+				 .flush = fake_flush };
+}
+
+/* Load must succeed with generation gen from slot, holding want's entries. */
+static void expect_load(const struct table_io *io, uint64_t gen, int slot, const struct table *want)
+{
+	struct table out = { .generation = 1234, .slot = 9 };
+	char err[512] = "";
+
+	assert_int_equal(table_load(io, WHAT, &out, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_true(out.generation == gen);
+	assert_int_equal(out.slot, slot);
+	assert_entries_equal(&out, want);
+	table_free(&out);
+}
+
+/* Load must fail with err starting with want_prefix and leave out alone. */
+static void expect_load_error(const struct table_io *io, const char *want_prefix)
+{
+	struct table out = { .generation = 1234, .slot = 9, .nr = 5,
+			     .e = (struct table_entry *)base };
+	char err[1024] = "";
+
+	assert_int_equal(table_load(io, WHAT, &out, err, sizeof(err)), -1);
+	if (strncmp(err, want_prefix, strlen(want_prefix)) != 0)
+		fail_msg("got \"%s\", want \"%s...\"", err, want_prefix);
+	assert_true(out.generation == 1234);
+	assert_int_equal(out.slot, 9);
+	assert_int_equal(out.nr, 5);
+	assert_ptr_equal(out.e, base);
+}
+
+static void save_ok(const struct table_io *io, struct table *t)
+{
+	char err[512] = "";
+
+	assert_int_equal(table_save(io, WHAT, t, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+}
+
+static void test_load_fresh_region(void **state)
+{
+	struct table empty = { .slot = -1 };
+	struct table_io io;
+	struct fake f;
+
+	(void)state;
+	fake_init(&f, &io);
+	expect_load(&io, 0, -1, &empty);
+	assert_int_equal(f.reads, 2);
+	assert_int_equal(f.writes, 0);
+	free(f.disk);
+}
+
+static void test_load_save_sequence(void **state)
+{
+	struct table t = { .slot = -1 };
+	struct table_io io;
+	struct fake f;
+	char err[256] = "";
+
+	(void)state;
+	fake_init(&f, &io);
+	assert_int_equal(table_load(&io, WHAT, &t, err, sizeof(err)), 0);
+	assert_int_equal(t.slot, -1);
+	/* the first save goes to A, then they alternate, generations always rising */
+	for (unsigned i = 0; i < 6; i++) {
+		struct table_entry e = base[i % NR_BASE];
+
+		snprintf(e.name, sizeof(e.name), "t%u", i);
+		e.offset = 8 * GiB + i * GiB;
+		assert_int_equal(table_append(&t, &e), 0);
+		save_ok(&io, &t);
+		assert_true(t.generation == i + 1);
+		assert_int_equal(t.slot, (int)(i % 2));
+		assert_true(f.last_write_off == (i % 2) * TABLE_COPY_BYTES);
+		assert_int_equal(f.writes, i + 1);
+		assert_int_equal(f.flushes, i + 1);
+		expect_load(&io, i + 1, (int)(i % 2), &t);
+	}
+	/* a table emptied is saved like any other */
+	while (t.nr)
+		table_remove(&t, 0);
+	save_ok(&io, &t);
+	assert_true(t.generation == 7);
+	assert_int_equal(t.slot, 0);
+	expect_load(&io, 7, 0, &t);
+	table_free(&t);
+	free(f.disk);
+}
+
+/* Leave the region holding generation 1 (base[0..1]) in A and 2 (base) in B. */
+static void two_generations(const struct table_io *io, struct table *t)
+{
+	*t = (struct table){ .slot = -1 };
+	assert_int_equal(table_append(t, &base[0]), 0);
+	assert_int_equal(table_append(t, &base[1]), 0);
+	save_ok(io, t);
+	assert_int_equal(table_append(t, &base[2]), 0);
+	save_ok(io, t);
+	assert_true(t->generation == 2);
+	assert_int_equal(t->slot, 1);
+}
+
+static void test_torn_newest_copy(void **state)
+{
+	/* the new entry is bytes 832..1087, the last nonzero one 968: a later tear is whole */
+	static const size_t keep[] = { 512, 800, 64, 1 };
+	struct table t, gen2;
+	struct table_io io;
+	struct fake f;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]) + 1; k++) {
+		char err[256] = "";
+
+		fake_init(&f, &io);
+		two_generations(&io, &t);
+		assert_int_equal(table_copy(&gen2, &t), 0);
+		/* generation 3 (a fourth tenant) into A, which the crash tears */
+		assert_int_equal(table_append(&t, &(struct table_entry){ .name = "late",
+			.offset = 64 * GiB, .size = GiB, .queues = 1, .depth = 1,
+			.qos = { .weight = 1 } }), 0);
+		if (k < sizeof(keep) / sizeof(keep[0]))
+			f.tear_keep = keep[k];
+		else
+			f.tear_skip = 512; /* the header sector did not make it */
+		f.write_rc = -EIO;
+		assert_int_equal(table_save(&io, WHAT, &t, err, sizeof(err)), -1);
+		assert_string_equal(err,
+				    WHAT ": cannot write tenant table copy A: Input/output error");
+		assert_true(t.generation == 2);
+		assert_int_equal(t.slot, 1);
+		/* restart: generation 2 from B */
+		expect_load(&io, 2, 1, &gen2);
+		table_free(&t);
+		table_free(&gen2);
+		free(f.disk);
+	}
+}
+
+/* Damage after the fact (a write that returned but did not stick, bit rot). */
+static void test_damaged_newest_copy(void **state)
+{
+	struct table t, gen2;
+	struct table_io io;
+	struct fake f;
+
+	(void)state;
+	fake_init(&f, &io);
+	two_generations(&io, &t);
+	assert_int_equal(table_copy(&gen2, &t), 0);
+	/* one byte of B's entries */
+	f.disk[TABLE_COPY_BYTES + HDR + ENT + 7] ^= 0x20;
+	table_free(&t);
+	expect_load(&io, 1, 0, &(struct table){ .nr = 2, .e = (struct table_entry *)base });
+	/* the daemon goes on from generation 1: its next save overwrites the damage */
+	assert_int_equal(table_load(&io, WHAT, &t, NULL, 0), 0);
+	assert_int_equal(table_append(&t, &base[2]), 0);
+	save_ok(&io, &t);
+	assert_true(t.generation == 2);
+	assert_int_equal(t.slot, 1);
+	expect_load(&io, 2, 1, &gen2);
+	table_free(&gen2);
+	table_free(&t);
+	free(f.disk);
+}
+
+static void test_torn_older_copy(void **state)
+{
+	struct table t;
+	struct table_io io;
+	struct fake f;
+
+	(void)state;
+	fake_init(&f, &io);
+	two_generations(&io, &t);
+	/* A (generation 1) damaged: B, the newest, is all that is needed */
+	f.disk[HDR + 3] ^= 1;
+	expect_load(&io, 2, 1, &t);
+	/* and A's magic gone entirely: the same */
+	memset(f.disk, 0, TABLE_ALIGN);
+	expect_load(&io, 2, 1, &t);
+	/* saving again writes A, generation 3 */
+	save_ok(&io, &t);
+	assert_true(t.generation == 3);
+	assert_int_equal(t.slot, 0);
+	expect_load(&io, 3, 0, &t);
+	table_free(&t);
+	free(f.disk);
+}
+
+static void test_both_copies_damaged(void **state)
+{
+	unsigned char *before = malloc(TABLE_REGION_BYTES);
+	struct table t;
+	struct table_io io;
+	struct fake f;
+	char want[512];
+
+	(void)state;
+	fake_init(&f, &io);
+	two_generations(&io, &t);
+	f.disk[HDR + 1] ^= 1;
+	wr32(f.disk + TABLE_COPY_BYTES + H_VERSION, 3);
+	memcpy(before, f.disk, TABLE_REGION_BYTES);
+	f.writes = 0;
+	expect_load_error(&io, WHAT ": no valid tenant table: copy A: CRC32C mismatch (stored 0x");
+	{
+		struct table out;
+		char err[1024];
+
+		assert_int_equal(table_load(&io, WHAT, &out, err, sizeof(err)), -1);
+		snprintf(want, sizeof(want),
+			 "; copy B: format version 3 is not supported (expected 1)");
+		assert_non_null(strstr(err, want));
+	}
+	/* refusing touches nothing */
+	assert_int_equal(f.writes, 0);
+	assert_memory_equal(f.disk, before, TABLE_REGION_BYTES);
+
+	/*
+	 * A damaged and B never written: the first save (always to A) was
+	 * torn, and before it the table was empty. Loading says so and
+	 * writes nothing.
+	 */
+	memset(f.disk + TABLE_COPY_BYTES, 0, TABLE_ALIGN);
+	f.writes = 0;
+	{
+		struct table out = { .generation = 99 };
+		char err[1024];
+
+		assert_int_equal(table_load(&io, WHAT, &out, err, sizeof(err)), 0);
+		assert_int_equal(out.nr, 0);
+		assert_true(out.generation == 0);
+		assert_int_equal(out.slot, -1);
+		assert_int_equal(f.writes, 0);
+	}
+	/* B damaged and A never written cannot come from our saves: refused. */
+	memcpy(f.disk + TABLE_COPY_BYTES, before + TABLE_COPY_BYTES, TABLE_ALIGN);
+	memset(f.disk, 0, TABLE_ALIGN);
+	expect_load_error(&io, WHAT ": no valid tenant table: copy A: no table (no magic); "
+			  "copy B: format version 3 is not supported (expected 1)");
+	table_free(&t);
+	free(before);
+	free(f.disk);
+}
+
+static void test_equal_generations(void **state)
+{
+	struct table t;
+	struct table_io io;
+	struct fake f;
+
+	(void)state;
+	fake_init(&f, &io);
+	two_generations(&io, &t);
+	memcpy(f.disk, f.disk + TABLE_COPY_BYTES, TABLE_COPY_BYTES);
+	expect_load_error(&io, WHAT ": tenant table copies A and B both hold generation 2");
+	table_free(&t);
+	free(f.disk);
+}
+
+static void test_read_error(void **state)
+{
+	struct table t;
+	struct table_io io;
+	struct fake f;
+
+	(void)state;
+	fake_init(&f, &io);
+	two_generations(&io, &t);
+	f.read_fail_slot = 1;
+	expect_load_error(&io, WHAT ": cannot read tenant table copy B: Input/output error");
+	f.read_fail_slot = 0;
+	expect_load_error(&io, WHAT ": cannot read tenant table copy A: Input/output error");
+	table_free(&t);
+	free(f.disk);
+}
+
+static void test_failed_write_or_flush(void **state)
+{
+	struct table t, gen2, out;
+	struct table_io io;
+	struct fake f;
+	char err[256] = "";
+
+	(void)state;
+	fake_init(&f, &io);
+	two_generations(&io, &t);
+	assert_int_equal(table_copy(&gen2, &t), 0);
+	assert_int_equal(table_append(&t, &(struct table_entry){ .name = "new",
+		.offset = 100 * GiB, .size = GiB, .queues = 1, .depth = 1,
+		.qos = { .weight = 1 } }), 0);
+
+	/* the write fails outright */
+	f.write_rc = -ENOSPC;
+	assert_int_equal(table_save(&io, WHAT, &t, err, sizeof(err)), -1);
+	assert_string_equal(err,
+			    WHAT ": cannot write tenant table copy A: No space left on device");
+	assert_true(t.generation == 2);
+	assert_int_equal(t.slot, 1);
+	assert_int_equal(t.nr, 4);
+	assert_int_equal(f.flushes, 2); /* no flush after a failed write */
+	expect_load(&io, 2, 1, &gen2);
+
+	/* a callback that breaks the -errno promise is still an error */
+	f.write_rc = 1;
+	assert_int_equal(table_save(&io, WHAT, &t, err, sizeof(err)), -1);
+	assert_string_equal(err, WHAT ": cannot write tenant table copy A: Input/output error");
+	f.write_rc = 0;
+
+	/* the write lands but the flush fails: t stays, B still holds generation 2 */
+	f.flush_rc = -EIO;
+	assert_int_equal(table_save(&io, WHAT, &t, err, sizeof(err)), -1);
+	assert_string_equal(err, WHAT ": cannot flush tenant table copy A: Input/output error");
+	assert_true(t.generation == 2);
+	assert_int_equal(t.slot, 1);
+	assert_int_equal(table_decode(f.disk + TABLE_COPY_BYTES, TABLE_COPY_BYTES, &out, err,
+				      sizeof(err)), 1);
+	assert_true(out.generation == 2);
+	assert_entries_equal(&out, &gen2);
+	table_free(&out);
+
+	/* retrying writes the same copy with the same generation */
+	f.flush_rc = 0;
+	save_ok(&io, &t);
+	assert_true(t.generation == 3);
+	assert_int_equal(t.slot, 0);
+	assert_true(f.last_write_off == 0);
+	expect_load(&io, 3, 0, &t);
+	table_free(&t);
+	table_free(&gen2);
+	free(f.disk);
+}
+
+static void test_save_invalid_table(void **state)
+{
+	struct table t;
+	struct table_io io;
+	struct fake f;
+	char err[256] = "";
+
+	(void)state;
+	fake_init(&f, &io);
+	two_generations(&io, &t);
+	t.e[1].size = 0;
+	f.writes = 0;
+	assert_int_equal(table_save(&io, WHAT, &t, err, sizeof(err)), -1);
+	assert_string_equal(err,
+			    WHAT ": cannot save the tenant table: entry 1 (\"db\"): size is 0");
+	assert_int_equal(f.writes, 0);
+	assert_true(t.generation == 2);
+	assert_int_equal(t.slot, 1);
+
+	t.e[1].size = GiB;
+	t.generation = UINT64_MAX;
+	assert_int_equal(table_save(&io, WHAT, &t, err, sizeof(err)), -1);
+	assert_string_equal(err, WHAT ": cannot save the tenant table: generations exhausted");
+	assert_int_equal(f.writes, 0);
+	assert_true(t.generation == UINT64_MAX);
+	table_free(&t);
+	free(f.disk);
+}
+
+static void test_append_remove_find_copy(void **state)
+{
+	struct table t = { .slot = -1 }, c;
+	struct table_entry e = base[0];
+
+	(void)state;
+	assert_int_equal(table_find(&t, "web"), -1);
+	for (unsigned i = 0; i < 5; i++) {
+		snprintf(e.name, sizeof(e.name), "t%u", i);
+		assert_int_equal(table_append(&t, &e), 0);
+	}
+	assert_int_equal(t.nr, 5);
+	assert_int_equal(table_find(&t, "t3"), 3);
+	assert_int_equal(table_find(&t, "t"), -1);
+	assert_int_equal(table_find(&t, "t33"), -1);
+	/* appending one of its own entries (realloc may move it) */
+	assert_int_equal(table_append(&t, &t.e[0]), 0);
+	assert_string_equal(t.e[5].name, "t0");
+	table_remove(&t, 5);
+
+	/* a deep copy */
+	t.generation = 8;
+	t.slot = 1;
+	assert_int_equal(table_copy(&c, &t), 0);
+	assert_ptr_not_equal(c.e, t.e);
+	assert_true(c.generation == 8);
+	assert_int_equal(c.slot, 1);
+	strcpy(c.e[0].name, "changed");
+	assert_string_equal(t.e[0].name, "t0");
+
+	table_remove(&t, 2); /* keeps the order of the others */
+	assert_int_equal(t.nr, 4);
+	assert_string_equal(t.e[0].name, "t0");
+	assert_string_equal(t.e[1].name, "t1");
+	assert_string_equal(t.e[2].name, "t3");
+	assert_string_equal(t.e[3].name, "t4");
+	assert_int_equal(table_find(&t, "t2"), -1);
+	assert_int_equal(table_find(&t, "t4"), 3);
+	table_remove(&t, 4); /* out of range: nothing */
+	assert_int_equal(t.nr, 4);
+	table_remove(&t, 3);
+	table_remove(&t, 0);
+	assert_string_equal(t.e[0].name, "t1");
+	table_remove(&t, 0);
+	table_remove(&t, 0);
+	assert_int_equal(t.nr, 0);
+	assert_null(t.e);
+
+	/* free keeps generation and slot: the next save must still go to the right copy */
+	table_free(&c);
+	assert_int_equal(c.nr, 0);
+	assert_null(c.e);
+	assert_true(c.generation == 8);
+	assert_int_equal(c.slot, 1);
+
+	/* copying an empty table */
+	assert_int_equal(table_copy(&c, &t), 0);
+	assert_null(c.e);
+	assert_int_equal(c.nr, 0);
+
+	/* the limit */
+	for (unsigned i = 0; i < TABLE_MAX_ENTRIES; i++)
+		assert_int_equal(table_append(&t, &e), 0);
+	errno = 0;
+	assert_int_equal(table_append(&t, &e), -1);
+	assert_int_equal(errno, E2BIG);
+	assert_int_equal(t.nr, TABLE_MAX_ENTRIES);
+	table_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crc32c_known_answer),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_image_sizes),
+		cmocka_unit_test(test_empty_table),
+		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_fresh_region),
+		cmocka_unit_test(test_decode_header_errors),
+		cmocka_unit_test(test_validation_rules),
+		cmocka_unit_test(test_validation_raw_bytes),
+		cmocka_unit_test(test_extents_may_touch),
+		cmocka_unit_test(test_encode_errors),
+		cmocka_unit_test(test_decode_error_buffer_edges),
+		cmocka_unit_test(test_load_fresh_region),
+		cmocka_unit_test(test_load_save_sequence),
+		cmocka_unit_test(test_torn_newest_copy),
+		cmocka_unit_test(test_damaged_newest_copy),
+		cmocka_unit_test(test_torn_older_copy),
+		cmocka_unit_test(test_both_copies_damaged),
+		cmocka_unit_test(test_equal_generations),
+		cmocka_unit_test(test_read_error),
+		cmocka_unit_test(test_failed_write_or_flush),
+		cmocka_unit_test(test_save_invalid_table),
+		cmocka_unit_test(test_append_remove_find_copy),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
