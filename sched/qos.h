@@ -60,7 +60,15 @@ uint64_t qos_admit(struct qos_limiter *q, uint64_t bytes, uint64_t now_ns);
  * Weighted fair queueing. A flow is one tenant; a wfq orders requests of
  * many flows by virtual finish tag. Items are caller-owned; the queue
  * stores pointers in a binary min-heap (ties: FIFO by arrival).
+ *
+ * A request's tag advances cost * WFQ_SCALE / weight past its start, so
+ * small costs and large weights do not round to nothing. Virtual time wraps
+ * (2^48 bytes at weight 1 is a few hours of a fast device): tags are
+ * compared modulo 2^64, and a flow's finish tag outside (vtime, max_finish]
+ * is stale, so the flow rejoins at vtime.
  */
+#define WFQ_SCALE (1ULL << 16)
+
 struct wfq_flow {
 	unsigned weight; /* 1.. */
 	uint64_t finish; /* last finish tag given to this flow */
@@ -74,7 +82,8 @@ struct wfq_item {
 };
 
 struct wfq {
-	uint64_t vtime; /* virtual time: start tag of the last dispatched item */
+	uint64_t vtime; /* virtual time: latest start tag dispatched */
+	uint64_t max_finish; /* latest finish tag given out: no flow is further ahead */
 	uint64_t seq;
 	struct wfq_item **heap;
 	size_t nr, cap;

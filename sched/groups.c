@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Daredevil's NQ groups: the first split, and resizing every interval.
+ *
+ * The L group wants one NQ per L request in flight (an L command alone in
+ * its queue waits for nobody), plus a quarter for bursts; T takes the
+ * rest. While T is busy too, L gets at most half -- Daredevil's static
+ * split is the ceiling, not the rule. An idle class keeps one NQ, so its
+ * first request finds a queue at once. Growth is immediate (latency is at
+ * stake), shrinking goes halfway per interval, unless T is starved of
+ * tags: then L gives back all it does not need at once.
+ *
+ * An NQ that moves from T to L may still hold T commands: it drains before
+ * L uses it, or an L request would queue behind them. The other way needs
+ * no wait: T behind L is what we want anyway.
+ */
+#include "sched/sched_int.h"
+
+#include <errno.h>
+
+static unsigned latency_start(const struct sched *s)
+{
+	unsigned n = s->p.latency_queues ? s->p.latency_queues : s->nr_nqs / 2;
+
+	if (n < 1)
+		n = 1;
+	return n < s->nr_nqs ? n : s->nr_nqs - 1;
+}
+
+int sched_groups_init(struct sched *s)
+{
+	unsigned nl;
+
+	for (int l = 0; l < NQ_NR_LANES; l++)
+		if (nq_group_init(&s->group[l], s->nr_nqs))
+			return -ENOMEM;
+	if (!sched_daredevil(s))
+		return 0; /* static: one lane, every NQ in THROUGHPUT, no groups */
+	/* L on POLL queues first: reaped by polling, no interrupt in its path. */
+	nl = latency_start(s);
+	for (int pass = 0; pass < 2; pass++) {
+		enum nq_kind kind = pass ? NQ_DEFAULT : NQ_POLL;
+
+		for (unsigned i = 0; i < s->nr_nqs && s->group[NQ_LANE_LATENCY].nr < nl; i++) {
+			if (s->nq[i].kind != kind)
+				continue;
+			s->nq[i].lane = NQ_LANE_LATENCY;
+			nq_group_add(&s->group[NQ_LANE_LATENCY], i);
+		}
+	}
+	for (unsigned i = 0; i < s->nr_nqs; i++)
+		if (s->nq[i].lane == NQ_LANE_THROUGHPUT)
+			nq_group_add(&s->group[NQ_LANE_THROUGHPUT], i);
+	return 0;
+}
+
+static void move(struct sched *s, unsigned i, enum nq_lane to)
+{
+	struct nq *q = &s->nq[i];
+
+	nq_group_remove(&s->group[q->lane], i);
+	nq_group_add(&s->group[to], i);
+	q->lane = to;
+	q->draining = to == NQ_LANE_LATENCY && q->inflight > 0;
+	s->moves++;
+}
+
+static bool lane_idle(const struct sched *s, enum nq_lane l)
+{
+	return !s->win.requests[l] && !s->win.stalled[l] && !s->inflight[l];
+}
+
+/* How many NQs L should have, from what the last interval saw. */
+static unsigned latency_want(const struct sched *s)
+{
+	const struct sched_window *w = &s->win;
+	unsigned cur = s->group[NQ_LANE_LATENCY].nr, most = s->nr_nqs - 1, want;
+
+	if (lane_idle(s, NQ_LANE_LATENCY))
+		return 1;
+	want = w->peak[NQ_LANE_LATENCY] + w->peak[NQ_LANE_LATENCY] / 4 + 1;
+	if (w->stalled[NQ_LANE_LATENCY] && want < 2 * cur)
+		want = 2 * cur; /* L waited for a usable NQ: more, fast */
+	if (!lane_idle(s, NQ_LANE_THROUGHPUT))
+		most = s->nr_nqs / 2; /* >= 1: daredevil has two NQs at least */
+	return want < 1 ? 1 : want > most ? most : want;
+}
+
+/* The L member to give back: one still draining (it serves nobody), else a DEFAULT one. */
+static int shrink_victim(const struct sched *s)
+{
+	const struct nq_group *g = &s->group[NQ_LANE_LATENCY];
+
+	for (unsigned i = g->nr; i-- > 0;)
+		if (s->nq[g->member[i]].draining)
+			return (int)g->member[i];
+	return nq_group_victim(g, s->nq, NQ_DEFAULT);
+}
+
+void sched_groups_resize(struct sched *s)
+{
+	unsigned cur = s->group[NQ_LANE_LATENCY].nr, want = latency_want(s);
+
+	if (want > cur) {
+		for (unsigned n = want - cur; n; n--) {
+			int v = nq_group_victim(&s->group[NQ_LANE_THROUGHPUT], s->nq, NQ_POLL);
+
+			if (v < 0 || s->group[NQ_LANE_THROUGHPUT].nr <= 1)
+				break;
+			move(s, (unsigned)v, NQ_LANE_LATENCY);
+		}
+	} else if (want < cur) {
+		unsigned n = s->win.stalled[NQ_LANE_THROUGHPUT] ? cur - want : (cur - want + 1) / 2;
+
+		for (; n; n--)
+			move(s, (unsigned)shrink_victim(s), NQ_LANE_THROUGHPUT);
+	}
+}

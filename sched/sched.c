@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The scheduler object: parameters, tenants, the queue decision and the
+ * in-flight accounting, and the periodic adaptation's clock (see sched.h).
+ */
+#include "sched/sched_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NS_PER_US 1000ULL
+#define NS_PER_MS 1000000ULL
+
+void sched_params_init(struct sched_params *p)
+{
+	*p = (struct sched_params){
+		.mode = SCHED_DEFAULT_MODE,
+		.latency_target_us = SCHED_DEFAULT_LATENCY_TARGET_US,
+		.latency_queues = SCHED_DEFAULT_LATENCY_QUEUES,
+		.adapt_interval_ms = SCHED_DEFAULT_ADAPT_INTERVAL_MS,
+		.throughput_cap = SCHED_DEFAULT_THROUGHPUT_CAP,
+		.promote_flush = SCHED_DEFAULT_PROMOTE_FLUSH,
+		.throughput_cap_min = SCHED_DEFAULT_THROUGHPUT_CAP_MIN,
+		.throughput_cap_max = SCHED_DEFAULT_THROUGHPUT_CAP_MAX,
+		.throughput_cap_step = SCHED_DEFAULT_THROUGHPUT_CAP_STEP,
+		.min_samples = SCHED_DEFAULT_MIN_SAMPLES,
+	};
+}
+
+void sched_params_from_conf(struct sched_params *p, const struct conf_sched *c)
+{
+	p->mode = c->mode;
+	p->latency_queues = c->latency_queues;
+	p->promote_flush = c->promote_flush;
+	if (c->latency_target_us)
+		p->latency_target_us = c->latency_target_us;
+	if (c->adapt_interval_ms)
+		p->adapt_interval_ms = c->adapt_interval_ms;
+	if (c->throughput_cap)
+		p->throughput_cap = c->throughput_cap;
+}
+
+static bool params_valid(const struct sched_params *p, const struct nq_desc *descs,
+			 unsigned nr_nqs)
+{
+	if (!nr_nqs || !p->latency_target_us || !p->adapt_interval_ms || !p->throughput_cap)
+		return false;
+	if (p->mode != CONF_SCHED_STATIC && p->mode != CONF_SCHED_DAREDEVIL)
+		return false;
+	if (p->mode == CONF_SCHED_DAREDEVIL && nr_nqs < 2)
+		return false; /* two disjoint groups need two queues */
+	for (unsigned i = 0; i < nr_nqs; i++)
+		if (!descs[i].depth)
+			return false;
+	return true;
+}
+
+/* The NQ that mapped CPU i first, DEFAULT before POLL, as blk-mq's default map would. */
+static unsigned cpu_queue(const struct nq_desc *descs, unsigned nr_nqs, unsigned cpu)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; i < nr_nqs; i++)
+			if (descs[i].kind == (pass ? NQ_POLL : NQ_DEFAULT) &&
+			    nq_desc_has_cpu(&descs[i], cpu))
+				return i;
+	return cpu % nr_nqs;
+}
+
+/* The bounds stretch to take in the starting cap: the policy's value is never overruled. */
+static void cap_init(struct sched *s)
+{
+	const struct sched_params *p = &s->p;
+	uint64_t start = p->throughput_cap;
+
+	tcap_init(&s->cap, start, p->throughput_cap_min < start ? p->throughput_cap_min : start,
+		  p->throughput_cap_max > start ? p->throughput_cap_max : start,
+		  p->throughput_cap_step);
+}
+
+static void window_reset(struct sched *s)
+{
+	memset(&s->win, 0, sizeof(s->win));
+	for (int l = 0; l < NQ_NR_LANES; l++)
+		s->win.peak[l] = s->inflight[l];
+}
+
+struct sched *sched_new(const struct sched_params *p, const struct nq_desc *descs,
+			unsigned nr_nqs, uint64_t now_ns)
+{
+	struct sched *s;
+
+	if (!params_valid(p, descs, nr_nqs)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->p = *p;
+	s->target_ns = p->latency_target_us * NS_PER_US;
+	s->interval_ns = p->adapt_interval_ms * NS_PER_MS;
+	s->next_adapt_ns = now_ns + s->interval_ns;
+	s->nr_nqs = nr_nqs;
+	s->nq = calloc(nr_nqs, sizeof(*s->nq));
+	if (!s->nq)
+		goto oom;
+	for (unsigned i = 0; i < nr_nqs; i++) {
+		const struct nq_desc *d = &descs[i];
+
+		s->nq[i] = (struct nq){
+			.index = i, .kind = d->kind, .depth = d->depth, .lane = NQ_LANE_THROUGHPUT
+		};
+	}
+	for (unsigned c = 0; c < NQ_MAX_CPUS; c++)
+		s->cpu_nq[c] = cpu_queue(descs, nr_nqs, c);
+	cap_init(s);
+	if (sched_groups_init(s) || sched_fifos_init(s))
+		goto oom;
+	return s;
+oom:
+	sched_free(s);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void sched_free(struct sched *s)
+{
+	if (!s)
+		return;
+	for (int l = 0; l < NQ_NR_LANES; l++)
+		nq_group_free(&s->group[l]);
+	free(s->fifo);
+	free(s->tenant);
+	free(s->nq);
+	free(s);
+}
+
+int sched_tenant_set(struct sched *s, unsigned tenant, enum conf_class cls)
+{
+	if (tenant >= SCHED_MAX_TENANTS)
+		return -EINVAL;
+	if (tenant >= s->nr_tenants) {
+		unsigned nr = tenant + 1 > 2 * s->nr_tenants ? tenant + 1 : 2 * s->nr_tenants;
+		enum conf_class *t = realloc(s->tenant, nr * sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		for (unsigned i = s->nr_tenants; i < nr; i++)
+			t[i] = CONF_CLASS_BESTEFFORT;
+		s->tenant = t;
+		s->nr_tenants = nr;
+	}
+	s->tenant[tenant] = cls;
+	return 0;
+}
+
+void sched_tenant_del(struct sched *s, unsigned tenant)
+{
+	if (tenant < s->nr_tenants)
+		s->tenant[tenant] = CONF_CLASS_BESTEFFORT;
+}
+
+enum conf_class sched_tenant_class(const struct sched *s, unsigned tenant)
+{
+	return tenant < s->nr_tenants ? s->tenant[tenant] : CONF_CLASS_BESTEFFORT;
+}
+
+static bool is_flush_or_fua(const struct sched_req *r)
+{
+	return r->op == SCHED_OP_FLUSH || (r->flags & SCHED_REQ_FUA);
+}
+
+enum nq_lane sched_lane_of(const struct sched *s, const struct sched_req *r)
+{
+	if (sched_tenant_class(s, r->tenant) == CONF_CLASS_LATENCY)
+		return NQ_LANE_LATENCY;
+	/* A T tenant's fsync waits on its flush: worth a jump ahead of its own writes. */
+	if (sched_daredevil(s) && s->p.promote_flush && is_flush_or_fua(r))
+		return NQ_LANE_LATENCY;
+	return NQ_LANE_THROUGHPUT;
+}
+
+bool sched_latency_active(const struct sched *s, uint64_t now_ns)
+{
+	if (s->latency_inflight)
+		return true;
+	return s->latency_seen && now_ns < s->latency_last_ns + s->interval_ns;
+}
+
+void sched_latency_touch(struct sched *s, uint64_t now_ns)
+{
+	s->latency_seen = true;
+	if (now_ns > s->latency_last_ns)
+		s->latency_last_ns = now_ns;
+}
+
+/* Close the p99 window if it holds enough samples; the cap follows it in daredevil. */
+static void p99_window(struct sched *s, uint64_t now_ns)
+{
+	uint64_t before = s->cap.cap;
+
+	if (!sched_latency_active(s, now_ns)) {
+		lathist_reset(&s->hist); /* stale samples would judge the next busy period */
+		s->cap_limited = false;
+		return;
+	}
+	if (s->hist.total < s->p.min_samples)
+		return; /* too few for a p99: let the window grow */
+	s->latency_p99_ns = lathist_quantile(&s->hist, 0.99);
+	if (sched_daredevil(s)) {
+		tcap_adapt(&s->cap, s->latency_p99_ns, s->target_ns, s->cap_limited);
+		s->cap_cuts += s->cap.cap < before;
+		s->cap_raises += s->cap.cap > before;
+	}
+	lathist_reset(&s->hist);
+	s->cap_limited = false;
+}
+
+void sched_tick(struct sched *s, uint64_t now_ns)
+{
+	if (now_ns < s->next_adapt_ns)
+		return;
+	s->next_adapt_ns = now_ns + s->interval_ns;
+	p99_window(s, now_ns);
+	if (sched_daredevil(s))
+		sched_groups_resize(s);
+	window_reset(s);
+}
+
+static int pick_daredevil(struct sched *s, const struct sched_req *r, uint64_t now_ns)
+{
+	enum nq_lane lane = sched_lane_of(s, r);
+	int q;
+
+	if (lane == NQ_LANE_THROUGHPUT && sched_latency_active(s, now_ns) &&
+	    !tcap_allows(&s->cap, s->inflight_bytes[lane], r->bytes)) {
+		s->cap_limited = true;
+		return SCHED_NO_QUEUE;
+	}
+	q = nq_group_pick(&s->group[lane], s->nq);
+	if (q < 0)
+		s->win.stalled[lane]++;
+	return q < 0 ? SCHED_NO_QUEUE : q;
+}
+
+/* Stock blk-mq: the submitting CPU's queue or nothing (the submitter waits for a tag). */
+static int pick_static(const struct sched *s, const struct sched_req *r)
+{
+	unsigned q = sched_cpu_nq(s, r->cpu);
+
+	return nq_usable(&s->nq[q]) ? (int)q : SCHED_NO_QUEUE;
+}
+
+int sched_pick(struct sched *s, const struct sched_req *r, uint64_t now_ns)
+{
+	sched_tick(s, now_ns);
+	return sched_daredevil(s) ? pick_daredevil(s, r, now_ns) : pick_static(s, r);
+}
+
+void sched_submitted(struct sched *s, struct sched_req *r, unsigned nq, uint64_t now_ns)
+{
+	struct nq *q = &s->nq[nq];
+	enum nq_lane lane = sched_lane_of(s, r);
+
+	r->nq = (int)nq;
+	r->lane = lane;
+	r->latency = sched_tenant_class(s, r->tenant) == CONF_CLASS_LATENCY;
+	r->submit_ns = now_ns;
+	q->inflight++;
+	q->inflight_bytes += r->bytes;
+	s->inflight[lane]++;
+	s->inflight_bytes[lane] += r->bytes;
+	if (s->inflight[lane] > s->win.peak[lane])
+		s->win.peak[lane] = s->inflight[lane];
+	s->win.requests[lane]++;
+	if (r->latency) {
+		s->latency_inflight++;
+		sched_latency_touch(s, now_ns);
+	}
+}
+
+void sched_completed(struct sched *s, struct sched_req *r, uint64_t now_ns)
+{
+	struct nq *q;
+
+	if (r->nq < 0 || (unsigned)r->nq >= s->nr_nqs)
+		return; /* never submitted, or completed twice */
+	q = &s->nq[r->nq];
+	if (q->inflight)
+		q->inflight--;
+	q->inflight_bytes -= q->inflight_bytes < r->bytes ? q->inflight_bytes : r->bytes;
+	if (s->inflight[r->lane])
+		s->inflight[r->lane]--;
+	s->inflight_bytes[r->lane] -= s->inflight_bytes[r->lane] < r->bytes ?
+					      s->inflight_bytes[r->lane] : r->bytes;
+	if (q->draining && !q->inflight)
+		q->draining = false; /* its last T command left: L may use it now */
+	if (r->latency) {
+		if (s->latency_inflight)
+			s->latency_inflight--;
+		sched_latency_touch(s, now_ns);
+		lathist_add(&s->hist, now_ns > r->submit_ns ? now_ns - r->submit_ns : 0);
+	}
+	r->nq = SCHED_NO_QUEUE;
+	sched_tick(s, now_ns);
+}
+
+unsigned sched_nr_nqs(const struct sched *s)
+{
+	return s->nr_nqs;
+}
+
+const struct nq *sched_nq(const struct sched *s, unsigned nq)
+{
+	return nq < s->nr_nqs ? &s->nq[nq] : NULL;
+}
+
+unsigned sched_reap_order(const struct sched *s, unsigned *out)
+{
+	unsigned n = 0;
+
+	/* L's completions first: an L tenant waits on each, T on a batch. */
+	for (int pass = 0; pass < 2; pass++) {
+		enum nq_lane want = pass ? NQ_LANE_THROUGHPUT : NQ_LANE_LATENCY;
+
+		for (unsigned i = 0; i < s->nr_nqs; i++)
+			if (s->nq[i].inflight && s->nq[i].lane == want)
+				out[n++] = i;
+	}
+	return n;
+}
+
+void sched_get_stats(const struct sched *s, uint64_t now_ns, struct sched_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int l = 0; l < NQ_NR_LANES; l++) {
+		out->group_nqs[l] = s->group[l].nr;
+		out->inflight[l] = s->inflight[l];
+		out->inflight_bytes[l] = s->inflight_bytes[l];
+	}
+	for (unsigned i = 0; i < s->nr_nqs; i++)
+		out->draining += s->nq[i].draining;
+	for (unsigned f = 0; f < s->nr_fifos; f++)
+		out->waiting[sched_daredevil(s) ? f : NQ_LANE_THROUGHPUT] += s->fifo[f].nr;
+	out->throughput_cap = s->cap.cap;
+	out->latency_p99_ns = s->latency_p99_ns;
+	out->latency_active = sched_latency_active(s, now_ns);
+	out->moves = s->moves;
+	out->cap_cuts = s->cap_cuts;
+	out->cap_raises = s->cap_raises;
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The NQ scheduler: which NVMe queue each tenant request goes to, and when.
+ *
+ * Pure logic: no I/O, no threads, no clock. Every call that needs the time
+ * takes `now_ns` (any monotonic clock, the caller's), and the periodic
+ * adaptation runs inside whichever call first sees an interval has passed.
+ * Not thread-safe: one owner, or one lock around every call.
+ *
+ * Two modes (conf's enum conf_sched_mode):
+ *
+ * - static: like stock blk-mq. A request goes to the NQ its submitting CPU
+ *   maps to (DEFAULT queues first, then POLL; an unmapped CPU gets
+ *   cpu % nr_nqs), no classes. The baseline every benchmark compares with.
+ *
+ * - daredevil: latency (L) tenants and throughput (T) tenants (besteffort
+ *   rides with T) use disjoint groups of NQs, L on POLL queues when there
+ *   are any. Inside a group the request joins the shortest queue (nq.h),
+ *   never one at its tag depth. L requests are dispatched (and should be
+ *   reaped) before T ones. While an L tenant is active (I/O within the
+ *   last interval), T bytes in flight are capped; the cap follows L's p99
+ *   against latency_target_us (tcap.h). Every adapt interval the L group
+ *   is resized to L's peak in-flight count plus headroom, at most half the
+ *   NQs while T is busy, one when idle; T takes the rest (groups.c). An NQ
+ *   moving from T to L drains its T commands first, so an L request never
+ *   queues behind a T one. With promote_flush, a T tenant's FLUSH and FUA
+ *   writes take the L lane.
+ *
+ * Two ways to drive it:
+ *
+ * - sched_enqueue() + sched_next() (the usual one): the scheduler holds
+ *   requests in FIFOs (in daredevil one per lane, in static one per NQ)
+ *   and sched_next() hands out the next request that may go now, its NQ
+ *   chosen and counted in flight: L before T. Call it until NULL after an
+ *   enqueue and after each completion -- the kernel's "run the hw queue".
+ * - sched_pick() + sched_submitted(): the bare decision, for a caller that
+ *   holds requests itself.
+ * Either way, every submitted request ends with sched_completed().
+ */
+#ifndef DDUBLK_SCHED_SCHED_H
+#define DDUBLK_SCHED_SCHED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf/config.h"
+#include "sched/nq.h"
+
+/* Defaults; the policy keys' (conf/config.h) are the same. */
+#define SCHED_DEFAULT_MODE CONF_SCHED_STATIC
+#define SCHED_DEFAULT_LATENCY_TARGET_US 1000
+#define SCHED_DEFAULT_LATENCY_QUEUES 0 /* auto: half the NQs, at least 1 each */
+#define SCHED_DEFAULT_ADAPT_INTERVAL_MS 100
+#define SCHED_DEFAULT_THROUGHPUT_CAP (4ULL << 20)
+#define SCHED_DEFAULT_PROMOTE_FLUSH true
+/* Not (yet) policy keys. */
+#define SCHED_DEFAULT_THROUGHPUT_CAP_MIN (1ULL << 20)
+#define SCHED_DEFAULT_THROUGHPUT_CAP_MAX (256ULL << 20)
+#define SCHED_DEFAULT_THROUGHPUT_CAP_STEP (512ULL << 10)
+#define SCHED_DEFAULT_MIN_SAMPLES 32
+
+#define SCHED_NO_QUEUE (-1)
+#define SCHED_MAX_TENANTS (1u << 20) /* tenant ids are below this */
+
+struct sched_params {
+	enum conf_sched_mode mode;
+	unsigned latency_target_us; /* L p99 goal: the T cap shrinks above it */
+	unsigned latency_queues; /* NQs in the L group at start; 0: half */
+	unsigned adapt_interval_ms; /* how often group sizes and the cap adapt */
+	uint64_t throughput_cap; /* T bytes in flight while L is active, at start */
+	bool promote_flush; /* T tenants' FLUSH/FUA take the L lane */
+	uint64_t throughput_cap_min; /* floor, enough to keep a device busy (<= throughput_cap) */
+	uint64_t throughput_cap_max; /* ceiling (>= throughput_cap) */
+	uint64_t throughput_cap_step; /* additive increase per window */
+	unsigned min_samples; /* L completions a window needs before its p99 counts */
+};
+
+/* Every field at its default. */
+void sched_params_init(struct sched_params *p);
+/* The policy's scheduler section over the defaults (zero fields keep them). */
+void sched_params_from_conf(struct sched_params *p, const struct conf_sched *c);
+
+enum sched_op {
+	SCHED_OP_READ = 0,
+	SCHED_OP_WRITE,
+	SCHED_OP_FLUSH,
+	SCHED_OP_DISCARD,
+	SCHED_OP_WRITE_ZEROES,
+};
+
+#define SCHED_REQ_FUA (1u << 0)
+
+/*
+ * One request, embedded in the caller's own (container_of). The caller
+ * fills the first block; the scheduler owns the rest from enqueue (or
+ * submitted) to completed.
+ */
+struct sched_req {
+	unsigned tenant; /* sched_tenant_set()'s id; unknown ids count as besteffort */
+	unsigned cpu; /* the submitting CPU: static mode's queue */
+	enum sched_op op;
+	unsigned flags; /* SCHED_REQ_* */
+	uint32_t bytes;
+
+	int nq; /* the NQ it went to (after sched_next/sched_submitted) */
+	enum nq_lane lane; /* the lane it went in */
+	bool latency; /* from an L tenant: its completion feeds the p99 */
+	uint64_t enqueue_ns, submit_ns;
+	struct sched_req *next; /* FIFO link while held */
+};
+
+struct sched;
+
+/*
+ * A scheduler over nr_nqs NQs (NQ i is descs[i]). NULL with errno: EINVAL
+ * for bad parameters (no NQs, a depth of 0, daredevil with fewer than two
+ * NQs, a zero target or interval), ENOMEM.
+ */
+struct sched *sched_new(const struct sched_params *p, const struct nq_desc *descs,
+			unsigned nr_nqs, uint64_t now_ns);
+/* Requests still held are forgotten (they are the caller's). NULL is fine. */
+void sched_free(struct sched *s);
+
+/*
+ * Add a tenant or change its class (in-flight requests keep their lane).
+ * Ids are the caller's, small and dense (a table is indexed by them).
+ * 0, -EINVAL for an id >= SCHED_MAX_TENANTS, or -ENOMEM.
+ */
+int sched_tenant_set(struct sched *s, unsigned tenant, enum conf_class cls);
+/* Forget a tenant: its id counts as besteffort again. */
+void sched_tenant_del(struct sched *s, unsigned tenant);
+enum conf_class sched_tenant_class(const struct sched *s, unsigned tenant);
+
+/* Hold r (FIFO within its lane, or its NQ in static mode). */
+void sched_enqueue(struct sched *s, struct sched_req *r, uint64_t now_ns);
+/* The next held request that may go now, counted as submitted to r->nq; NULL if none. */
+struct sched_req *sched_next(struct sched *s, uint64_t now_ns);
+/* Held requests, all lanes. */
+unsigned sched_waiting(const struct sched *s);
+
+/* The NQ for r now, or SCHED_NO_QUEUE: every allowed NQ is full, or the T cap is reached. */
+int sched_pick(struct sched *s, const struct sched_req *r, uint64_t now_ns);
+/* r went to NQ nq (as sched_pick said): count it in flight. */
+void sched_submitted(struct sched *s, struct sched_req *r, unsigned nq, uint64_t now_ns);
+/*
+ * r completed: uncount it, and feed its latency (from submission) to the
+ * p99 if it came from an L tenant. A request not in flight is ignored.
+ */
+void sched_completed(struct sched *s, struct sched_req *r, uint64_t now_ns);
+
+/* Run the periodic adaptation if an interval has passed (the other calls do too). */
+void sched_tick(struct sched *s, uint64_t now_ns);
+
+unsigned sched_nr_nqs(const struct sched *s);
+const struct nq *sched_nq(const struct sched *s, unsigned nq);
+
+/*
+ * The order to reap completions in: NQs with commands in flight, the L
+ * group's first. Fills out[] (room for sched_nr_nqs()), returns the count.
+ */
+unsigned sched_reap_order(const struct sched *s, unsigned *out);
+
+struct sched_stats {
+	unsigned group_nqs[NQ_NR_LANES]; /* daredevil: NQs per group (draining ones in L's) */
+	unsigned draining; /* NQs moving to L, still holding T commands */
+	unsigned inflight[NQ_NR_LANES];
+	uint64_t inflight_bytes[NQ_NR_LANES];
+	unsigned waiting[NQ_NR_LANES]; /* held (static mode: all in THROUGHPUT) */
+	uint64_t throughput_cap; /* bytes, current */
+	uint64_t latency_p99_ns; /* the last full window's, 0 before the first */
+	bool latency_active; /* an L tenant had I/O within the last interval */
+	uint64_t moves; /* NQs moved between groups so far */
+	uint64_t cap_cuts, cap_raises; /* AIMD steps so far */
+};
+
+void sched_get_stats(const struct sched *s, uint64_t now_ns, struct sched_stats *out);
+
+#endif

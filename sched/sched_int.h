@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* The scheduler's insides, shared by sched.c, groups.c and dispatch.c only. */
+#ifndef DDUBLK_SCHED_SCHED_INT_H
+#define DDUBLK_SCHED_SCHED_INT_H
+
+#include "sched/lathist.h"
+#include "sched/sched.h"
+#include "sched/tcap.h"
+
+/* Held requests, oldest first. */
+struct sched_fifo {
+	struct sched_req *head;
+	struct sched_req **tail;
+	unsigned nr;
+};
+
+/* What one adapt interval saw, per lane: the group sizing's input. */
+struct sched_window {
+	unsigned peak[NQ_NR_LANES]; /* most requests in flight at once */
+	uint64_t requests[NQ_NR_LANES]; /* submitted */
+	uint64_t stalled[NQ_NR_LANES]; /* picks that found every NQ of the group full */
+};
+
+struct sched {
+	struct sched_params p;
+	uint64_t target_ns, interval_ns;
+
+	struct nq *nq;
+	unsigned nr_nqs;
+	unsigned cpu_nq[NQ_MAX_CPUS]; /* static mode's map */
+	struct nq_group group[NQ_NR_LANES]; /* daredevil */
+
+	enum conf_class *tenant; /* by id; calloc's zero is besteffort */
+	unsigned nr_tenants;
+
+	struct sched_fifo *fifo; /* daredevil: one per lane; static: one per NQ */
+	unsigned nr_fifos;
+	unsigned fifo_rr; /* static: the NQ whose FIFO goes first next time */
+	unsigned waiting;
+
+	unsigned inflight[NQ_NR_LANES];
+	uint64_t inflight_bytes[NQ_NR_LANES];
+	unsigned latency_inflight; /* from L tenants (promoted flushes are not) */
+	bool latency_seen;
+	uint64_t latency_last_ns; /* an L tenant's last enqueue, submission or completion */
+
+	struct tcap cap;
+	struct lathist hist; /* L latencies of the current p99 window */
+	bool cap_limited; /* the cap refused T in the current p99 window */
+	uint64_t latency_p99_ns;
+
+	struct sched_window win;
+	uint64_t next_adapt_ns;
+	uint64_t moves, cap_cuts, cap_raises;
+};
+
+static inline bool sched_daredevil(const struct sched *s)
+{
+	return s->p.mode == CONF_SCHED_DAREDEVIL;
+}
+
+/* Static mode's queue for a submitting CPU. */
+static inline unsigned sched_cpu_nq(const struct sched *s, unsigned cpu)
+{
+	return s->cpu_nq[cpu % NQ_MAX_CPUS];
+}
+
+enum nq_lane sched_lane_of(const struct sched *s, const struct sched_req *r);
+bool sched_latency_active(const struct sched *s, uint64_t now_ns);
+/* An L tenant did I/O now: L counts as active for an interval. */
+void sched_latency_touch(struct sched *s, uint64_t now_ns);
+
+/* groups.c */
+int sched_groups_init(struct sched *s);
+void sched_groups_resize(struct sched *s);
+
+/* dispatch.c */
+int sched_fifos_init(struct sched *s);
+
+#endif

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One simulated run (see sim.h). The only events are units finishing
+ * commands: a completion goes back through the scheduler, its job issues
+ * the next request at the same instant, the scheduler dispatches what may
+ * go, and idle units fetch. Nothing else happens between two completions.
+ */
+#include "tests/sim/sim.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIM_DEFAULT_NQS 64 /* the test VM's controller: max_ioqpairs=64 */
+#define SIM_DEFAULT_POLL_NQS 32
+#define SIM_DEFAULT_DEPTH 1023 /* nvme io_queue_depth=1024, less one slot */
+#define NS_PER_SEC 1000000000ULL
+
+struct job {
+	unsigned tenant, cpu;
+	bool latency;
+	enum sched_op op;
+	uint32_t bytes;
+};
+
+struct io {
+	struct sched_req sr;
+	struct ssd_cmd cmd;
+	const struct job *job;
+	uint64_t issue_ns;
+};
+
+#define io_of(ptr, member) ((struct io *)((char *)(ptr) - offsetof(struct io, member)))
+
+struct samples {
+	uint64_t *v;
+	size_t nr, cap;
+};
+
+struct run {
+	const struct sim_cfg *cfg;
+	struct sched *s;
+	struct ssd d;
+	struct job *jobs;
+	struct io *ios;
+	struct samples lat;
+	uint64_t t_bytes, t_ios;
+	uint64_t over_depth;
+};
+
+void sim_cfg_default(struct sim_cfg *c, enum conf_sched_mode mode, unsigned cpus,
+		     unsigned t_jobs)
+{
+	memset(c, 0, sizeof(*c));
+	sched_params_init(&c->sched);
+	c->sched.mode = mode;
+	ssd_cfg_default(&c->ssd, SIM_DEFAULT_NQS);
+	c->poll_nqs = SIM_DEFAULT_POLL_NQS;
+	c->depth = SIM_DEFAULT_DEPTH;
+	c->cpus = cpus;
+	c->l_jobs = 4;
+	c->l_qd = 1;
+	c->l_bytes = 4096;
+	c->t_jobs = t_jobs;
+	c->t_qd = 32;
+	c->t_bytes = 128 * 1024;
+	c->warmup_ns = NS_PER_SEC / 2;
+	c->measure_ns = 4 * NS_PER_SEC;
+}
+
+static int samples_push(struct samples *s, uint64_t v)
+{
+	if (s->nr == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 4096;
+		uint64_t *nv = realloc(s->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		s->v = nv;
+		s->cap = cap;
+	}
+	s->v[s->nr++] = v;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Nearest rank: the ceil(q * n)-th smallest of sorted v. */
+static uint64_t quantile(const struct samples *s, double q)
+{
+	size_t rank = (size_t)(q * (double)s->nr);
+
+	if ((double)rank < q * (double)s->nr)
+		rank++;
+	return s->nr ? s->v[rank ? rank - 1 : 0] : 0;
+}
+
+static int make_sched(struct run *r)
+{
+	const struct sim_cfg *c = r->cfg;
+	unsigned nr = c->ssd.nqs, nr_default = nr - c->poll_nqs;
+	struct nq_desc *descs = calloc(nr, sizeof(*descs));
+
+	if (!descs)
+		return -ENOMEM;
+	for (unsigned i = 0; i < nr; i++) {
+		bool poll = i >= nr_default;
+
+		nq_desc_init(&descs[i], poll ? NQ_POLL : NQ_DEFAULT, c->depth);
+		nq_desc_add_cpu(&descs[i], poll ? i - nr_default : i);
+	}
+	r->s = sched_new(&c->sched, descs, nr, 0);
+	free(descs);
+	return r->s ? 0 : -errno;
+}
+
+/* L jobs first, then T; job i is tenant i, on CPU (its index in its class) % cpus. */
+static int make_jobs(struct run *r)
+{
+	const struct sim_cfg *c = r->cfg;
+	unsigned nr = c->l_jobs + c->t_jobs;
+
+	r->jobs = calloc(nr ? nr : 1, sizeof(*r->jobs));
+	r->ios = calloc((size_t)c->l_jobs * c->l_qd + (size_t)c->t_jobs * c->t_qd + 1,
+			sizeof(*r->ios));
+	if (!r->jobs || !r->ios)
+		return -ENOMEM;
+	for (unsigned i = 0; i < nr; i++) {
+		bool l = i < c->l_jobs;
+		struct job *j = &r->jobs[i];
+
+		*j = (struct job){
+			.tenant = i,
+			.cpu = (l ? i : i - c->l_jobs) % c->cpus,
+			.latency = l,
+			.op = l ? SCHED_OP_READ : SCHED_OP_WRITE,
+			.bytes = l ? c->l_bytes : c->t_bytes,
+		};
+		if (sched_tenant_set(r->s, i, l ? CONF_CLASS_LATENCY : CONF_CLASS_THROUGHPUT))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void issue(struct run *r, struct io *io, uint64_t now_ns)
+{
+	const struct job *j = io->job;
+
+	io->issue_ns = now_ns;
+	io->sr = (struct sched_req){
+		.tenant = j->tenant, .cpu = j->cpu, .op = j->op, .bytes = j->bytes
+	};
+	io->cmd = (struct ssd_cmd){ .bytes = j->bytes, .latency = j->latency };
+	sched_enqueue(r->s, &io->sr, now_ns);
+}
+
+/* Ring the doorbells of everything the scheduler lets go, then let idle units fetch. */
+static void dispatch(struct run *r, uint64_t now_ns)
+{
+	struct sched_req *sr;
+
+	while ((sr = sched_next(r->s, now_ns))) {
+		const struct nq *q = sched_nq(r->s, (unsigned)sr->nq);
+
+		r->over_depth += q->inflight > q->depth;
+		ssd_submit(&r->d, (unsigned)sr->nq, &io_of(sr, sr)->cmd);
+	}
+	ssd_fetch(&r->d, now_ns);
+}
+
+static int complete(struct run *r, struct io *io, uint64_t now_ns)
+{
+	sched_completed(r->s, &io->sr, now_ns);
+	if (now_ns < r->cfg->warmup_ns)
+		return 0;
+	if (io->job->latency)
+		return samples_push(&r->lat, now_ns - io->issue_ns);
+	r->t_bytes += io->job->bytes;
+	r->t_ios++;
+	return 0;
+}
+
+/* Every job of one class issues its whole queue depth at now_ns. */
+static void start_jobs(struct run *r, bool latency, uint64_t now_ns)
+{
+	const struct sim_cfg *c = r->cfg;
+	unsigned first = latency ? 0 : c->l_jobs, end = latency ? c->l_jobs : c->l_jobs + c->t_jobs;
+	unsigned qd = latency ? c->l_qd : c->t_qd;
+	struct io *io = &r->ios[latency ? 0 : (size_t)c->l_jobs * c->l_qd];
+
+	for (unsigned i = first; i < end; i++) {
+		for (unsigned k = 0; k < qd; k++, io++) {
+			io->job = &r->jobs[i];
+			issue(r, io, now_ns);
+		}
+	}
+}
+
+static int simulate(struct run *r)
+{
+	const struct sim_cfg *c = r->cfg;
+	uint64_t end = c->warmup_ns + c->measure_ns;
+	bool l_started = !c->l_start_ns;
+
+	start_jobs(r, false, 0);
+	if (l_started)
+		start_jobs(r, true, 0);
+	dispatch(r, 0);
+	for (;;) {
+		uint64_t now = ssd_next_done_ns(&r->d);
+		struct io *io;
+
+		if (!l_started && c->l_start_ns <= now && c->l_start_ns < end) {
+			l_started = true;
+			start_jobs(r, true, c->l_start_ns);
+			dispatch(r, c->l_start_ns);
+			continue;
+		}
+		if (now >= end)
+			return 0;
+		io = io_of(ssd_pop_done(&r->d), cmd);
+		if (complete(r, io, now))
+			return -ENOMEM;
+		issue(r, io, now);
+		dispatch(r, now);
+	}
+}
+
+static void summarize(struct run *r, struct sim_result *out)
+{
+	qsort(r->lat.v, r->lat.nr, sizeof(*r->lat.v), cmp_u64);
+	out->l_ios = r->lat.nr;
+	out->l_p50_ns = quantile(&r->lat, 0.50);
+	out->l_p99_ns = quantile(&r->lat, 0.99);
+	out->l_p999_ns = quantile(&r->lat, 0.999);
+	out->l_max_ns = r->lat.nr ? r->lat.v[r->lat.nr - 1] : 0;
+	out->t_ios = r->t_ios;
+	out->t_mbps = (double)r->t_bytes * 1e3 / (double)r->cfg->measure_ns;
+	out->latency_cmds = r->d.latency_cmds;
+	out->latency_behind_t = r->d.latency_behind_t;
+	out->over_depth = r->over_depth;
+	sched_get_stats(r->s, r->cfg->warmup_ns + r->cfg->measure_ns, &out->sched);
+}
+
+int sim_run(const struct sim_cfg *c, struct sim_result *out)
+{
+	struct run r = { .cfg = c };
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (!c->cpus || c->poll_nqs > c->ssd.nqs || !c->measure_ns)
+		return -EINVAL;
+	err = ssd_init(&r.d, &c->ssd);
+	if (!err)
+		err = make_sched(&r);
+	if (!err)
+		err = make_jobs(&r);
+	if (!err)
+		err = simulate(&r);
+	if (!err)
+		summarize(&r, out);
+	free(r.lat.v);
+	free(r.ios);
+	free(r.jobs);
+	sched_free(r.s);
+	ssd_free(&r.d);
+	return err;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One run of Daredevil's single-namespace experiment, simulated: L jobs
+ * (4 KiB reads at QD1) and T jobs (128 KiB writes at QD32), closed loop
+ * like fio (a completion issues the next request at once), each job one
+ * tenant pinned to a CPU among the first `cpus`, all driving the real
+ * sched/ code in front of the model SSD (ssd.h).
+ *
+ * The device has `nqs` NQs of tag depth `depth`: the first nqs - poll_nqs
+ * are DEFAULT queues, the rest POLL; NQ i of each kind maps CPU i, as on
+ * a server with that many CPUs. A static scheduler thus reaches only the
+ * queues of the jobs' CPUs; daredevil reaches all of them.
+ *
+ * Deterministic: integer time in ns, no randomness (random offsets do not
+ * change a service time), every tie broken by index.
+ */
+#ifndef DDUBLK_TESTS_SIM_SIM_H
+#define DDUBLK_TESTS_SIM_SIM_H
+
+#include <stdint.h>
+
+#include "sched/sched.h"
+#include "tests/sim/ssd.h"
+
+struct sim_cfg {
+	struct sched_params sched; /* .mode: static or daredevil */
+	struct ssd_cfg ssd; /* .nqs: the NQs */
+	unsigned poll_nqs; /* the last poll_nqs NQs are POLL */
+	unsigned depth; /* tags per NQ */
+	unsigned cpus; /* jobs pinned round-robin to CPUs 0..cpus-1 */
+	unsigned l_jobs, l_qd;
+	uint32_t l_bytes;
+	uint64_t l_start_ns; /* L jobs start then (T at 0): L arriving on a busy device */
+	unsigned t_jobs, t_qd;
+	uint32_t t_bytes;
+	uint64_t warmup_ns; /* completions before this do not count */
+	uint64_t measure_ns; /* then this long */
+};
+
+struct sim_result {
+	uint64_t l_ios; /* L completions measured */
+	uint64_t l_p50_ns, l_p99_ns, l_p999_ns, l_max_ns; /* issue to completion, as fio's clat */
+	uint64_t t_ios;
+	double t_mbps; /* T bandwidth, 10^6 bytes per second */
+	uint64_t latency_cmds; /* L commands the SSD received (whole run) */
+	uint64_t latency_behind_t; /* ... that joined an SQ already holding a T command */
+	uint64_t over_depth; /* submissions past an NQ's tag depth: must stay 0 */
+	struct sched_stats sched; /* at the end */
+};
+
+/* 64 NQs (32 POLL) of depth 1023, the default SSD, 4 L jobs + t_jobs T jobs, 0.5 s + 4 s. */
+void sim_cfg_default(struct sim_cfg *c, enum conf_sched_mode mode, unsigned cpus,
+		     unsigned t_jobs);
+
+/* 0, or a negative errno. */
+int sim_run(const struct sim_cfg *c, struct sim_result *out);
+
+#endif
