@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317 # functions run indirectly through phase "$@"
-# The test command: install dependencies, build two trees, run the unit
-# tests (ASan/UBSan tree) and the VM end-to-end tests, print what each phase
-# took and a summary. Exits non-zero if anything failed.
+# The test command: install dependencies, build the trees, run the unit
+# tests (ASan/UBSan tree), the fuzz targets for a bounded time and the VM
+# end-to-end tests, print what each phase took and a summary. Exits non-zero
+# if anything failed.
 #
 #   build-asan/  -DDDUBLK_SANITIZE=ON, VM tests off  -> ctest -L unit
+#   build-fuzz/  clang, -DDDUBLK_FUZZ=ON, fuzz targets only -> ctest -L fuzz
 #   build/       default build type                 -> ctest -L vm
 #
-# Both trees go under $DDUBLK_BUILD_ROOT (default: the repo top).
+# All trees go under $DDUBLK_BUILD_ROOT (default: the repo top).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,6 +55,15 @@ build_both() {
 	return "$rc"
 }
 
+# libFuzzer needs clang; only the fuzz targets (and what they link) are built.
+fuzz() {
+	local dir=$root/build-fuzz
+	CC=clang cmake -S "$top" -B "$dir" -DDDUBLK_WERROR=ON -DDDUBLK_FUZZ=ON \
+		-DDDUBLK_VM_TESTS=OFF &&
+		cmake --build "$dir" -j"$jobs" --target fuzz_table fuzz_policy &&
+		ctest --test-dir "$dir" -L fuzz --output-on-failure
+}
+
 summary() {
 	local i
 	echo
@@ -71,13 +82,14 @@ if phase deps "$top/scripts/deps.sh"; then
 	else
 		skip unit "build-asan did not build"
 	fi
+	phase fuzz fuzz || true
 	if phase kernel "$top/tests/vm/build-kernel.sh" && [ "$main_ok" = 1 ]; then
 		phase vm ctest --test-dir "$root/build" -L vm --output-on-failure || true
 	else
 		skip vm "$([ "$main_ok" = 1 ] && echo "no kernel" || echo "build did not build")"
 	fi
 else
-	for p in build unit kernel vm; do skip "$p" "dependencies missing"; done
+	for p in build unit fuzz kernel vm; do skip "$p" "dependencies missing"; done
 fi
 summary
 exit "$failed"

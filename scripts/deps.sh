@@ -7,10 +7,14 @@ packages=(
 	# build
 	build-essential cmake pkg-config liburing-dev libnvme-dev libconfig-dev
 	libcmocka-dev libjson-c-dev
+	# fuzz tests (check.sh phase "fuzz"): clang (-> clang-14) and its libFuzzer runtime
+	clang libclang-rt-14-dev
 	# VM tests: emulator, guest kernel source and what it takes to build it
 	qemu-system-x86 linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio
 	# tools the scenarios run inside the guest (from the host's root)
 	fio e2fsprogs xfsprogs jq python3
+	# plots (tests/sim, bench/)
+	gnuplot-nox
 )
 
 missing=()

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Writes the seed images of fuzz_table into a directory:
+ *
+ *   fuzz_table_seeds tests/fuzz/corpus/table
+ *
+ * corpus/table/ holds its output; run it again when the format changes.
+ * Each image is only as long as table_encode() says (4 or 8 KiB).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/table.h"
+
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+
+static int write_image(const char *dir, const char *name, const struct table *t, uint64_t gen)
+{
+	static unsigned char buf[TABLE_COPY_BYTES];
+	char path[4096], err[256];
+	long n = table_encode(t, gen, buf, sizeof(buf), err, sizeof(err));
+	FILE *f;
+
+	if (n < 0) {
+		fprintf(stderr, "%s: %s\n", name, err);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(buf, 1, (size_t)n, f) != (size_t)n || fclose(f) != 0) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct table_entry e[16] = {
+		{ .name = "web", .uuid = { 0x6d, 0x1f, 0x02 }, .offset = MiB, .size = GiB,
+		  .ctime = 1700000000, .dev_id = 0, .queues = 2, .depth = 64,
+		  .cls = CONF_CLASS_LATENCY,
+		  .qos = { .iops_limit = 20000, .bw_limit = 200 * MiB, .weight = 100 },
+		  .recovery = true, .from_policy = true },
+		{ .name = "db.primary-1", .uuid = { 0xff, 0xee }, .offset = 2 * GiB,
+		  .size = 8 * GiB,
+		  .ctime = 1700000100, .dev_id = -1, .queues = 64, .depth = 1024,
+		  .cls = CONF_CLASS_BESTEFFORT, .qos = { .weight = 10000 }, .recovery = true },
+		/* ends exactly at INT64_MAX, the largest end there is */
+		{ .name = "ci_scratch", .offset = 1ULL << 62,
+		  .size = (uint64_t)INT64_MAX - (1ULL << 62),
+		  .ctime = UINT64_MAX, .dev_id = 2147483647, .queues = 1, .depth = 1,
+		  .cls = CONF_CLASS_THROUGHPUT,
+		  .qos = { .iops_limit = UINT64_MAX, .bw_limit = 1, .weight = 1 } },
+	};
+	struct table t = { .slot = -1, .e = e };
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s DIR\n", argv[0]);
+		return 2;
+	}
+	/* 16 small tenants: the first image that needs a second 4 KiB block */
+	for (int i = 3; i < 16; i++) {
+		snprintf(e[i].name, sizeof(e[i].name), "t%02d", i);
+		e[i].uuid[0] = (uint8_t)i;
+		e[i].offset = 16 * GiB + (uint64_t)i * 64 * MiB;
+		e[i].size = 64 * MiB;
+		e[i].dev_id = i;
+		e[i].queues = 1;
+		e[i].depth = 32;
+		e[i].cls = (enum conf_class)(i % 3);
+		e[i].qos.weight = CONF_DEFAULT_WEIGHT;
+		e[i].recovery = i & 1;
+		e[i].from_policy = i & 2;
+	}
+	t.nr = 0;
+	if (write_image(argv[1], "empty.bin", &t, 1) < 0)
+		return 1;
+	t.nr = 3;
+	if (write_image(argv[1], "three.bin", &t, 41) < 0)
+		return 1;
+	t.nr = 16;
+	if (write_image(argv[1], "sixteen.bin", &t, 0x0123456789abcdefULL) < 0)
+		return 1;
+	return 0;
+}
