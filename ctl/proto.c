@@ -24,7 +24,8 @@ enum {
 	BIT_DEL = 1u << CTL_CMD_DEL,
 	BIT_LIST = 1u << CTL_CMD_LIST,
 	BIT_FEATURES = 1u << CTL_CMD_FEATURES,
-	BIT_ALL = BIT_ADD | BIT_DEL | BIT_LIST | BIT_FEATURES,
+	BIT_RELOAD = 1u << CTL_CMD_RELOAD,
+	BIT_ALL = BIT_ADD | BIT_DEL | BIT_LIST | BIT_FEATURES | BIT_RELOAD,
 };
 
 /* Every key a request may carry, and the commands that accept it. */
@@ -38,14 +39,57 @@ static const struct {
 	{ "size", BIT_ADD },
 	{ "queues", BIT_ADD },
 	{ "depth", BIT_ADD },
+	{ "class", BIT_ADD },
+	{ "iops_limit", BIT_ADD },
+	{ "bw_limit", BIT_ADD },
+	{ "weight", BIT_ADD },
+	{ "recovery", BIT_ADD },
+	{ "force", BIT_RELOAD },
+	{ "dry_run", BIT_RELOAD },
 };
+
+/* Same bounds as the policy file (conf/config.c). */
+#define CTL_MAX_IOPS_LIMIT 10000000ULL
+#define CTL_MIN_BW_LIMIT 4096ULL
+#define CTL_MAX_BW_LIMIT (1ULL << 40)
 
 static const char *const cmd_names[] = {
 	[CTL_CMD_ADD] = "add",
 	[CTL_CMD_DEL] = "del",
 	[CTL_CMD_LIST] = "list",
 	[CTL_CMD_FEATURES] = "features",
+	[CTL_CMD_RELOAD] = "reload",
 };
+
+static const char *const class_names[] = {
+	[CONF_CLASS_BESTEFFORT] = "besteffort",
+	[CONF_CLASS_LATENCY] = "latency",
+	[CONF_CLASS_THROUGHPUT] = "throughput",
+};
+
+int ctl_class_from_name(const char *name)
+{
+	for (unsigned i = 0; i < sizeof(class_names) / sizeof(class_names[0]); i++)
+		if (strcmp(class_names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const char *class_name(enum conf_class cls)
+{
+	return (unsigned)cls < sizeof(class_names) / sizeof(class_names[0]) ?
+		       class_names[cls] : "besteffort";
+}
+
+void ctl_request_init(struct ctl_request *req, enum ctl_cmd cmd)
+{
+	*req = (struct ctl_request){
+		.cmd = cmd,
+		.cls = CONF_CLASS_BESTEFFORT,
+		.qos = { .weight = CONF_DEFAULT_WEIGHT },
+		.recovery = true,
+	};
+}
 
 static bool cmd_valid(enum ctl_cmd cmd)
 {
@@ -307,6 +351,81 @@ static int decode_count(json_object *obj, const char *key, unsigned max,
 	return 0;
 }
 
+/* Optional integer in [min, max] (0 always allowed when zero_ok). */
+static int decode_u64(json_object *obj, const char *key, uint64_t min, uint64_t max,
+		      bool zero_ok, uint64_t *out, char *err, size_t errlen)
+{
+	json_object *val;
+	int64_t v;
+
+	if (!json_object_object_get_ex(obj, key, &val))
+		return 0;
+	if (json_object_is_type(val, json_type_int)) {
+		v = json_object_get_int64(val);
+		if (v >= 0) {
+			uint64_t u = json_object_get_uint64(val);
+
+			if ((u == 0 && zero_ok) || (u >= min && u <= max)) {
+				*out = u;
+				return 0;
+			}
+		}
+	}
+	if (zero_ok)
+		return fail(err, errlen, "\"%s\" must be 0 (no limit) or an integer from %llu to "
+			    "%llu", key, (unsigned long long)min, (unsigned long long)max);
+	return fail(err, errlen, "\"%s\" must be an integer from %llu to %llu", key,
+		    (unsigned long long)min, (unsigned long long)max);
+}
+
+static int decode_bool(json_object *obj, const char *key, bool *out, char *err, size_t errlen)
+{
+	json_object *val;
+
+	if (!json_object_object_get_ex(obj, key, &val))
+		return 0;
+	if (!json_object_is_type(val, json_type_boolean))
+		return fail(err, errlen, "\"%s\" must be true or false", key);
+	*out = json_object_get_boolean(val);
+	return 0;
+}
+
+static int decode_class(json_object *obj, enum conf_class *cls, char *err, size_t errlen)
+{
+	char q[QUOTE_BUF];
+	json_object *val;
+	const char *s;
+	size_t len;
+	int c;
+
+	if (!json_object_object_get_ex(obj, "class", &val))
+		return 0;
+	s = plain_string(val, &len);
+	c = s && strlen(s) == len ? ctl_class_from_name(s) : -1;
+	if (c < 0)
+		return fail(err, errlen, "\"class\" must be \"latency\", \"throughput\" or "
+			    "\"besteffort\"%s%s", s ? ", not " : "",
+			    s ? quote(s, len, q, sizeof(q)) : "");
+	*cls = (enum conf_class)c;
+	return 0;
+}
+
+static int decode_qos(json_object *obj, struct ctl_request *r, char *err, size_t errlen)
+{
+	uint64_t weight = r->qos.weight;
+
+	if (decode_class(obj, &r->cls, err, errlen) ||
+	    decode_u64(obj, "iops_limit", 1, CTL_MAX_IOPS_LIMIT, true, &r->qos.iops_limit,
+		       err, errlen) ||
+	    decode_u64(obj, "bw_limit", CTL_MIN_BW_LIMIT, CTL_MAX_BW_LIMIT, true,
+		       &r->qos.bw_limit, err, errlen) ||
+	    decode_u64(obj, "weight", 1, CONF_MAX_WEIGHT, false, &weight, err, errlen) ||
+	    decode_bool(obj, "recovery", &r->recovery, err, errlen))
+		return -1;
+	r->qos.weight = (unsigned)weight;
+	return 0;
+}
+
 static int decode_cmd(json_object *obj, enum ctl_cmd *cmd, char *err, size_t errlen)
 {
 	char q[QUOTE_BUF];
@@ -321,7 +440,8 @@ static int decode_cmd(json_object *obj, enum ctl_cmd *cmd, char *err, size_t err
 		return fail(err, errlen, "\"cmd\" must be a string");
 	*cmd = strlen(s) == len ? cmd_from_name(s) : CTL_CMD_NONE;
 	if (*cmd == CTL_CMD_NONE)
-		return fail(err, errlen, "unknown command %s (use add, del, list or features)",
+		return fail(err, errlen,
+			    "unknown command %s (use add, del, list, features or reload)",
 			    quote(s, len, q, sizeof(q)));
 	return 0;
 }
@@ -355,11 +475,15 @@ static int decode_fields(json_object *obj, struct ctl_request *r, char *err, siz
 		    decode_name(obj, "backend", "backend", r->cmd, r->backend, err, errlen) ||
 		    decode_size(obj, &r->size, err, errlen) ||
 		    decode_count(obj, "queues", CONF_MAX_QUEUES, &r->queues, err, errlen) ||
-		    decode_count(obj, "depth", CONF_MAX_DEPTH, &r->depth, err, errlen))
+		    decode_count(obj, "depth", CONF_MAX_DEPTH, &r->depth, err, errlen) ||
+		    decode_qos(obj, r, err, errlen))
 			return -1;
 		return 0;
 	case CTL_CMD_DEL:
 		return decode_name(obj, "name", "tenant", r->cmd, r->name, err, errlen);
+	case CTL_CMD_RELOAD:
+		return decode_bool(obj, "force", &r->force, err, errlen) ||
+		       decode_bool(obj, "dry_run", &r->dry_run, err, errlen) ? -1 : 0;
 	default:
 		return 0;
 	}
@@ -368,11 +492,12 @@ static int decode_fields(json_object *obj, struct ctl_request *r, char *err, siz
 int ctl_request_decode(const char *line, size_t len, struct ctl_request *req,
 		       char *err, size_t errlen)
 {
-	struct ctl_request r = { 0 };
+	struct ctl_request r;
 	json_object *obj;
 	size_t keys = 0;
 	int ret = -1;
 
+	ctl_request_init(&r, CTL_CMD_NONE);
 	if (err && errlen)
 		err[0] = '\0';
 	if (parse_request(line, len, &obj, &keys, err, errlen))
@@ -382,6 +507,7 @@ int ctl_request_decode(const char *line, size_t len, struct ctl_request *req,
 	else if (keys != (size_t)json_object_object_length(obj))
 		fail(err, errlen, "request repeats a key");
 	else if (!decode_cmd(obj, &r.cmd, err, errlen) &&
+		 (ctl_request_init(&r, r.cmd), 1) &&
 		 !check_keys(obj, r.cmd, err, errlen) &&
 		 !decode_fields(obj, &r, err, errlen))
 		ret = 0;
@@ -453,6 +579,23 @@ char *ctl_request_encode(const struct ctl_request *req)
 			bad |= add_field(obj, "queues", json_object_new_int64(req->queues));
 		if (req->depth)
 			bad |= add_field(obj, "depth", json_object_new_int64(req->depth));
+		/* Defaults are left out too: the line says what the operator asked. */
+		if (req->cls != CONF_CLASS_BESTEFFORT)
+			bad |= add_field(obj, "class", json_object_new_string(class_name(req->cls)));
+		if (req->qos.iops_limit)
+			bad |= add_field(obj, "iops_limit", json_object_new_uint64(req->qos.iops_limit));
+		if (req->qos.bw_limit)
+			bad |= add_field(obj, "bw_limit", json_object_new_uint64(req->qos.bw_limit));
+		if (req->qos.weight != CONF_DEFAULT_WEIGHT)
+			bad |= add_field(obj, "weight", json_object_new_int64(req->qos.weight));
+		if (!req->recovery)
+			bad |= add_field(obj, "recovery", json_object_new_boolean(0));
+	}
+	if (req->cmd == CTL_CMD_RELOAD) {
+		if (req->force)
+			bad |= add_field(obj, "force", json_object_new_boolean(1));
+		if (req->dry_run)
+			bad |= add_field(obj, "dry_run", json_object_new_boolean(1));
 	}
 	if (bad) {
 		json_object_put(obj);
@@ -477,6 +620,13 @@ json_object *ctl_tenant_to_json(const struct ctl_tenant_info *t)
 	bad |= add_field(obj, "size", json_object_new_uint64(t->size));
 	bad |= add_field(obj, "queues", json_object_new_int64(t->queues));
 	bad |= add_field(obj, "depth", json_object_new_int64(t->depth));
+	bad |= add_field(obj, "class", json_object_new_string(class_name(t->cls)));
+	bad |= add_field(obj, "iops_limit", json_object_new_uint64(t->qos.iops_limit));
+	bad |= add_field(obj, "bw_limit", json_object_new_uint64(t->qos.bw_limit));
+	bad |= add_field(obj, "weight", json_object_new_int64(t->qos.weight));
+	bad |= add_field(obj, "recovery", json_object_new_boolean(t->recovery));
+	bad |= add_string(obj, "uuid", t->uuid, sizeof(t->uuid));
+	bad |= add_field(obj, "created", json_object_new_uint64(t->created));
 	if (bad) {
 		json_object_put(obj);
 		return NULL;
@@ -520,6 +670,38 @@ static int get_int(json_object *obj, const char *key, int64_t min, uint64_t max,
 	return *out <= max ? 0 : -1;
 }
 
+/* Fields an older daemon may not send: defaults when absent, -1 when malformed. */
+static int optional_fields(json_object *obj, struct ctl_tenant_info *n)
+{
+	json_object *val;
+	uint64_t weight = CONF_DEFAULT_WEIGHT;
+	char cls[16] = "besteffort";
+
+	if ((json_object_object_get_ex(obj, "class", &val) &&
+	     get_string(obj, "class", cls, sizeof(cls))) ||
+	    ctl_class_from_name(cls) < 0 ||
+	    (json_object_object_get_ex(obj, "iops_limit", &val) &&
+	     get_int(obj, "iops_limit", 0, UINT64_MAX, &n->qos.iops_limit)) ||
+	    (json_object_object_get_ex(obj, "bw_limit", &val) &&
+	     get_int(obj, "bw_limit", 0, UINT64_MAX, &n->qos.bw_limit)) ||
+	    (json_object_object_get_ex(obj, "weight", &val) &&
+	     get_int(obj, "weight", 0, UINT32_MAX, &weight)) ||
+	    (json_object_object_get_ex(obj, "uuid", &val) &&
+	     get_string(obj, "uuid", n->uuid, sizeof(n->uuid))) ||
+	    (json_object_object_get_ex(obj, "created", &val) &&
+	     get_int(obj, "created", 0, UINT64_MAX, &n->created)))
+		return -1;
+	n->cls = (enum conf_class)ctl_class_from_name(cls);
+	n->qos.weight = (unsigned)weight;
+	n->recovery = true;
+	if (json_object_object_get_ex(obj, "recovery", &val)) {
+		if (!json_object_is_type(val, json_type_boolean))
+			return -1;
+		n->recovery = json_object_get_boolean(val);
+	}
+	return 0;
+}
+
 int ctl_tenant_from_json(json_object *obj, struct ctl_tenant_info *t)
 {
 	struct ctl_tenant_info n = { 0 };
@@ -540,6 +722,8 @@ int ctl_tenant_from_json(json_object *obj, struct ctl_tenant_info *t)
 	n.dev_id = (int)(int64_t)dev_id;
 	n.queues = (unsigned)queues;
 	n.depth = (unsigned)depth;
+	if (optional_fields(obj, &n))
+		return -1;
 	*t = n;
 	return 0;
 }

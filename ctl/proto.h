@@ -6,10 +6,13 @@
  *
  * Requests:
  *   {"cmd":"add","name":"db","backend":"nvme0","size":1073741824,
- *    "queues":1,"depth":64}                      queues, depth optional
+ *    "queues":1,"depth":64,"class":"latency","iops_limit":5000,
+ *    "bw_limit":104857600,"weight":100,"recovery":true}
+ *                                    everything after "size" optional
  *   {"cmd":"del","name":"db"}
  *   {"cmd":"list"}
  *   {"cmd":"features"}
+ *   {"cmd":"reload","force":false,"dry_run":false}  both optional
  *
  * Replies:
  *   {"ok":true,"tenant":{TENANT}}                 add
@@ -17,11 +20,16 @@
  *   {"ok":true,"tenants":[{TENANT},...]}          list
  *   {"ok":true,"features":{"opcodes":"legacy","flags":["USER_RECOVERY",...],
  *    "flags_raw":24,"kernel":"6.1.0"}}             features
+ *   {"ok":true,"reload":{"applied":true,"changes":["+ tenant \"c\": ...",...]}}
+ *                                                 reload (applied false: dry run
+ *                                                 or nothing to do)
  *   {"ok":false,"error":"human readable reason"}  any failure
  *
  *   TENANT = {"name":"db","device":"/dev/ublkb0","dev_id":0,"state":"live",
  *             "backend":"nvme0","offset":1048576,"size":1073741824,
- *             "queues":1,"depth":64}
+ *             "queues":1,"depth":64,"class":"latency","iops_limit":0,
+ *             "bw_limit":0,"weight":100,"recovery":true,
+ *             "uuid":"8c0c...","created":1795000000}
  *
  * A request line longer than CTL_MAX_LINE bytes is answered with an error
  * and the connection is closed. Unknown commands, unknown keys, missing or
@@ -30,6 +38,7 @@
 #ifndef DDUBLK_CTL_PROTO_H
 #define DDUBLK_CTL_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +54,7 @@ enum ctl_cmd {
 	CTL_CMD_DEL,
 	CTL_CMD_LIST,
 	CTL_CMD_FEATURES,
+	CTL_CMD_RELOAD,
 };
 
 struct ctl_request {
@@ -54,7 +64,15 @@ struct ctl_request {
 	uint64_t size; /* add: bytes, > 0 */
 	unsigned queues; /* add: 0 = daemon default */
 	unsigned depth; /* add: 0 = daemon default */
+	enum conf_class cls; /* add: default besteffort */
+	struct conf_qos qos; /* add: default unlimited, weight CONF_DEFAULT_WEIGHT */
+	bool recovery; /* add: default true */
+	bool force; /* reload: apply destructive changes too */
+	bool dry_run; /* reload: only say what would change */
 };
+
+/* The defaults of an add request's optional fields. */
+void ctl_request_init(struct ctl_request *req, enum ctl_cmd cmd);
 
 struct ctl_tenant_info {
 	char name[CONF_NAME_MAX];
@@ -66,6 +84,11 @@ struct ctl_tenant_info {
 	uint64_t size;
 	unsigned queues;
 	unsigned depth;
+	enum conf_class cls;
+	struct conf_qos qos;
+	bool recovery;
+	char uuid[37]; /* "" if unknown */
+	uint64_t created; /* seconds since the epoch, 0 if unknown */
 };
 
 const char *ctl_cmd_name(enum ctl_cmd cmd);
@@ -84,6 +107,9 @@ char *ctl_request_encode(const struct ctl_request *req);
 json_object *ctl_tenant_to_json(const struct ctl_tenant_info *t);
 /* 0, or -1 if a field is missing or mistyped. */
 int ctl_tenant_from_json(json_object *obj, struct ctl_tenant_info *t);
+
+/* "latency" etc.; -1 for an unknown name. */
+int ctl_class_from_name(const char *name);
 
 /* Replies as lines including the trailing '\n'. malloc'd. */
 char *ctl_reply_error(const char *msg);

@@ -57,6 +57,13 @@ enum {
 	OPT_QUEUES,
 	OPT_DEPTH,
 	OPT_JSON,
+	OPT_CLASS,
+	OPT_IOPS_LIMIT,
+	OPT_BW_LIMIT,
+	OPT_WEIGHT,
+	OPT_NO_RECOVERY,
+	OPT_FORCE,
+	OPT_DRY_RUN,
 };
 
 /* Accepted before the command and, for convenience, after it too. */
@@ -111,9 +118,12 @@ static const char help_main[] =
 	"    ublk-ctl [--socket PATH] [--timeout SECONDS] COMMAND [ARGS]\n"
 	"\n"
 	"    ublk-ctl add --name NAME --backend BACKEND --size SIZE\n"
-	"                 [--queues N] [--depth N]\n"
+	"                 [--queues N] [--depth N] [--class CLASS]\n"
+	"                 [--iops-limit N] [--bw-limit SIZE] [--weight N]\n"
+	"                 [--no-recovery]\n"
 	"    ublk-ctl list [--json]\n"
 	"    ublk-ctl del NAME\n"
+	"    ublk-ctl reload [--force] [--dry-run]\n"
 	"    ublk-ctl features [--json]\n"
 	"    ublk-ctl help [COMMAND] | --help | --version\n"
 	"\n"
@@ -128,6 +138,8 @@ static const char help_main[] =
 	"              them as a new block device; prints the device path\n"
 	"    list      show every tenant: device, state, extent and queue shape\n"
 	"    del       remove tenant NAME's device and release its extent\n"
+	"    reload    apply the daemon's policy file again: add its new tenants,\n"
+	"              change class and QoS limits of running ones live\n"
 	"    features  show the ublk opcode style and feature flags of the kernel\n"
 	"    help      show this text, or a command's with \"help COMMAND\"\n"
 	"\n"
@@ -153,6 +165,7 @@ static const char help_main[] =
 	"    ublk-ctl add --name db --backend nvme0 --size 2G --queues 2\n"
 	"    ublk-ctl list\n"
 	"    ublk-ctl --socket /tmp/ddublk.sock list --json\n"
+	"    ublk-ctl reload --dry-run\n"
 	"    ublk-ctl del db\n";
 
 static const char help_add[] =
@@ -162,6 +175,8 @@ static const char help_add[] =
 	"SYNOPSIS\n"
 	"    ublk-ctl [--socket PATH] [--timeout SECONDS] add --name NAME\n"
 	"             --backend BACKEND --size SIZE [--queues N] [--depth N]\n"
+	"             [--class CLASS] [--iops-limit N] [--bw-limit SIZE]\n"
+	"             [--weight N] [--no-recovery]\n"
 	"\n"
 	"DESCRIPTION\n"
 	"    Reserves SIZE bytes of BACKEND for tenant NAME and exposes them as a\n"
@@ -182,12 +197,33 @@ static const char help_add[] =
 	"    --depth N\n"
 	"        Queue depth, 1 to " STR(CONF_MAX_DEPTH) ". Default: the daemon's\n"
 	"        (0 means the same).\n"
+	"    --class CLASS\n"
+	"        latency, throughput or besteffort (the default): which group of\n"
+	"        NVMe queues serves the tenant.\n"
+	"    --iops-limit N\n"
+	"        At most N requests per second (reads and writes), with bursts of\n"
+	"        up to one second's worth. 0 (the default): no limit.\n"
+	"    --bw-limit SIZE\n"
+	"        At most SIZE bytes per second, e.g. 100M; bursts as above.\n"
+	"        0 (the default): no limit.\n"
+	"    --weight N\n"
+	"        Share among tenants of the same class, 1 to " STR(CONF_MAX_WEIGHT) "\n"
+	"        (default " STR(CONF_DEFAULT_WEIGHT) ").\n"
+	"    --no-recovery\n"
+	"        Fail the tenant's I/O when the daemon dies instead of keeping the\n"
+	"        device for a restarted daemon to take over.\n"
 	HELP_COMMON_OPTIONS
+	"\n"
+	"    A tenant added here is kept across daemon restarts (it is recorded\n"
+	"    on its backend) and is left alone by \"ublk-ctl reload\" unless the\n"
+	"    policy file names it.\n"
 	"\n"
 	HELP_EXIT_STATUS
 	"\n"
 	"EXAMPLE\n"
 	"    dev=$(ublk-ctl add --name db --backend nvme0 --size 2G --depth 128)\n"
+	"    ublk-ctl add --name scratch --backend nvme0 --size 8G --class throughput \\\n"
+	"        --iops-limit 2000 --bw-limit 200M\n"
 	"    mkfs.ext4 \"$dev\"\n";
 
 static const char help_list[] =
@@ -199,16 +235,19 @@ static const char help_list[] =
 	"\n"
 	"DESCRIPTION\n"
 	"    Prints one line per tenant under the header\n"
-	"        NAME DEVICE STATE BACKEND OFFSET SIZE QUEUES DEPTH\n"
+	"        NAME DEVICE STATE BACKEND OFFSET SIZE QUEUES DEPTH CLASS LIMITS\n"
 	"    in aligned columns; OFFSET (where the tenant's extent starts in the\n"
 	"    backend) and SIZE are human-readable (\"64 MiB\"), DEVICE is \"-\" when\n"
-	"    the tenant has no device. With no tenants only the header is printed.\n"
+	"    the tenant has no device, LIMITS is \"-\" or e.g. \"2000 IOPS, 100 MiB/s\".\n"
+	"    With no tenants only the header is printed.\n"
 	"\n"
 	"OPTIONS\n"
 	"    --json\n"
 	"        Print the tenants as one JSON array instead, sizes in bytes:\n"
 	"        [{\"name\", \"device\", \"dev_id\", \"state\", \"backend\", \"offset\",\n"
-	"          \"size\", \"queues\", \"depth\"}, ...]. Use this from scripts.\n"
+	"          \"size\", \"queues\", \"depth\", \"class\", \"iops_limit\", \"bw_limit\",\n"
+	"          \"weight\", \"recovery\", \"uuid\", \"created\"}, ...]. Use this from\n"
+	"        scripts.\n"
 	HELP_COMMON_OPTIONS
 	"\n"
 	HELP_EXIT_STATUS
@@ -234,6 +273,40 @@ static const char help_del[] =
 	"\n"
 	"EXAMPLE\n"
 	"    ublk-ctl del db\n";
+
+static const char help_reload[] =
+	"NAME\n"
+	"    ublk-ctl reload - apply the policy file again\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    ublk-ctl [--socket PATH] [--timeout SECONDS] reload [--force] [--dry-run]\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    Makes the daemon read its policy file again (as SIGHUP does) and\n"
+	"    prints one line per change:\n"
+	"        + tenant added            ~ class or QoS changed, applied live\n"
+	"        - tenant removed          ! tenant recreated (size, backend,\n"
+	"                                    queues, depth or recovery changed)\n"
+	"    or \"no changes\". Class and QoS limits of running tenants change\n"
+	"    without interrupting their I/O. Removing a tenant of the policy, or\n"
+	"    changing its size, backend, queues, depth or recovery, is destructive\n"
+	"    (its device goes away; a new size or backend means a new, empty\n"
+	"    extent) and is refused unless --force is given. A reload that is\n"
+	"    refused, or whose file does not validate (the error names\n"
+	"    FILE:LINE: key), changes nothing. Tenants added with \"ublk-ctl add\"\n"
+	"    are left alone unless the policy names them.\n"
+	"\n"
+	"OPTIONS\n"
+	"    --force\n"
+	"        Apply destructive changes too.\n"
+	"    --dry-run\n"
+	"        Only print what would change.\n"
+	HELP_COMMON_OPTIONS
+	"\n"
+	HELP_EXIT_STATUS
+	"\n"
+	"EXAMPLE\n"
+	"    ublk-ctl reload --dry-run && ublk-ctl reload\n";
 
 static const char help_features[] =
 	"NAME\n"
@@ -602,9 +675,8 @@ static int recv_line(int fd, char *buf, size_t cap, size_t *len, const struct ct
 static int transact(const struct ctl_opts *o, const struct ctl_request *req,
 		    json_object **reply)
 {
-	char err[4096];
 	struct deadline d;
-	char *line, *buf = NULL;
+	char *line, *buf = NULL, *err = NULL;
 	size_t len = 0;
 	int fd = -1, ret;
 
@@ -629,13 +701,21 @@ static int transact(const struct ctl_opts *o, const struct ctl_request *req,
 	ret = recv_line(fd, buf, CTL_MAX_LINE + 1, &len, o, &d);
 	if (ret)
 		goto out;
-	if (ctl_reply_decode(buf, len, reply, err, sizeof(err))) {
+	/* As long as the line may be: a refused reload lists every change. */
+	err = malloc(CTL_MAX_LINE + 1);
+	if (!err) {
+		errmsg("out of memory");
+		ret = EXIT_REFUSED;
+		goto out;
+	}
+	if (ctl_reply_decode(buf, len, reply, err, CTL_MAX_LINE + 1)) {
 		errmsg("%s", err); /* the daemon's reason, verbatim */
 		ret = EXIT_REFUSED;
 	}
 out:
 	if (fd >= 0)
 		close(fd);
+	free(err);
 	free(buf);
 	free(line);
 	return ret;
@@ -666,6 +746,48 @@ static void print_json(json_object *obj)
 
 /* ---- commands ---------------------------------------------------------- */
 
+/* --class, --iops-limit, --bw-limit, --weight, --no-recovery: 0 or EXIT_USAGE. */
+static int qos_option(struct ctl_request *req, int c, const char *arg)
+{
+	unsigned long long v;
+	char *end;
+	int cls;
+
+	switch (c) {
+	case OPT_CLASS:
+		cls = ctl_class_from_name(arg);
+		if (cls < 0)
+			return usage_error("add", "--class must be latency, throughput or besteffort, "
+					   "not '%s'", arg);
+		req->cls = (enum conf_class)cls;
+		return 0;
+	case OPT_IOPS_LIMIT:
+		errno = 0;
+		v = strtoull(arg, &end, 10);
+		/* strtoull() also skips blanks and takes a sign: digits only */
+		if (!isdigit((unsigned char)arg[0]) || errno || *end || v > 10000000ULL)
+			return usage_error("add", "--iops-limit must be 0 (no limit) or an integer up "
+					   "to 10000000, not '%s'", arg);
+		req->qos.iops_limit = v;
+		return 0;
+	case OPT_BW_LIMIT:
+		if (parse_size(arg, &req->qos.bw_limit) ||
+		    (req->qos.bw_limit && (req->qos.bw_limit < 4096 || req->qos.bw_limit > (1ULL << 40))))
+			return usage_error("add", "--bw-limit must be 0 (no limit) or 4K to 1T per "
+					   "second, e.g. 100M, not '%s'", arg);
+		return 0;
+	case OPT_WEIGHT:
+		if (parse_count(arg, CONF_MAX_WEIGHT, &req->qos.weight) || !req->qos.weight)
+			return usage_error("add", "--weight must be an integer from 1 to %d, not '%s'",
+					   CONF_MAX_WEIGHT, arg);
+		return 0;
+	case OPT_NO_RECOVERY:
+		req->recovery = false;
+		return 0;
+	}
+	return 0;
+}
+
 static int cmd_add(struct ctl_opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -674,17 +796,32 @@ static int cmd_add(struct ctl_opts *o, int argc, char **argv)
 		{ "size", required_argument, NULL, OPT_SIZE },
 		{ "queues", required_argument, NULL, OPT_QUEUES },
 		{ "depth", required_argument, NULL, OPT_DEPTH },
+		{ "class", required_argument, NULL, OPT_CLASS },
+		{ "iops-limit", required_argument, NULL, OPT_IOPS_LIMIT },
+		{ "bw-limit", required_argument, NULL, OPT_BW_LIMIT },
+		{ "weight", required_argument, NULL, OPT_WEIGHT },
+		{ "no-recovery", no_argument, NULL, OPT_NO_RECOVERY },
 		COMMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *name = NULL, *backend = NULL, *size = NULL;
-	struct ctl_request req = { .cmd = CTL_CMD_ADD };
+	struct ctl_request req;
 	struct ctl_tenant_info t;
 	json_object *reply, *tenant;
 	int c, ret;
 
+	ctl_request_init(&req, CTL_CMD_ADD);
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
+		case OPT_CLASS:
+		case OPT_IOPS_LIMIT:
+		case OPT_BW_LIMIT:
+		case OPT_WEIGHT:
+		case OPT_NO_RECOVERY:
+			ret = qos_option(&req, c, optarg);
+			if (ret)
+				return ret;
+			break;
 		case OPT_NAME:
 			name = optarg;
 			break;
@@ -762,6 +899,8 @@ enum list_column {
 	COL_SIZE,
 	COL_QUEUES,
 	COL_DEPTH,
+	COL_CLASS,
+	COL_LIMITS,
 	NR_COLS,
 };
 
@@ -770,8 +909,24 @@ struct table_row {
 };
 
 static const char *const list_header[NR_COLS] = {
-	"NAME", "DEVICE", "STATE", "BACKEND", "OFFSET", "SIZE", "QUEUES", "DEPTH",
+	"NAME", "DEVICE", "STATE", "BACKEND", "OFFSET", "SIZE", "QUEUES", "DEPTH", "CLASS",
+	"LIMITS",
 };
+
+static void format_limits(const struct conf_qos *q, char *buf, size_t len)
+{
+	char bw[32];
+	int n = 0;
+
+	buf[0] = '\0';
+	if (q->iops_limit)
+		n = snprintf(buf, len, "%llu IOPS", (unsigned long long)q->iops_limit);
+	if (q->bw_limit && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, "%s%s/s", n ? ", " : "",
+			 format_size(q->bw_limit, bw, sizeof(bw)));
+	if (!buf[0])
+		snprintf(buf, len, "-");
+}
 
 static void tenant_row(const struct ctl_tenant_info *t, struct table_row *r)
 {
@@ -783,6 +938,10 @@ static void tenant_row(const struct ctl_tenant_info *t, struct table_row *r)
 	format_size(t->size, r->cell[COL_SIZE], sizeof(r->cell[0]));
 	snprintf(r->cell[COL_QUEUES], sizeof(r->cell[0]), "%u", t->queues);
 	snprintf(r->cell[COL_DEPTH], sizeof(r->cell[0]), "%u", t->depth);
+	snprintf(r->cell[COL_CLASS], sizeof(r->cell[0]), "%s",
+		 t->cls == CONF_CLASS_LATENCY ? "latency" :
+		 t->cls == CONF_CLASS_THROUGHPUT ? "throughput" : "besteffort");
+	format_limits(&t->qos, r->cell[COL_LIMITS], sizeof(r->cell[0]));
 }
 
 /* Left-aligned columns two spaces apart, no trailing blanks. */
@@ -983,12 +1142,85 @@ static int cmd_del(struct ctl_opts *o, int argc, char **argv)
 	return ret;
 }
 
+static int show_reload(json_object *r)
+{
+	json_object *applied, *changes, *line;
+	size_t n;
+
+	if (!json_object_object_get_ex(r, "applied", &applied) ||
+	    !json_object_is_type(applied, json_type_boolean) ||
+	    !json_object_object_get_ex(r, "changes", &changes) ||
+	    !json_object_is_type(changes, json_type_array)) {
+		errmsg("malformed reply from the daemon (bad \"reload\")");
+		return EXIT_REFUSED;
+	}
+	n = json_object_array_length(changes);
+	/* Validate first: print all or nothing. */
+	for (size_t i = 0; i < n; i++) {
+		if (!json_object_is_type(json_object_array_get_idx(changes, i), json_type_string)) {
+			errmsg("malformed reply from the daemon (bad \"changes\")");
+			return EXIT_REFUSED;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		line = json_object_array_get_idx(changes, i);
+		printf("%s\n", json_object_get_string(line));
+	}
+	if (!n)
+		puts("no changes");
+	else if (!json_object_get_boolean(applied))
+		puts("(dry run: nothing was changed)");
+	return EXIT_OK;
+}
+
+static int cmd_reload(struct ctl_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		COMMON_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl_request req;
+	json_object *reply, *r;
+	int c, ret;
+
+	ctl_request_init(&req, CTL_CMD_RELOAD);
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_FORCE:
+			req.force = true;
+			break;
+		case OPT_DRY_RUN:
+			req.dry_run = true;
+			break;
+		case '?':
+		case ':':
+			return bad_option("reload", c, argv);
+		default:
+			ret = common_option(o, "reload", c, help_reload);
+			if (ret)
+				return option_status("reload", c, argv, ret);
+		}
+	}
+	if (optind < argc)
+		return usage_error("reload", "unexpected argument '%s'", argv[optind]);
+	ret = transact(o, &req, &reply);
+	if (ret)
+		return ret;
+	r = payload(reply, "reload", json_type_object);
+	ret = r ? show_reload(r) : EXIT_REFUSED;
+	json_object_put(reply);
+	return ret;
+}
+
 static int cmd_help(struct ctl_opts *o, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "add", cmd_add, help_add },
 	{ "list", cmd_list, help_list },
 	{ "del", cmd_del, help_del },
+	{ "reload", cmd_reload, help_reload },
 	{ "features", cmd_features, help_features },
 	{ "help", cmd_help, help_help },
 };

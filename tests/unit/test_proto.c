@@ -21,6 +21,39 @@
 
 /* Length of a string literal, embedded NULs included. */
 #define LIT(s) s, sizeof(s) - 1
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Requests as decode fills them in: the fields given, the defaults of
+ * ctl_request_init() for the rest. Designated, so a new field is a default
+ * (zero) rather than a -Wmissing-field-initializers error.
+ */
+#define REQ_ADD_QOS(n, b, sz, q, d, cl, iops, bw, w, rec)                                   \
+	{ .cmd = CTL_CMD_ADD, .name = n, .backend = b, .size = (sz), .queues = (q),         \
+	  .depth = (d), .cls = (cl),                                                        \
+	  .qos = { .iops_limit = (iops), .bw_limit = (bw), .weight = (w) }, .recovery = (rec) }
+#define REQ_ADD(n, b, sz, q, d) \
+	REQ_ADD_QOS(n, b, sz, q, d, CONF_CLASS_BESTEFFORT, 0, 0, CONF_DEFAULT_WEIGHT, true)
+/* The ADD_WITH() request below, with these QoS fields. */
+#define REQ_QOS(cl, iops, bw, w, rec) REQ_ADD_QOS("db", "nvme0", 4096, 0, 0, cl, iops, bw, w, rec)
+#define REQ_CMD(c, n)                                                                       \
+	{ .cmd = (c), .name = n, .cls = CONF_CLASS_BESTEFFORT,                              \
+	  .qos = { .weight = CONF_DEFAULT_WEIGHT }, .recovery = true }
+#define REQ_RELOAD(f, dr)                                                                   \
+	{ .cmd = CTL_CMD_RELOAD, .cls = CONF_CLASS_BESTEFFORT,                              \
+	  .qos = { .weight = CONF_DEFAULT_WEIGHT }, .recovery = true, .force = (f),         \
+	  .dry_run = (dr) }
+
+#define BESTEFFORT CONF_CLASS_BESTEFFORT
+#define LATENCY CONF_CLASS_LATENCY
+#define THROUGHPUT CONF_CLASS_THROUGHPUT
+#define DEF_WEIGHT CONF_DEFAULT_WEIGHT
+
+#define ADD_PREFIX "{\"cmd\":\"add\",\"name\":\"db\",\"backend\":\"nvme0\","
+#define ADD_WITH(extra) ADD_PREFIX "\"size\":4096," extra "}"
+#define ADD_SIZE(v) ADD_PREFIX "\"size\":" v "}"
+#define ADD_NAME(v) "{\"cmd\":\"add\",\"name\":" v ",\"backend\":\"b\",\"size\":4096}"
+#define RELOAD_WITH(extra) "{\"cmd\":\"reload\"," extra "}"
 
 /* ---- valid requests ----------------------------------------------------- */
 
@@ -35,34 +68,85 @@ static const struct good_case good_cases[] = {
 	{ "add_full",
 	  LIT("{\"cmd\":\"add\",\"name\":\"db\",\"backend\":\"nvme0\",\"size\":1073741824,"
 	      "\"queues\":2,\"depth\":128}"),
-	  { CTL_CMD_ADD, "db", "nvme0", 1073741824, 2, 128 } },
+	  REQ_ADD("db", "nvme0", 1073741824, 2, 128) },
 	{ "add_minimal_defaults",
 	  LIT("{\"cmd\":\"add\",\"name\":\"db\",\"backend\":\"nvme0\",\"size\":4096}"),
-	  { CTL_CMD_ADD, "db", "nvme0", 4096, 0, 0 } },
+	  REQ_ADD("db", "nvme0", 4096, 0, 0) },
 	{ "add_zero_means_default",
 	  LIT("{\"cmd\":\"add\",\"name\":\"db\",\"backend\":\"b\",\"size\":8192,"
 	      "\"queues\":0,\"depth\":0}"),
-	  { CTL_CMD_ADD, "db", "b", 8192, 0, 0 } },
+	  REQ_ADD("db", "b", 8192, 0, 0) },
 	{ "add_limits",
 	  LIT("{\"cmd\":\"add\",\"name\":\"" NAME63 "\",\"backend\":\"a.b-c_d\","
 	      "\"size\":18446744073709547520,\"queues\":64,\"depth\":1024}"),
-	  { CTL_CMD_ADD, NAME63, "a.b-c_d", 18446744073709547520ULL, 64, 1024 } },
+	  REQ_ADD(NAME63, "a.b-c_d", 18446744073709547520ULL, 64, 1024) },
 	{ "add_minimum_counts",
 	  LIT("{\"cmd\":\"add\",\"name\":\"x\",\"backend\":\"y\",\"size\":4096,"
 	      "\"queues\":1,\"depth\":1}"),
-	  { CTL_CMD_ADD, "x", "y", 4096, 1, 1 } },
+	  REQ_ADD("x", "y", 4096, 1, 1) },
 	{ "add_any_key_order_and_spaces",
 	  LIT("  { \"depth\" : 32 , \"size\":65536,\"backend\":\"img\",\n\"name\":\"web.1\","
 	      "\"cmd\":\"add\"}\t \r"),
-	  { CTL_CMD_ADD, "web.1", "img", 65536, 0, 32 } },
-	{ "del", LIT("{\"cmd\":\"del\",\"name\":\"db\"}"), { CTL_CMD_DEL, "db", "", 0, 0, 0 } },
+	  REQ_ADD("web.1", "img", 65536, 0, 32) },
+	{ "del", LIT("{\"cmd\":\"del\",\"name\":\"db\"}"), REQ_CMD(CTL_CMD_DEL, "db") },
 	{ "del_name_with_dots", LIT("{\"name\":\"a..b\",\"cmd\":\"del\"}"),
-	  { CTL_CMD_DEL, "a..b", "", 0, 0, 0 } },
-	{ "list", LIT("{\"cmd\":\"list\"}"), { CTL_CMD_LIST, "", "", 0, 0, 0 } },
-	{ "features", LIT("{\"cmd\":\"features\"}"), { CTL_CMD_FEATURES, "", "", 0, 0, 0 } },
+	  REQ_CMD(CTL_CMD_DEL, "a..b") },
+	{ "list", LIT("{\"cmd\":\"list\"}"), REQ_CMD(CTL_CMD_LIST, "") },
+	{ "features", LIT("{\"cmd\":\"features\"}"), REQ_CMD(CTL_CMD_FEATURES, "") },
 	/* Only len bytes count: the daemon hands us its buffer, not a string. */
-	{ "length_bounds_input", "{\"cmd\":\"list\"}{garbage", 14,
-	  { CTL_CMD_LIST, "", "", 0, 0, 0 } },
+	{ "length_bounds_input", "{\"cmd\":\"list\"}{garbage", 14, REQ_CMD(CTL_CMD_LIST, "") },
+
+	/* add: class and QoS */
+	{ "add_every_new_field",
+	  LIT("{\"cmd\":\"add\",\"name\":\"db\",\"backend\":\"nvme0\",\"size\":1073741824,"
+	      "\"queues\":1,\"depth\":64,\"class\":\"latency\",\"iops_limit\":5000,"
+	      "\"bw_limit\":104857600,\"weight\":7,\"recovery\":false}"),
+	  REQ_ADD_QOS("db", "nvme0", 1073741824, 1, 64, LATENCY, 5000, 104857600, 7, false) },
+	{ "add_new_fields_first",
+	  LIT("{\"recovery\":true,\"weight\":10000,\"bw_limit\":4096,\"iops_limit\":1,"
+	      "\"class\":\"throughput\",\"size\":8192,\"backend\":\"b\",\"name\":\"n\","
+	      "\"cmd\":\"add\"}"),
+	  REQ_ADD_QOS("n", "b", 8192, 0, 0, THROUGHPUT, 1, 4096, 10000, true) },
+	{ "class_latency", LIT(ADD_WITH("\"class\":\"latency\"")),
+	  REQ_QOS(LATENCY, 0, 0, DEF_WEIGHT, true) },
+	{ "class_throughput", LIT(ADD_WITH("\"class\":\"throughput\"")),
+	  REQ_QOS(THROUGHPUT, 0, 0, DEF_WEIGHT, true) },
+	{ "class_besteffort", LIT(ADD_WITH("\"class\":\"besteffort\"")),
+	  REQ_QOS(BESTEFFORT, 0, 0, DEF_WEIGHT, true) },
+	{ "iops_limit_zero_is_none", LIT(ADD_WITH("\"iops_limit\":0")),
+	  REQ_QOS(BESTEFFORT, 0, 0, DEF_WEIGHT, true) },
+	{ "iops_limit_min", LIT(ADD_WITH("\"iops_limit\":1")),
+	  REQ_QOS(BESTEFFORT, 1, 0, DEF_WEIGHT, true) },
+	{ "iops_limit_max", LIT(ADD_WITH("\"iops_limit\":10000000")),
+	  REQ_QOS(BESTEFFORT, 10000000, 0, DEF_WEIGHT, true) },
+	{ "bw_limit_zero_is_none", LIT(ADD_WITH("\"bw_limit\":0")),
+	  REQ_QOS(BESTEFFORT, 0, 0, DEF_WEIGHT, true) },
+	{ "bw_limit_min", LIT(ADD_WITH("\"bw_limit\":4096")),
+	  REQ_QOS(BESTEFFORT, 0, 4096, DEF_WEIGHT, true) },
+	{ "bw_limit_unaligned", LIT(ADD_WITH("\"bw_limit\":5000")),
+	  REQ_QOS(BESTEFFORT, 0, 5000, DEF_WEIGHT, true) },
+	{ "bw_limit_max", LIT(ADD_WITH("\"bw_limit\":1099511627776")),
+	  REQ_QOS(BESTEFFORT, 0, 1ULL << 40, DEF_WEIGHT, true) },
+	{ "weight_min", LIT(ADD_WITH("\"weight\":1")), REQ_QOS(BESTEFFORT, 0, 0, 1, true) },
+	{ "weight_default_explicit", LIT(ADD_WITH("\"weight\":100")),
+	  REQ_QOS(BESTEFFORT, 0, 0, 100, true) },
+	{ "weight_max", LIT(ADD_WITH("\"weight\":10000")),
+	  REQ_QOS(BESTEFFORT, 0, 0, 10000, true) },
+	{ "recovery_true", LIT(ADD_WITH("\"recovery\":true")),
+	  REQ_QOS(BESTEFFORT, 0, 0, DEF_WEIGHT, true) },
+	{ "recovery_false", LIT(ADD_WITH("\"recovery\":false")),
+	  REQ_QOS(BESTEFFORT, 0, 0, DEF_WEIGHT, false) },
+
+	/* reload */
+	{ "reload", LIT("{\"cmd\":\"reload\"}"), REQ_RELOAD(false, false) },
+	{ "reload_force", LIT(RELOAD_WITH("\"force\":true")), REQ_RELOAD(true, false) },
+	{ "reload_dry_run", LIT(RELOAD_WITH("\"dry_run\":true")), REQ_RELOAD(false, true) },
+	{ "reload_both", LIT(RELOAD_WITH("\"force\":true,\"dry_run\":true")),
+	  REQ_RELOAD(true, true) },
+	{ "reload_explicit_false", LIT(RELOAD_WITH("\"force\":false,\"dry_run\":false")),
+	  REQ_RELOAD(false, false) },
+	{ "reload_keys_before_cmd", LIT("{ \"dry_run\" : true, \"cmd\" : \"reload\" }"),
+	  REQ_RELOAD(false, true) },
 };
 
 static void assert_request_equal(const struct ctl_request *got, const struct ctl_request *want)
@@ -73,6 +157,13 @@ static void assert_request_equal(const struct ctl_request *got, const struct ctl
 	assert_true(got->size == want->size);
 	assert_int_equal(got->queues, want->queues);
 	assert_int_equal(got->depth, want->depth);
+	assert_int_equal(got->cls, want->cls);
+	assert_true(got->qos.iops_limit == want->qos.iops_limit);
+	assert_true(got->qos.bw_limit == want->qos.bw_limit);
+	assert_int_equal(got->qos.weight, want->qos.weight);
+	assert_int_equal(got->recovery, want->recovery);
+	assert_int_equal(got->force, want->force);
+	assert_int_equal(got->dry_run, want->dry_run);
 }
 
 static void test_decode_good(void **state)
@@ -96,15 +187,19 @@ struct bad_case {
 	const char *err;
 };
 
-#define ADD_PREFIX "{\"cmd\":\"add\",\"name\":\"db\",\"backend\":\"nvme0\","
-#define ADD_WITH(extra) ADD_PREFIX "\"size\":4096," extra "}"
-#define ADD_SIZE(v) ADD_PREFIX "\"size\":" v "}"
-#define ADD_NAME(v) "{\"cmd\":\"add\",\"name\":" v ",\"backend\":\"b\",\"size\":4096}"
 #define NAME_HINT " (use letters, digits, '_', '.', '-')"
 #define QUEUES_ERR "\"queues\" must be an integer from 1 to 64"
 #define DEPTH_ERR "\"depth\" must be an integer from 1 to 1024"
 #define SIZE_ERR "\"size\" must be a positive integer"
 #define ALIGN_ERR "\"size\" must be a multiple of 4096"
+#define CMDS_HINT " (use add, del, list, features or reload)"
+#define CLASS_ERR "\"class\" must be \"latency\", \"throughput\" or \"besteffort\""
+#define IOPS_ERR "\"iops_limit\" must be 0 (no limit) or an integer from 1 to 10000000"
+#define BW_ERR "\"bw_limit\" must be 0 (no limit) or an integer from 4096 to 1099511627776"
+#define WEIGHT_ERR "\"weight\" must be an integer from 1 to 10000"
+#define RECOVERY_ERR "\"recovery\" must be true or false"
+#define FORCE_ERR "\"force\" must be true or false"
+#define DRY_RUN_ERR "\"dry_run\" must be true or false"
 
 static const struct bad_case bad_cases[] = {
 	/* not JSON at all */
@@ -159,15 +254,15 @@ static const struct bad_case bad_cases[] = {
 	{ "cmd_null", LIT("{\"cmd\":null}"), "\"cmd\" must be a string" },
 	{ "cmd_array", LIT("{\"cmd\":[\"list\"]}"), "\"cmd\" must be a string" },
 	{ "cmd_unknown", LIT("{\"cmd\":\"start\"}"),
-	  "unknown command \"start\" (use add, del, list or features)" },
+	  "unknown command \"start\"" CMDS_HINT },
 	{ "cmd_case", LIT("{\"cmd\":\"LIST\"}"),
-	  "unknown command \"LIST\" (use add, del, list or features)" },
+	  "unknown command \"LIST\"" CMDS_HINT },
 	{ "cmd_empty", LIT("{\"cmd\":\"\"}"),
-	  "unknown command \"\" (use add, del, list or features)" },
+	  "unknown command \"\"" CMDS_HINT },
 	{ "cmd_escaped_nul", LIT("{\"cmd\":\"list\\u0000x\"}"),
-	  "unknown command \"list\\x00x\" (use add, del, list or features)" },
+	  "unknown command \"list\\x00x\"" CMDS_HINT },
 	{ "cmd_control_chars", LIT("{\"cmd\":\"\\u001b[2J\"}"),
-	  "unknown command \"\\x1b[2J\" (use add, del, list or features)" },
+	  "unknown command \"\\x1b[2J\"" CMDS_HINT },
 
 	/* keys */
 	{ "unknown_key", LIT(ADD_WITH("\"sise\":4096")), "unknown key \"sise\"" },
@@ -254,6 +349,138 @@ static const struct bad_case bad_cases[] = {
 	{ "backend_too_long",
 	  LIT("{\"cmd\":\"add\",\"name\":\"db\",\"backend\":\"" NAME64 NAME64 "\",\"size\":4096}"),
 	  "backend name too long (128 bytes, max 63)" },
+
+	/* reload: the command word */
+	{ "cmd_reload_case", LIT("{\"cmd\":\"Reload\"}"), "unknown command \"Reload\"" CMDS_HINT },
+	{ "cmd_reload_space", LIT("{\"cmd\":\"reload \"}"),
+	  "unknown command \"reload \"" CMDS_HINT },
+
+	/* class */
+	{ "class_unknown", LIT(ADD_WITH("\"class\":\"fast\"")), CLASS_ERR ", not \"fast\"" },
+	{ "class_case", LIT(ADD_WITH("\"class\":\"LATENCY\"")), CLASS_ERR ", not \"LATENCY\"" },
+	{ "class_empty", LIT(ADD_WITH("\"class\":\"\"")), CLASS_ERR ", not \"\"" },
+	{ "class_padded", LIT(ADD_WITH("\"class\":\" latency\"")), CLASS_ERR ", not \" latency\"" },
+	{ "class_hyphen", LIT(ADD_WITH("\"class\":\"best-effort\"")),
+	  CLASS_ERR ", not \"best-effort\"" },
+	{ "class_escaped_nul", LIT(ADD_WITH("\"class\":\"latency\\u0000x\"")),
+	  CLASS_ERR ", not \"latency\\x00x\"" },
+	{ "class_control_chars", LIT(ADD_WITH("\"class\":\"\\u001b[2J\"")),
+	  CLASS_ERR ", not \"\\x1b[2J\"" },
+	{ "class_quote", LIT(ADD_WITH("\"class\":\"a\\\"b\"")), CLASS_ERR ", not \"a\\\"b\"" },
+	{ "class_long_cut",
+	  LIT(ADD_WITH("\"class\":\"" NAME64 NAME64 "\"")), CLASS_ERR ", not \"" NAME64 "\"..." },
+	{ "class_number", LIT(ADD_WITH("\"class\":1")), CLASS_ERR },
+	{ "class_bool", LIT(ADD_WITH("\"class\":true")), CLASS_ERR },
+	{ "class_null", LIT(ADD_WITH("\"class\":null")), CLASS_ERR },
+	{ "class_array", LIT(ADD_WITH("\"class\":[\"latency\"]")), CLASS_ERR },
+	{ "class_object", LIT(ADD_WITH("\"class\":{}")), CLASS_ERR },
+
+	/* iops_limit */
+	{ "iops_limit_too_high", LIT(ADD_WITH("\"iops_limit\":10000001")), IOPS_ERR },
+	{ "iops_limit_negative", LIT(ADD_WITH("\"iops_limit\":-1")), IOPS_ERR },
+	{ "iops_limit_int64_min", LIT(ADD_WITH("\"iops_limit\":-9223372036854775808")), IOPS_ERR },
+	{ "iops_limit_uint64_max", LIT(ADD_WITH("\"iops_limit\":18446744073709551615")), IOPS_ERR },
+	{ "iops_limit_beyond_uint64", LIT(ADD_WITH("\"iops_limit\":18446744073709551616")),
+	  IOPS_ERR },
+	{ "iops_limit_string", LIT(ADD_WITH("\"iops_limit\":\"5000\"")), IOPS_ERR },
+	{ "iops_limit_double", LIT(ADD_WITH("\"iops_limit\":5000.0")), IOPS_ERR },
+	{ "iops_limit_exponent", LIT(ADD_WITH("\"iops_limit\":5e3")), IOPS_ERR },
+	{ "iops_limit_bool", LIT(ADD_WITH("\"iops_limit\":true")), IOPS_ERR },
+	{ "iops_limit_null", LIT(ADD_WITH("\"iops_limit\":null")), IOPS_ERR },
+	{ "iops_limit_array", LIT(ADD_WITH("\"iops_limit\":[1]")), IOPS_ERR },
+
+	/* bw_limit */
+	{ "bw_limit_one", LIT(ADD_WITH("\"bw_limit\":1")), BW_ERR },
+	{ "bw_limit_below_min", LIT(ADD_WITH("\"bw_limit\":4095")), BW_ERR },
+	{ "bw_limit_above_max", LIT(ADD_WITH("\"bw_limit\":1099511627777")), BW_ERR },
+	{ "bw_limit_negative", LIT(ADD_WITH("\"bw_limit\":-4096")), BW_ERR },
+	{ "bw_limit_uint64_max", LIT(ADD_WITH("\"bw_limit\":18446744073709551615")), BW_ERR },
+	{ "bw_limit_string", LIT(ADD_WITH("\"bw_limit\":\"100M\"")), BW_ERR },
+	{ "bw_limit_double", LIT(ADD_WITH("\"bw_limit\":4096.5")), BW_ERR },
+	{ "bw_limit_bool", LIT(ADD_WITH("\"bw_limit\":false")), BW_ERR },
+	{ "bw_limit_null", LIT(ADD_WITH("\"bw_limit\":null")), BW_ERR },
+	{ "bw_limit_object", LIT(ADD_WITH("\"bw_limit\":{}")), BW_ERR },
+
+	/* weight: 0 is not "default" here, it is refused */
+	{ "weight_zero", LIT(ADD_WITH("\"weight\":0")), WEIGHT_ERR },
+	{ "weight_too_high", LIT(ADD_WITH("\"weight\":10001")), WEIGHT_ERR },
+	{ "weight_negative", LIT(ADD_WITH("\"weight\":-1")), WEIGHT_ERR },
+	/* 2^32 + 100: must not wrap to 100 in an unsigned */
+	{ "weight_wraps_unsigned", LIT(ADD_WITH("\"weight\":4294967396")), WEIGHT_ERR },
+	{ "weight_string", LIT(ADD_WITH("\"weight\":\"100\"")), WEIGHT_ERR },
+	{ "weight_double", LIT(ADD_WITH("\"weight\":1.0")), WEIGHT_ERR },
+	{ "weight_bool", LIT(ADD_WITH("\"weight\":true")), WEIGHT_ERR },
+	{ "weight_null", LIT(ADD_WITH("\"weight\":null")), WEIGHT_ERR },
+
+	/* recovery */
+	{ "recovery_one", LIT(ADD_WITH("\"recovery\":1")), RECOVERY_ERR },
+	{ "recovery_zero", LIT(ADD_WITH("\"recovery\":0")), RECOVERY_ERR },
+	{ "recovery_string_true", LIT(ADD_WITH("\"recovery\":\"true\"")), RECOVERY_ERR },
+	{ "recovery_string_false", LIT(ADD_WITH("\"recovery\":\"false\"")), RECOVERY_ERR },
+	{ "recovery_null", LIT(ADD_WITH("\"recovery\":null")), RECOVERY_ERR },
+	{ "recovery_array", LIT(ADD_WITH("\"recovery\":[]")), RECOVERY_ERR },
+	{ "recovery_repeated", LIT(ADD_WITH("\"recovery\":true,\"recovery\":false")),
+	  "request repeats a key" },
+
+	/* which error wins: fields in order, the old ones first */
+	{ "add_missing_size_before_bad_class",
+	  LIT(ADD_PREFIX "\"class\":\"fast\"}"), "add: missing \"size\"" },
+	{ "add_bad_depth_before_bad_class", LIT(ADD_WITH("\"depth\":0.5,\"class\":\"fast\"")),
+	  DEPTH_ERR },
+	{ "add_bad_class_before_bad_weight", LIT(ADD_WITH("\"weight\":0,\"class\":\"fast\"")),
+	  CLASS_ERR ", not \"fast\"" },
+	{ "add_bad_iops_before_bad_bw", LIT(ADD_WITH("\"bw_limit\":1,\"iops_limit\":-1")),
+	  IOPS_ERR },
+	{ "add_bad_weight_before_bad_recovery",
+	  LIT(ADD_WITH("\"recovery\":1,\"weight\":0")), WEIGHT_ERR },
+
+	/* keys of one command on another */
+	{ "add_with_force", LIT(ADD_WITH("\"force\":true")), "add: unexpected key \"force\"" },
+	{ "add_with_dry_run", LIT(ADD_WITH("\"dry_run\":false")),
+	  "add: unexpected key \"dry_run\"" },
+	{ "del_with_class", LIT("{\"cmd\":\"del\",\"name\":\"db\",\"class\":\"latency\"}"),
+	  "del: unexpected key \"class\"" },
+	{ "del_with_recovery", LIT("{\"cmd\":\"del\",\"name\":\"db\",\"recovery\":true}"),
+	  "del: unexpected key \"recovery\"" },
+	{ "del_with_force", LIT("{\"cmd\":\"del\",\"name\":\"db\",\"force\":true}"),
+	  "del: unexpected key \"force\"" },
+	{ "list_with_weight", LIT("{\"cmd\":\"list\",\"weight\":1}"),
+	  "list: unexpected key \"weight\"" },
+	{ "list_with_force", LIT("{\"cmd\":\"list\",\"force\":true}"),
+	  "list: unexpected key \"force\"" },
+	{ "features_with_dry_run", LIT("{\"cmd\":\"features\",\"dry_run\":true}"),
+	  "features: unexpected key \"dry_run\"" },
+	{ "reload_with_name", LIT(RELOAD_WITH("\"name\":\"db\"")),
+	  "reload: unexpected key \"name\"" },
+	{ "reload_with_size", LIT(RELOAD_WITH("\"size\":4096")),
+	  "reload: unexpected key \"size\"" },
+	{ "reload_with_class", LIT(RELOAD_WITH("\"class\":\"latency\"")),
+	  "reload: unexpected key \"class\"" },
+	{ "reload_with_iops_limit", LIT(RELOAD_WITH("\"iops_limit\":1")),
+	  "reload: unexpected key \"iops_limit\"" },
+	{ "reload_with_recovery", LIT(RELOAD_WITH("\"recovery\":true")),
+	  "reload: unexpected key \"recovery\"" },
+	/* keys are checked before values */
+	{ "reload_key_before_value", LIT(RELOAD_WITH("\"force\":1,\"name\":\"db\"")),
+	  "reload: unexpected key \"name\"" },
+	{ "reload_unknown_key", LIT(RELOAD_WITH("\"all\":true")), "unknown key \"all\"" },
+	{ "reload_key_case", LIT(RELOAD_WITH("\"Force\":true")), "unknown key \"Force\"" },
+	{ "reload_key_dash", LIT(RELOAD_WITH("\"dry-run\":true")), "unknown key \"dry-run\"" },
+	{ "reload_repeated_force", LIT(RELOAD_WITH("\"force\":true,\"force\":false")),
+	  "request repeats a key" },
+
+	/* reload: force and dry_run are booleans */
+	{ "force_one", LIT(RELOAD_WITH("\"force\":1")), FORCE_ERR },
+	{ "force_zero", LIT(RELOAD_WITH("\"force\":0")), FORCE_ERR },
+	{ "force_string", LIT(RELOAD_WITH("\"force\":\"yes\"")), FORCE_ERR },
+	{ "force_string_true", LIT(RELOAD_WITH("\"force\":\"true\"")), FORCE_ERR },
+	{ "force_null", LIT(RELOAD_WITH("\"force\":null")), FORCE_ERR },
+	{ "force_object", LIT(RELOAD_WITH("\"force\":{}")), FORCE_ERR },
+	{ "dry_run_one", LIT(RELOAD_WITH("\"dry_run\":1")), DRY_RUN_ERR },
+	{ "dry_run_string", LIT(RELOAD_WITH("\"dry_run\":\"false\"")), DRY_RUN_ERR },
+	{ "dry_run_null", LIT(RELOAD_WITH("\"dry_run\":null")), DRY_RUN_ERR },
+	{ "dry_run_array", LIT(RELOAD_WITH("\"dry_run\":[true]")), DRY_RUN_ERR },
+	{ "force_before_dry_run", LIT(RELOAD_WITH("\"dry_run\":1,\"force\":1")), FORCE_ERR },
 };
 
 static void test_decode_bad(void **state)
@@ -302,7 +529,7 @@ static void test_decode_long_name_quoted_short(void **state)
 
 	snprintf(line, sizeof(line), "{\"cmd\":\"%0200d\"}", 0);
 	assert_int_equal(ctl_request_decode(line, strlen(line), &req, err, sizeof(err)), -1);
-	snprintf(want, sizeof(want), "unknown command \"%064d\"... (use add, del, list or features)", 0);
+	snprintf(want, sizeof(want), "unknown command \"%064d\"..." CMDS_HINT, 0);
 	assert_string_equal(err, want);
 }
 
@@ -324,8 +551,43 @@ static void test_cmd_names(void **state)
 	assert_string_equal(ctl_cmd_name(CTL_CMD_DEL), "del");
 	assert_string_equal(ctl_cmd_name(CTL_CMD_LIST), "list");
 	assert_string_equal(ctl_cmd_name(CTL_CMD_FEATURES), "features");
+	assert_string_equal(ctl_cmd_name(CTL_CMD_RELOAD), "reload");
 	assert_string_equal(ctl_cmd_name(CTL_CMD_NONE), "none");
 	assert_string_equal(ctl_cmd_name((enum ctl_cmd)99), "unknown");
+}
+
+static void test_class_names(void **state)
+{
+	assert_int_equal(ctl_class_from_name("besteffort"), CONF_CLASS_BESTEFFORT);
+	assert_int_equal(ctl_class_from_name("latency"), CONF_CLASS_LATENCY);
+	assert_int_equal(ctl_class_from_name("throughput"), CONF_CLASS_THROUGHPUT);
+	assert_int_equal(ctl_class_from_name(""), -1);
+	assert_int_equal(ctl_class_from_name("Latency"), -1);
+	assert_int_equal(ctl_class_from_name("latency "), -1);
+	assert_int_equal(ctl_class_from_name("best-effort"), -1);
+	assert_int_equal(ctl_class_from_name("late"), -1);
+}
+
+static void test_request_init(void **state)
+{
+	static const enum ctl_cmd cmds[] = {
+		CTL_CMD_NONE, CTL_CMD_ADD, CTL_CMD_DEL, CTL_CMD_LIST, CTL_CMD_FEATURES,
+		CTL_CMD_RELOAD,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
+		struct ctl_request req;
+		const struct ctl_request want = { .cmd = cmds[i], .cls = CONF_CLASS_BESTEFFORT,
+						  .qos = { .weight = CONF_DEFAULT_WEIGHT },
+						  .recovery = true };
+
+		/* everything is set, whatever was there before */
+		memset(&req, 0xa5, sizeof(req));
+		ctl_request_init(&req, cmds[i]);
+		assert_request_equal(&req, &want);
+		assert_int_equal(req.name[CONF_NAME_MAX - 1], 0);
+		assert_int_equal(req.backend[CONF_NAME_MAX - 1], 0);
+	}
 }
 
 /* ---- encode ------------------------------------------------------------- */
@@ -350,13 +612,16 @@ static void assert_round_trip(const struct ctl_request *req, const char *wire)
 	free(line);
 }
 
+#define WIRE_ADD(extra) \
+	"{\"cmd\":\"add\",\"name\":\"db\",\"backend\":\"nvme0\",\"size\":4096" extra "}\n"
+
 static void test_encode_wire_format(void **state)
 {
-	struct ctl_request add = { CTL_CMD_ADD, "db", "nvme0", 1073741824, 0, 0 };
-	struct ctl_request add_all = { CTL_CMD_ADD, "db", "nvme0", 1073741824, 1, 64 };
-	struct ctl_request del = { CTL_CMD_DEL, "db", "", 0, 0, 0 };
-	struct ctl_request list = { CTL_CMD_LIST, "", "", 0, 0, 0 };
-	struct ctl_request features = { CTL_CMD_FEATURES, "", "", 0, 0, 0 };
+	struct ctl_request add = REQ_ADD("db", "nvme0", 1073741824, 0, 0);
+	struct ctl_request add_all = REQ_ADD("db", "nvme0", 1073741824, 1, 64);
+	struct ctl_request del = REQ_CMD(CTL_CMD_DEL, "db");
+	struct ctl_request list = REQ_CMD(CTL_CMD_LIST, "");
+	struct ctl_request features = REQ_CMD(CTL_CMD_FEATURES, "");
 
 	assert_round_trip(&add, "{\"cmd\":\"add\",\"name\":\"db\",\"backend\":\"nvme0\","
 				"\"size\":1073741824}\n");
@@ -367,26 +632,93 @@ static void test_encode_wire_format(void **state)
 	assert_round_trip(&features, "{\"cmd\":\"features\"}\n");
 }
 
+static void test_encode_qos_wire_format(void **state)
+{
+	/* Defaults are left out: besteffort, no limits, weight 100, recovery. */
+	struct ctl_request defaults = REQ_QOS(BESTEFFORT, 0, 0, DEF_WEIGHT, true);
+	struct ctl_request latency = REQ_QOS(LATENCY, 0, 0, DEF_WEIGHT, true);
+	struct ctl_request throughput = REQ_QOS(THROUGHPUT, 0, 0, DEF_WEIGHT, true);
+	struct ctl_request iops = REQ_QOS(BESTEFFORT, 2000, 0, DEF_WEIGHT, true);
+	struct ctl_request bw = REQ_QOS(BESTEFFORT, 0, 104857600, DEF_WEIGHT, true);
+	struct ctl_request weight = REQ_QOS(BESTEFFORT, 0, 0, 1, true);
+	struct ctl_request norecovery = REQ_QOS(BESTEFFORT, 0, 0, DEF_WEIGHT, false);
+	struct ctl_request all = REQ_ADD_QOS("db", "nvme0", 4096, 2, 32, LATENCY, 5000,
+					     104857600, 7, false);
+	struct ctl_request init;
+
+	assert_round_trip(&defaults, WIRE_ADD(""));
+	assert_round_trip(&latency, WIRE_ADD(",\"class\":\"latency\""));
+	assert_round_trip(&throughput, WIRE_ADD(",\"class\":\"throughput\""));
+	assert_round_trip(&iops, WIRE_ADD(",\"iops_limit\":2000"));
+	assert_round_trip(&bw, WIRE_ADD(",\"bw_limit\":104857600"));
+	assert_round_trip(&weight, WIRE_ADD(",\"weight\":1"));
+	assert_round_trip(&norecovery, WIRE_ADD(",\"recovery\":false"));
+	assert_round_trip(&all, WIRE_ADD(",\"queues\":2,\"depth\":32,\"class\":\"latency\","
+					 "\"iops_limit\":5000,\"bw_limit\":104857600,"
+					 "\"weight\":7,\"recovery\":false"));
+
+	/* what ublk-ctl does: init, then fill in */
+	ctl_request_init(&init, CTL_CMD_ADD);
+	strcpy(init.name, "db");
+	strcpy(init.backend, "nvme0");
+	init.size = 4096;
+	assert_round_trip(&init, WIRE_ADD(""));
+}
+
+static void test_encode_reload_wire_format(void **state)
+{
+	struct ctl_request plain = REQ_RELOAD(false, false);
+	struct ctl_request force = REQ_RELOAD(true, false);
+	struct ctl_request dry_run = REQ_RELOAD(false, true);
+	struct ctl_request both = REQ_RELOAD(true, true);
+
+	assert_round_trip(&plain, "{\"cmd\":\"reload\"}\n");
+	assert_round_trip(&force, "{\"cmd\":\"reload\",\"force\":true}\n");
+	assert_round_trip(&dry_run, "{\"cmd\":\"reload\",\"dry_run\":true}\n");
+	assert_round_trip(&both, "{\"cmd\":\"reload\",\"force\":true,\"dry_run\":true}\n");
+}
+
 static void test_encode_round_trip_limits(void **state)
 {
-	struct ctl_request big = { CTL_CMD_ADD, NAME63, "a.b_c-d", 18446744073709547520ULL,
-				   CONF_MAX_QUEUES, CONF_MAX_DEPTH };
-	struct ctl_request small = { CTL_CMD_ADD, "x", "y", 4096, 1, 1 };
-	struct ctl_request only_depth = { CTL_CMD_ADD, "x", "y", 1ULL << 40, 0, 7 };
-	struct ctl_request del = { CTL_CMD_DEL, NAME63, "", 0, 0, 0 };
+	struct ctl_request big = REQ_ADD_QOS(NAME63, "a.b_c-d", 18446744073709547520ULL,
+					     CONF_MAX_QUEUES, CONF_MAX_DEPTH, THROUGHPUT,
+					     CONF_MAX_IOPS_LIMIT, CONF_MAX_BW_LIMIT,
+					     CONF_MAX_WEIGHT, false);
+	struct ctl_request small = REQ_ADD_QOS("x", "y", 4096, 1, 1, LATENCY, 1,
+					       CONF_MIN_BW_LIMIT, 1, true);
+	struct ctl_request only_depth = REQ_ADD("x", "y", 1ULL << 40, 0, 7);
+	struct ctl_request odd_bw = REQ_ADD_QOS("x", "y", 8192, 0, 0, BESTEFFORT, 0, 4097,
+						DEF_WEIGHT + 1, true);
+	struct ctl_request del = REQ_CMD(CTL_CMD_DEL, NAME63);
 
 	assert_round_trip(&big, NULL);
 	assert_round_trip(&small, NULL);
 	assert_round_trip(&only_depth, NULL);
+	assert_round_trip(&odd_bw, NULL);
 	assert_round_trip(&del, NULL);
+	for (int f = 0; f < 2; f++) {
+		for (int d = 0; d < 2; d++) {
+			struct ctl_request r = REQ_RELOAD(f, d);
+
+			assert_round_trip(&r, NULL);
+		}
+	}
 }
 
 static void test_encode_ignores_irrelevant_fields(void **state)
 {
-	/* del and list must not leak add's fields onto the wire */
-	struct ctl_request del = { CTL_CMD_DEL, "db", "nvme0", 4096, 2, 2 };
-	struct ctl_request list = { CTL_CMD_LIST, "db", "nvme0", 4096, 2, 2 };
+	/* no command leaks another's fields onto the wire */
+	struct ctl_request del = REQ_ADD_QOS("db", "nvme0", 4096, 2, 2, LATENCY, 1, 4096, 7,
+					     false);
+	struct ctl_request list = del, features = del, reload = del, add = del;
 	char *line;
+
+	del.cmd = CTL_CMD_DEL;
+	list.cmd = CTL_CMD_LIST;
+	features.cmd = CTL_CMD_FEATURES;
+	reload.cmd = CTL_CMD_RELOAD;
+	del.force = list.force = features.force = add.force = true;
+	del.dry_run = list.dry_run = features.dry_run = add.dry_run = true;
 
 	line = ctl_request_encode(&del);
 	assert_string_equal(line, "{\"cmd\":\"del\",\"name\":\"db\"}\n");
@@ -394,19 +726,36 @@ static void test_encode_ignores_irrelevant_fields(void **state)
 	line = ctl_request_encode(&list);
 	assert_string_equal(line, "{\"cmd\":\"list\"}\n");
 	free(line);
+	line = ctl_request_encode(&features);
+	assert_string_equal(line, "{\"cmd\":\"features\"}\n");
+	free(line);
+	line = ctl_request_encode(&reload);
+	assert_string_equal(line, "{\"cmd\":\"reload\"}\n");
+	free(line);
+	line = ctl_request_encode(&add);
+	assert_string_equal(line, WIRE_ADD(",\"queues\":2,\"depth\":2,\"class\":\"latency\","
+					   "\"iops_limit\":1,\"bw_limit\":4096,\"weight\":7,"
+					   "\"recovery\":false"));
+	free(line);
 }
 
 static void test_encode_invalid_cmd(void **state)
 {
-	struct ctl_request none = { CTL_CMD_NONE, "db", "", 0, 0, 0 };
-	struct ctl_request bogus = { (enum ctl_cmd)42, "db", "", 0, 0, 0 };
+	struct ctl_request none, bogus;
 
+	ctl_request_init(&none, CTL_CMD_NONE);
+	strcpy(none.name, "db");
+	ctl_request_init(&bogus, (enum ctl_cmd)42);
+	strcpy(bogus.name, "db");
 	assert_null(ctl_request_encode(&none));
 	assert_null(ctl_request_encode(&bogus));
 }
 
 /* ---- tenant info -------------------------------------------------------- */
 
+#define SAMPLE_UUID "8c0c5a1e-3f2b-4d6a-9e7f-0123456789ab"
+
+/* Every field away from its default, so a dropped one shows. */
 static const struct ctl_tenant_info sample_tenant = {
 	.name = "db",
 	.device = "/dev/ublkb0",
@@ -417,15 +766,33 @@ static const struct ctl_tenant_info sample_tenant = {
 	.size = 1073741824,
 	.queues = 1,
 	.depth = 64,
+	.cls = CONF_CLASS_LATENCY,
+	.qos = { .iops_limit = 5000, .bw_limit = 104857600, .weight = 50 },
+	.recovery = false,
+	.uuid = SAMPLE_UUID,
+	.created = 1795000000,
 };
 
-#define SAMPLE_TENANT_JSON                                                       \
+#define OLD_TENANT_JSON                                                          \
 	"{\"name\":\"db\",\"device\":\"/dev/ublkb0\",\"dev_id\":0,\"state\":\"live\"," \
 	"\"backend\":\"nvme0\",\"offset\":1048576,\"size\":1073741824,"              \
 	"\"queues\":1,\"depth\":64}"
 
+#define SAMPLE_TENANT_JSON                                                       \
+	"{\"name\":\"db\",\"device\":\"/dev/ublkb0\",\"dev_id\":0,\"state\":\"live\"," \
+	"\"backend\":\"nvme0\",\"offset\":1048576,\"size\":1073741824,"              \
+	"\"queues\":1,\"depth\":64,\"class\":\"latency\",\"iops_limit\":5000,"       \
+	"\"bw_limit\":104857600,\"weight\":50,\"recovery\":false,"                   \
+	"\"uuid\":\"" SAMPLE_UUID "\",\"created\":1795000000}"
+
+/* Every daemon sends these. */
 static const char *const tenant_keys[] = {
 	"name", "device", "dev_id", "state", "backend", "offset", "size", "queues", "depth",
+};
+
+/* An older daemon does not: defaults then. */
+static const char *const optional_tenant_keys[] = {
+	"class", "iops_limit", "bw_limit", "weight", "recovery", "uuid", "created",
 };
 
 static void assert_tenant_equal(const struct ctl_tenant_info *a, const struct ctl_tenant_info *b)
@@ -439,6 +806,34 @@ static void assert_tenant_equal(const struct ctl_tenant_info *a, const struct ct
 	assert_true(a->size == b->size);
 	assert_int_equal(a->queues, b->queues);
 	assert_int_equal(a->depth, b->depth);
+	assert_int_equal(a->cls, b->cls);
+	assert_true(a->qos.iops_limit == b->qos.iops_limit);
+	assert_true(a->qos.bw_limit == b->qos.bw_limit);
+	assert_int_equal(a->qos.weight, b->qos.weight);
+	assert_int_equal(a->recovery, b->recovery);
+	assert_string_equal(a->uuid, b->uuid);
+	assert_true(a->created == b->created);
+}
+
+/* What ctl_tenant_from_json() fills in when key is absent. */
+static void set_tenant_default(struct ctl_tenant_info *t, const char *key)
+{
+	if (!strcmp(key, "class"))
+		t->cls = CONF_CLASS_BESTEFFORT;
+	else if (!strcmp(key, "iops_limit"))
+		t->qos.iops_limit = 0;
+	else if (!strcmp(key, "bw_limit"))
+		t->qos.bw_limit = 0;
+	else if (!strcmp(key, "weight"))
+		t->qos.weight = CONF_DEFAULT_WEIGHT;
+	else if (!strcmp(key, "recovery"))
+		t->recovery = true;
+	else if (!strcmp(key, "uuid"))
+		t->uuid[0] = '\0';
+	else if (!strcmp(key, "created"))
+		t->created = 0;
+	else
+		fail_msg("no default for \"%s\"", key);
 }
 
 static void test_tenant_to_json_shape(void **state)
@@ -450,6 +845,35 @@ static void test_tenant_to_json_shape(void **state)
 	assert_string_equal(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
 								JSON_C_TO_STRING_NOSLASHESCAPE),
 			    SAMPLE_TENANT_JSON);
+	json_object_put(obj);
+}
+
+static void test_tenant_to_json_defaults(void **state)
+{
+	struct ctl_tenant_info t = {
+		.name = "web", .device = "", .dev_id = -1, .state = "failed", .backend = "img",
+		.size = 4096, .queues = 1, .depth = 1, .cls = CONF_CLASS_BESTEFFORT,
+		.qos = { .weight = CONF_DEFAULT_WEIGHT }, .recovery = true,
+	};
+	json_object *obj = ctl_tenant_to_json(&t), *cls;
+
+	/* new fields are always sent, defaults too */
+	assert_non_null(obj);
+	assert_string_equal(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+								JSON_C_TO_STRING_NOSLASHESCAPE),
+			    "{\"name\":\"web\",\"device\":\"\",\"dev_id\":-1,\"state\":\"failed\","
+			    "\"backend\":\"img\",\"offset\":0,\"size\":4096,\"queues\":1,"
+			    "\"depth\":1,\"class\":\"besteffort\",\"iops_limit\":0,"
+			    "\"bw_limit\":0,\"weight\":100,\"recovery\":true,\"uuid\":\"\","
+			    "\"created\":0}");
+	json_object_put(obj);
+
+	/* a class out of range is never sent as something a client refuses */
+	t.cls = (enum conf_class)42;
+	obj = ctl_tenant_to_json(&t);
+	assert_non_null(obj);
+	assert_true(json_object_object_get_ex(obj, "class", &cls));
+	assert_string_equal(json_object_get_string(cls), "besteffort");
 	json_object_put(obj);
 }
 
@@ -477,22 +901,51 @@ static void test_tenant_round_trip(void **state)
 	struct ctl_tenant_info no_device = {
 		.name = "web", .device = "", .dev_id = -1, .state = "failed",
 		.backend = "img", .offset = 0, .size = 4096, .queues = 2, .depth = 1024,
+		.cls = CONF_CLASS_BESTEFFORT, .qos = { .weight = CONF_DEFAULT_WEIGHT },
+		.recovery = true, .uuid = "", .created = 0,
 	};
 	struct ctl_tenant_info huge = {
 		.name = NAME63, .device = "/dev/ublkb12345", .dev_id = 12345,
 		.state = "stopped", .backend = NAME63,
 		.offset = 18446744073709547520ULL, .size = 9223372036854779904ULL,
-		.queues = 64, .depth = 1,
+		.queues = 64, .depth = 1, .cls = CONF_CLASS_THROUGHPUT,
+		.qos = { .iops_limit = UINT64_MAX, .bw_limit = UINT64_MAX, .weight = UINT32_MAX },
+		.recovery = true, .uuid = "ffffffff-ffff-ffff-ffff-ffffffffffff",
+		.created = UINT64_MAX,
 	};
+	struct ctl_tenant_info besteffort = sample_tenant;
 
+	besteffort.cls = CONF_CLASS_BESTEFFORT;
+	besteffort.qos.weight = 1;
 	assert_tenant_round_trip(&sample_tenant);
 	assert_tenant_round_trip(&no_device);
 	assert_tenant_round_trip(&huge);
+	assert_tenant_round_trip(&besteffort);
+}
+
+static void test_tenant_older_daemon(void **state)
+{
+	/* No class, QoS, recovery, uuid or created: the defaults. */
+	json_object *obj = json_tokener_parse(OLD_TENANT_JSON);
+	struct ctl_tenant_info t, want = sample_tenant;
+
+	for (size_t i = 0; i < ARRAY_SIZE(optional_tenant_keys); i++)
+		set_tenant_default(&want, optional_tenant_keys[i]);
+	assert_non_null(obj);
+	memset(&t, 0x77, sizeof(t));
+	assert_int_equal(ctl_tenant_from_json(obj, &t), 0);
+	assert_tenant_equal(&t, &want);
+	assert_int_equal(t.cls, CONF_CLASS_BESTEFFORT);
+	assert_int_equal(t.qos.weight, 100);
+	assert_true(t.recovery);
+	assert_true(t.qos.iops_limit == 0 && t.qos.bw_limit == 0 && t.created == 0);
+	assert_string_equal(t.uuid, "");
+	json_object_put(obj);
 }
 
 static void test_tenant_missing_field(void **state)
 {
-	for (size_t i = 0; i < sizeof(tenant_keys) / sizeof(tenant_keys[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(tenant_keys); i++) {
 		json_object *obj = ctl_tenant_to_json(&sample_tenant);
 		struct ctl_tenant_info t, before;
 
@@ -506,31 +959,69 @@ static void test_tenant_missing_field(void **state)
 	}
 }
 
-static void test_tenant_mistyped_field(void **state)
+static void test_tenant_missing_optional_field(void **state)
 {
-	for (size_t i = 0; i < sizeof(tenant_keys) / sizeof(tenant_keys[0]); i++) {
-		json_object *obj = ctl_tenant_to_json(&sample_tenant), *cur;
-		struct ctl_tenant_info t;
+	/* Each one alone: that field takes its default, the rest are kept. */
+	for (size_t i = 0; i < ARRAY_SIZE(optional_tenant_keys); i++) {
+		json_object *obj = ctl_tenant_to_json(&sample_tenant);
+		struct ctl_tenant_info t, want = sample_tenant;
 
-		/* swap the kind: strings become numbers and numbers strings */
-		assert_true(json_object_object_get_ex(obj, tenant_keys[i], &cur));
-		if (json_object_is_type(cur, json_type_string))
-			json_object_object_add(obj, tenant_keys[i], json_object_new_int(1));
-		else
-			json_object_object_add(obj, tenant_keys[i], json_object_new_string("1"));
-		if (ctl_tenant_from_json(obj, &t) != -1)
-			fail_msg("accepted a mistyped \"%s\"", tenant_keys[i]);
+		set_tenant_default(&want, optional_tenant_keys[i]);
+		json_object_object_del(obj, optional_tenant_keys[i]);
+		memset(&t, 0x11, sizeof(t));
+		if (ctl_tenant_from_json(obj, &t) != 0)
+			fail_msg("refused a tenant without \"%s\"", optional_tenant_keys[i]);
+		assert_tenant_equal(&t, &want);
 		json_object_put(obj);
 	}
 }
 
-static int tenant_from_text(const char *text)
+static void assert_mistyped_refused(const char *key, json_object *val)
+{
+	json_object *obj = ctl_tenant_to_json(&sample_tenant);
+	struct ctl_tenant_info t, before;
+
+	memset(&t, 0x11, sizeof(t));
+	before = t;
+	json_object_object_add(obj, key, val);
+	if (ctl_tenant_from_json(obj, &t) != -1)
+		fail_msg("accepted a mistyped \"%s\": %s", key, json_object_to_json_string(val));
+	assert_memory_equal(&t, &before, sizeof(t));
+	json_object_put(obj);
+}
+
+static void test_tenant_mistyped_field(void **state)
+{
+	const size_t nr = ARRAY_SIZE(tenant_keys);
+	const size_t nr_opt = ARRAY_SIZE(optional_tenant_keys);
+
+	for (size_t i = 0; i < nr + nr_opt; i++) {
+		const char *key = i < nr ? tenant_keys[i] : optional_tenant_keys[i - nr];
+		json_object *obj = ctl_tenant_to_json(&sample_tenant), *cur;
+		bool is_string;
+
+		/* swap the kind: strings become numbers, the rest strings; null for all */
+		assert_true(json_object_object_get_ex(obj, key, &cur));
+		is_string = json_object_is_type(cur, json_type_string);
+		json_object_put(obj);
+		assert_mistyped_refused(key, is_string ? json_object_new_int(1) :
+							 json_object_new_string("1"));
+		assert_mistyped_refused(key, NULL); /* JSON null */
+		assert_mistyped_refused(key, json_object_new_array());
+		assert_mistyped_refused(key, json_object_new_double(1.5));
+	}
+	/* the boolean one takes no numbers either */
+	assert_mistyped_refused("recovery", json_object_new_int(1));
+	assert_mistyped_refused("recovery", json_object_new_int(0));
+}
+
+static int tenant_from_text(const char *text, struct ctl_tenant_info *out)
 {
 	json_object *obj = json_tokener_parse(text);
 	struct ctl_tenant_info t;
 	int ret;
 
-	ret = ctl_tenant_from_json(obj, &t);
+	ret = ctl_tenant_from_json(obj, out ? out : &t);
 	json_object_put(obj);
 	return ret;
 }
@@ -544,7 +1035,7 @@ static void test_tenant_bad_values(void **state)
 		  "{\"name\":\"db\",\"device\":\"/dev/ublkb0\",\"dev_id\":0,\"state\":\"live\"," \
 		  "\"backend\":\"nvme0\",\"offset\":0,\"size\":4096,\"queues\":1,\"depth\":64," \
 		  key_value "}"),                                                           \
-	 tenant_from_text(text))
+	 tenant_from_text(text, NULL))
 
 	assert_int_equal(TENANT_WITH("\"extra\":true"), 0); /* newer daemons may add keys */
 	assert_int_equal(TENANT_WITH("\"dev_id\":-1"), 0);
@@ -560,10 +1051,70 @@ static void test_tenant_bad_values(void **state)
 	assert_int_equal(TENANT_WITH("\"device\":\"/dev/" NAME64 "\""), -1);
 	assert_int_equal(TENANT_WITH("\"name\":\"a\\u0000b\""), -1);
 	assert_int_equal(TENANT_WITH("\"name\":null"), -1);
+
+	/* class: one of the three names, exactly */
+	assert_int_equal(TENANT_WITH("\"class\":\"latency\""), 0);
+	assert_int_equal(TENANT_WITH("\"class\":\"throughput\""), 0);
+	assert_int_equal(TENANT_WITH("\"class\":\"besteffort\""), 0);
+	assert_int_equal(TENANT_WITH("\"class\":\"fast\""), -1);
+	assert_int_equal(TENANT_WITH("\"class\":\"LATENCY\""), -1);
+	assert_int_equal(TENANT_WITH("\"class\":\"\""), -1);
+	assert_int_equal(TENANT_WITH("\"class\":\"latency\\u0000\""), -1);
+	assert_int_equal(TENANT_WITH("\"class\":\"a-class-name-too-long\""), -1);
+	assert_int_equal(TENANT_WITH("\"class\":2"), -1);
+	/* limits: unsigned integers; the daemon's bounds are its business */
+	assert_int_equal(TENANT_WITH("\"iops_limit\":18446744073709551615"), 0);
+	assert_int_equal(TENANT_WITH("\"iops_limit\":-1"), -1);
+	assert_int_equal(TENANT_WITH("\"iops_limit\":\"5000\""), -1);
+	assert_int_equal(TENANT_WITH("\"bw_limit\":1"), 0);
+	assert_int_equal(TENANT_WITH("\"bw_limit\":-4096"), -1);
+	assert_int_equal(TENANT_WITH("\"bw_limit\":4096.0"), -1);
+	assert_int_equal(TENANT_WITH("\"bw_limit\":\"100M\""), -1);
+	/* weight: must fit an unsigned */
+	assert_int_equal(TENANT_WITH("\"weight\":4294967295"), 0);
+	assert_int_equal(TENANT_WITH("\"weight\":4294967296"), -1);
+	assert_int_equal(TENANT_WITH("\"weight\":-1"), -1);
+	assert_int_equal(TENANT_WITH("\"weight\":true"), -1);
+	/* recovery: a boolean */
+	assert_int_equal(TENANT_WITH("\"recovery\":false"), 0);
+	assert_int_equal(TENANT_WITH("\"recovery\":1"), -1);
+	assert_int_equal(TENANT_WITH("\"recovery\":\"true\""), -1);
+	assert_int_equal(TENANT_WITH("\"recovery\":null"), -1);
+	/* uuid: a string of at most 36 bytes */
+	assert_int_equal(TENANT_WITH("\"uuid\":\"\""), 0);
+	assert_int_equal(TENANT_WITH("\"uuid\":\"" SAMPLE_UUID "\""), 0);
+	assert_int_equal(TENANT_WITH("\"uuid\":\"" SAMPLE_UUID "0\""), -1);
+	assert_int_equal(TENANT_WITH("\"uuid\":\"a\\u0000b\""), -1);
+	assert_int_equal(TENANT_WITH("\"uuid\":42"), -1);
+	/* created: seconds, not negative */
+	assert_int_equal(TENANT_WITH("\"created\":0"), 0);
+	assert_int_equal(TENANT_WITH("\"created\":18446744073709551615"), 0);
+	assert_int_equal(TENANT_WITH("\"created\":-1"), -1);
+	assert_int_equal(TENANT_WITH("\"created\":1.5"), -1);
+	assert_int_equal(TENANT_WITH("\"created\":\"1795000000\""), -1);
 #undef TENANT_WITH
-	assert_int_equal(tenant_from_text("[]"), -1);
-	assert_int_equal(tenant_from_text("\"db\""), -1);
+	assert_int_equal(tenant_from_text("[]", NULL), -1);
+	assert_int_equal(tenant_from_text("\"db\"", NULL), -1);
 	assert_int_equal(ctl_tenant_from_json(NULL, &(struct ctl_tenant_info){ 0 }), -1);
+}
+
+static void test_tenant_new_values_parsed(void **state)
+{
+	struct ctl_tenant_info t;
+
+	assert_int_equal(tenant_from_text("{\"name\":\"db\",\"device\":\"\",\"dev_id\":-1,"
+					  "\"state\":\"stopped\",\"backend\":\"b\",\"offset\":0,"
+					  "\"size\":4096,\"queues\":1,\"depth\":1,"
+					  "\"class\":\"throughput\",\"iops_limit\":2000,"
+					  "\"bw_limit\":104857600,\"weight\":3,\"recovery\":false,"
+					  "\"uuid\":\"" SAMPLE_UUID "\",\"created\":7}", &t), 0);
+	assert_int_equal(t.cls, CONF_CLASS_THROUGHPUT);
+	assert_true(t.qos.iops_limit == 2000);
+	assert_true(t.qos.bw_limit == 104857600);
+	assert_int_equal(t.qos.weight, 3);
+	assert_false(t.recovery);
+	assert_string_equal(t.uuid, SAMPLE_UUID);
+	assert_true(t.created == 7);
 }
 
 /* ---- replies ------------------------------------------------------------ */
@@ -582,7 +1133,7 @@ static void test_reply_error_shape(void **state)
 
 static void test_reply_ok_shapes(void **state)
 {
-	json_object *arr, *features, *flags;
+	json_object *arr, *features, *flags, *reload, *changes;
 	char *line;
 
 	line = ctl_reply_ok(NULL, NULL);
@@ -618,6 +1169,19 @@ static void test_reply_ok_shapes(void **state)
 				  "\"kernel\":\"6.1.0\"}}\n");
 	free(line);
 
+	reload = json_object_new_object();
+	changes = json_object_new_array();
+	json_object_array_add(changes,
+			      json_object_new_string("+ tenant \"c\": add 1 GiB on nvme0"));
+	json_object_array_add(changes, json_object_new_string("~ tenant \"a\": class latency"));
+	json_object_object_add(reload, "applied", json_object_new_boolean(1));
+	json_object_object_add(reload, "changes", changes);
+	line = ctl_reply_ok("reload", reload);
+	assert_string_equal(line, "{\"ok\":true,\"reload\":{\"applied\":true,\"changes\":["
+				  "\"+ tenant \\\"c\\\": add 1 GiB on nvme0\","
+				  "\"~ tenant \\\"a\\\": class latency\"]}}\n");
+	free(line);
+
 	/* payload without a key is still consumed (the leak checker watches) */
 	line = ctl_reply_ok(NULL, json_object_new_string("dropped"));
 	assert_string_equal(line, "{\"ok\":true}\n");
@@ -647,6 +1211,19 @@ static void test_reply_decode(void **state)
 	assert_string_equal(err, "backend \"nvme0\" has only 1 GiB free / asked 2 GiB");
 	free(line);
 
+	/* a reload refusal: several lines, kept as they are */
+	line = ctl_reply_error("reload refused: 1 destructive change (marked \"needs --force\"); "
+			       "nothing was changed\n"
+			       "- tenant \"b\": remove: 1 GiB on nvme0 (needs --force)\n"
+			       "~ tenant \"a\": iops_limit 0 -> 5000");
+	assert_true(strchr(line, '\n') == line + strlen(line) - 1); /* one line */
+	assert_int_equal(ctl_reply_decode(line, strlen(line), &reply, err, sizeof(err)), 1);
+	assert_string_equal(err, "reload refused: 1 destructive change (marked \"needs --force\"); "
+				 "nothing was changed\n"
+				 "- tenant \"b\": remove: 1 GiB on nvme0 (needs --force)\n"
+				 "~ tenant \"a\": iops_limit 0 -> 5000");
+	free(line);
+
 	assert_int_equal(ctl_reply_decode(LIT("{\"ok\":false}"), &reply, err, sizeof(err)), 1);
 	assert_string_equal(err, "the daemon refused the request without a reason");
 
@@ -665,8 +1242,6 @@ static void test_reply_decode(void **state)
 
 /* ---- runner -------------------------------------------------------------- */
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
@@ -674,15 +1249,23 @@ int main(void)
 		cmocka_unit_test(test_decode_long_name_quoted_short),
 		cmocka_unit_test(test_decode_small_err_buffer),
 		cmocka_unit_test(test_cmd_names),
+		cmocka_unit_test(test_class_names),
+		cmocka_unit_test(test_request_init),
 		cmocka_unit_test(test_encode_wire_format),
+		cmocka_unit_test(test_encode_qos_wire_format),
+		cmocka_unit_test(test_encode_reload_wire_format),
 		cmocka_unit_test(test_encode_round_trip_limits),
 		cmocka_unit_test(test_encode_ignores_irrelevant_fields),
 		cmocka_unit_test(test_encode_invalid_cmd),
 		cmocka_unit_test(test_tenant_to_json_shape),
+		cmocka_unit_test(test_tenant_to_json_defaults),
 		cmocka_unit_test(test_tenant_round_trip),
+		cmocka_unit_test(test_tenant_older_daemon),
 		cmocka_unit_test(test_tenant_missing_field),
+		cmocka_unit_test(test_tenant_missing_optional_field),
 		cmocka_unit_test(test_tenant_mistyped_field),
 		cmocka_unit_test(test_tenant_bad_values),
+		cmocka_unit_test(test_tenant_new_values_parsed),
 		cmocka_unit_test(test_reply_error_shape),
 		cmocka_unit_test(test_reply_ok_shapes),
 		cmocka_unit_test(test_reply_decode),

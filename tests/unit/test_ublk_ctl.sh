@@ -5,6 +5,7 @@
 # library only) that keeps a tenant table and answers like ddublkd. Checks
 # stdout, stderr and exit status of every command, refusals, no daemon,
 # timeouts and usage errors, and the exact request lines on the wire.
+# What "reload" answers is chosen by writing a mode to $reload_mode.
 #
 # usage: test_ublk_ctl.sh PATH/TO/ublk-ctl
 set -u
@@ -13,6 +14,7 @@ CTL=${1:?usage: test_ublk_ctl.sh PATH/TO/ublk-ctl}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ublk-ctl-test.XXXXXX") || exit 1
 sock=$tmp/ctl.sock
 requests=$tmp/requests.log
+reload_mode=$tmp/reload_mode
 server_pid=
 
 cleanup() {
@@ -29,9 +31,10 @@ trap cleanup EXIT
 cat >"$tmp/fake_ddublkd.py" <<'PY'
 import json, socket, sys, threading, time
 
-path, log = sys.argv[1], sys.argv[2]
+path, log, mode_file = sys.argv[1], sys.argv[2], sys.argv[3]
 lock = threading.Lock()
-# One tenant from "before": no device, failed.
+# One tenant from "before", as an older daemon reports it (no class, QoS,
+# recovery, uuid or created): no device, failed.
 tenants = [dict(name="old", device="", dev_id=-1, state="failed", backend="img",
                 offset=0, size=1536 << 20, queues=2, depth=128)]
 next_offset = {"nvme0": 1 << 20}
@@ -51,10 +54,58 @@ def add(req):
     dev_id = min(i for i in range(1024) if i not in used)
     t = dict(name=name, device="/dev/ublkb%d" % dev_id, dev_id=dev_id, state="live",
              backend=req["backend"], offset=next_offset[req["backend"]],
-             size=req["size"], queues=req.get("queues") or 1, depth=req.get("depth") or 64)
+             size=req["size"], queues=req.get("queues") or 1, depth=req.get("depth") or 64,
+             # as ddublkd: the defaults of what the request leaves out
+             **{"class": req.get("class", "besteffort")},
+             iops_limit=req.get("iops_limit", 0), bw_limit=req.get("bw_limit", 0),
+             weight=req.get("weight", 100), recovery=req.get("recovery", True),
+             uuid="00000000-0000-4000-8000-%012d" % dev_id, created=1795000000 + dev_id)
+    if name == "weird":
+        t["class"] = "turbo"  # a class this ublk-ctl does not know
+    if name == "probe":  # answered, not kept: for checking request lines
+        t.update(device="/dev/ublkb9", dev_id=9)
+        return {"ok": True, "tenant": t}
     next_offset[req["backend"]] += req["size"]
     tenants.append(t)
     return {"ok": True, "tenant": t}
+
+# Change lines as ddublkd words them, by reload mode.
+CHANGES = {
+    "none": [],
+    "live": ['+ tenant "c": add 1 GiB on nvme0',
+             '~ tenant "a": class besteffort -> latency, iops_limit 0 -> 5000'],
+    "destructive": ['~ tenant "a": weight 100 -> 7',
+                    '- tenant "b": remove: 1 GiB on nvme0 (needs --force)',
+                    '! tenant "d": size 1 GiB -> 2 GiB (needs --force)'],
+    "long": ['- tenant "t%03d": remove: 64 MiB on nvme0 (needs --force)' % i
+             for i in range(150)],
+}
+
+def reload(req):
+    try:
+        with open(mode_file) as f:
+            mode = f.read().strip()
+    except FileNotFoundError:
+        mode = "none"
+    if mode == "invalid":
+        return err("/etc/ddublk/policy.conf:12: iops_limit: must be 0 (no limit) or an "
+                   "integer from 1 to 10000000; nothing was changed")
+    if mode == "no_payload":
+        return {"ok": True}
+    if mode == "no_changes_key":
+        return {"ok": True, "reload": {"applied": True}}
+    if mode == "applied_not_bool":
+        return {"ok": True, "reload": {"applied": 1, "changes": []}}
+    if mode == "not_strings":
+        return {"ok": True, "reload": {"applied": True, "changes": ['~ tenant "a": x', 5]}}
+    changes = CHANGES[mode]
+    destructive = sum("(needs --force)" in c for c in changes)
+    if destructive and not req.get("force") and not req.get("dry_run"):
+        return err('reload refused: %d destructive change%s (marked "needs --force"); '
+                   'nothing was changed' % (destructive, "" if destructive == 1 else "s")
+                   + "".join("\n" + c for c in changes))
+    return {"ok": True, "reload": {"applied": bool(changes) and not req.get("dry_run"),
+                                   "changes": changes}}
 
 def dispatch(req):
     cmd = req.get("cmd")
@@ -70,6 +121,8 @@ def dispatch(req):
         return {"ok": True, "tenants": tenants}
     if cmd == "features":
         return {"ok": True, "features": FEATURES}
+    if cmd == "reload":
+        return reload(req)
     return err("unknown command")
 
 def serve(conn):
@@ -107,7 +160,7 @@ while True:
     threading.Thread(target=serve, args=(conn,), daemon=True).start()
 PY
 
-python3 "$tmp/fake_ddublkd.py" "$sock" "$requests" &
+python3 "$tmp/fake_ddublkd.py" "$sock" "$requests" "$reload_mode" &
 server_pid=$!
 for _ in $(seq 100); do
 	[ -S "$sock" ] && break
@@ -128,7 +181,7 @@ failed=0
 run() {
 	out=$("$CTL" "$@" 2>"$tmp/stderr")
 	rc=$?
-	err=$(cat "$tmp/stderr")
+	err=$(<"$tmp/stderr")
 }
 
 ok() {
@@ -216,7 +269,7 @@ for args in "--help" "-h" "help"; do
 		grep -qF -- "$section" <<<"$out" || not_ok "$args mentions $section"
 	done
 done
-for cmd in add list del features; do
+for cmd in add list del reload features; do
 	run "$cmd" --help
 	expect_match "$cmd --help" 0 "^    ublk-ctl $cmd - "
 	grep -q "^EXIT STATUS" <<<"$out" || not_ok "$cmd --help has EXIT STATUS"
@@ -226,9 +279,22 @@ for cmd in add list del features; do
 	[ "$out" = "$help_out" ] && ok "help $cmd = $cmd --help" || not_ok "help $cmd = $cmd --help"
 done
 run add --help
-for opt in --name --backend --size --queues --depth; do
-	grep -q -- "^    $opt " <<<"$out" || not_ok "add --help documents $opt"
+for opt in --name --backend --size --queues --depth --class --iops-limit --bw-limit --weight \
+	--no-recovery; do
+	grep -qE -- "^    $opt( |\$)" <<<"$out" || not_ok "add --help documents $opt"
 done
+run reload --help
+for opt in --force --dry-run; do
+	grep -qE -- "^    $opt\$" <<<"$out" || not_ok "reload --help documents $opt"
+done
+run help
+grep -qF "    ublk-ctl reload [--force] [--dry-run]" <<<"$out" \
+	&& ok "help: reload in the synopsis" || not_ok "help: reload in the synopsis"
+grep -qE "^    reload    apply the daemon's policy file again" <<<"$out" \
+	&& ok "help: reload in the commands" || not_ok "help: reload in the commands"
+run list --help
+grep -qF "NAME DEVICE STATE BACKEND OFFSET SIZE QUEUES DEPTH CLASS LIMITS" <<<"$out" \
+	&& ok "list --help names the new columns" || not_ok "list --help names the new columns"
 run "${S[@]}" list --help
 expect_match "list --help with a socket" 0 "^NAME"
 [ "$(wc -l <"$requests")" = 0 ] && ok "--help sends no request" || not_ok "--help sent a request"
@@ -236,9 +302,9 @@ expect_match "list --help with a socket" 0 "^NAME"
 # ---- add / list / del / features ----------------------------------------------
 
 run "${S[@]}" list
-expect "list: the table, a tenant without device" 0 \
-"NAME  DEVICE  STATE   BACKEND  OFFSET  SIZE     QUEUES  DEPTH
-old   -       failed  img      0 B     1.5 GiB  2       128" ""
+expect "list: the table, a tenant without device (and without QoS fields)" 0 \
+"NAME  DEVICE  STATE   BACKEND  OFFSET  SIZE     QUEUES  DEPTH  CLASS       LIMITS
+old   -       failed  img      0 B     1.5 GiB  2       128    besteffort  -" ""
 expect_request "list request on the wire" '{"cmd":"list"}'
 
 run "${S[@]}" add --name db --backend nvme0 --size 512M --queues 2
@@ -253,14 +319,14 @@ expect_request "add: sizes and depth on the wire" \
 
 run "${S[@]}" list
 expect "list: aligned columns, human sizes" 0 \
-"NAME   DEVICE       STATE   BACKEND  OFFSET   SIZE     QUEUES  DEPTH
-old    -            failed  img      0 B      1.5 GiB  2       128
-db     /dev/ublkb0  live    nvme0    1 MiB    512 MiB  2       64
-web.1  /dev/ublkb1  live    nvme0    513 MiB  64 MiB   1       128" ""
+"NAME   DEVICE       STATE   BACKEND  OFFSET   SIZE     QUEUES  DEPTH  CLASS       LIMITS
+old    -            failed  img      0 B      1.5 GiB  2       128    besteffort  -
+db     /dev/ublkb0  live    nvme0    1 MiB    512 MiB  2       64     besteffort  -
+web.1  /dev/ublkb1  live    nvme0    513 MiB  64 MiB   1       128    besteffort  -" ""
 
 run "${S[@]}" list --json
 expect_json "list --json is the tenants array" \
-	'isinstance(v, list) and [t["name"] for t in v] == ["old", "db", "web.1"] and v[1] == {"name": "db", "device": "/dev/ublkb0", "dev_id": 0, "state": "live", "backend": "nvme0", "offset": 1048576, "size": 536870912, "queues": 2, "depth": 64}'
+	'isinstance(v, list) and [t["name"] for t in v] == ["old", "db", "web.1"] and v[1] == {"name": "db", "device": "/dev/ublkb0", "dev_id": 0, "state": "live", "backend": "nvme0", "offset": 1048576, "size": 536870912, "queues": 2, "depth": 64, "class": "besteffort", "iops_limit": 0, "bw_limit": 0, "weight": 100, "recovery": True, "uuid": "00000000-0000-4000-8000-000000000000", "created": 1795000000} and "class" not in v[0]'
 grep -qF '"/dev/ublkb0"' <<<"$out" && ok "list --json leaves slashes unescaped" \
 	|| not_ok "list --json leaves slashes unescaped" "$out"
 
@@ -280,6 +346,92 @@ expect_request "del request on the wire" '{"cmd":"del","name":"db"}'
 
 run "${S[@]}" list --json
 expect_json "del took effect" '[t["name"] for t in v] == ["old", "web.1"]'
+
+# ---- reload --------------------------------------------------------------------
+
+echo live >"$reload_mode"
+run "${S[@]}" reload
+expect "reload prints the changes" 0 \
+'+ tenant "c": add 1 GiB on nvme0
+~ tenant "a": class besteffort -> latency, iops_limit 0 -> 5000' ""
+expect_request "reload on the wire" '{"cmd":"reload"}'
+
+run "${S[@]}" reload --dry-run
+expect "reload --dry-run says nothing changed" 0 \
+'+ tenant "c": add 1 GiB on nvme0
+~ tenant "a": class besteffort -> latency, iops_limit 0 -> 5000
+(dry run: nothing was changed)' ""
+expect_request "reload --dry-run on the wire" '{"cmd":"reload","dry_run":true}'
+
+echo none >"$reload_mode"
+run "${S[@]}" reload
+expect "reload with nothing to do" 0 "no changes" ""
+run "${S[@]}" reload --dry-run
+expect "reload --dry-run with nothing to do" 0 "no changes" ""
+
+echo destructive >"$reload_mode"
+run "${S[@]}" reload
+expect "reload refused: exit 1, the daemon's lines verbatim" 1 "" \
+'ublk-ctl: reload refused: 2 destructive changes (marked "needs --force"); nothing was changed
+~ tenant "a": weight 100 -> 7
+- tenant "b": remove: 1 GiB on nvme0 (needs --force)
+! tenant "d": size 1 GiB -> 2 GiB (needs --force)'
+expect_request "refused reload on the wire" '{"cmd":"reload"}'
+
+run "${S[@]}" reload --dry-run
+expect "reload --dry-run of destructive changes" 0 \
+'~ tenant "a": weight 100 -> 7
+- tenant "b": remove: 1 GiB on nvme0 (needs --force)
+! tenant "d": size 1 GiB -> 2 GiB (needs --force)
+(dry run: nothing was changed)' ""
+
+run "${S[@]}" reload --force
+expect "reload --force applies them" 0 \
+'~ tenant "a": weight 100 -> 7
+- tenant "b": remove: 1 GiB on nvme0 (needs --force)
+! tenant "d": size 1 GiB -> 2 GiB (needs --force)' ""
+expect_request "reload --force on the wire" '{"cmd":"reload","force":true}'
+
+run "${S[@]}" reload --dry-run --force
+expect "reload --dry-run --force" 0 \
+'~ tenant "a": weight 100 -> 7
+- tenant "b": remove: 1 GiB on nvme0 (needs --force)
+! tenant "d": size 1 GiB -> 2 GiB (needs --force)
+(dry run: nothing was changed)' ""
+expect_request "reload --dry-run --force on the wire" '{"cmd":"reload","force":true,"dry_run":true}'
+
+run reload --force --socket "$sock" --dry-run
+expect_request "reload: --socket among the flags" '{"cmd":"reload","force":true,"dry_run":true}'
+
+# a refusal longer than any fixed buffer still arrives whole
+echo long >"$reload_mode"
+run "${S[@]}" reload
+want_err='ublk-ctl: reload refused: 150 destructive changes (marked "needs --force"); nothing was changed'
+want_err+=$(printf -- '\n- tenant "t%03d": remove: 64 MiB on nvme0 (needs --force)' $(seq 0 149))
+expect "a long refusal, verbatim and whole (${#want_err} bytes)" 1 "" "$want_err"
+
+echo invalid >"$reload_mode"
+run "${S[@]}" reload --force
+expect "reload of an invalid policy file" 1 "" \
+	"ublk-ctl: /etc/ddublk/policy.conf:12: iops_limit: must be 0 (no limit) or an integer from 1 to 10000000; nothing was changed"
+
+echo no_payload >"$reload_mode"
+run "${S[@]}" reload
+expect "reload reply without \"reload\"" 1 "" \
+	'ublk-ctl: malformed reply from the daemon (no "reload")'
+echo no_changes_key >"$reload_mode"
+run "${S[@]}" reload
+expect "reload reply without \"changes\"" 1 "" \
+	'ublk-ctl: malformed reply from the daemon (bad "reload")'
+echo applied_not_bool >"$reload_mode"
+run "${S[@]}" reload
+expect "reload reply with a non-boolean \"applied\"" 1 "" \
+	'ublk-ctl: malformed reply from the daemon (bad "reload")'
+echo not_strings >"$reload_mode"
+run "${S[@]}" reload
+expect "reload reply with a change that is not a string: nothing printed" 1 "" \
+	'ublk-ctl: malformed reply from the daemon (bad "changes")'
+echo none >"$reload_mode"
 
 # ---- refusals: exit 1, the daemon's words verbatim ----------------------------
 
@@ -346,9 +498,71 @@ run "${S[@]}" del old
 expect "last del" 0 "" ""
 run "${S[@]}" list
 expect "list with no tenants: just the header" 0 \
-	"NAME  DEVICE  STATE  BACKEND  OFFSET  SIZE  QUEUES  DEPTH" ""
+	"NAME  DEVICE  STATE  BACKEND  OFFSET  SIZE  QUEUES  DEPTH  CLASS  LIMITS" ""
 run "${S[@]}" list --json
 expect "list --json with no tenants" 0 "[]" ""
+
+# ---- add: class, QoS and recovery ---------------------------------------------
+
+W='{"cmd":"add","name":"probe","backend":"nvme0","size":4096' # the wire line, up to size
+
+# add_probe DESC WIRE-TAIL FLAGS...: add "probe" (answered, not kept) with FLAGS.
+add_probe() {
+	local desc=$1 tail=$2
+	shift 2
+	run "${S[@]}" add --name probe --backend nvme0 --size 4K "$@"
+	expect "add $desc" 0 "/dev/ublkb9" ""
+	expect_request "add $desc: on the wire" "$W$tail}"
+}
+add_probe "--class latency" ',"class":"latency"' --class latency
+add_probe "--class throughput" ',"class":"throughput"' --class throughput
+add_probe "--iops-limit 2000" ',"iops_limit":2000' --iops-limit 2000
+add_probe "--bw-limit 100M" ',"bw_limit":104857600' --bw-limit 100M
+add_probe "--bw-limit 4K" ',"bw_limit":4096' --bw-limit 4K
+add_probe "--bw-limit in bytes" ',"bw_limit":5000' --bw-limit 5000
+add_probe "--weight 7" ',"weight":7' --weight 7
+add_probe "--weight 10000" ',"weight":10000' --weight 10000
+add_probe "the defaults, left out" '' --class besteffort --iops-limit 0 --bw-limit 0 --weight 100
+add_probe "--no-recovery" ',"recovery":false' --no-recovery
+add_probe "every new flag, any order" \
+	',"queues":2,"depth":32,"class":"throughput","iops_limit":2000,"bw_limit":104857600,"weight":7,"recovery":false' \
+	--no-recovery --weight 7 --bw-limit 100M --iops-limit 2000 --class throughput --depth 32 \
+	--queues 2
+add_probe "the last of a repeated flag wins" ',"class":"latency","weight":3' \
+	--class throughput --class latency --weight 5 --weight 3
+add_probe "--flag=VALUE form" ',"class":"latency","iops_limit":9,"weight":1' \
+	--class=latency --iops-limit=9 --weight=1
+
+# tenants for the table, one per LIMITS form, and the bounds
+run "${S[@]}" add --name lat --backend nvme0 --size 4M --class latency
+run "${S[@]}" add --name tput --backend nvme0 --size 4M --class throughput --iops-limit 2000 \
+	--bw-limit 100M
+run "${S[@]}" add --name iops --backend nvme0 --size 4M --iops-limit 500
+run "${S[@]}" add --name bw --backend nvme0 --size 4M --bw-limit 1536K --weight 1
+run "${S[@]}" add --name max --backend nvme0 --size 4M --iops-limit 10000000 --bw-limit 1T \
+	--no-recovery
+expect "add with the largest limits" 0 "/dev/ublkb4" ""
+expect_request "add with the largest limits: on the wire" \
+	'{"cmd":"add","name":"max","backend":"nvme0","size":4194304,"iops_limit":10000000,"bw_limit":1099511627776,"recovery":false}'
+run "${S[@]}" list
+expect "list: CLASS and LIMITS" 0 \
+"NAME  DEVICE       STATE  BACKEND  OFFSET   SIZE   QUEUES  DEPTH  CLASS       LIMITS
+lat   /dev/ublkb0  live   nvme0    577 MiB  4 MiB  1       64     latency     -
+tput  /dev/ublkb1  live   nvme0    581 MiB  4 MiB  1       64     throughput  2000 IOPS, 100 MiB/s
+iops  /dev/ublkb2  live   nvme0    585 MiB  4 MiB  1       64     besteffort  500 IOPS
+bw    /dev/ublkb3  live   nvme0    589 MiB  4 MiB  1       64     besteffort  1.5 MiB/s
+max   /dev/ublkb4  live   nvme0    593 MiB  4 MiB  1       64     besteffort  10000000 IOPS, 1 TiB/s" ""
+run "${S[@]}" list --json
+expect_json "list --json: the new fields as the daemon sent them" \
+	'[(t["name"], t["class"], t["iops_limit"], t["bw_limit"], t["weight"], t["recovery"]) for t in v] == [("lat", "latency", 0, 0, 100, True), ("tput", "throughput", 2000, 104857600, 100, True), ("iops", "besteffort", 500, 0, 100, True), ("bw", "besteffort", 0, 1572864, 1, True), ("max", "besteffort", 10000000, 1099511627776, 100, False)] and v[4]["uuid"] == "00000000-0000-4000-8000-000000000004" and v[4]["created"] == 1795000004'
+
+# a class this ublk-ctl does not know: malformed, not guessed at
+run "${S[@]}" add --name weird --backend nvme0 --size 4K
+expect "add: reply with an unknown class" 1 "" \
+	'ublk-ctl: malformed reply from the daemon (bad "tenant")'
+run "${S[@]}" list
+expect "list: a tenant with an unknown class" 1 "" \
+	"ublk-ctl: malformed reply from the daemon (bad tenant #6)"
 
 # ---- usage errors: exit 2, nothing sent -------------------------------------
 
@@ -382,6 +596,49 @@ run "${S[@]}" add --name db --backend nvme0 --size 4K --sise 4K
 expect_usage "unknown add option" "ublk-ctl: add: unknown option '--sise'"
 run "${S[@]}" add --name
 expect_usage "option without its argument" "ublk-ctl: add: option '--name' needs an argument"
+
+BAD_CLASS="ublk-ctl: add: --class must be latency, throughput or besteffort, not"
+BAD_IOPS="ublk-ctl: add: --iops-limit must be 0 (no limit) or an integer up to 10000000, not"
+BAD_BW="ublk-ctl: add: --bw-limit must be 0 (no limit) or 4K to 1T per second, e.g. 100M, not"
+BAD_WEIGHT="ublk-ctl: add: --weight must be an integer from 1 to 10000, not"
+A=(add --name db --backend nvme0 --size 4K)
+for v in fast LATENCY; do
+	run "${S[@]}" "${A[@]}" --class "$v"
+	expect_usage "--class '$v'" "$BAD_CLASS '$v'"
+done
+for v in -1 10000001 1e3 " 5" +5 ""; do
+	run "${S[@]}" "${A[@]}" --iops-limit "$v"
+	expect_usage "--iops-limit '$v'" "$BAD_IOPS '$v'"
+done
+for v in 4095 2T -1 1.5M; do
+	run "${S[@]}" "${A[@]}" --bw-limit "$v"
+	expect_usage "--bw-limit '$v'" "$BAD_BW '$v'"
+done
+for v in 0 10001 4294967396; do
+	run "${S[@]}" "${A[@]}" --weight "$v"
+	expect_usage "--weight '$v'" "$BAD_WEIGHT '$v'"
+done
+run "${S[@]}" "${A[@]}" --no-recovery=yes
+expect_usage "--no-recovery takes no value" \
+	"ublk-ctl: add: option '--no-recovery' takes no argument"
+run "${S[@]}" "${A[@]}" --class
+expect_usage "--class without its value" "ublk-ctl: add: option '--class' needs an argument"
+run "${S[@]}" "${A[@]}" --recovery
+expect_usage "there is no --recovery" "ublk-ctl: add: unknown option '--recovery'"
+run "${S[@]}" add --class fast
+expect_usage "a bad flag before missing ones" "$BAD_CLASS 'fast'"
+run "${S[@]}" "${A[@]}" --force
+expect_usage "add takes no --force" "ublk-ctl: add: unknown option '--force'"
+run "${S[@]}" reload extra
+expect_usage "reload with an argument" "ublk-ctl: reload: unexpected argument 'extra'"
+run "${S[@]}" reload --force=yes
+expect_usage "reload --force takes no value" "ublk-ctl: reload: option '--force' takes no argument"
+run "${S[@]}" reload --dry_run
+expect_usage "reload --dry_run is not --dry-run" "ublk-ctl: reload: unknown option '--dry_run'"
+run "${S[@]}" reload -f
+expect_usage "reload has no short options" "ublk-ctl: reload: unknown option '-f'"
+run "${S[@]}" reload --class latency
+expect_usage "reload takes no add flags" "ublk-ctl: reload: unknown option '--class'"
 run "${S[@]}" del
 expect_usage "del without NAME" "ublk-ctl: del: missing NAME"
 run "${S[@]}" del a b
