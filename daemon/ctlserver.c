@@ -139,6 +139,72 @@ static char *handle_features(struct daemon *d)
 	return ctl_reply_ok("features", f);
 }
 
+static void free_lines(char **lines, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		free(lines[i]);
+	free(lines);
+}
+
+/* Run a reload and log it; used by the ctl command and by SIGHUP. */
+static int reload(struct daemon *d, const char *who, bool force, bool dry_run, char ***lines,
+		  size_t *nr, bool *applied, char *err, size_t errlen)
+{
+	int ret;
+
+	log_info("%s: reloading %s%s%s", who, d->policy_path, force ? " (--force)" : "",
+		 dry_run ? " (dry run)" : "");
+	ret = daemon_reload(d, force, dry_run, lines, nr, applied, err, errlen);
+	if (ret < 0) {
+		for (size_t i = 0; i < *nr; i++)
+			log_warn("reload: not applied: %s", (*lines)[i]);
+		log_err("%s: reload failed: %s", who, err);
+	} else if (*nr == 0) {
+		log_info("%s: reload: no changes", who);
+	} else if (dry_run) {
+		for (size_t i = 0; i < *nr; i++)
+			log_info("reload (dry run): %s", (*lines)[i]);
+	}
+	return ret;
+}
+
+static char *handle_reload(struct daemon *d, const struct ctl_request *req)
+{
+	json_object *obj, *arr;
+	char **lines = NULL;
+	size_t nr = 0;
+	bool applied;
+	char err[1024];
+
+	if (reload(d, "control", req->force, req->dry_run, &lines, &nr, &applied, err,
+		   sizeof(err)) < 0) {
+		/* The refusal carries the list: the operator sees what --force would do. */
+		size_t len = strlen(err) + 1;
+		char *msg, *reply;
+
+		for (size_t i = 0; i < nr; i++)
+			len += strlen(lines[i]) + 1;
+		msg = malloc(len);
+		if (msg) {
+			strcpy(msg, err);
+			for (size_t i = 0; i < nr; i++)
+				strcat(strcat(msg, "\n"), lines[i]);
+		}
+		free_lines(lines, nr);
+		reply = ctl_reply_error(msg ? msg : err);
+		free(msg);
+		return reply;
+	}
+	obj = json_object_new_object();
+	arr = json_object_new_array();
+	for (size_t i = 0; i < nr; i++)
+		json_object_array_add(arr, json_object_new_string(lines[i]));
+	json_object_object_add(obj, "applied", json_object_new_boolean(applied));
+	json_object_object_add(obj, "changes", arr);
+	free_lines(lines, nr);
+	return ctl_reply_ok("reload", obj);
+}
+
 static char *handle_request(struct daemon *d, const char *line, size_t len)
 {
 	struct ctl_request req;
@@ -151,7 +217,7 @@ static char *handle_request(struct daemon *d, const char *line, size_t len)
 	}
 	switch (req.cmd) {
 	case CTL_CMD_ADD:
-		if (tenant_add(d, &req, &t, err, sizeof(err)) < 0)
+		if (tenant_add(d, &req, false, &t, err, sizeof(err)) < 0)
 			break;
 		return reply_tenant(t);
 	case CTL_CMD_DEL:
@@ -162,6 +228,8 @@ static char *handle_request(struct daemon *d, const char *line, size_t len)
 		return handle_list(d);
 	case CTL_CMD_FEATURES:
 		return handle_features(d);
+	case CTL_CMD_RELOAD:
+		return handle_reload(d, &req);
 	default:
 		snprintf(err, sizeof(err), "unsupported command");
 		break;
@@ -275,8 +343,12 @@ static int on_signal(struct daemon *d)
 	if (read(d->signal_fd, &si, sizeof(si)) != sizeof(si))
 		return 0;
 	if (si.ssi_signo == SIGHUP) {
-		log_warn("SIGHUP: live reload of the policy is not supported yet; "
-			 "restart ddublkd to apply policy changes");
+		char **lines = NULL, err[1024];
+		size_t nr = 0;
+		bool applied;
+
+		reload(d, "SIGHUP", false, false, &lines, &nr, &applied, err, sizeof(err));
+		free_lines(lines, nr);
 		return 0;
 	}
 	log_info("%s: stopping", strsignal((int)si.ssi_signo));

@@ -1,41 +1,72 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ddublkd's top level: the one place that holds mutable process state.
- * Everything below it (ublk/, nvme/, conf/, ctl/) gets what it needs passed
- * in. Only the main (control) thread touches struct daemon; workers see
- * their queues only.
+ * Everything below it (ublk/, nvme/, conf/, ctl/, sched/) gets what it
+ * needs passed in. Only the main (control) thread touches struct daemon;
+ * workers see their queues, and a tenant's gate, only.
  */
 #ifndef DDUBLK_DAEMON_DAEMON_H
 #define DDUBLK_DAEMON_DAEMON_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "conf/config.h"
+#include "conf/diff.h"
 #include "conf/extent.h"
-#include "conf/state.h"
+#include "conf/table.h"
 #include "ctl/proto.h"
 #include "nvme/backend.h"
+#include "sched/qos.h"
 #include "ublk/ctrl.h"
 #include "ublk/dev.h"
 
-/* Reserved at the start of every backend for the on-disk tenant table. */
-#define POOL_METADATA_BYTES (1ULL << 20)
+/* Tenant extents start and end on this boundary. */
 #define POOL_ALIGN (1ULL << 20)
 
 struct pool {
 	struct backend *be;
 	struct extent_map map;
+	uint64_t reserved; /* bytes before the first extent: the tenant table */
+	uint64_t generation; /* of the tenant table on disk */
+	int slot; /* its copy: 0 = A, 1 = B, -1: never written */
+	/* Set when the table could not be read: the backend is left alone. */
+	char broken[1024];
+};
+
+/*
+ * A tenant's QoS gate: the workers ask it before every data request. The
+ * control thread changes the limits under the lock; the fast path of an
+ * unlimited tenant takes no lock.
+ */
+struct tenant_gate {
+	struct ublk_gate gate;
+	pthread_mutex_t lock;
+	struct qos_limiter lim;
+	atomic_bool limited;
 };
 
 struct tenant {
-	struct tenant_rec rec;
+	struct table_entry e; /* what the backend's table records */
+	struct pool *pool;
 	struct ublk_dev *dev; /* NULL when not served */
+	struct tenant_gate *gate; /* malloc'd: lives as long as the device may use it */
 	const char *state; /* "live", "stopped", "failed" */
+};
+
+/* Command-line settings that beat the policy file's, at start and on reload. */
+struct daemon_overrides {
+	const char *socket; /* NULL: the policy's */
+	int workers; /* -1: the policy's */
+	int log_level; /* -1: the policy's */
 };
 
 struct daemon {
 	struct conf conf;
+	const char *policy_path; /* what reload and SIGHUP read again */
+	struct daemon_overrides ov;
 	struct ublk_ctrl ctrl;
 	struct ublk_workers *workers;
 	uint64_t ublk_flags; /* what the kernel's ublk driver supports */
@@ -46,21 +77,50 @@ struct daemon {
 	int listen_fd;
 	int signal_fd;
 	bool stopping;
+	/* DDUBLKD_CRASH_AT (tests only): die with SIGKILL at this named point. */
+	const char *crash_at;
 };
 
-/* daemon/tenant.c */
+/* daemon/main.c */
+/* Tests kill the daemon at named points of a change (DDUBLKD_CRASH_AT). */
+void crash_point(const struct daemon *d, const char *where);
+void daemon_apply_overrides(const struct daemon *d, struct conf *c);
+
+/* daemon/pool.c */
 int pools_open(struct daemon *d, char *err, size_t errlen);
 void pools_close(struct daemon *d);
 struct pool *pool_find(struct daemon *d, const char *name);
-/* Recreate the tenants of the state file, then those of the policy. */
+/* Read the pool's tenant table (both copies; the newer valid one wins). */
+int pool_load(struct pool *p, struct table *out, char *err, size_t errlen);
+/* Write the tenants on p as its new table generation. 0 or -1 with err. */
+int pool_save(struct daemon *d, struct pool *p, char *err, size_t errlen);
+/* Discard a freed extent if the backend can; failures are only logged. */
+void pool_discard(struct pool *p, uint64_t offset, uint64_t size);
+
+/* daemon/tenant.c */
+/* Recreate the tenants of every backend's table, then those of the policy. */
 int tenants_restore(struct daemon *d, char *err, size_t errlen);
-int tenant_add(struct daemon *d, const struct ctl_request *req, struct tenant **out,
-	       char *err, size_t errlen);
+int tenant_add(struct daemon *d, const struct ctl_request *req, bool from_policy,
+	       struct tenant **out, char *err, size_t errlen);
 int tenant_del(struct daemon *d, const char *name, char *err, size_t errlen);
-/* Stop and delete every device, keeping the table: the next start brings them back. */
+/* New class/QoS for a running tenant, recorded in its table: 0 or -1, unchanged. */
+int tenant_update(struct daemon *d, struct tenant *t, const struct conf_tenant *ct, char *err,
+		  size_t errlen);
+/* Stop and delete every device, keeping the tables: the next start brings them back. */
 void tenants_stop_all(struct daemon *d);
 struct tenant *tenant_find(struct daemon *d, const char *name);
 void tenant_info(const struct tenant *t, struct ctl_tenant_info *info);
+/* Why size does not fit on p, for an error message. */
+void explain_no_room(struct pool *p, uint64_t size, char *err, size_t errlen);
+
+/* daemon/gate.c */
+struct tenant_gate *gate_new(enum conf_class cls, const struct conf_qos *qos);
+void gate_set(struct tenant_gate *g, enum conf_class cls, const struct conf_qos *qos);
+void gate_free(struct tenant_gate *g);
+
+/* daemon/reload.c: apply the policy file again (ublk-ctl reload, SIGHUP). */
+int daemon_reload(struct daemon *d, bool force, bool dry_run, char ***lines, size_t *nr_lines,
+		  bool *applied, char *err, size_t errlen);
 
 /* daemon/ctlserver.c */
 int ctl_listen(struct daemon *d, char *err, size_t errlen);

@@ -13,7 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -34,8 +38,6 @@ static const char usage_text[] =
 	"  -c, --config FILE       policy file (default " DEFAULT_CONFIG ")\n"
 	"  -s, --socket PATH       control socket (overrides daemon.socket;\n"
 	"                          default " CONF_DEFAULT_SOCKET ")\n"
-	"      --state-file PATH   tenant table (overrides daemon.state_file;\n"
-	"                          default " CONF_DEFAULT_STATE_FILE ")\n"
 	"  -w, --workers N         I/O worker threads (overrides daemon.workers;\n"
 	"                          0 = one per online CPU)\n"
 	"  -l, --log-level LEVEL   error, warn, info or debug (default info)\n"
@@ -43,9 +45,15 @@ static const char usage_text[] =
 	"  -h, --help              this text\n"
 	"  -V, --version           print the version\n"
 	"\n"
+	"Tenants are recorded in a table at the start of each backend (its\n"
+	"reserved region, 1 MiB by default: two checksummed copies), so a\n"
+	"restarted daemon serves the same tenants on the same extents, whatever\n"
+	"the policy says; the policy's tenants that the tables lack are added.\n"
+	"\n"
 	"Signals: SIGTERM or SIGINT stop every tenant device (in-flight I/O\n"
-	"completes, new I/O fails) and exit; the tenant table is kept, so the\n"
-	"next start recreates the same tenants on the same extents.\n"
+	"completes, new I/O fails) and exit; the tenant tables are kept.\n"
+	"SIGHUP reloads the policy file like 'ublk-ctl reload' (without --force:\n"
+	"destructive changes are refused and logged).\n"
 	"\n"
 	"Exit status: 0 after a clean stop or a valid --check-config; 1 on a bad\n"
 	"policy or a failure to start; 2 on a usage error.\n"
@@ -56,20 +64,16 @@ static const char usage_text[] =
 
 struct options {
 	const char *config;
-	const char *socket;
-	const char *state_file;
-	int workers; /* -1: from the policy */
-	int log_level; /* -1: from the policy */
+	struct daemon_overrides ov;
 	bool check_only;
 };
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_STATE = 256, OPT_CHECK };
+	enum { OPT_CHECK = 256 };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
-		{ "state-file", required_argument, NULL, OPT_STATE },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "check-config", required_argument, NULL, OPT_CHECK },
@@ -80,24 +84,23 @@ static int parse_args(int argc, char **argv, struct options *o)
 	char *end;
 	int c;
 
-	*o = (struct options){ .config = DEFAULT_CONFIG, .workers = -1, .log_level = -1 };
+	*o = (struct options){ .config = DEFAULT_CONFIG, .ov = { .workers = -1, .log_level = -1 } };
 	while ((c = getopt_long(argc, argv, "c:s:w:l:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
-		case 's': o->socket = optarg; break;
-		case OPT_STATE: o->state_file = optarg; break;
+		case 's': o->ov.socket = optarg; break;
 		case OPT_CHECK: o->config = optarg; o->check_only = true; break;
 		case 'w':
 			errno = 0;
-			o->workers = (int)strtol(optarg, &end, 10);
-			if (errno || *end || o->workers < 0 || o->workers > CONF_MAX_WORKERS) {
+			o->ov.workers = (int)strtol(optarg, &end, 10);
+			if (errno || *end || o->ov.workers < 0 || o->ov.workers > CONF_MAX_WORKERS) {
 				fprintf(stderr, "ddublkd: --workers must be 0..%d\n", CONF_MAX_WORKERS);
 				return 2;
 			}
 			break;
 		case 'l':
-			o->log_level = log_level_from_name(optarg);
-			if (o->log_level < 0) {
+			o->ov.log_level = log_level_from_name(optarg);
+			if (o->ov.log_level < 0) {
 				fprintf(stderr, "ddublkd: --log-level must be error, warn, info or debug\n");
 				return 2;
 			}
@@ -117,28 +120,32 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static int apply_overrides(struct conf *c, const struct options *o)
+static int check_overrides(const struct daemon_overrides *ov)
 {
-	if (o->socket) {
-		if (o->socket[0] != '/' || strlen(o->socket) >= sizeof(c->socket_path)) {
-			fprintf(stderr, "ddublkd: --socket must be an absolute path shorter than "
-				"%zu bytes\n", sizeof(c->socket_path));
-			return -1;
-		}
-		snprintf(c->socket_path, sizeof(c->socket_path), "%s", o->socket);
+	if (ov->socket && (ov->socket[0] != '/' || strlen(ov->socket) >= CONF_SOCKET_MAX)) {
+		fprintf(stderr, "ddublkd: --socket must be an absolute path shorter than %d bytes\n",
+			CONF_SOCKET_MAX);
+		return -1;
 	}
-	if (o->state_file) {
-		if (o->state_file[0] != '/' || strlen(o->state_file) >= sizeof(c->state_file)) {
-			fprintf(stderr, "ddublkd: --state-file must be an absolute path\n");
-			return -1;
-		}
-		snprintf(c->state_file, sizeof(c->state_file), "%s", o->state_file);
-	}
-	if (o->workers >= 0)
-		c->workers = (unsigned)o->workers;
-	if (o->log_level >= 0)
-		c->log_level = o->log_level;
 	return 0;
+}
+
+void daemon_apply_overrides(const struct daemon *d, struct conf *c)
+{
+	if (d->ov.socket)
+		snprintf(c->socket_path, sizeof(c->socket_path), "%s", d->ov.socket);
+	if (d->ov.workers >= 0)
+		c->workers = (unsigned)d->ov.workers;
+	if (d->ov.log_level >= 0)
+		c->log_level = d->ov.log_level;
+}
+
+void crash_point(const struct daemon *d, const char *where)
+{
+	if (!d->crash_at || strcmp(d->crash_at, where))
+		return;
+	log_warn("DDUBLKD_CRASH_AT=%s: killing myself (test hook)", where);
+	raise(SIGKILL);
 }
 
 /*
@@ -252,10 +259,48 @@ static void stop(struct daemon *d)
 	conf_free(&d->conf);
 }
 
+/* Size of an existing backend without opening it for I/O: 0 if unknown. */
+static uint64_t backend_bytes(const struct conf_backend *cb)
+{
+	struct stat st;
+	uint64_t bytes = 0;
+	int fd;
+
+	if (!cb->path[0] || stat(cb->path, &st) < 0)
+		return 0;
+	if (S_ISREG(st.st_mode))
+		return (uint64_t)st.st_size;
+	if (!S_ISBLK(st.st_mode))
+		return 0;
+	fd = open(cb->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (ioctl(fd, BLKGETSIZE64, &bytes) < 0)
+		bytes = 0;
+	close(fd);
+	return bytes;
+}
+
+/* Parse, then check the tenants fit the backends as they are now. Writes nothing. */
 static int check_config(const struct conf *c, const char *path)
 {
-	printf("%s: OK: %zu backend(s), %zu tenant(s)\n", path, c->nr_backends, c->nr_tenants);
-	return 0;
+	uint64_t *bytes = calloc(c->nr_backends ? c->nr_backends : 1, sizeof(*bytes));
+	char err[1024];
+	int ret = 0;
+
+	if (!bytes)
+		return 1;
+	for (size_t i = 0; i < c->nr_backends; i++)
+		bytes[i] = c->backends[i].size ? c->backends[i].size : backend_bytes(&c->backends[i]);
+	if (conf_check_capacity(c, bytes, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ddublkd: %s:%s\n", path, err); /* err is "LINE: key: ..." */
+		ret = 1;
+	} else {
+		printf("%s: OK: %zu backend(s), %zu tenant(s), scheduler %s\n", path,
+		       c->nr_backends, c->nr_tenants, conf_sched_mode_name(c->sched.mode));
+	}
+	free(bytes);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -277,13 +322,17 @@ int main(int argc, char **argv)
 		conf_free(&d.conf);
 		return ret;
 	}
-	if (apply_overrides(&d.conf, &opts) < 0) {
+	if (check_overrides(&opts.ov) < 0) {
 		conf_free(&d.conf);
 		return 2;
 	}
+	d.ov = opts.ov;
+	d.policy_path = opts.config;
+	d.crash_at = getenv("DDUBLKD_CRASH_AT");
+	daemon_apply_overrides(&d, &d.conf);
 	log_set_level((enum log_level)d.conf.log_level);
-	log_info("ddublkd 0.1.0 starting: policy %s, socket %s, tenant table %s", opts.config,
-		 d.conf.socket_path, d.conf.state_file);
+	log_info("ddublkd 0.1.0 starting: policy %s, socket %s, scheduler %s", opts.config,
+		 d.conf.socket_path, conf_sched_mode_name(d.conf.sched.mode));
 	if (start(&d, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		stop(&d);

@@ -1,123 +1,60 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Tenants: a name, an extent on a backend, and the ublk device that serves
- * it. Every change is all-or-nothing: a request that cannot be honoured
- * leaves the table, the extents and the devices as they were.
+ * it. The backend's tenant table (daemon/pool.c) is the record; every
+ * change is written there first and is all-or-nothing: a request that
+ * cannot be honoured leaves the tables, the extents and the devices as
+ * they were.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/units.h"
 #include "daemon/daemon.h"
 
-static void log_backend(const struct backend *be)
-{
-	char sz[32], xfer[32], queues[32] = "unknown";
-
-	format_size(be->size, sz, sizeof(sz));
-	if (!be->max_transfer) {
-		log_info("backend \"%s\": %s on %s (%s), %s, block size %u", be->name,
-			 be->ops->kind, be->path, be->is_blockdev ? "block device" : "file", sz,
-			 be->block_size);
-		return;
-	}
-	if (be->nr_io_queues)
-		snprintf(queues, sizeof(queues), "%u", be->nr_io_queues);
-	log_info("backend \"%s\": %s on %s, %s, LBA size %u, max transfer %s, %s I/O queues",
-		 be->name, be->ops->kind, be->path, sz, be->block_size,
-		 format_size(be->max_transfer, xfer, sizeof(xfer)), queues);
-}
-
-int pools_open(struct daemon *d, char *err, size_t errlen)
-{
-	d->pools = calloc(d->conf.nr_backends ? d->conf.nr_backends : 1, sizeof(*d->pools));
-	if (!d->pools) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < d->conf.nr_backends; i++) {
-		const struct conf_backend *cb = &d->conf.backends[i];
-		struct pool *p = &d->pools[i];
-		uint64_t end;
-		char sz[32];
-
-		if (backend_open(cb, &p->be, err, errlen) < 0)
-			return -1;
-		d->nr_pools++;
-		end = round_down_u64(p->be->size, POOL_ALIGN);
-		if (end <= POOL_METADATA_BYTES) {
-			snprintf(err, errlen, "backend \"%s\": %s is too small (%s; need more than "
-				 "1 MiB)", cb->name, p->be->path, format_size(p->be->size, sz, sizeof(sz)));
-			return -1;
-		}
-		extent_map_init(&p->map, POOL_METADATA_BYTES, end, POOL_ALIGN);
-		log_backend(p->be);
-	}
-	return 0;
-}
-
-void pools_close(struct daemon *d)
-{
-	for (size_t i = 0; i < d->nr_pools; i++) {
-		extent_map_free(&d->pools[i].map);
-		backend_close(d->pools[i].be);
-	}
-	free(d->pools);
-	d->pools = NULL;
-	d->nr_pools = 0;
-}
-
-struct pool *pool_find(struct daemon *d, const char *name)
-{
-	for (size_t i = 0; i < d->nr_pools; i++)
-		if (strcmp(d->pools[i].be->name, name) == 0)
-			return &d->pools[i];
-	return NULL;
-}
-
 struct tenant *tenant_find(struct daemon *d, const char *name)
 {
 	for (size_t i = 0; i < d->nr_tenants; i++)
-		if (strcmp(d->tenants[i].rec.name, name) == 0)
+		if (strcmp(d->tenants[i].e.name, name) == 0)
 			return &d->tenants[i];
 	return NULL;
+}
+
+static void format_uuid(const uint8_t u[16], char out[37])
+{
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		 u[13], u[14], u[15]);
 }
 
 void tenant_info(const struct tenant *t, struct ctl_tenant_info *info)
 {
 	memset(info, 0, sizeof(*info));
-	snprintf(info->name, sizeof(info->name), "%s", t->rec.name);
-	snprintf(info->backend, sizeof(info->backend), "%s", t->rec.backend);
+	snprintf(info->name, sizeof(info->name), "%s", t->e.name);
+	snprintf(info->backend, sizeof(info->backend), "%s", t->pool->be->name);
 	snprintf(info->state, sizeof(info->state), "%s", t->state);
 	info->dev_id = t->dev ? ublk_dev_id(t->dev) : -1;
 	if (t->dev)
 		snprintf(info->device, sizeof(info->device), "/dev/ublkb%d", info->dev_id);
-	info->offset = t->rec.offset;
-	info->size = t->rec.size;
-	info->queues = t->rec.queues;
-	info->depth = t->rec.depth;
+	info->offset = t->e.offset;
+	info->size = t->e.size;
+	info->queues = t->e.queues;
+	info->depth = t->e.depth;
+	info->cls = t->e.cls;
+	info->qos = t->e.qos;
+	info->recovery = t->e.recovery;
+	format_uuid(t->e.uuid, info->uuid);
+	info->created = t->e.ctime;
 }
 
-static int save_table(struct daemon *d, char *err, size_t errlen)
-{
-	struct tenant_rec *recs = calloc(d->nr_tenants ? d->nr_tenants : 1, sizeof(*recs));
-	int ret;
-
-	if (!recs) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < d->nr_tenants; i++)
-		recs[i] = d->tenants[i].rec;
-	ret = state_save(d->conf.state_file, recs, d->nr_tenants, err, errlen);
-	free(recs);
-	return ret;
-}
-
-static struct tenant *append_tenant(struct daemon *d, const struct tenant_rec *rec)
+static struct tenant *append_tenant(struct daemon *d, const struct table_entry *e,
+				    struct pool *p)
 {
 	if (d->nr_tenants == d->cap_tenants) {
 		size_t cap = d->cap_tenants ? 2 * d->cap_tenants : 16;
@@ -128,7 +65,7 @@ static struct tenant *append_tenant(struct daemon *d, const struct tenant_rec *r
 		d->tenants = grown;
 		d->cap_tenants = cap;
 	}
-	d->tenants[d->nr_tenants] = (struct tenant){ .rec = *rec, .state = "stopped" };
+	d->tenants[d->nr_tenants] = (struct tenant){ .e = *e, .pool = p, .state = "stopped" };
 	return &d->tenants[d->nr_tenants++];
 }
 
@@ -136,51 +73,89 @@ static void remove_tenant(struct daemon *d, struct tenant *t)
 {
 	size_t i = (size_t)(t - d->tenants);
 
+	gate_free(t->gate);
 	memmove(&d->tenants[i], &d->tenants[i + 1], (d->nr_tenants - i - 1) * sizeof(*t));
 	d->nr_tenants--;
 }
 
+/*
+ * The lowest ublk device id that no tenant records and no device holds.
+ * Choosing it before ADD_DEV lets the table record it first: a daemon
+ * killed in between finds (and replaces) the half-made device next start.
+ */
+static int pick_dev_id(struct daemon *d)
+{
+	for (int id = 0; id < 1 << 20; id++) {
+		char node[64];
+		bool taken = false;
+
+		for (size_t i = 0; i < d->nr_tenants && !taken; i++)
+			taken = d->tenants[i].e.dev_id == id;
+		snprintf(node, sizeof(node), "/dev/ublkc%d", id);
+		if (!taken && access(node, F_OK) != 0)
+			return id;
+	}
+	return -1;
+}
+
 /* Bring up the ublk device of a tenant whose extent is already reserved. */
-static int tenant_start(struct daemon *d, struct tenant *t, struct pool *p, char *err,
-			size_t errlen)
+static int tenant_start(struct daemon *d, struct tenant *t, char *err, size_t errlen)
 {
 	struct ublk_dev_config cfg = {
-		.name = t->rec.name,
-		.dev_id = t->rec.dev_id,
-		.queues = t->rec.queues,
-		.depth = t->rec.depth,
-		.size = t->rec.size,
-		.be = p->be,
-		.be_offset = t->rec.offset,
+		.name = t->e.name,
+		.dev_id = t->e.dev_id,
+		.queues = t->e.queues,
+		.depth = t->e.depth,
+		.size = t->e.size,
+		.be = t->pool->be,
+		.be_offset = t->e.offset,
 	};
 	char why[512];
 
+	if (!t->gate)
+		t->gate = gate_new(t->e.cls, &t->e.qos);
+	if (!t->gate) {
+		snprintf(err, errlen, "tenant \"%s\": out of memory", t->e.name);
+		return -1;
+	}
+	cfg.gate = &t->gate->gate;
 	if (ublk_dev_create(&d->ctrl, d->workers, &cfg, &t->dev, why, sizeof(why)) < 0 &&
 	    cfg.dev_id >= 0 && strstr(why, "already in use")) {
 		/* The id it had before is taken: any id will do. */
-		log_warn("tenant \"%s\": %s; trying another device id", t->rec.name, why);
+		log_warn("tenant \"%s\": %s; trying another device id", t->e.name, why);
 		cfg.dev_id = -1;
 		t->dev = NULL;
 	}
 	if (!t->dev && ublk_dev_create(&d->ctrl, d->workers, &cfg, &t->dev, why, sizeof(why)) < 0) {
 		t->dev = NULL;
 		t->state = "failed";
-		snprintf(err, errlen, "tenant \"%s\": %s", t->rec.name, why);
+		snprintf(err, errlen, "tenant \"%s\": %s", t->e.name, why);
 		return -1;
 	}
-	t->rec.dev_id = ublk_dev_id(t->dev);
+	t->e.dev_id = ublk_dev_id(t->dev);
 	t->state = "live";
 	return 0;
 }
 
+static void describe_qos(const struct table_entry *e, char *buf, size_t len)
+{
+	char bw[32];
+
+	snprintf(buf, len, "class %s, iops_limit %llu, bw_limit %s/s, weight %u",
+		 conf_class_name(e->cls), (unsigned long long)e->qos.iops_limit,
+		 e->qos.bw_limit ? format_size(e->qos.bw_limit, bw, sizeof(bw)) : "0",
+		 e->qos.weight);
+}
+
 static void log_tenant_up(const struct tenant *t)
 {
-	char sz[32], off[32];
+	char sz[32], off[32], qos[160];
 
+	describe_qos(&t->e, qos, sizeof(qos));
 	log_info("tenant \"%s\": /dev/ublkb%d live, %s on backend \"%s\" at offset %s, "
-		 "%u queue(s) x depth %u", t->rec.name, t->rec.dev_id,
-		 format_size(t->rec.size, sz, sizeof(sz)), t->rec.backend,
-		 format_size(t->rec.offset, off, sizeof(off)), t->rec.queues, t->rec.depth);
+		 "%u queue(s) x depth %u, %s", t->e.name, t->e.dev_id,
+		 format_size(t->e.size, sz, sizeof(sz)), t->pool->be->name,
+		 format_size(t->e.offset, off, sizeof(off)), t->e.queues, t->e.depth, qos);
 }
 
 static int check_shape(struct daemon *d, unsigned queues, unsigned depth, char *err,
@@ -200,7 +175,7 @@ static int check_shape(struct daemon *d, unsigned queues, unsigned depth, char *
 	return 0;
 }
 
-static void explain_no_room(struct pool *p, uint64_t size, char *err, size_t errlen)
+void explain_no_room(struct pool *p, uint64_t size, char *err, size_t errlen)
 {
 	char want[32], free_b[32], largest[32], usable[32];
 	uint64_t capacity = p->map.capacity - p->map.base;
@@ -218,58 +193,109 @@ static void explain_no_room(struct pool *p, uint64_t size, char *err, size_t err
 		 format_size(extent_largest_free(&p->map), largest, sizeof(largest)));
 }
 
-int tenant_add(struct daemon *d, const struct ctl_request *req, struct tenant **out,
-	       char *err, size_t errlen)
+static struct pool *usable_pool(struct daemon *d, const char *name, char *err, size_t errlen)
 {
-	struct tenant_rec rec = { .dev_id = -1 };
-	struct pool *p = pool_find(d, req->backend);
+	struct pool *p = pool_find(d, name);
+
+	if (!p)
+		snprintf(err, errlen, "unknown backend \"%s\"", name);
+	else if (p->broken[0])
+		snprintf(err, errlen, "backend \"%s\" is not in use: %s", name, p->broken);
+	return p && !p->broken[0] ? p : NULL;
+}
+
+/* A new tenant's record: everything but the extent and the device id. */
+static int new_entry(struct daemon *d, const struct ctl_request *req, bool from_policy,
+		     struct table_entry *e, char *err, size_t errlen)
+{
+	*e = (struct table_entry){
+		.size = req->size,
+		.ctime = (uint64_t)time(NULL),
+		.queues = req->queues ? req->queues : CONF_DEFAULT_QUEUES,
+		.depth = req->depth ? req->depth : CONF_DEFAULT_DEPTH,
+		.cls = req->cls,
+		.qos = req->qos,
+		.recovery = req->recovery,
+		.from_policy = from_policy,
+	};
+	snprintf(e->name, sizeof(e->name), "%s", req->name);
+	if (!e->qos.weight)
+		e->qos.weight = CONF_DEFAULT_WEIGHT;
+	if (getrandom(e->uuid, sizeof(e->uuid), 0) != (ssize_t)sizeof(e->uuid)) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return -1;
+	}
+	e->uuid[6] = (uint8_t)((e->uuid[6] & 0x0f) | 0x40); /* version 4 */
+	e->uuid[8] = (uint8_t)((e->uuid[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	return check_shape(d, e->queues, e->depth, err, errlen);
+}
+
+/* Undo a tenant that never became live: record, extent, in that order. */
+static void forget_new_tenant(struct daemon *d, struct tenant *t)
+{
+	struct pool *p = t->pool;
+	uint64_t offset = t->e.offset;
+	char name[CONF_NAME_MAX], why[512];
+
+	snprintf(name, sizeof(name), "%s", t->e.name);
+	remove_tenant(d, t);
+	if (pool_save(d, p, why, sizeof(why)) < 0) {
+		/* The record comes back at the next start as a tenant; keep its extent. */
+		log_err("tenant \"%s\": cannot take it out of the table again: %s", name, why);
+		return;
+	}
+	extent_release(&p->map, offset);
+}
+
+int tenant_add(struct daemon *d, const struct ctl_request *req, bool from_policy,
+	       struct tenant **out, char *err, size_t errlen)
+{
+	struct table_entry e;
+	struct pool *p;
 	struct tenant *t;
+	int recorded_id;
 	char why[512];
 
 	if (tenant_find(d, req->name)) {
 		snprintf(err, errlen, "tenant \"%s\" already exists", req->name);
 		return -1;
 	}
-	if (!p) {
-		snprintf(err, errlen, "unknown backend \"%s\"", req->backend);
+	p = usable_pool(d, req->backend, err, errlen);
+	if (!p || new_entry(d, req, from_policy, &e, err, errlen) < 0)
 		return -1;
-	}
-	snprintf(rec.name, sizeof(rec.name), "%s", req->name);
-	snprintf(rec.backend, sizeof(rec.backend), "%s", req->backend);
-	rec.size = req->size;
-	rec.queues = req->queues ? req->queues : CONF_DEFAULT_QUEUES;
-	rec.depth = req->depth ? req->depth : CONF_DEFAULT_DEPTH;
-	if (check_shape(d, rec.queues, rec.depth, err, errlen) < 0)
-		return -1;
-	if (rec.size % p->be->block_size) {
+	if (e.size % p->be->block_size) {
 		snprintf(err, errlen, "size must be a multiple of backend \"%s\"'s block size "
 			 "(%u)", p->be->name, p->be->block_size);
 		return -1;
 	}
-	if (extent_alloc(&p->map, rec.size, &rec.offset) < 0) {
-		explain_no_room(p, rec.size, err, errlen);
+	if (extent_alloc(&p->map, e.size, &e.offset) < 0) {
+		explain_no_room(p, e.size, err, errlen);
 		return -1;
 	}
-	t = append_tenant(d, &rec);
+	e.dev_id = pick_dev_id(d);
+	t = append_tenant(d, &e, p);
 	if (!t) {
-		extent_release(&p->map, rec.offset);
+		extent_release(&p->map, e.offset);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (tenant_start(d, t, p, err, errlen) < 0) {
+	/* Recorded before the device exists: a crash from here on finds it at start-up. */
+	if (pool_save(d, p, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "cannot record tenant \"%s\": %s", e.name, why);
 		remove_tenant(d, t);
-		extent_release(&p->map, rec.offset);
+		extent_release(&p->map, e.offset);
 		return -1;
 	}
-	if (save_table(d, why, sizeof(why)) < 0) {
-		/* Unsaved, the tenant would vanish at the next start: undo it. */
-		snprintf(err, errlen, "cannot record tenant \"%s\": %s", rec.name, why);
-		if (ublk_dev_destroy(&d->ctrl, t->dev, why, sizeof(why)) < 0)
-			log_err("tenant \"%s\": rollback: %s", rec.name, why);
-		remove_tenant(d, t);
-		extent_release(&p->map, rec.offset);
+	crash_point(d, "add-recorded");
+	recorded_id = t->e.dev_id;
+	if (tenant_start(d, t, err, errlen) < 0) {
+		forget_new_tenant(d, t);
 		return -1;
 	}
+	crash_point(d, "add-started");
+	if (t->e.dev_id != recorded_id && pool_save(d, p, why, sizeof(why)) < 0)
+		log_warn("tenant \"%s\": its new device id %d is not recorded (%s); the next "
+			 "start picks one again", t->e.name, t->e.dev_id, why);
 	log_tenant_up(t);
 	*out = t;
 	return 0;
@@ -279,6 +305,7 @@ int tenant_del(struct daemon *d, const char *name, char *err, size_t errlen)
 {
 	struct tenant *t = tenant_find(d, name);
 	struct pool *p;
+	uint64_t offset, size;
 	char why[512];
 
 	if (!t) {
@@ -290,18 +317,45 @@ int tenant_del(struct daemon *d, const char *name, char *err, size_t errlen)
 		return -1;
 	}
 	t->dev = NULL;
-	p = pool_find(d, t->rec.backend);
-	if (p)
-		extent_release(&p->map, t->rec.offset);
-	log_info("tenant \"%s\": deleted; its extent on backend \"%s\" is free", name,
-		 t->rec.backend);
+	t->state = "stopped";
+	crash_point(d, "del-stopped");
+	p = t->pool;
+	offset = t->e.offset;
+	size = t->e.size;
+	/* Before the extent is free: the next tenant there must not read this one's data. */
+	if (!p->broken[0])
+		pool_discard(p, offset, size);
 	remove_tenant(d, t);
-	if (save_table(d, why, sizeof(why)) < 0) {
-		/* The device is gone already; the stale record comes back as "failed". */
+	if (pool_save(d, p, why, sizeof(why)) < 0) {
+		/* Still recorded: it comes back next start, so its extent stays taken. */
 		snprintf(err, errlen, "tenant \"%s\" deleted but the table was not saved: %s",
 			 name, why);
 		return -1;
 	}
+	extent_release(&p->map, offset);
+	log_info("tenant \"%s\": deleted; its extent on backend \"%s\" is free%s", name,
+		 p->be->name, p->be->can_discard ? " (discarded)" : "");
+	return 0;
+}
+
+int tenant_update(struct daemon *d, struct tenant *t, const struct conf_tenant *ct, char *err,
+		  size_t errlen)
+{
+	struct table_entry old = t->e;
+	char why[512], qos[160];
+
+	t->e.cls = ct->cls;
+	t->e.qos = ct->qos;
+	t->e.from_policy = true;
+	if (pool_save(d, t->pool, why, sizeof(why)) < 0) {
+		t->e = old;
+		snprintf(err, errlen, "tenant \"%s\": cannot record the change: %s", t->e.name, why);
+		return -1;
+	}
+	if (t->gate)
+		gate_set(t->gate, t->e.cls, &t->e.qos);
+	describe_qos(&t->e, qos, sizeof(qos));
+	log_info("tenant \"%s\": now %s", t->e.name, qos);
 	return 0;
 }
 
@@ -314,83 +368,116 @@ void tenants_stop_all(struct daemon *d)
 		if (!t->dev)
 			continue;
 		if (ublk_dev_destroy(&d->ctrl, t->dev, why, sizeof(why)) < 0) {
-			log_err("tenant \"%s\": %s", t->rec.name, why);
+			log_err("tenant \"%s\": %s", t->e.name, why);
 			continue;
 		}
 		t->dev = NULL;
 		t->state = "stopped";
-		log_info("tenant \"%s\": stopped", t->rec.name);
+		log_info("tenant \"%s\": stopped", t->e.name);
+	}
+	for (size_t i = 0; i < d->nr_tenants; i++) {
+		if (d->tenants[i].dev)
+			continue; /* its device may still call the gate */
+		gate_free(d->tenants[i].gate);
+		d->tenants[i].gate = NULL;
 	}
 }
 
-/* Bring back one tenant of the saved table on exactly its old extent. */
-static int restore_one(struct daemon *d, const struct tenant_rec *rec, char *err,
-		       size_t errlen)
+/* Bring back one tenant of p's table on exactly its old extent. */
+static void restore_one(struct daemon *d, struct pool *p, const struct table_entry *e)
 {
-	struct pool *p = pool_find(d, rec->backend);
+	char err[512];
 	struct tenant *t;
+	bool clash = tenant_find(d, e->name) != NULL;
 
-	if (!p) {
-		log_err("tenant \"%s\": its backend \"%s\" is not in the policy; not served "
-			"(its extent is kept)", rec->name, rec->backend);
-		t = append_tenant(d, rec);
-		if (t)
-			t->state = "failed";
-		return t ? 0 : -1;
+	t = append_tenant(d, e, p);
+	if (!t) {
+		log_err("tenant \"%s\": out of memory", e->name);
+		return;
 	}
-	if (extent_reserve(&p->map, rec->offset, rec->size) < 0) {
-		snprintf(err, errlen, "%s: tenant \"%s\": extent %llu+%llu overlaps another "
-			 "tenant or lies outside backend \"%s\"", d->conf.state_file, rec->name,
-			 (unsigned long long)rec->offset, (unsigned long long)rec->size,
-			 rec->backend);
-		return -1;
+	/* Kept in the list either way, so that saving p's table keeps its record. */
+	t->state = "failed";
+	if (clash) {
+		log_err("tenant \"%s\" on backend \"%s\": another backend has a tenant of that "
+			"name; not served (delete one of them)", e->name, p->be->name);
+		return;
 	}
-	t = append_tenant(d, rec);
-	if (!t)
-		return -1;
-	if (rec->dev_id >= 0)
-		ublk_dev_remove_stale(&d->ctrl, (uint32_t)rec->dev_id);
-	if (tenant_start(d, t, p, err, errlen) < 0) {
+	if (extent_reserve(&p->map, e->offset, e->size) < 0) {
+		log_err("tenant \"%s\": its extent %llu+%llu lies outside backend \"%s\"'s "
+			"usable space (reserved %llu bytes, %llu bytes); not served", e->name,
+			(unsigned long long)e->offset, (unsigned long long)e->size, p->be->name,
+			(unsigned long long)p->reserved, (unsigned long long)p->map.capacity);
+		return;
+	}
+	if (e->dev_id >= 0)
+		ublk_dev_remove_stale(&d->ctrl, (uint32_t)e->dev_id);
+	if (tenant_start(d, t, err, sizeof(err)) < 0) {
 		/* Keep it in the table: its data is there; the operator decides. */
 		log_err("%s", err);
-		return 0;
+		return;
 	}
 	log_tenant_up(t);
-	return 0;
 }
 
-static int restore_from_policy(struct daemon *d, const struct conf_tenant *ct, char *err,
-			       size_t errlen)
+static void restore_pool(struct daemon *d, struct pool *p)
 {
-	struct tenant *t = tenant_find(d, ct->name);
-	struct ctl_request req = {
-		.cmd = CTL_CMD_ADD,
-		.size = ct->size,
-		.queues = ct->queues,
-		.depth = ct->depth,
-	};
-	char why[512];
+	struct table tab = { 0 };
+	bool moved = false;
+	char err[1024];
 
-	if (t) {
-		if (strcmp(t->rec.backend, ct->backend) || t->rec.size != ct->size)
-			log_warn("tenant \"%s\": the policy asks for %llu bytes on \"%s\" but the "
-				 "tenant table has %llu bytes on \"%s\"; keeping the table's "
-				 "(moving or resizing a tenant is not supported)", ct->name,
-				 (unsigned long long)ct->size, ct->backend,
-				 (unsigned long long)t->rec.size, t->rec.backend);
+	if (pool_load(p, &tab, err, sizeof(err)) < 0) {
+		snprintf(p->broken, sizeof(p->broken), "%s", err);
+		log_err("%s; the backend is left alone until that is repaired", err);
+		return;
+	}
+	p->generation = tab.generation;
+	p->slot = tab.slot;
+	if (tab.nr)
+		log_info("backend \"%s\": tenant table generation %llu: %zu tenant(s)",
+			 p->be->name, (unsigned long long)tab.generation, tab.nr);
+	for (size_t i = 0; i < tab.nr; i++) {
+		restore_one(d, p, &tab.e[i]);
+		moved |= d->tenants[d->nr_tenants - 1].e.dev_id != tab.e[i].dev_id;
+	}
+	table_free(&tab);
+	if (moved && pool_save(d, p, err, sizeof(err)) < 0)
+		log_warn("backend \"%s\": new device ids not recorded: %s", p->be->name, err);
+}
+
+static void conf_request(const struct conf_tenant *ct, struct ctl_request *req)
+{
+	ctl_request_init(req, CTL_CMD_ADD);
+	snprintf(req->name, sizeof(req->name), "%s", ct->name);
+	snprintf(req->backend, sizeof(req->backend), "%s", ct->backend);
+	req->size = ct->size;
+	req->queues = ct->queues;
+	req->depth = ct->depth;
+	req->cls = ct->cls;
+	req->qos = ct->qos;
+	req->recovery = ct->recovery;
+}
+
+/* A policy tenant the tables already have: the policy's class and QoS win. */
+static int adopt_from_policy(struct daemon *d, struct tenant *t, const struct conf_tenant *ct,
+			     char *err, size_t errlen)
+{
+	if (strcmp(t->pool->be->name, ct->backend) || t->e.size != ct->size ||
+	    t->e.queues != ct->queues || t->e.depth != ct->depth)
+		log_warn("tenant \"%s\": the policy (line %d) asks for %llu bytes on \"%s\", %u "
+			 "queue(s) x %u, but the tenant table has %llu bytes on \"%s\", %u x %u; "
+			 "keeping the table's (ublk-ctl reload --force recreates it)", ct->name,
+			 ct->line, (unsigned long long)ct->size, ct->backend, ct->queues,
+			 ct->depth, (unsigned long long)t->e.size, t->pool->be->name, t->e.queues,
+			 t->e.depth);
+	if (t->e.cls == ct->cls && t->e.qos.iops_limit == ct->qos.iops_limit &&
+	    t->e.qos.bw_limit == ct->qos.bw_limit && t->e.qos.weight == ct->qos.weight &&
+	    t->e.from_policy)
 		return 0;
-	}
-	snprintf(req.name, sizeof(req.name), "%s", ct->name);
-	snprintf(req.backend, sizeof(req.backend), "%s", ct->backend);
-	if (tenant_add(d, &req, &t, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "tenant \"%s\" (policy line %d): %s", ct->name, ct->line, why);
-		return -1;
-	}
-	return 0;
+	return tenant_update(d, t, ct, err, errlen);
 }
 
 /*
- * Place every policy tenant the table does not have yet, then give the
+ * Place every policy tenant the tables do not have yet, then give the
  * space back: if one does not fit, the policy is refused before any tenant
  * is created (first-fit places them the same way again for real).
  */
@@ -410,7 +497,7 @@ static int policy_fits(struct daemon *d, char *err, size_t errlen)
 		struct pool *p = pool_find(d, ct->backend);
 		char why[512];
 
-		if (tenant_find(d, ct->name) || !p)
+		if (tenant_find(d, ct->name) || !p || p->broken[0])
 			continue; /* kept from the table / reported by tenant_add */
 		if (extent_alloc(&p->map, ct->size, &placed[n].start) < 0) {
 			explain_no_room(p, ct->size, why, sizeof(why));
@@ -429,20 +516,27 @@ static int policy_fits(struct daemon *d, char *err, size_t errlen)
 
 int tenants_restore(struct daemon *d, char *err, size_t errlen)
 {
-	struct tenant_rec *recs = NULL;
-	size_t nr = 0;
-	int ret = 0;
-
-	if (state_load(d->conf.state_file, &recs, &nr, err, errlen) < 0)
+	for (size_t i = 0; i < d->nr_pools; i++)
+		restore_pool(d, &d->pools[i]);
+	if (policy_fits(d, err, errlen) < 0)
 		return -1;
-	if (nr)
-		log_info("tenant table %s: %zu tenant(s)", d->conf.state_file, nr);
-	for (size_t i = 0; i < nr && ret == 0; i++)
-		ret = restore_one(d, &recs[i], err, errlen);
-	free(recs);
-	if (ret == 0)
-		ret = policy_fits(d, err, errlen);
-	for (size_t i = 0; i < d->conf.nr_tenants && ret == 0; i++)
-		ret = restore_from_policy(d, &d->conf.tenants[i], err, errlen);
-	return ret;
+	for (size_t i = 0; i < d->conf.nr_tenants; i++) {
+		const struct conf_tenant *ct = &d->conf.tenants[i];
+		struct tenant *t = tenant_find(d, ct->name);
+		struct ctl_request req;
+		char why[512];
+
+		if (t) {
+			if (adopt_from_policy(d, t, ct, why, sizeof(why)) < 0)
+				log_err("%s", why);
+			continue;
+		}
+		conf_request(ct, &req);
+		if (tenant_add(d, &req, true, &t, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "tenant \"%s\" (policy line %d): %s", ct->name,
+				 ct->line, why);
+			return -1;
+		}
+	}
+	return 0;
 }

@@ -107,6 +107,14 @@ static inline struct io_uring_sqe *backend_get_sqe(struct io_uring *ring)
 int backend_open(const struct conf_backend *cb, struct backend **out, char *err, size_t errlen);
 void backend_close(struct backend *be);
 
+/*
+ * Run one request to completion on a private ring (nvme/sync.c): for the
+ * control thread's rare I/O (the tenant table, discarding a freed extent),
+ * never for tenant requests. buf: page aligned (READ/WRITE), else NULL.
+ * 0 or -errno.
+ */
+int backend_sync(struct backend *be, enum backend_op op, void *buf, uint64_t len, uint64_t off);
+
 /* Map a UBLK_IO_OP_* to a backend op; -EOPNOTSUPP for anything else. */
 int backend_op_from_ublk(unsigned ublk_op);
 

@@ -14,6 +14,7 @@
 #ifndef DDUBLK_UBLK_DEV_H
 #define DDUBLK_UBLK_DEV_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,28 @@
 struct ublk_workers;
 struct ublk_dev;
 
+/*
+ * Admission control for a device's data requests (QoS). The workers ask it
+ * before every READ/WRITE goes to the backend: 0 = go now, else the ns to
+ * wait before asking again (the request waits in the worker, in order).
+ * Called by every worker serving one of the device's queues: thread-safe.
+ */
+struct ublk_gate {
+	uint64_t (*admit)(struct ublk_gate *g, uint64_t bytes, uint64_t now_ns);
+	/*
+	 * Sharing among tenants of one class (enum conf_class) when they
+	 * compete: a worker with UBLK_SHARE_INFLIGHT requests of a class at
+	 * the backend holds further ones and lets them go in weighted fair
+	 * order. Read by the workers, changed live by the control thread.
+	 */
+	atomic_uint cls;
+	atomic_uint weight;
+};
+
+/* Requests of one class a worker keeps at the backend before weights decide. */
+#define UBLK_SHARE_INFLIGHT 64
+#define UBLK_NR_CLASSES 3
+
 struct ublk_dev_config {
 	const char *name; /* tenant name, for logs */
 	int dev_id; /* wanted ublk device id, -1 for any */
@@ -31,6 +54,7 @@ struct ublk_dev_config {
 	uint64_t size; /* bytes the device exposes */
 	struct backend *be;
 	uint64_t be_offset; /* where the device's extent starts on be */
+	struct ublk_gate *gate; /* NULL: no admission control; must outlive the device */
 };
 
 /* Start nr workers, worker i pinned to online CPU i % nr_cpus. */

@@ -6,12 +6,15 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "sched/qos.h"
 #include "ublk/dev.h"
 
 enum ublk_io_state {
 	IO_FREE = 0, /* no command in the kernel (before FETCH, after ABORT) */
 	IO_IN_KERNEL, /* FETCH or COMMIT_AND_FETCH posted: waiting for a request */
 	IO_IN_BACKEND, /* a request is ours: backend I/O in flight */
+	IO_THROTTLED, /* a request is ours, held back by the gate (QoS) */
+	IO_SHARED_WAIT, /* a request is ours, waiting for its weighted turn */
 };
 
 struct ublk_queue;
@@ -21,6 +24,9 @@ struct ublk_io {
 	uint16_t tag;
 	uint8_t state;
 	void *buf;
+	struct ublk_io *next_held; /* the worker's list of throttled requests */
+	uint8_t cls; /* class it was dispatched in (gate's cls at the time) */
+	struct wfq_item turn; /* place in the worker's weighted queue */
 	struct backend_io bio;
 };
 
@@ -38,9 +44,13 @@ struct ublk_queue {
 	uint64_t dev_bytes;
 	struct backend *be;
 	uint64_t be_offset;
-	/* Worker-owned counters: tags by state. */
+	struct ublk_gate *gate;
+	/* Worker-owned counters: tags by state (in_backend includes held ones). */
 	unsigned in_kernel;
 	unsigned in_backend;
+	unsigned held; /* throttled by the gate, waiting in the worker */
+	uint64_t refused_pass; /* worker pass in which the gate last said "wait" */
+	struct wfq_flow flow; /* this queue's share among its class (worker-owned) */
 	int buf_slot; /* first registered-buffer slot of tag 0, -1: not registered */
 	/* Set by the worker under the pool lock; the control thread waits on them. */
 	bool attached;

@@ -64,6 +64,13 @@ struct ublk_worker {
 	/* Registered-buffer slots in use (a sparse table made at ring setup). */
 	bool buf_table;
 	uint8_t slot_used[RING_BUF_SLOTS];
+	/* Requests the gate held back, in arrival order (see hold()). */
+	struct ublk_io *held_head, *held_tail;
+	uint64_t next_retry_ns; /* earliest time a held request may go */
+	uint64_t pass; /* retry passes, to ask each queue's gate once per pass */
+	/* Per class: requests at the backend, and those waiting for their turn. */
+	unsigned share_inflight[UBLK_NR_CLASSES];
+	struct wfq share[UBLK_NR_CLASSES];
 	/* Guarded by pool->lock: */
 	struct mailbox_msg *inbox;
 	bool quit;
@@ -223,6 +230,135 @@ static void commit(struct ublk_worker *w, struct ublk_io *io, int result)
 	post_ublk_cmd(w, io, UBLK_IO_COMMIT_AND_FETCH_REQ, result);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void backend_done(struct ublk_worker *w, struct ublk_io *io);
+
+static void submit_to_backend(struct ublk_worker *w, struct ublk_io *io)
+{
+	struct ublk_queue *q = io->q;
+	int ret;
+
+	w->share_inflight[io->cls]++;
+	ret = q->be->ops->queue(q->be, &w->ring, &io->bio, ud_make(io, UD_BACKEND));
+	if (ret < 0) {
+		io->bio.result = ret;
+		backend_done(w, io);
+		return;
+	}
+	io->state = IO_IN_BACKEND;
+}
+
+static unsigned class_of(const struct ublk_queue *q)
+{
+	unsigned cls = q->gate ? atomic_load_explicit(&q->gate->cls, memory_order_relaxed) : 0;
+
+	return cls < UBLK_NR_CLASSES ? cls : 0;
+}
+
+/*
+ * To the backend now, or -- when this worker already keeps enough of the
+ * class there -- into the class's weighted queue, so that tenants that
+ * compete share the backend by weight, not by how many requests they send.
+ */
+static void dispatch(struct ublk_worker *w, struct ublk_io *io)
+{
+	struct ublk_queue *q = io->q;
+	uint64_t cost = io->bio.op == BIO_READ || io->bio.op == BIO_WRITE ? io->bio.len : 4096;
+
+	io->cls = (uint8_t)class_of(q);
+	if (w->share_inflight[io->cls] < UBLK_SHARE_INFLIGHT) {
+		submit_to_backend(w, io);
+		return;
+	}
+	q->flow.weight = q->gate ? atomic_load_explicit(&q->gate->weight, memory_order_relaxed) : 1;
+	if (!q->flow.weight)
+		q->flow.weight = 1;
+	io->turn.data = io;
+	if (wfq_push(&w->share[io->cls], &q->flow, cost, &io->turn) < 0) {
+		submit_to_backend(w, io); /* out of memory: no fairness, but no stall */
+		return;
+	}
+	io->state = IO_SHARED_WAIT;
+}
+
+/* A backend slot of class cls came free: the next in weighted order goes. */
+static void next_turn(struct ublk_worker *w, unsigned cls)
+{
+	while (w->share_inflight[cls] < UBLK_SHARE_INFLIGHT) {
+		struct wfq_item *it = wfq_pop(&w->share[cls]);
+
+		if (!it)
+			return;
+		submit_to_backend(w, it->data);
+	}
+}
+
+/* Park io until its gate lets it go; the main loop wakes up for it. */
+static void hold(struct ublk_worker *w, struct ublk_io *io, uint64_t at_ns)
+{
+	io->state = IO_THROTTLED;
+	io->next_held = NULL;
+	if (w->held_tail)
+		w->held_tail->next_held = io;
+	else
+		w->held_head = io;
+	w->held_tail = io;
+	io->q->held++;
+	if (!w->next_retry_ns || at_ns < w->next_retry_ns)
+		w->next_retry_ns = at_ns;
+}
+
+static bool gated(const struct backend_io *bio)
+{
+	return bio->op == BIO_READ || bio->op == BIO_WRITE;
+}
+
+/*
+ * Give every held request whose gate now says yes to the backend, in
+ * order; once a queue's gate says "wait", its later requests wait too.
+ */
+static void retry_held(struct ublk_worker *w)
+{
+	struct ublk_io *io = w->held_head, *prev = NULL;
+	uint64_t now = now_ns(), next = 0;
+
+	w->pass++;
+	w->next_retry_ns = 0;
+	while (io) {
+		struct ublk_io *following = io->next_held;
+		struct ublk_queue *q = io->q;
+		/* Once refused in this pass, the queue's later requests wait too. */
+		uint64_t wait = q->refused_pass == w->pass ? 0 :
+				q->gate->admit(q->gate, io->bio.len, now);
+
+		if (wait || q->refused_pass == w->pass) {
+			if (wait && (!next || now + wait < next))
+				next = now + wait;
+			q->refused_pass = w->pass;
+			prev = io;
+			io = following;
+			continue;
+		}
+		if (prev)
+			prev->next_held = following;
+		else
+			w->held_head = following;
+		if (w->held_tail == io)
+			w->held_tail = prev;
+		q->held--;
+		dispatch(w, io);
+		io = following;
+	}
+	w->next_retry_ns = w->held_head ? next : 0;
+}
+
 /* A request arrived on io's tag: check it and hand it to the backend. */
 static void start_request(struct ublk_worker *w, struct ublk_io *io)
 {
@@ -249,13 +385,18 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io)
 		.buf = io->buf,
 		.buf_index = q->buf_slot < 0 ? -1 : q->buf_slot + io->tag,
 	};
-	ret = q->be->ops->queue(q->be, &w->ring, &io->bio, ud_make(io, UD_BACKEND));
-	if (ret < 0) {
-		commit(w, io, ret);
-		return;
-	}
-	io->state = IO_IN_BACKEND;
 	q->in_backend++;
+	if (q->gate && gated(&io->bio)) {
+		uint64_t now = now_ns();
+		/* Behind earlier held requests of this queue: keep the order. */
+		uint64_t wait = q->held ? 1 : q->gate->admit(q->gate, io->bio.len, now);
+
+		if (wait) {
+			hold(w, io, now + wait);
+			return;
+		}
+	}
+	dispatch(w, io);
 }
 
 static void on_ublk_cqe(struct ublk_worker *w, struct ublk_io *io, int res)
@@ -274,16 +415,15 @@ static void on_ublk_cqe(struct ublk_worker *w, struct ublk_io *io, int res)
 	maybe_detach(w, q);
 }
 
-static void on_backend_cqe(struct ublk_worker *w, struct ublk_io *io,
-			   const struct io_uring_cqe *cqe)
+/* io's backend work is over (io->bio.result says how): commit it, free its slot. */
+static void backend_done(struct ublk_worker *w, struct ublk_io *io)
 {
 	struct ublk_queue *q = io->q;
 	struct backend_io *bio = &io->bio;
 	int result;
 
-	if (!q->be->ops->complete(q->be, &w->ring, bio, cqe, ud_make(io, UD_BACKEND)))
-		return;
 	q->in_backend--;
+	w->share_inflight[io->cls]--;
 	if (bio->result < 0) {
 		result = bio->result;
 		log_warn("tenant \"%s\": backend \"%s\" op %d at tenant offset %llu+%llu "
@@ -296,6 +436,16 @@ static void on_backend_cqe(struct ublk_worker *w, struct ublk_io *io,
 		result = bio->op == BIO_READ || bio->op == BIO_WRITE ? (int)bio->done : 0;
 	}
 	commit(w, io, result);
+	next_turn(w, io->cls);
+}
+
+static void on_backend_cqe(struct ublk_worker *w, struct ublk_io *io,
+			   const struct io_uring_cqe *cqe)
+{
+	struct ublk_queue *q = io->q;
+
+	if (q->be->ops->complete(q->be, &w->ring, &io->bio, cqe, ud_make(io, UD_BACKEND)))
+		backend_done(w, io);
 }
 
 static void drain_inbox(struct ublk_worker *w)
@@ -356,6 +506,24 @@ static void pin_to_cpu(struct ublk_worker *w)
 		log_warn("worker %u: cannot pin to CPU %d: %s", w->index, w->cpu, strerror(errno));
 }
 
+/* Submit and wait for a CQE, or until the first held request may go. */
+static int wait_for_work(struct ublk_worker *w)
+{
+	struct __kernel_timespec ts;
+	struct io_uring_cqe *cqe;
+	uint64_t now, left;
+
+	if (!w->held_head)
+		return io_uring_submit_and_wait(&w->ring, 1);
+	now = now_ns();
+	left = w->next_retry_ns > now ? w->next_retry_ns - now : 0;
+	if (!left)
+		return io_uring_submit(&w->ring);
+	ts.tv_sec = (long long)(left / 1000000000ULL);
+	ts.tv_nsec = (long long)(left % 1000000000ULL);
+	return io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+}
+
 static void *worker_main(void *arg)
 {
 	struct ublk_worker *w = arg;
@@ -366,9 +534,9 @@ static void *worker_main(void *arg)
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
 		bool woken = false;
-		int ret = io_uring_submit_and_wait(&w->ring, 1);
+		int ret = wait_for_work(w);
 
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME) {
 			log_err("worker %u: io_uring_enter: %s", w->index, strerror(-ret));
 			break;
 		}
@@ -377,6 +545,8 @@ static void *worker_main(void *arg)
 			seen++;
 		}
 		io_uring_cq_advance(&w->ring, seen);
+		if (w->held_head && now_ns() >= w->next_retry_ns)
+			retry_held(w);
 		if (!woken)
 			continue;
 		arm_wakeup(w);
@@ -459,6 +629,8 @@ static int worker_init(struct ublk_workers *pool, unsigned i, int cpu, char *err
 	w->pool = pool;
 	w->index = i;
 	w->cpu = cpu;
+	for (unsigned c = 0; c < UBLK_NR_CLASSES; c++)
+		wfq_init(&w->share[c]);
 	w->wake_fd = eventfd(0, EFD_CLOEXEC);
 	if (w->wake_fd < 0) {
 		snprintf(err, errlen, "worker %u: eventfd: %s", i, strerror(errno));
@@ -496,6 +668,8 @@ static void worker_fini(struct ublk_worker *w)
 	io_uring_queue_exit(&w->ring);
 	close(w->wake_fd);
 	free(w->queues);
+	for (unsigned c = 0; c < UBLK_NR_CLASSES; c++)
+		wfq_free(&w->share[c]);
 	while (w->inbox) {
 		struct mailbox_msg *m = w->inbox;
 

@@ -60,7 +60,7 @@ fio_run() {
 
 start_pinned_daemon() {
 	cat >/run/bench.conf <<CONF
-daemon = { socket = "/run/ddublk/ctl.sock"; state_file = "/run/ddublk/state.json"; workers = 1; log_level = "info"; };
+daemon = { socket = "/run/ddublk/ctl.sock"; workers = 1; log_level = "info"; };
 backends = ( { name = "ns"; path = "/dev/ng0n1"; } );
 CONF
 	taskset -pc "$DAEMON_CPU" $$ >/dev/null

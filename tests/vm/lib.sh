@@ -54,6 +54,26 @@ stop_daemon() {
 	DDUBLKD_PID=
 }
 
+# reap_killed_daemon: the daemon we started died (SIGKILL expected); reap it.
+reap_killed_daemon() {
+	[ -n "$DDUBLKD_PID" ] || fail "reap_killed_daemon: no daemon running"
+	local i rc=0
+	for ((i = 0; i < 60; i++)); do
+		kill -0 "$DDUBLKD_PID" 2>/dev/null || break
+		sleep 0.5
+	done
+	kill -0 "$DDUBLKD_PID" 2>/dev/null && fail "ddublkd (pid $DDUBLKD_PID) is still running"
+	wait "$DDUBLKD_PID" || rc=$?
+	[ "$rc" = 137 ] || fail "ddublkd exited with status $rc, expected 137 (SIGKILL)"
+	DDUBLKD_PID=
+}
+
+# tenants_json: the tenants without what may change across restarts
+# (device numbers), sorted by name, for before/after comparisons.
+tenants_json() {
+	ublk-ctl list --json | jq -S 'map(del(.device, .dev_id)) | sort_by(.name)'
+}
+
 # daemon_alive: 0 if the daemon we started is still running.
 daemon_alive() { [ -n "$DDUBLKD_PID" ] && kill -0 "$DDUBLKD_PID" 2>/dev/null; }
 

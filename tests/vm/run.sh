@@ -193,7 +193,13 @@ build_qemu_args() {
 	# discard=unmap: QEMU's NVMe reports DLFEAT "deallocated blocks read
 	# 0x00" but, with the default discard=ignore, drops the deallocate and
 	# the old data stays.
-	qemu_args+=(-drive "file=$img,if=none,id=nvm,format=raw,cache=$nvme_cache,discard=unmap"
+	# A scenario that needs the SSD to be the bottleneck (weights only
+	# matter under contention) caps its IOPS with "# vm-nvme-iops: N".
+	local throttle=
+	if [ -f "$scenario_file" ]; then
+		throttle=$(sed -n 's/^# vm-nvme-iops: \([0-9][0-9]*\)$/,throttling.iops-total=\1/p' "$scenario_file")
+	fi
+	qemu_args+=(-drive "file=$img,if=none,id=nvm,format=raw,cache=$nvme_cache,discard=unmap$throttle"
 		-device nvme,id=nvme0,serial=ddublk0,max_ioqpairs=64,msix_qsize=65
 		-device nvme-ns,drive=nvm,bus=nvme0,nsid=1)
 }

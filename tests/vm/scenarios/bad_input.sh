@@ -9,7 +9,7 @@ source "$(dirname "$0")/../lib.sh"
 
 dir=/run/bad_input
 mkdir -p "$dir"
-DAEMON='daemon = { socket = "/run/ddublk/ctl.sock"; state_file = "/run/ddublk/state.json"; workers = 2; log_level = "info"; };'
+DAEMON='daemon = { socket = "/run/ddublk/ctl.sock"; workers = 2; log_level = "info"; };'
 BACKENDS='backends = ( { name = "nvme"; path = "/dev/nvme0n1"; } );'
 
 # Each bad config: what it contains, the line with the fault, a word the

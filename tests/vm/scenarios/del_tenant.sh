@@ -7,7 +7,7 @@ source "$(dirname "$0")/../lib.sh"
 
 cfg=/run/del_tenant.conf
 cat >"$cfg" <<'CONF'
-daemon = { socket = "/run/ddublk/ctl.sock"; state_file = "/run/ddublk/state.json"; workers = 2; log_level = "info"; };
+daemon = { socket = "/run/ddublk/ctl.sock"; workers = 2; log_level = "info"; };
 backends = ( { name = "nvme"; path = "/dev/nvme0n1"; } );
 CONF
 

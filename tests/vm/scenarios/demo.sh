@@ -12,7 +12,7 @@ cat >"$policy" <<'CONF'
 # ddublk policy (libconfig syntax)
 daemon = {
   socket     = "/run/ddublk/ctl.sock";
-  state_file = "/run/ddublk/state.json";   # the tenant table survives restarts
+    # the tenant table survives restarts
   workers    = 2;
   log_level  = "info";
 };

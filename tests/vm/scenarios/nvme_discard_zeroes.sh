@@ -16,7 +16,7 @@ nvme_mode_from_args "$@"
 ns=/dev/nvme0n1
 cfg=/run/nvme_discard.conf
 cat >"$cfg" <<CONF
-daemon = { socket = "/run/ddublk/ctl.sock"; state_file = "/run/ddublk/state.json"; workers = 2; log_level = "info"; };
+daemon = { socket = "/run/ddublk/ctl.sock"; workers = 2; log_level = "info"; };
 backends = ( $(nvme_backend ns ng) );
 CONF
 MiB=$((1 << 20))

@@ -12,14 +12,13 @@ set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 nvme_mode_from_args "$@"
 
-state=/run/ddublk/state.json
 mnt=/run/mnt/nx
 name=nx
 
 # write_config FILE FORM
 write_config() {
 	cat >"$1" <<CONF
-daemon = { socket = "/run/ddublk/ctl.sock"; state_file = "$state"; workers = 2; log_level = "info"; };
+daemon = { socket = "/run/ddublk/ctl.sock"; workers = 2; log_level = "info"; };
 backends = ( $(nvme_backend ns "$2") );
 CONF
 }

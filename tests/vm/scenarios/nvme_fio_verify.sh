@@ -13,7 +13,7 @@ nvme_mode_from_args "$@"
 
 cfg=/run/nvme_fio_verify.conf
 cat >"$cfg" <<CONF
-daemon = { socket = "/run/ddublk/ctl.sock"; state_file = "/run/ddublk/state.json"; workers = 2; log_level = "info"; };
+daemon = { socket = "/run/ddublk/ctl.sock"; workers = 2; log_level = "info"; };
 backends = ( $(nvme_backend ns ng) );
 CONF
 

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Live reload: read the policy file again, work out what changed
+ * (conf/diff.h), and apply it -- new tenants added, class and QoS changes
+ * applied to running tenants without stopping them. Destructive changes
+ * (a tenant removed from the policy, or its size, backend, queues, depth
+ * or recovery changed) are refused unless forced; a refused or invalid
+ * reload changes nothing. Placement is tried out first, so a reload that
+ * would not fit fails before it touches anything.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "daemon/daemon.h"
+
+struct reload {
+	struct daemon *d;
+	struct conf next;
+	struct conf_running *running;
+	size_t nr_running;
+	struct conf_change *changes;
+	size_t nr_changes;
+};
+
+static void reload_free(struct reload *r)
+{
+	conf_free(&r->next);
+	free(r->running);
+	free(r->changes);
+}
+
+static void running_of(const struct tenant *t, struct conf_running *out)
+{
+	struct conf_tenant *ct = &out->t;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(ct->name, sizeof(ct->name), "%s", t->e.name);
+	snprintf(ct->backend, sizeof(ct->backend), "%s", t->pool->be->name);
+	ct->size = t->e.size;
+	ct->queues = t->e.queues;
+	ct->depth = t->e.depth;
+	ct->cls = t->e.cls;
+	ct->qos = t->e.qos;
+	ct->recovery = t->e.recovery;
+	out->from_policy = t->e.from_policy;
+}
+
+static int collect_running(struct reload *r, char *err, size_t errlen)
+{
+	struct daemon *d = r->d;
+
+	r->running = calloc(d->nr_tenants ? d->nr_tenants : 1, sizeof(*r->running));
+	if (!r->running) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < d->nr_tenants; i++)
+		running_of(&d->tenants[i], &r->running[i]);
+	r->nr_running = d->nr_tenants;
+	return 0;
+}
+
+static int format_lines(const struct reload *r, char ***lines, size_t *nr)
+{
+	char **out = calloc(r->nr_changes ? r->nr_changes : 1, sizeof(*out));
+
+	if (!out)
+		return -1;
+	for (size_t i = 0; i < r->nr_changes; i++) {
+		char buf[768];
+
+		conf_change_format(&r->changes[i], buf, sizeof(buf));
+		out[i] = strdup(buf);
+		if (!out[i]) {
+			while (i--)
+				free(out[i]);
+			free(out);
+			return -1;
+		}
+	}
+	*lines = out;
+	*nr = r->nr_changes;
+	return 0;
+}
+
+/* A change that gives up an extent: removed, or recreated elsewhere. */
+static bool frees_extent(const struct reload *r, const struct conf_change *c)
+{
+	const struct conf_tenant *now, *next;
+
+	if (c->kind == CHANGE_REMOVE)
+		return true;
+	if (c->kind != CHANGE_RESHAPE)
+		return false;
+	now = &r->running[c->running_index].t;
+	next = &r->next.tenants[c->new_index];
+	return strcmp(now->backend, next->backend) || now->size != next->size;
+}
+
+/*
+ * Try the placement out on the real extent maps and undo it: release what
+ * the reload frees, allocate what it adds (first fit, as it will for
+ * real), then put everything back.
+ */
+static int placement_fits(struct reload *r, char *err, size_t errlen)
+{
+	struct daemon *d = r->d;
+	struct { struct pool *p; uint64_t start, len; } *freed, *placed;
+	size_t nr_freed = 0, nr_placed = 0;
+	int ret = 0;
+
+	freed = calloc(r->nr_changes + 1, sizeof(*freed));
+	placed = calloc(r->nr_changes + 1, sizeof(*placed));
+	if (!freed || !placed) {
+		free(freed);
+		free(placed);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < r->nr_changes; i++) {
+		const struct conf_change *c = &r->changes[i];
+		struct tenant *t = tenant_find(d, c->tenant);
+
+		if (!frees_extent(r, c) || !t || extent_release(&t->pool->map, t->e.offset) < 0)
+			continue;
+		freed[nr_freed++] = (typeof(*freed)){ t->pool, t->e.offset, t->e.size };
+	}
+	for (size_t i = 0; i < r->nr_changes && ret == 0; i++) {
+		const struct conf_change *c = &r->changes[i];
+		const struct conf_tenant *ct;
+		struct pool *p;
+		char why[512];
+
+		if (c->kind != CHANGE_ADD && !(c->kind == CHANGE_RESHAPE && frees_extent(r, c)))
+			continue;
+		ct = &r->next.tenants[c->new_index];
+		p = pool_find(d, ct->backend);
+		if (!p || p->broken[0]) {
+			snprintf(err, errlen, "%s:%d: tenants: tenant \"%s\": backend \"%s\" is not "
+				 "in use%s%s", d->policy_path, ct->line, ct->name, ct->backend,
+				 p ? ": " : "", p ? p->broken : "");
+			ret = -1;
+			break;
+		}
+		if (extent_alloc(&p->map, ct->size, &placed[nr_placed].start) < 0) {
+			explain_no_room(p, ct->size, why, sizeof(why));
+			snprintf(err, errlen, "%s:%d: tenants: tenant \"%s\": %s", d->policy_path,
+				 ct->line, ct->name, why);
+			ret = -1;
+			break;
+		}
+		placed[nr_placed++].p = p;
+	}
+	while (nr_placed--)
+		extent_release(&placed[nr_placed].p->map, placed[nr_placed].start);
+	while (nr_freed--)
+		extent_reserve(&freed[nr_freed].p->map, freed[nr_freed].start, freed[nr_freed].len);
+	free(freed);
+	free(placed);
+	return ret;
+}
+
+static void request_of(const struct conf_tenant *ct, struct ctl_request *req)
+{
+	ctl_request_init(req, CTL_CMD_ADD);
+	snprintf(req->name, sizeof(req->name), "%s", ct->name);
+	snprintf(req->backend, sizeof(req->backend), "%s", ct->backend);
+	req->size = ct->size;
+	req->queues = ct->queues;
+	req->depth = ct->depth;
+	req->cls = ct->cls;
+	req->qos = ct->qos;
+	req->recovery = ct->recovery;
+}
+
+static int apply_one(struct reload *r, const struct conf_change *c, char *err, size_t errlen)
+{
+	struct daemon *d = r->d;
+	const struct conf_tenant *ct = c->new_index >= 0 ? &r->next.tenants[c->new_index] : NULL;
+	struct tenant *t = c->tenant[0] ? tenant_find(d, c->tenant) : NULL;
+	struct ctl_request req;
+
+	switch (c->kind) {
+	case CHANGE_GLOBAL:
+		log_set_level((enum log_level)r->next.log_level);
+		return 0;
+	case CHANGE_REMOVE:
+		return tenant_del(d, c->tenant, err, errlen);
+	case CHANGE_RESHAPE:
+		if (tenant_del(d, c->tenant, err, errlen) < 0)
+			return -1;
+		request_of(ct, &req);
+		return tenant_add(d, &req, true, &t, err, errlen);
+	case CHANGE_UPDATE:
+		if (!t) {
+			snprintf(err, errlen, "tenant \"%s\" vanished", c->tenant);
+			return -1;
+		}
+		return tenant_update(d, t, ct, err, errlen);
+	case CHANGE_ADD:
+		request_of(ct, &req);
+		return tenant_add(d, &req, true, &t, err, errlen);
+	}
+	return 0;
+}
+
+static int apply_all(struct reload *r, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < r->nr_changes; i++) {
+		char line[768], why[768];
+
+		conf_change_format(&r->changes[i], line, sizeof(line));
+		if (apply_one(r, &r->changes[i], why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "reload stopped at \"%s\": %s (%zu of %zu changes "
+				 "applied)", line, why, i, r->nr_changes);
+			return -1;
+		}
+		log_info("reload: %s", line);
+	}
+	return 0;
+}
+
+int daemon_reload(struct daemon *d, bool force, bool dry_run, char ***lines, size_t *nr_lines,
+		  bool *applied, char *err, size_t errlen)
+{
+	struct reload r = { .d = d };
+	size_t destructive = 0;
+	int ret = -1;
+
+	*lines = NULL;
+	*nr_lines = 0;
+	*applied = false;
+	conf_init(&r.next);
+	if (conf_load_file(d->policy_path, &r.next, err, errlen) < 0)
+		goto out;
+	daemon_apply_overrides(d, &r.next);
+	if (collect_running(&r, err, errlen) < 0 ||
+	    conf_diff(&d->conf, r.running, r.nr_running, &r.next, d->policy_path, &r.changes,
+		      &r.nr_changes, err, errlen) < 0)
+		goto out;
+	if (format_lines(&r, lines, nr_lines) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < r.nr_changes; i++)
+		destructive += r.changes[i].destructive;
+	if (destructive && !force && !dry_run) {
+		snprintf(err, errlen, "reload refused: %zu destructive change%s (marked \"needs "
+			 "--force\"); nothing was changed", destructive, destructive == 1 ? "" : "s");
+		goto out;
+	}
+	if (placement_fits(&r, err, errlen) < 0)
+		goto out;
+	if (dry_run || r.nr_changes == 0) {
+		ret = 0;
+		goto out;
+	}
+	ret = apply_all(&r, err, errlen);
+	*applied = true; /* partly, on failure: the reply says where it stopped */
+	/* The new policy is the one in force (what is applied of it, on failure). */
+	conf_free(&d->conf);
+	d->conf = r.next;
+	conf_init(&r.next);
+out:
+	reload_free(&r);
+	return ret;
+}
