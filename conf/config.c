@@ -55,7 +55,7 @@ static const char *const backend_types[] = {
 static const char *const tenant_keys[] = { "name", "backend", "size", "queues", "depth",
 					   "class", "iops_limit", "bw_limit", "weight",
 					   "recovery", NULL };
-/* Same spelling as conf_class_name() and conf_sched_mode_name() (diff.c). */
+/* The one spelling of classes and modes: the policy, the diff, the protocol. */
 static const char *const class_names[] = {
 	[CONF_CLASS_BESTEFFORT] = "besteffort",
 	[CONF_CLASS_LATENCY] = "latency",
@@ -927,6 +927,24 @@ static int load_tree(const struct loader *ld, const config_t *cfg, struct conf *
 	if (s && load_tenants(ld, s, c) < 0)
 		return -1;
 	return 0;
+}
+
+const char *conf_class_name(enum conf_class cls)
+{
+	return (size_t)cls < ARRAY_LEN(class_names) ? class_names[cls] : "?";
+}
+
+int conf_class_from_name(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_LEN(class_names); i++)
+		if (strcmp(class_names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *conf_sched_mode_name(enum conf_sched_mode mode)
+{
+	return (size_t)mode < ARRAY_LEN(sched_modes) ? sched_modes[mode] : "?";
 }
 
 void conf_init(struct conf *c)

@@ -181,6 +181,12 @@ int conf_check_capacity(const struct conf *c, const uint64_t *backend_bytes, cha
 
 const struct conf_backend *conf_find_backend(const struct conf *c, const char *name);
 
+/* "besteffort", "latency", "throughput" ("?" out of range); and back, -1 if unknown. */
+const char *conf_class_name(enum conf_class cls);
+int conf_class_from_name(const char *name);
+/* "static", "daredevil". */
+const char *conf_sched_mode_name(enum conf_sched_mode mode);
+
 /* "auto", "file", "nvme". */
 const char *conf_backend_type_name(enum conf_backend_type type);
 

@@ -16,30 +16,6 @@
 
 #define WHAT_LEN sizeof(((struct conf_change *)0)->what)
 
-static const char *const class_names[] = {
-	[CONF_CLASS_BESTEFFORT] = "besteffort",
-	[CONF_CLASS_LATENCY] = "latency",
-	[CONF_CLASS_THROUGHPUT] = "throughput",
-};
-static const char *const mode_names[] = {
-	[CONF_SCHED_STATIC] = "static",
-	[CONF_SCHED_DAREDEVIL] = "daredevil",
-};
-
-const char *conf_class_name(enum conf_class cls)
-{
-	if ((size_t)cls >= sizeof(class_names) / sizeof(class_names[0]))
-		return "?";
-	return class_names[cls];
-}
-
-const char *conf_sched_mode_name(enum conf_sched_mode mode)
-{
-	if ((size_t)mode >= sizeof(mode_names) / sizeof(mode_names[0]))
-		return "?";
-	return mode_names[mode];
-}
-
 static void vappend(char *w, size_t len, const char *fmt, va_list ap)
 {
 	size_t n = strnlen(w, len);

@@ -69,7 +69,5 @@ int conf_diff(const struct conf *old_conf, const struct conf_running *running, s
 /* "+ tenant \"c\": 1 GiB on \"pool\", class latency" etc.: one line, no newline. */
 void conf_change_format(const struct conf_change *c, char *buf, size_t len);
 
-const char *conf_class_name(enum conf_class cls);
-const char *conf_sched_mode_name(enum conf_sched_mode mode);
 
 #endif

@@ -61,24 +61,10 @@ static const char *const cmd_names[] = {
 	[CTL_CMD_RELOAD] = "reload",
 };
 
-static const char *const class_names[] = {
-	[CONF_CLASS_BESTEFFORT] = "besteffort",
-	[CONF_CLASS_LATENCY] = "latency",
-	[CONF_CLASS_THROUGHPUT] = "throughput",
-};
-
-int ctl_class_from_name(const char *name)
+/* A class out of range is sent as the default, never as something a client refuses. */
+static const char *wire_class(enum conf_class cls)
 {
-	for (unsigned i = 0; i < sizeof(class_names) / sizeof(class_names[0]); i++)
-		if (strcmp(class_names[i], name) == 0)
-			return (int)i;
-	return -1;
-}
-
-static const char *class_name(enum conf_class cls)
-{
-	return (unsigned)cls < sizeof(class_names) / sizeof(class_names[0]) ?
-		       class_names[cls] : "besteffort";
+	return conf_class_from_name(conf_class_name(cls)) < 0 ? "besteffort" : conf_class_name(cls);
 }
 
 void ctl_request_init(struct ctl_request *req, enum ctl_cmd cmd)
@@ -401,7 +387,7 @@ static int decode_class(json_object *obj, enum conf_class *cls, char *err, size_
 	if (!json_object_object_get_ex(obj, "class", &val))
 		return 0;
 	s = plain_string(val, &len);
-	c = s && strlen(s) == len ? ctl_class_from_name(s) : -1;
+	c = s && strlen(s) == len ? conf_class_from_name(s) : -1;
 	if (c < 0)
 		return fail(err, errlen, "\"class\" must be \"latency\", \"throughput\" or "
 			    "\"besteffort\"%s%s", s ? ", not " : "",
@@ -581,7 +567,7 @@ char *ctl_request_encode(const struct ctl_request *req)
 			bad |= add_field(obj, "depth", json_object_new_int64(req->depth));
 		/* Defaults are left out too: the line says what the operator asked. */
 		if (req->cls != CONF_CLASS_BESTEFFORT)
-			bad |= add_field(obj, "class", json_object_new_string(class_name(req->cls)));
+			bad |= add_field(obj, "class", json_object_new_string(wire_class(req->cls)));
 		if (req->qos.iops_limit)
 			bad |= add_field(obj, "iops_limit", json_object_new_uint64(req->qos.iops_limit));
 		if (req->qos.bw_limit)
@@ -620,7 +606,7 @@ json_object *ctl_tenant_to_json(const struct ctl_tenant_info *t)
 	bad |= add_field(obj, "size", json_object_new_uint64(t->size));
 	bad |= add_field(obj, "queues", json_object_new_int64(t->queues));
 	bad |= add_field(obj, "depth", json_object_new_int64(t->depth));
-	bad |= add_field(obj, "class", json_object_new_string(class_name(t->cls)));
+	bad |= add_field(obj, "class", json_object_new_string(wire_class(t->cls)));
 	bad |= add_field(obj, "iops_limit", json_object_new_uint64(t->qos.iops_limit));
 	bad |= add_field(obj, "bw_limit", json_object_new_uint64(t->qos.bw_limit));
 	bad |= add_field(obj, "weight", json_object_new_int64(t->qos.weight));
@@ -679,7 +665,7 @@ static int optional_fields(json_object *obj, struct ctl_tenant_info *n)
 
 	if ((json_object_object_get_ex(obj, "class", &val) &&
 	     get_string(obj, "class", cls, sizeof(cls))) ||
-	    ctl_class_from_name(cls) < 0 ||
+	    conf_class_from_name(cls) < 0 ||
 	    (json_object_object_get_ex(obj, "iops_limit", &val) &&
 	     get_int(obj, "iops_limit", 0, UINT64_MAX, &n->qos.iops_limit)) ||
 	    (json_object_object_get_ex(obj, "bw_limit", &val) &&
@@ -691,7 +677,7 @@ static int optional_fields(json_object *obj, struct ctl_tenant_info *n)
 	    (json_object_object_get_ex(obj, "created", &val) &&
 	     get_int(obj, "created", 0, UINT64_MAX, &n->created)))
 		return -1;
-	n->cls = (enum conf_class)ctl_class_from_name(cls);
+	n->cls = (enum conf_class)conf_class_from_name(cls);
 	n->qos.weight = (unsigned)weight;
 	n->recovery = true;
 	if (json_object_object_get_ex(obj, "recovery", &val)) {

@@ -108,9 +108,6 @@ json_object *ctl_tenant_to_json(const struct ctl_tenant_info *t);
 /* 0, or -1 if a field is missing or mistyped. */
 int ctl_tenant_from_json(json_object *obj, struct ctl_tenant_info *t);
 
-/* "latency" etc.; -1 for an unknown name. */
-int ctl_class_from_name(const char *name);
-
 /* Replies as lines including the trailing '\n'. malloc'd. */
 char *ctl_reply_error(const char *msg);
 /* {"ok":true} plus, if payload_key is set, payload_key: payload (consumed). */

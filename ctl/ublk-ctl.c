@@ -755,7 +755,7 @@ static int qos_option(struct ctl_request *req, int c, const char *arg)
 
 	switch (c) {
 	case OPT_CLASS:
-		cls = ctl_class_from_name(arg);
+		cls = conf_class_from_name(arg);
 		if (cls < 0)
 			return usage_error("add", "--class must be latency, throughput or besteffort, "
 					   "not '%s'", arg);
@@ -938,9 +938,7 @@ static void tenant_row(const struct ctl_tenant_info *t, struct table_row *r)
 	format_size(t->size, r->cell[COL_SIZE], sizeof(r->cell[0]));
 	snprintf(r->cell[COL_QUEUES], sizeof(r->cell[0]), "%u", t->queues);
 	snprintf(r->cell[COL_DEPTH], sizeof(r->cell[0]), "%u", t->depth);
-	snprintf(r->cell[COL_CLASS], sizeof(r->cell[0]), "%s",
-		 t->cls == CONF_CLASS_LATENCY ? "latency" :
-		 t->cls == CONF_CLASS_THROUGHPUT ? "throughput" : "besteffort");
+	snprintf(r->cell[COL_CLASS], sizeof(r->cell[0]), "%s", conf_class_name(t->cls));
 	format_limits(&t->qos, r->cell[COL_LIMITS], sizeof(r->cell[0]));
 }
 

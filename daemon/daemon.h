@@ -110,6 +110,8 @@ int tenant_update(struct daemon *d, struct tenant *t, const struct conf_tenant *
 void tenants_stop_all(struct daemon *d);
 struct tenant *tenant_find(struct daemon *d, const char *name);
 void tenant_info(const struct tenant *t, struct ctl_tenant_info *info);
+/* The add request that creates a policy tenant. */
+void tenant_request_from_conf(const struct conf_tenant *ct, struct ctl_request *req);
 /* Why size does not fit on p, for an error message. */
 void explain_no_room(struct pool *p, uint64_t size, char *err, size_t errlen);
 

@@ -162,19 +162,6 @@ static int placement_fits(struct reload *r, char *err, size_t errlen)
 	return ret;
 }
 
-static void request_of(const struct conf_tenant *ct, struct ctl_request *req)
-{
-	ctl_request_init(req, CTL_CMD_ADD);
-	snprintf(req->name, sizeof(req->name), "%s", ct->name);
-	snprintf(req->backend, sizeof(req->backend), "%s", ct->backend);
-	req->size = ct->size;
-	req->queues = ct->queues;
-	req->depth = ct->depth;
-	req->cls = ct->cls;
-	req->qos = ct->qos;
-	req->recovery = ct->recovery;
-}
-
 static int apply_one(struct reload *r, const struct conf_change *c, char *err, size_t errlen)
 {
 	struct daemon *d = r->d;
@@ -191,7 +178,7 @@ static int apply_one(struct reload *r, const struct conf_change *c, char *err, s
 	case CHANGE_RESHAPE:
 		if (tenant_del(d, c->tenant, err, errlen) < 0)
 			return -1;
-		request_of(ct, &req);
+		tenant_request_from_conf(ct, &req);
 		return tenant_add(d, &req, true, &t, err, errlen);
 	case CHANGE_UPDATE:
 		if (!t) {
@@ -200,7 +187,7 @@ static int apply_one(struct reload *r, const struct conf_change *c, char *err, s
 		}
 		return tenant_update(d, t, ct, err, errlen);
 	case CHANGE_ADD:
-		request_of(ct, &req);
+		tenant_request_from_conf(ct, &req);
 		return tenant_add(d, &req, true, &t, err, errlen);
 	}
 	return 0;

@@ -444,7 +444,7 @@ static void restore_pool(struct daemon *d, struct pool *p)
 		log_warn("backend \"%s\": new device ids not recorded: %s", p->be->name, err);
 }
 
-static void conf_request(const struct conf_tenant *ct, struct ctl_request *req)
+void tenant_request_from_conf(const struct conf_tenant *ct, struct ctl_request *req)
 {
 	ctl_request_init(req, CTL_CMD_ADD);
 	snprintf(req->name, sizeof(req->name), "%s", ct->name);
@@ -531,7 +531,7 @@ int tenants_restore(struct daemon *d, char *err, size_t errlen)
 				log_err("%s", why);
 			continue;
 		}
-		conf_request(ct, &req);
+		tenant_request_from_conf(ct, &req);
 		if (tenant_add(d, &req, true, &t, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "tenant \"%s\" (policy line %d): %s", ct->name,
 				 ct->line, why);

@@ -558,14 +558,14 @@ static void test_cmd_names(void **state)
 
 static void test_class_names(void **state)
 {
-	assert_int_equal(ctl_class_from_name("besteffort"), CONF_CLASS_BESTEFFORT);
-	assert_int_equal(ctl_class_from_name("latency"), CONF_CLASS_LATENCY);
-	assert_int_equal(ctl_class_from_name("throughput"), CONF_CLASS_THROUGHPUT);
-	assert_int_equal(ctl_class_from_name(""), -1);
-	assert_int_equal(ctl_class_from_name("Latency"), -1);
-	assert_int_equal(ctl_class_from_name("latency "), -1);
-	assert_int_equal(ctl_class_from_name("best-effort"), -1);
-	assert_int_equal(ctl_class_from_name("late"), -1);
+	assert_int_equal(conf_class_from_name("besteffort"), CONF_CLASS_BESTEFFORT);
+	assert_int_equal(conf_class_from_name("latency"), CONF_CLASS_LATENCY);
+	assert_int_equal(conf_class_from_name("throughput"), CONF_CLASS_THROUGHPUT);
+	assert_int_equal(conf_class_from_name(""), -1);
+	assert_int_equal(conf_class_from_name("Latency"), -1);
+	assert_int_equal(conf_class_from_name("latency "), -1);
+	assert_int_equal(conf_class_from_name("best-effort"), -1);
+	assert_int_equal(conf_class_from_name("late"), -1);
 }
 
 static void test_request_init(void **state)
