@@ -210,8 +210,9 @@ static const char help_add[] =
 	"        Share among tenants of the same class, 1 to " STR(CONF_MAX_WEIGHT) "\n"
 	"        (default " STR(CONF_DEFAULT_WEIGHT) ").\n"
 	"    --no-recovery\n"
-	"        Fail the tenant's I/O when the daemon dies instead of keeping the\n"
-	"        device for a restarted daemon to take over.\n"
+	"        Record that the tenant does not want ublk user recovery (its I/O\n"
+	"        should fail when the daemon dies). Recorded and listed today; no\n"
+	"        device outlives the daemon yet.\n"
 	HELP_COMMON_OPTIONS
 	"\n"
 	"    A tenant added here is kept across daemon restarts (it is recorded\n"
