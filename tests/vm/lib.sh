@@ -179,7 +179,7 @@ nvme_daemon_knows_type() {
 }
 
 # backend_log_line NAME: the daemon's latest start-up line for backend NAME.
-backend_log_line() { grep -F "backend \"$1\": " "$DDUBLKD_LOG" | grep -v -e 'control:' -e 'tenant "' | tail -n 1; }
+backend_log_line() { grep -F "backend \"$1\": " "$DDUBLKD_LOG" | grep -v -e 'control:' -e 'tenant "' -e 'tenant table' | tail -n 1; }
 
 # assert_backend_kind NAME: the running daemon opened backend NAME as the
 # mode wants (passthrough: its log line says passthrough/uring_cmd).
