@@ -60,7 +60,7 @@ fuzz() {
 	local dir=$root/build-fuzz
 	CC=clang cmake -S "$top" -B "$dir" -DDDUBLK_WERROR=ON -DDDUBLK_FUZZ=ON \
 		-DDDUBLK_VM_TESTS=OFF &&
-		cmake --build "$dir" -j"$jobs" --target fuzz_table fuzz_policy &&
+		cmake --build "$dir" -j"$jobs" --target fuzz_table fuzz_policy fuzz_proto &&
 		ctest --test-dir "$dir" -L fuzz --output-on-failure
 }
 
