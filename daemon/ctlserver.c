@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <systemd/sd-daemon.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -154,7 +155,12 @@ static int reload(struct daemon *d, const char *who, bool force, bool dry_run, c
 
 	log_info("%s: reloading %s%s%s", who, d->policy_path, force ? " (--force)" : "",
 		 dry_run ? " (dry run)" : "");
+	if (!dry_run)
+		sd_notify(0, "RELOADING=1");
 	ret = daemon_reload(d, force, dry_run, lines, nr, applied, err, errlen);
+	if (!dry_run)
+		sd_notifyf(0, "READY=1\nSTATUS=serving %zu tenant(s); last reload %s", d->nr_tenants,
+			   ret < 0 ? "failed" : "applied");
 	if (ret < 0) {
 		for (size_t i = 0; i < *nr; i++)
 			log_warn("reload: not applied: %s", (*lines)[i]);

@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -218,6 +219,21 @@ static unsigned worker_count(const struct conf *c)
 	return cpus > 0 ? (unsigned)cpus : 1;
 }
 
+/*
+ * Every tenant's device dies with the daemon: the OOM killer should pick
+ * anything else first (as it does for multipathd and iscsid).
+ */
+static void shield_from_oom(void)
+{
+	FILE *f = fopen("/proc/self/oom_score_adj", "w");
+
+	if (!f || fputs("-1000\n", f) < 0 || fclose(f) != 0) {
+		log_warn("cannot set oom_score_adj to -1000: %s", strerror(errno));
+		if (f)
+			fclose(f);
+	}
+}
+
 static int start(struct daemon *d, char *err, size_t errlen)
 {
 	if (geteuid() != 0) {
@@ -229,6 +245,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	enter_own_mount_ns();
+	shield_from_oom();
 	if (ublk_ctrl_open(&d->ctrl, 0, err, errlen) < 0)
 		return -1;
 	if (probe_features(d, err, errlen) < 0)
@@ -339,7 +356,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_info("ready: %zu tenant(s), control socket %s", d.nr_tenants, d.conf.socket_path);
+	/* Type=notify: "started" means the devices are back and ublk-ctl answers. */
+	sd_notifyf(0, "READY=1\nSTATUS=serving %zu tenant(s) on %s", d.nr_tenants,
+		   d.conf.socket_path);
 	ret = ctl_serve(&d);
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping every tenant device");
 	stop(&d);
 	log_info("stopped");
 	return ret ? 1 : 0;

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
 	# build
 	build-essential cmake pkg-config liburing-dev libnvme-dev libconfig-dev
-	libcmocka-dev libjson-c-dev
+	libcmocka-dev libjson-c-dev libsystemd-dev
 	# fuzz tests (check.sh phase "fuzz"): clang (-> clang-14) and its libFuzzer runtime
 	clang libclang-rt-14-dev
 	# VM tests: emulator, guest kernel source and what it takes to build it

@@ -148,6 +148,14 @@ static struct ublk_queue *alloc_queue(const struct ublk_dev *d, const struct ubl
 		free_queue(q);
 		return NULL;
 	}
+	/*
+	 * Locked as they are first touched: a page fault on an I/O buffer
+	 * under memory pressure could wait on writeback through this very
+	 * device. ONFAULT: a deep queue does not pin memory it never uses.
+	 */
+	if (mlock2(q->bufs, q->bufs_len, MLOCK_ONFAULT) < 0)
+		log_warn("tenant \"%s\" queue %u: cannot lock its %zu buffer bytes in memory: %s",
+			 d->name, q_id, q->bufs_len, strerror(errno));
 	for (unsigned tag = 0; tag < d->depth; tag++) {
 		q->ios[tag].q = q;
 		q->ios[tag].tag = (uint16_t)tag;

@@ -500,6 +500,13 @@ static void pin_to_cpu(struct ublk_worker *w)
 
 	snprintf(name, sizeof(name), "ddublk-w%u", w->index);
 	prctl(PR_SET_NAME, name);
+	/*
+	 * Memory reclaim may write dirty pages through the devices this thread
+	 * serves: let its own allocations dip into reserves instead of
+	 * recursing into that writeback (what loop and nbd servers do).
+	 */
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) < 0)
+		log_warn("worker %u: PR_SET_IO_FLUSHER: %s", w->index, strerror(errno));
 	CPU_ZERO(&set);
 	CPU_SET(w->cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set) < 0)

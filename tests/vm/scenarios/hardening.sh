@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# What the daemon does to survive the machine it serves: it tells systemd
+# when it is ready, reloading and stopping (Type=notify); the OOM killer
+# spares it (oom_score_adj -1000); its I/O threads are IO flushers, so
+# reclaim does not recurse into writeback through their own devices; the
+# I/O buffers it touched are locked in memory; the control socket is
+# root's alone. The example systemd unit passes systemd-analyze verify.
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+
+cfg=/run/hardening.conf
+cat >"$cfg" <<'CONF'
+daemon = { socket = "/run/ddublk/ctl.sock"; workers = 2; log_level = "info"; };
+backends = ( { name = "nvme"; path = "/dev/nvme0n1"; } );
+tenants = ( { name = "h"; backend = "nvme"; size = "64M"; } );
+CONF
+
+step "sd_notify: READY once the control socket answers, RELOADING/READY, STOPPING"
+notify=/run/notify.sock
+msgs=/run/notify.log
+python3 - "$notify" "$msgs" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as f:
+    while True:
+        f.write(s.recv(4096).decode().replace("\n", " ") + "\n")
+        f.flush()
+PY
+listener=$!
+for ((i = 0; i < 50; i++)); do [ -S "$notify" ] && break; sleep 0.1; done
+export NOTIFY_SOCKET=$notify
+start_daemon "$cfg"
+unset NOTIFY_SOCKET
+sleep 1
+cat "$msgs"
+grep -q '^READY=1 STATUS=serving 1 tenant(s) on /run/ddublk/ctl.sock' "$msgs" || fail "no READY=1 with a status"
+kill -HUP "$DDUBLKD_PID"
+for ((i = 0; i < 50; i++)); do [ "$(grep -c READY=1 "$msgs")" -ge 2 ] && break; sleep 0.2; done
+grep -q '^RELOADING=1' "$msgs" || fail "no RELOADING=1 on SIGHUP"
+grep -q 'STATUS=serving 1 tenant(s); last reload applied' "$msgs" || fail "no READY=1 after the reload"
+pass "the daemon speaks sd_notify"
+
+step "OOM killer, IO flusher, locked buffers, socket permissions"
+[ "$(cat "/proc/$DDUBLKD_PID/oom_score_adj")" = -1000 ] || fail "oom_score_adj is $(cat "/proc/$DDUBLKD_PID/oom_score_adj")"
+workers=0
+for task in /proc/"$DDUBLKD_PID"/task/*; do
+	case $(cat "$task/comm") in ddublk-w*) ;; *) continue ;; esac
+	# stat field 9: PF_* flags; IO_FLUSHER = PF_MEMALLOC_NOIO | PF_LOCAL_THROTTLE
+	flags=$(awk '{ print $9 }' "$task/stat")
+	[ $((flags & 0x180000)) = $((0x180000)) ] || fail "$(cat "$task/comm") is not an IO flusher (flags $flags)"
+	workers=$((workers + 1))
+done
+[ "$workers" = 2 ] || fail "found $workers worker threads, expected 2"
+dev=$(tenant_get h device)
+dd if=/dev/urandom of="$dev" bs=64k count=64 oflag=direct status=none
+locked=$(awk '/^VmLck:/ { print $2 }' "/proc/$DDUBLKD_PID/status")
+echo "VmLck: $locked kB"
+[ "$locked" -ge 64 ] || fail "only $locked kB locked after 4 MiB of I/O"
+[ "$(stat -c '%a %U' /run/ddublk/ctl.sock)" = "600 root" ] || fail "control socket is $(stat -c '%a %U' /run/ddublk/ctl.sock)"
+pass "oom_score_adj -1000, 2 IO-flusher workers, $locked kB of buffers locked, socket 0600 root"
+
+step "stop: STOPPING=1"
+stop_daemon
+grep -q '^STOPPING=1' "$msgs" || fail "no STOPPING=1 on SIGTERM"
+kill "$listener" 2>/dev/null || true
+wait "$listener" 2>/dev/null || true
+pass "STOPPING=1 sent"
+
+step "examples/ddublkd.service passes systemd-analyze verify"
+mkdir -p /run/unit
+sed "s|/usr/sbin/ddublkd|$(command -v ddublkd)|g" "$DDUBLK_SRC/examples/ddublkd.service" >/run/unit/ddublkd.service
+out=$(systemd-analyze verify --man=no /run/unit/ddublkd.service 2>&1 || true)
+echo "$out"
+[ -z "$out" ] || fail "systemd-analyze verify complains"
+pass "hardening"
