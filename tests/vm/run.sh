@@ -180,7 +180,9 @@ share() { # TAG PATH ro|rw
 
 # shellcheck disable=SC2054 # the commas belong to QEMU's option syntax
 build_qemu_args() {
-	local cmdline="console=ttyS0 root=root rootfstype=9p"
+	# no_timer_check: on a loaded host TCG can miss the early IO-APIC timer
+	# probe ("MP-BIOS bug: 8254 timer not connected") and the kernel panics.
+	local cmdline="console=ttyS0 no_timer_check root=root rootfstype=9p"
 	cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144 ro"
 	cmdline+=" init=$here/guest-init.sh panic=-1 ${cmdline_extra}"
 	qemu_args=(-machine q35,accel=tcg -cpu max -smp "$smp,maxcpus=64" -m "$mem"
