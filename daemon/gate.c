@@ -7,17 +7,9 @@
  * tenant without limits never takes it.
  */
 #include <stdlib.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "daemon/daemon.h"
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t gate_admit(struct ublk_gate *ug, uint64_t bytes, uint64_t now_ns)
 {

@@ -16,9 +16,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "ublk/queue.h"
 
@@ -230,14 +230,6 @@ static void commit(struct ublk_worker *w, struct ublk_io *io, int result)
 	post_ublk_cmd(w, io, UBLK_IO_COMMIT_AND_FETCH_REQ, result);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void backend_done(struct ublk_worker *w, struct ublk_io *io);
 
 static void submit_to_backend(struct ublk_worker *w, struct ublk_io *io)
@@ -327,7 +319,7 @@ static bool gated(const struct backend_io *bio)
 static void retry_held(struct ublk_worker *w)
 {
 	struct ublk_io *io = w->held_head, *prev = NULL;
-	uint64_t now = now_ns(), next = 0;
+	uint64_t now = monotonic_ns(), next = 0;
 
 	w->pass++;
 	w->next_retry_ns = 0;
@@ -387,7 +379,7 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io)
 	};
 	q->in_backend++;
 	if (q->gate && gated(&io->bio)) {
-		uint64_t now = now_ns();
+		uint64_t now = monotonic_ns();
 		/* Behind earlier held requests of this queue: keep the order. */
 		uint64_t wait = q->held ? 1 : q->gate->admit(q->gate, io->bio.len, now);
 
@@ -522,7 +514,7 @@ static int wait_for_work(struct ublk_worker *w)
 
 	if (!w->held_head)
 		return io_uring_submit_and_wait(&w->ring, 1);
-	now = now_ns();
+	now = monotonic_ns();
 	left = w->next_retry_ns > now ? w->next_retry_ns - now : 0;
 	if (!left)
 		return io_uring_submit(&w->ring);
@@ -552,7 +544,7 @@ static void *worker_main(void *arg)
 			seen++;
 		}
 		io_uring_cq_advance(&w->ring, seen);
-		if (w->held_head && now_ns() >= w->next_retry_ns)
+		if (w->held_head && monotonic_ns() >= w->next_retry_ns)
 			retry_held(w);
 		if (!woken)
 			continue;
