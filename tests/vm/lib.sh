@@ -43,29 +43,27 @@ start_daemon() {
 stop_daemon() {
 	[ -n "$DDUBLKD_PID" ] || fail "stop_daemon: no daemon running"
 	kill -TERM "$DDUBLKD_PID" 2>/dev/null || true
+	await_daemon_exit 60 0 "after SIGTERM"
+}
+
+# await_daemon_exit SECS RC WHEN: the daemon we started exits within SECS
+# with status RC; reap it.
+await_daemon_exit() {
 	local i rc=0
-	for ((i = 0; i < 120; i++)); do
+	for ((i = 0; i < $1 * 2; i++)); do
 		kill -0 "$DDUBLKD_PID" 2>/dev/null || break
 		sleep 0.5
 	done
-	kill -0 "$DDUBLKD_PID" 2>/dev/null && fail "ddublkd (pid $DDUBLKD_PID) still running 60 s after SIGTERM"
+	kill -0 "$DDUBLKD_PID" 2>/dev/null && fail "ddublkd (pid $DDUBLKD_PID) still running $1 s $3"
 	wait "$DDUBLKD_PID" || rc=$?
-	[ "$rc" = 0 ] || fail "ddublkd exited with status $rc after SIGTERM"
+	[ "$rc" = "$2" ] || fail "ddublkd exited with status $rc $3, expected $2"
 	DDUBLKD_PID=
 }
 
 # reap_killed_daemon: the daemon we started died (SIGKILL expected); reap it.
 reap_killed_daemon() {
 	[ -n "$DDUBLKD_PID" ] || fail "reap_killed_daemon: no daemon running"
-	local i rc=0
-	for ((i = 0; i < 60; i++)); do
-		kill -0 "$DDUBLKD_PID" 2>/dev/null || break
-		sleep 0.5
-	done
-	kill -0 "$DDUBLKD_PID" 2>/dev/null && fail "ddublkd (pid $DDUBLKD_PID) is still running"
-	wait "$DDUBLKD_PID" || rc=$?
-	[ "$rc" = 137 ] || fail "ddublkd exited with status $rc, expected 137 (SIGKILL)"
-	DDUBLKD_PID=
+	await_daemon_exit 30 137 "after SIGKILL"
 }
 
 # tenants_json: the tenants without what may change across restarts
