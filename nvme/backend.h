@@ -33,6 +33,12 @@ enum backend_op {
 	BIO_WRITE_ZEROES,
 };
 
+/* READ and WRITE move data through the request's buffer; the others do not. */
+static inline bool backend_op_moves_data(enum backend_op op)
+{
+	return op == BIO_READ || op == BIO_WRITE;
+}
+
 /* One tenant request in flight on a backend. Owned by the worker. */
 struct backend_io {
 	enum backend_op op;

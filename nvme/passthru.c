@@ -44,18 +44,13 @@ static const struct passthru *pt_of(const struct backend *be)
 	return be->priv;
 }
 
-static bool carries_data(enum backend_op op)
-{
-	return op == BIO_READ || op == BIO_WRITE;
-}
-
 /* Queue the command for [off, off + len) of io. */
 static int queue_cmd(struct backend *be, struct io_uring *ring, struct backend_io *io,
 		     uint64_t user_data, uint64_t off, uint64_t len)
 {
 	const struct passthru *pt = pt_of(be);
 	char *base = io->buf;
-	void *buf = carries_data(io->op) ? base + (off - io->off) :
+	void *buf = backend_op_moves_data(io->op) ? base + (off - io->off) :
 		    base ? base + (size_t)io->pending * DSM_SLOT_BYTES : NULL;
 	struct nvme_uring_cmd cmd;
 	struct io_uring_sqe *sqe;
@@ -78,7 +73,7 @@ static int queue_cmd(struct backend *be, struct io_uring *ring, struct backend_i
 	sqe->opcode = IORING_OP_URING_CMD;
 	sqe->fd = be->fd;
 	sqe->cmd_op = NVME_URING_CMD_IO;
-	if (carries_data(io->op) && io->buf_index >= 0) {
+	if (backend_op_moves_data(io->op) && io->buf_index >= 0) {
 		sqe->uring_cmd_flags = IORING_URING_CMD_FIXED;
 		sqe->buf_index = (uint16_t)io->buf_index;
 	}

@@ -43,7 +43,7 @@ static int run_one(struct backend *be, struct io_uring *ring, struct backend_io 
 int backend_sync(struct backend *be, enum backend_op op, void *buf, uint64_t len, uint64_t off)
 {
 	struct io_uring ring;
-	uint64_t chunk_max = op == BIO_READ || op == BIO_WRITE ? be->max_io_bytes : len;
+	uint64_t chunk_max = backend_op_moves_data(op) ? be->max_io_bytes : len;
 	void *dsm = NULL;
 	uint64_t done = 0;
 	int ret;
@@ -71,7 +71,7 @@ int backend_sync(struct backend *be, enum backend_op op, void *buf, uint64_t len
 		};
 
 		ret = run_one(be, &ring, &io);
-		if (ret == 0 && (op == BIO_READ || op == BIO_WRITE) && io.done != n)
+		if (ret == 0 && backend_op_moves_data(op) && io.done != n)
 			ret = -EIO;
 		done += n;
 	} while (ret == 0 && done < len);

@@ -262,7 +262,7 @@ static unsigned class_of(const struct ublk_queue *q)
 static void dispatch(struct ublk_worker *w, struct ublk_io *io)
 {
 	struct ublk_queue *q = io->q;
-	uint64_t cost = io->bio.op == BIO_READ || io->bio.op == BIO_WRITE ? io->bio.len : 4096;
+	uint64_t cost = backend_op_moves_data(io->bio.op) ? io->bio.len : 4096;
 
 	io->cls = (uint8_t)class_of(q);
 	if (w->share_inflight[io->cls] < UBLK_SHARE_INFLIGHT) {
@@ -305,11 +305,6 @@ static void hold(struct ublk_worker *w, struct ublk_io *io, uint64_t at_ns)
 	io->q->held++;
 	if (!w->next_retry_ns || at_ns < w->next_retry_ns)
 		w->next_retry_ns = at_ns;
-}
-
-static bool gated(const struct backend_io *bio)
-{
-	return bio->op == BIO_READ || bio->op == BIO_WRITE;
 }
 
 /*
@@ -378,7 +373,7 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io)
 		.buf_index = q->buf_slot < 0 ? -1 : q->buf_slot + io->tag,
 	};
 	q->in_backend++;
-	if (q->gate && gated(&io->bio)) {
+	if (q->gate && backend_op_moves_data(io->bio.op)) {
 		uint64_t now = monotonic_ns();
 		/* Behind earlier held requests of this queue: keep the order. */
 		uint64_t wait = q->held ? 1 : q->gate->admit(q->gate, io->bio.len, now);
@@ -425,7 +420,7 @@ static void backend_done(struct ublk_worker *w, struct ublk_io *io)
 			 strerror(-result));
 	} else {
 		/* ublk wants the bytes moved for data ops, 0 for the others. */
-		result = bio->op == BIO_READ || bio->op == BIO_WRITE ? (int)bio->done : 0;
+		result = backend_op_moves_data(bio->op) ? (int)bio->done : 0;
 	}
 	commit(w, io, result);
 	next_turn(w, io->cls);
