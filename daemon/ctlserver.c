@@ -370,6 +370,7 @@ int ctl_serve(struct daemon *d)
 		clients[i] = (struct client){ .fd = -1 };
 	while (!d->stopping) {
 		int map[MAX_CLIENTS + 2];
+		int tick_ms = pools_tick(d);
 		nfds_t n = 2;
 
 		pfds[0] = (struct pollfd){ .fd = d->signal_fd, .events = POLLIN };
@@ -380,7 +381,7 @@ int ctl_serve(struct daemon *d)
 			map[n] = i;
 			pfds[n++] = (struct pollfd){ .fd = clients[i].fd, .events = POLLIN };
 		}
-		if (poll(pfds, n, -1) < 0) {
+		if (poll(pfds, n, tick_ms) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("control: poll: %s", strerror(errno));

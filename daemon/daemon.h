@@ -19,6 +19,7 @@
 #include "conf/table.h"
 #include "ctl/proto.h"
 #include "nvme/backend.h"
+#include "router/router.h"
 #include "sched/qos.h"
 #include "ublk/ctrl.h"
 #include "ublk/dev.h"
@@ -28,6 +29,8 @@
 
 struct pool {
 	struct backend *be;
+	/* NVMe passthrough: routes requests to the NVMe queues sched/ picks; else NULL. */
+	struct router *router;
 	struct extent_map map;
 	uint64_t reserved; /* bytes before the first extent: the tenant table */
 	uint64_t generation; /* of the tenant table on disk */
@@ -53,6 +56,7 @@ struct tenant {
 	struct pool *pool;
 	struct ublk_dev *dev; /* NULL when not served */
 	struct tenant_gate *gate; /* malloc'd: lives as long as the device may use it */
+	int route_id; /* its id in the pool's router, -1: none */
 	const char *state; /* "live", "stopped", "failed" */
 };
 
@@ -96,6 +100,8 @@ int pool_load(struct pool *p, struct table *out, char *err, size_t errlen);
 int pool_save(struct daemon *d, struct pool *p, char *err, size_t errlen);
 /* Discard a freed extent if the backend can; failures are only logged. */
 void pool_discard(struct pool *p, uint64_t offset, uint64_t size);
+/* The routers' periodic scheduler adaptation; how long until the next is due (ms, -1: never). */
+int pools_tick(struct daemon *d);
 
 /* daemon/tenant.c */
 /* Recreate the tenants of every backend's table, then those of the policy. */

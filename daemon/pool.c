@@ -3,6 +3,11 @@
  * Pools: the backends tenants are carved from. The first `reserved` bytes
  * of each hold its tenant table (conf/table.h), read at start-up and
  * rewritten, as a new generation, on every change of its tenants.
+ *
+ * An NVMe passthrough pool gets a router (router/): its tenants' requests
+ * go to the NVMe queues the scheduler picks. File pools, and passthrough
+ * pools whose router cannot be built, keep the plain path: each worker
+ * submits on its own ring, to its own CPU's queue.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +17,7 @@
 #include "common/log.h"
 #include "common/units.h"
 #include "daemon/daemon.h"
+#include "sched/sched.h"
 
 static void log_backend(const struct backend *be)
 {
@@ -107,7 +113,25 @@ void pool_discard(struct pool *p, uint64_t offset, uint64_t size)
 			 format_size(size, sz, sizeof(sz)), strerror(-ret));
 }
 
-static int pool_open(const struct conf_backend *cb, struct pool *p, char *err, size_t errlen)
+static void pool_route(struct pool *p, const struct conf_sched *cs)
+{
+	char why[512];
+
+	if (!p->be->nvme_ns[0]) {
+		if (cs->mode == CONF_SCHED_DAREDEVIL)
+			log_info("backend \"%s\": not NVMe passthrough, so no NVMe queues to "
+				 "schedule: every worker submits to it directly", p->be->name);
+		return;
+	}
+	if (router_create(p->be, p->be->nvme_ns, cs, &p->router, why, sizeof(why)) < 0) {
+		p->router = NULL;
+		log_warn("backend \"%s\": no queue routing (%s); every worker submits to its own "
+			 "CPU's NVMe queue", p->be->name, why);
+	}
+}
+
+static int pool_open(const struct conf_backend *cb, const struct conf_sched *cs, struct pool *p,
+		     char *err, size_t errlen)
 {
 	uint64_t end;
 	char sz[32], res[32];
@@ -126,6 +150,7 @@ static int pool_open(const struct conf_backend *cb, struct pool *p, char *err, s
 	}
 	extent_map_init(&p->map, p->reserved, end, POOL_ALIGN);
 	log_backend(p->be);
+	pool_route(p, cs);
 	return 0;
 }
 
@@ -137,7 +162,7 @@ int pools_open(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	for (size_t i = 0; i < d->conf.nr_backends; i++) {
-		if (pool_open(&d->conf.backends[i], &d->pools[i], err, errlen) < 0) {
+		if (pool_open(&d->conf.backends[i], &d->conf.sched, &d->pools[i], err, errlen) < 0) {
 			backend_close(d->pools[i].be);
 			return -1;
 		}
@@ -150,6 +175,9 @@ void pools_close(struct daemon *d)
 {
 	for (size_t i = 0; i < d->nr_pools; i++) {
 		extent_map_free(&d->pools[i].map);
+		if (d->pools[i].router)
+			router_log_counts(d->pools[i].router);
+		router_destroy(d->pools[i].router);
 		backend_close(d->pools[i].be);
 	}
 	free(d->pools);
@@ -163,4 +191,19 @@ struct pool *pool_find(struct daemon *d, const char *name)
 		if (strcmp(d->pools[i].be->name, name) == 0)
 			return &d->pools[i];
 	return NULL;
+}
+
+int pools_tick(struct daemon *d)
+{
+	int next = -1;
+
+	for (size_t i = 0; i < d->nr_pools; i++) {
+		if (!d->pools[i].router)
+			continue;
+		router_tick(d->pools[i].router);
+		/* I/O runs the adaptation too; this is for a backend gone quiet. */
+		next = d->conf.sched.adapt_interval_ms ? (int)d->conf.sched.adapt_interval_ms :
+							   SCHED_DEFAULT_ADAPT_INTERVAL_MS;
+	}
+	return next;
 }

@@ -162,6 +162,14 @@ static int placement_fits(struct reload *r, char *err, size_t errlen)
 	return ret;
 }
 
+static bool sched_differs(const struct conf_sched *a, const struct conf_sched *b)
+{
+	return a->mode != b->mode || a->latency_target_us != b->latency_target_us ||
+	       a->latency_queues != b->latency_queues ||
+	       a->adapt_interval_ms != b->adapt_interval_ms ||
+	       a->throughput_cap != b->throughput_cap || a->promote_flush != b->promote_flush;
+}
+
 static int apply_one(struct reload *r, const struct conf_change *c, char *err, size_t errlen)
 {
 	struct daemon *d = r->d;
@@ -172,6 +180,10 @@ static int apply_one(struct reload *r, const struct conf_change *c, char *err, s
 	switch (c->kind) {
 	case CHANGE_GLOBAL:
 		log_set_level((enum log_level)r->next.log_level);
+		if (sched_differs(&d->conf.sched, &r->next.sched))
+			log_warn("reload: the scheduler section changed; the running schedulers "
+				 "keep their mode and parameters until ddublkd restarts (classes "
+				 "of tenants do change now)");
 		return 0;
 	case CHANGE_REMOVE:
 		return tenant_del(d, c->tenant, err, errlen);
@@ -246,7 +258,12 @@ int daemon_reload(struct daemon *d, bool force, bool dry_run, char ***lines, siz
 	}
 	ret = apply_all(&r, err, errlen);
 	*applied = true; /* partly, on failure: the reply says where it stopped */
-	/* The new policy is the one in force (what is applied of it, on failure). */
+	/*
+	 * The new policy is the one in force (what is applied of it, on
+	 * failure) -- but for the scheduler section, which the running
+	 * schedulers still follow: a later reload lists that change again.
+	 */
+	r.next.sched = d->conf.sched;
 	conf_free(&d->conf);
 	d->conf = r.next;
 	conf_init(&r.next);

@@ -65,14 +65,40 @@ static struct tenant *append_tenant(struct daemon *d, const struct table_entry *
 		d->tenants = grown;
 		d->cap_tenants = cap;
 	}
-	d->tenants[d->nr_tenants] = (struct tenant){ .e = *e, .pool = p, .state = "stopped" };
+	d->tenants[d->nr_tenants] = (struct tenant){ .e = *e, .pool = p, .state = "stopped",
+						     .route_id = -1 };
 	return &d->tenants[d->nr_tenants++];
+}
+
+/* The tenant's scheduler id goes back (its device is gone). */
+static void unroute(struct tenant *t)
+{
+	if (t->route_id >= 0 && t->pool->router)
+		router_tenant_del(t->pool->router, (unsigned)t->route_id);
+	t->route_id = -1;
+}
+
+/* Give the tenant a scheduler id with its class, if its pool routes. */
+static int route(struct tenant *t, char *err, size_t errlen)
+{
+	int id;
+
+	if (!t->pool->router || t->route_id >= 0)
+		return 0;
+	id = router_tenant_add(t->pool->router, t->e.cls);
+	if (id < 0) {
+		snprintf(err, errlen, "tenant \"%s\": scheduler: %s", t->e.name, strerror(-id));
+		return -1;
+	}
+	t->route_id = id;
+	return 0;
 }
 
 static void remove_tenant(struct daemon *d, struct tenant *t)
 {
 	size_t i = (size_t)(t - d->tenants);
 
+	unroute(t);
 	gate_free(t->gate);
 	memmove(&d->tenants[i], &d->tenants[i + 1], (d->nr_tenants - i - 1) * sizeof(*t));
 	d->nr_tenants--;
@@ -119,6 +145,10 @@ static int tenant_start(struct daemon *d, struct tenant *t, char *err, size_t er
 		return -1;
 	}
 	cfg.gate = &t->gate->gate;
+	if (route(t, err, errlen) < 0)
+		return -1;
+	cfg.router = t->pool->router;
+	cfg.route_tenant = t->route_id < 0 ? 0 : (unsigned)t->route_id;
 	if (ublk_dev_create(&d->ctrl, d->workers, &cfg, &t->dev, why, sizeof(why)) < 0 &&
 	    cfg.dev_id >= 0 && strstr(why, "already in use")) {
 		/* The id it had before is taken: any id will do. */
@@ -354,6 +384,8 @@ int tenant_update(struct daemon *d, struct tenant *t, const struct conf_tenant *
 	}
 	if (t->gate)
 		gate_set(t->gate, t->e.cls, &t->e.qos);
+	if (t->route_id >= 0)
+		router_tenant_set(t->pool->router, (unsigned)t->route_id, t->e.cls);
 	describe_qos(&t->e, qos, sizeof(qos));
 	log_info("tenant \"%s\": now %s", t->e.name, qos);
 	return 0;
@@ -380,6 +412,7 @@ void tenants_stop_all(struct daemon *d)
 			continue; /* its device may still call the gate */
 		gate_free(d->tenants[i].gate);
 		d->tenants[i].gate = NULL;
+		unroute(&d->tenants[i]);
 	}
 }
 

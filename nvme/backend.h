@@ -47,6 +47,13 @@ struct backend_io {
 	uint64_t len; /* bytes */
 	void *buf; /* READ/WRITE data, page aligned */
 	int buf_index; /* buf's slot in the ring's registered buffers, -1: none */
+	/*
+	 * NVMe passthrough on a kernel with the queue-id patch (issue 6): name
+	 * hardware queue hw_queue in every command. Otherwise (false) the
+	 * command goes wherever the submitting CPU maps.
+	 */
+	bool steer;
+	unsigned hw_queue;
 	/* Backend bookkeeping: */
 	uint64_t done; /* bytes completed so far */
 	int pending; /* SQEs queued and not yet completed */
@@ -90,6 +97,7 @@ struct backend {
 	bool wants_fixed_buffers;
 	uint32_t max_transfer; /* NVMe: the device's largest command in bytes; 0: n/a */
 	unsigned nr_io_queues; /* NVMe: I/O queues the block layer shows; 0: unknown */
+	char nvme_ns[32]; /* NVMe passthrough: the namespace ("nvme0n1"); else "" */
 	int fd;
 	void *priv;
 };

@@ -73,6 +73,10 @@ static int queue_cmd(struct backend *be, struct io_uring *ring, struct backend_i
 	sqe->opcode = IORING_OP_URING_CMD;
 	sqe->fd = be->fd;
 	sqe->cmd_op = NVME_URING_CMD_IO;
+	if (io->steer) {
+		sqe->cmd_op = NVME_URING_CMD_IO_QID;
+		nvme_cmd_set_hw_queue(&cmd, io->hw_queue);
+	}
 	if (backend_op_moves_data(io->op) && io->buf_index >= 0) {
 		sqe->uring_cmd_flags = IORING_URING_CMD_FIXED;
 		sqe->buf_index = (uint16_t)io->buf_index;
@@ -265,6 +269,7 @@ int nvme_backend_open(const struct conf_backend *cb, struct backend **out, char 
 	be->wants_fixed_buffers = true;
 	snprintf(be->name, sizeof(be->name), "%s", cb->name);
 	snprintf(be->path, sizeof(be->path), "%s", ns.generic_path);
+	snprintf(be->nvme_ns, sizeof(be->nvme_ns), "%s", ns.ns);
 	log_debug("backend \"%s\": namespace %s (controller %s, nsid %u), %llu blocks",
 		  cb->name, ns.ns, ns.ctrl, ns.nsid, (unsigned long long)ns.lba_count);
 	*out = be;

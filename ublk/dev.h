@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "nvme/backend.h"
+#include "router/router.h"
 #include "ublk/ctrl.h"
 
 struct ublk_workers;
@@ -55,6 +56,9 @@ struct ublk_dev_config {
 	struct backend *be;
 	uint64_t be_offset; /* where the device's extent starts on be */
 	struct ublk_gate *gate; /* NULL: no admission control; must outlive the device */
+	/* NULL: the workers submit to be on their own rings; else through it (router/). */
+	struct router *router;
+	unsigned route_tenant; /* router_tenant_add()'s id */
 };
 
 /* Start nr workers, worker i pinned to online CPU i % nr_cpus. */

@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "router/req.h"
+#include "router/router.h"
 #include "sched/qos.h"
 #include "ublk/dev.h"
 
@@ -28,6 +30,7 @@ struct ublk_io {
 	uint8_t cls; /* class it was dispatched in (gate's cls at the time) */
 	struct wfq_item turn; /* place in the worker's weighted queue */
 	struct backend_io bio;
+	struct router_req rr; /* with a router: its trip through the scheduler */
 };
 
 struct ublk_queue {
@@ -45,6 +48,8 @@ struct ublk_queue {
 	struct backend *be;
 	uint64_t be_offset;
 	struct ublk_gate *gate;
+	struct router *router; /* NULL: straight to the backend on the worker's ring */
+	unsigned route_tenant; /* the tenant's id in the router */
 	/* Worker-owned counters: tags by state (in_backend includes held ones). */
 	unsigned in_kernel;
 	unsigned in_backend;

@@ -7,6 +7,12 @@
  * -> next request. STOP_DEV makes the kernel complete every posted command
  * with UBLK_IO_RES_ABORT; once no tag of a queue is in the kernel or in the
  * backend, the worker drops the queue and tells the control thread.
+ *
+ * A queue whose backend has a router (router/) sends its requests through
+ * it: the scheduler picks the NVMe queue, and the request goes out on this
+ * worker's ring when that queue is this CPU's, else through the queue's
+ * submitter, which hands it back through the worker's port (an inbox
+ * plus the same eventfd the mailbox uses).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -68,6 +74,7 @@ struct ublk_worker {
 	struct ublk_io *held_head, *held_tail;
 	uint64_t next_retry_ns; /* earliest time a held request may go */
 	uint64_t pass; /* retry passes, to ask each queue's gate once per pass */
+	struct router_port port; /* where routed requests come back */
 	/* Per class: requests at the backend, and those waiting for their turn. */
 	unsigned share_inflight[UBLK_NR_CLASSES];
 	struct wfq share[UBLK_NR_CLASSES];
@@ -238,6 +245,13 @@ static void submit_to_backend(struct ublk_worker *w, struct ublk_io *io)
 	int ret;
 
 	w->share_inflight[io->cls]++;
+	if (q->router) {
+		io->state = IO_IN_BACKEND;
+		router_req_init(&io->rr, q->route_tenant, &io->bio, ud_make(io, UD_BACKEND),
+				&w->port);
+		router_submit(q->router, &io->rr, &w->port);
+		return;
+	}
 	ret = q->be->ops->queue(q->be, &w->ring, &io->bio, ud_make(io, UD_BACKEND));
 	if (ret < 0) {
 		io->bio.result = ret;
@@ -411,6 +425,8 @@ static void backend_done(struct ublk_worker *w, struct ublk_io *io)
 
 	q->in_backend--;
 	w->share_inflight[io->cls]--;
+	if (q->router)
+		router_done(q->router, &io->rr, &w->port); /* may send held requests */
 	if (bio->result < 0) {
 		result = bio->result;
 		log_warn("tenant \"%s\": backend \"%s\" op %d at tenant offset %llu+%llu "
@@ -450,6 +466,19 @@ static void drain_inbox(struct ublk_worker *w)
 		attach_queue(w, m->q);
 		free(m);
 		m = next;
+	}
+}
+
+/* Routed requests a submitter finished for us (their backend work is over). */
+static void drain_port(struct ublk_worker *w)
+{
+	struct router_req *rq = router_port_take(&w->port);
+
+	while (rq) {
+		struct router_req *next = router_req_next(rq);
+
+		backend_done(w, (struct ublk_io *)((char *)rq - offsetof(struct ublk_io, rr)));
+		rq = next;
 	}
 }
 
@@ -500,6 +529,24 @@ static void pin_to_cpu(struct ublk_worker *w)
 		log_warn("worker %u: cannot pin to CPU %d: %s", w->index, w->cpu, strerror(errno));
 }
 
+/*
+ * A command the kernel punts to io-wq (no tag free at the moment) is
+ * issued from an io-wq thread: keep those on this CPU too, so that it
+ * still lands on this CPU's NVMe queue.
+ */
+static void pin_iowq(struct ublk_worker *w)
+{
+	cpu_set_t set;
+	int ret;
+
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	ret = io_uring_register_iowq_aff(&w->ring, sizeof(set), &set);
+	if (ret < 0)
+		log_warn("worker %u: cannot pin io-wq to CPU %d: %s", w->index, w->cpu,
+			 strerror(-ret));
+}
+
 /* Submit and wait for a CQE, or until the first held request may go. */
 static int wait_for_work(struct ublk_worker *w)
 {
@@ -544,6 +591,7 @@ static void *worker_main(void *arg)
 		if (!woken)
 			continue;
 		arm_wakeup(w);
+		drain_port(w);
 		drain_inbox(w);
 		if (should_quit(w)) {
 			if (w->nr_queues)
@@ -623,6 +671,7 @@ static int worker_init(struct ublk_workers *pool, unsigned i, int cpu, char *err
 	w->pool = pool;
 	w->index = i;
 	w->cpu = cpu;
+	router_port_init(&w->port, -1, (unsigned)cpu, &w->ring);
 	for (unsigned c = 0; c < UBLK_NR_CLASSES; c++)
 		wfq_init(&w->share[c]);
 	w->wake_fd = eventfd(0, EFD_CLOEXEC);
@@ -630,6 +679,7 @@ static int worker_init(struct ublk_workers *pool, unsigned i, int cpu, char *err
 		snprintf(err, errlen, "worker %u: eventfd: %s", i, strerror(errno));
 		return -1;
 	}
+	w->port.wake_fd = w->wake_fd;
 	ret = io_uring_queue_init_params(RING_SQ_ENTRIES, &w->ring, &p);
 	if (ret < 0) {
 		snprintf(err, errlen, "worker %u: io_uring setup (SQE128|CQE32): %s", i,
@@ -637,6 +687,7 @@ static int worker_init(struct ublk_workers *pool, unsigned i, int cpu, char *err
 		close(w->wake_fd);
 		return -1;
 	}
+	pin_iowq(w);
 	ret = io_uring_register_buffers_sparse(&w->ring, RING_BUF_SLOTS);
 	w->buf_table = ret == 0;
 	if (ret < 0)

@@ -176,8 +176,9 @@ nvme_daemon_knows_type() {
 	ddublkd --check-config "$f" >/dev/null 2>&1
 }
 
-# backend_log_line NAME: the daemon's latest start-up line for backend NAME.
-backend_log_line() { grep -F "backend \"$1\": " "$DDUBLKD_LOG" | grep -v -e 'control:' -e 'tenant "' -e 'tenant table' | tail -n 1; }
+# backend_log_line NAME: the daemon's latest start-up line describing backend
+# NAME ('backend "NAME": KIND on PATH, ...'; not its tenant table or other lines).
+backend_log_line() { grep -E "backend \"$1\": [a-z ]+ on /" "$DDUBLKD_LOG" | tail -n 1; }
 
 # assert_backend_kind NAME: the running daemon opened backend NAME as the
 # mode wants (passthrough: its log line says passthrough/uring_cmd).
@@ -236,3 +237,48 @@ assert_corruption_caught() {
 	grep -Ei "$VERIFY_ERRORS" corrupt.log | head -2
 	pass "corruption at tenant offset $((victim - offset)) detected"
 }
+
+# ---- the controller's own view: QEMU trace events ----
+# Scenarios with "# vm-qemu-trace: pci_nvme_io_cmd pci_nvme_read pci_nvme_write"
+# (see run.sh) can read, live, every command the emulated controller took:
+# its submission queue id (sqid = hctx + 1) and, for reads and writes, its LBA.
+QEMU_TRACE=$DDUBLK_OUT/qemu-trace.log
+
+# trace_mark: the trace's length now; pass it to trace_commands to look only at what follows.
+trace_mark() { stat -c %s "$QEMU_TRACE" 2>/dev/null || echo 0; }
+
+# trace_commands MARK LBA_SIZE NAME:OFFSET:SIZE...: the commands the controller
+# took since MARK, one line "OWNER SQID COUNT" per owner and queue: OWNER is
+# the NAME whose byte extent [OFFSET, +SIZE) holds a read's or write's first
+# LBA ("other" if none), or "all" for every I/O command (flushes too).
+trace_commands() {
+	local mark=$1 lbs=$2; shift 2
+	[ -f "$QEMU_TRACE" ] || fail "no $QEMU_TRACE: does the scenario have a '# vm-qemu-trace:' line?"
+	tail -c +"$((mark + 1))" "$QEMU_TRACE" | awk -v lbs="$lbs" -v owners="$*" '
+	function field(line, key,    s) {     # the word after "key " in line
+		if (!match(line, key " [0-9a-fx]+")) return ""
+		s = substr(line, RSTART + length(key) + 1, RLENGTH - length(key) - 1)
+		return s
+	}
+	function hex(s,    i, v) {            # mawk has no strtonum
+		v = 0; s = tolower(substr(s, 3))
+		for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+		return v
+	}
+	BEGIN { n = split(owners, o, " "); for (i = 1; i <= n; i++) { split(o[i], f, ":"); name[i] = f[1]; lo[i] = f[2]; hi[i] = f[2] + f[3] } }
+	/pci_nvme_io_cmd / { sq = field($0, "sqid"); cid = field($0, "cid"); all[sq]++; next }
+	/pci_nvme_(read|write) / {
+		if (field($0, "cid") != cid) { unpaired++; next }
+		b = hex(field($0, "lba")) * lbs; who = "other"
+		for (i = 1; i <= n; i++) if (b >= lo[i] && b < hi[i]) who = name[i]
+		cnt[who " " sq]++
+	}
+	END {
+		for (k in cnt) print k, cnt[k]
+		for (k in all) print "all", k, all[k]
+		if (unpaired) print "unpaired -", unpaired
+	}' | sort -k1,1 -k2,2n
+}
+
+# log_field PATTERN: the rest of ddublkd's latest log line after PATTERN.
+log_field() { grep -F "$1" "$DDUBLKD_LOG" | tail -n 1 | sed "s/.*$1//"; }

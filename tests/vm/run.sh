@@ -21,6 +21,14 @@
 #
 # The work dir is under the build dir, not /tmp, because the guest mounts its
 # own tmpfs on /tmp. Environment: DDUBLK_VM_NVME_SIZE (default 2G).
+#
+# A scenario can ask for VM settings with lines of its own:
+#   # vm-nvme-iops: N          cap the emulated SSD at N IOPS (QEMU throttling)
+#   # vm-cmdline: ARGS         more guest kernel arguments (after --cmdline-extra)
+#   # vm-qemu-trace: EVENT...  enable these QEMU trace events; QEMU writes them
+#                              to out/qemu-trace.log, which the guest can read
+#                              live as $DDUBLK_OUT/qemu-trace.log (the
+#                              controller's own view of every command)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -178,13 +186,19 @@ share() { # TAG PATH ro|rw
 		-device "virtio-9p-pci,fsdev=fs_$1,mount_tag=$1")
 }
 
+# directive NAME: the rest of the scenario's "# vm-NAME: ..." line (empty if none).
+directive() {
+	[ -f "$scenario_file" ] || return 0
+	sed -n "s/^# vm-$1: \(.*\)\$/\1/p" "$scenario_file" | head -n 1
+}
+
 # shellcheck disable=SC2054 # the commas belong to QEMU's option syntax
 build_qemu_args() {
 	# no_timer_check: on a loaded host TCG can miss the early IO-APIC timer
 	# probe ("MP-BIOS bug: 8254 timer not connected") and the kernel panics.
-	local cmdline="console=ttyS0 no_timer_check root=root rootfstype=9p"
+	local cmdline="console=ttyS0 no_timer_check root=root rootfstype=9p" ev
 	cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144 ro"
-	cmdline+=" init=$here/guest-init.sh panic=-1 ${cmdline_extra}"
+	cmdline+=" init=$here/guest-init.sh panic=-1 ${cmdline_extra} $(directive cmdline)"
 	qemu_args=(-machine q35,accel=tcg -cpu max -smp "$smp,maxcpus=64" -m "$mem"
 		-nographic -no-reboot -nic none
 		-kernel "$kernel" -append "$cmdline")
@@ -197,13 +211,18 @@ build_qemu_args() {
 	# the old data stays.
 	# A scenario that needs the SSD to be the bottleneck (weights only
 	# matter under contention) caps its IOPS with "# vm-nvme-iops: N".
-	local throttle=
-	if [ -f "$scenario_file" ]; then
-		throttle=$(sed -n 's/^# vm-nvme-iops: \([0-9][0-9]*\)$/,throttling.iops-total=\1/p' "$scenario_file")
-	fi
+	local throttle iops
+	iops=$(directive nvme-iops)
+	[[ -z $iops || $iops =~ ^[0-9]+$ ]] || die "bad vm-nvme-iops '$iops' in $scenario_file"
+	throttle=${iops:+,throttling.iops-total=$iops}
 	qemu_args+=(-drive "file=$img,if=none,id=nvm,format=raw,cache=$nvme_cache,discard=unmap$throttle"
 		-device nvme,id=nvme0,serial=ddublk0,max_ioqpairs=64,msix_qsize=65
 		-device nvme-ns,drive=nvm,bus=nvme0,nsid=1)
+	for ev in $(directive qemu-trace); do
+		[[ $ev =~ ^[a-z0-9_*]+$ ]] || die "bad QEMU trace event '$ev' in $scenario_file"
+		qemu_args+=(-trace "enable=$ev")
+	done
+	[ -z "$(directive qemu-trace)" ] || qemu_args+=(-D "$work/out/qemu-trace.log")
 }
 
 # Print whatever the guest appended to out/output.log since the last call,

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/* The router of one passthrough backend (see router.h). */
+#include "router/router.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "conf/diff.h"
+#include "router/cpulist.h"
+#include "router/discover.h"
+#include "router/handle.h"
+#include "router/qid.h"
+#include "sched/sched.h"
+
+struct router {
+	struct backend *be;
+	char ns[64];
+	enum conf_sched_mode mode;
+	enum nq_route route;
+	struct nq_handle *h; /* the scheduler's NQ i */
+	unsigned nr;
+	pthread_mutex_t lock; /* guards everything below */
+	struct sched *s;
+	uint64_t (*count)[NQ_NR_LANES]; /* requests sent, per NQ and lane */
+	uint64_t moves; /* the scheduler's group moves last logged */
+	bool *id_used; /* tenant ids */
+	unsigned nr_ids;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static struct router_req *req_of_sched(struct sched_req *sr)
+{
+	return (struct router_req *)((char *)sr - offsetof(struct router_req, sr));
+}
+
+/* Under the lock: every request the scheduler lets go now, in order, linked. */
+static struct inbox_link *release(struct router *r, uint64_t now)
+{
+	struct inbox_link *head = NULL, **tail = &head;
+	struct sched_req *sr;
+
+	while ((sr = sched_next(r->s, now))) {
+		struct router_req *rq = req_of_sched(sr);
+
+		r->count[sr->nq][sr->lane]++;
+		rq->link.next = NULL;
+		*tail = &rq->link;
+		tail = &rq->link.next;
+	}
+	return head;
+}
+
+static void send_all(struct router *r, struct inbox_link *l, struct router_port *caller)
+{
+	while (l) {
+		struct router_req *rq = router_req_of(l);
+
+		l = l->next; /* sending reuses the link */
+		nq_handle_send(&r->h[rq->sr.nq], rq, caller);
+	}
+}
+
+static enum sched_op sched_op_of(enum backend_op op)
+{
+	switch (op) {
+	case BIO_READ: return SCHED_OP_READ;
+	case BIO_WRITE: return SCHED_OP_WRITE;
+	case BIO_FLUSH: return SCHED_OP_FLUSH;
+	case BIO_DISCARD: return SCHED_OP_DISCARD;
+	case BIO_WRITE_ZEROES: return SCHED_OP_WRITE_ZEROES;
+	}
+	return SCHED_OP_READ;
+}
+
+void router_req_init(struct router_req *rq, unsigned tenant, struct backend_io *bio,
+		     uint64_t user_data, struct router_port *owner)
+{
+	bool data = bio->op == BIO_READ || bio->op == BIO_WRITE;
+
+	*rq = (struct router_req){
+		.sr = {
+			.tenant = tenant,
+			.cpu = owner->cpu,
+			.op = sched_op_of(bio->op),
+			.flags = bio->fua ? SCHED_REQ_FUA : 0,
+			/* What occupies the device's data path; the T cap counts it. */
+			.bytes = data ? (uint32_t)bio->len : 0,
+		},
+		.bio = bio,
+		.user_data = user_data,
+		.owner = owner,
+	};
+}
+
+void router_submit(struct router *r, struct router_req *rq, struct router_port *caller)
+{
+	uint64_t now = now_ns();
+	struct inbox_link *go;
+
+	pthread_mutex_lock(&r->lock);
+	sched_enqueue(r->s, &rq->sr, now);
+	go = release(r, now);
+	pthread_mutex_unlock(&r->lock);
+	send_all(r, go, caller);
+}
+
+void router_done(struct router *r, struct router_req *rq, struct router_port *caller)
+{
+	uint64_t now = now_ns();
+	struct inbox_link *go;
+
+	pthread_mutex_lock(&r->lock);
+	sched_completed(r->s, &rq->sr, now);
+	go = release(r, now);
+	pthread_mutex_unlock(&r->lock);
+	send_all(r, go, caller);
+}
+
+/* Under the lock: NQ numbers of a group as NVMe queue ids, "3 4". */
+static void group_qids(struct router *r, enum nq_lane lane, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < r->nr && used + 8 < len; i++)
+		if (sched_nq(r->s, i)->lane == lane)
+			used += (size_t)snprintf(buf + used, len - used, "%s%u", used ? " " : "",
+						 r->h[i].hctx + 1);
+}
+
+static void log_groups(struct router *r, enum log_level level)
+{
+	char l[512], t[512];
+
+	group_qids(r, NQ_LANE_LATENCY, l, sizeof(l));
+	group_qids(r, NQ_LANE_THROUGHPUT, t, sizeof(t));
+	log_msg(level, "router %s: daredevil groups: latency qids %s; throughput qids %s", r->ns,
+		l, t);
+}
+
+void router_tick(struct router *r)
+{
+	uint64_t now = now_ns();
+	struct sched_stats st;
+	struct inbox_link *go;
+
+	pthread_mutex_lock(&r->lock);
+	sched_tick(r->s, now);
+	go = release(r, now); /* the T cap may have lifted */
+	sched_get_stats(r->s, now, &st);
+	if (st.moves != r->moves && r->mode == CONF_SCHED_DAREDEVIL && log_get_level() >= LOG_DEBUG)
+		log_groups(r, LOG_DEBUG);
+	r->moves = st.moves;
+	pthread_mutex_unlock(&r->lock);
+	send_all(r, go, NULL);
+}
+
+enum conf_sched_mode router_mode(const struct router *r)
+{
+	return r->mode;
+}
+
+int router_tenant_add(struct router *r, enum conf_class cls)
+{
+	unsigned id;
+	int ret;
+
+	pthread_mutex_lock(&r->lock);
+	for (id = 0; id < r->nr_ids && r->id_used[id]; id++)
+		;
+	if (id == r->nr_ids) {
+		unsigned nr = r->nr_ids ? 2 * r->nr_ids : 64;
+		bool *grown = realloc(r->id_used, nr * sizeof(*grown));
+
+		if (!grown) {
+			pthread_mutex_unlock(&r->lock);
+			return -ENOMEM;
+		}
+		memset(grown + r->nr_ids, 0, (nr - r->nr_ids) * sizeof(*grown));
+		r->id_used = grown;
+		r->nr_ids = nr;
+	}
+	ret = sched_tenant_set(r->s, id, cls);
+	if (ret == 0)
+		r->id_used[id] = true;
+	pthread_mutex_unlock(&r->lock);
+	return ret < 0 ? ret : (int)id;
+}
+
+void router_tenant_set(struct router *r, unsigned id, enum conf_class cls)
+{
+	pthread_mutex_lock(&r->lock);
+	if (id < r->nr_ids && r->id_used[id])
+		sched_tenant_set(r->s, id, cls); /* the id has its slot: cannot fail */
+	pthread_mutex_unlock(&r->lock);
+}
+
+void router_tenant_del(struct router *r, unsigned id)
+{
+	pthread_mutex_lock(&r->lock);
+	if (id < r->nr_ids && r->id_used[id]) {
+		sched_tenant_del(r->s, id);
+		r->id_used[id] = false;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+void router_log_counts(struct router *r)
+{
+	pthread_mutex_lock(&r->lock);
+	for (unsigned i = 0; i < r->nr; i++) {
+		struct nq_handle *h = &r->h[i];
+
+		log_info("router %s: qid %u (%s): %llu latency-lane and %llu throughput-lane "
+			 "requests, %llu sent by their own worker, %llu by the submitter", r->ns,
+			 h->hctx + 1, h->kind == NQ_POLL ? "poll" : "default",
+			 (unsigned long long)r->count[i][NQ_LANE_LATENCY],
+			 (unsigned long long)r->count[i][NQ_LANE_THROUGHPUT],
+			 (unsigned long long)atomic_load(&h->direct),
+			 (unsigned long long)submitter_count(h->sub));
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+void router_destroy(struct router *r)
+{
+	if (!r)
+		return;
+	for (unsigned i = 0; i < r->nr; i++)
+		submitter_stop(r->h[i].sub);
+	sched_free(r->s);
+	pthread_mutex_destroy(&r->lock);
+	free(r->h);
+	free(r->count);
+	free(r->id_used);
+	free(r);
+}
+
+/*
+ * Requests the scheduler may keep in flight on a queue of `tags` tags: a few
+ * tags stay free for what it does not count -- the control thread's own
+ * I/O (tenant tables, discards) and the extra commands of a split discard
+ * or write-zeroes -- so that the kernel never runs out and punts.
+ */
+static unsigned sched_depth(unsigned tags)
+{
+	unsigned reserve = tags / 16 < 8 ? tags / 16 : 8;
+
+	return tags - reserve;
+}
+
+/* The reachable queues of l as handles and scheduler descriptions. */
+static int take_reachable(struct router *r, const struct nq_list *l, struct nq_desc **descs)
+{
+	unsigned n = 0;
+
+	r->h = calloc(l->nr_reachable, sizeof(*r->h));
+	r->count = calloc(l->nr_reachable, sizeof(*r->count));
+	*descs = calloc(l->nr_reachable, sizeof(**descs));
+	if (!r->h || !r->count || !*descs)
+		return -1;
+	for (unsigned i = 0; i < l->nr; i++) {
+		const struct nq_found *f = &l->q[i];
+		struct nq_handle *h = &r->h[n];
+
+		if (f->cpu < 0)
+			continue;
+		h->hctx = f->hctx;
+		h->kind = f->desc.kind;
+		h->cpu = f->cpu;
+		h->be = r->be;
+		CPU_ZERO(&h->cpus);
+		for (int cpu = 0; cpu < NQ_MAX_CPUS && cpu < CPU_SETSIZE; cpu++)
+			if (nq_desc_has_cpu(&f->desc, (unsigned)cpu))
+				CPU_SET(cpu, &h->cpus);
+		(*descs)[n] = f->desc;
+		(*descs)[n++].depth = sched_depth(f->depth);
+	}
+	r->nr = n;
+	return 0;
+}
+
+static int start_submitters(struct router *r, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < r->nr; i++) {
+		struct nq_handle *h = &r->h[i];
+
+		h->route = r->route;
+		h->sub = submitter_start(r->be, h->hctx, h->kind, h->cpu,
+					 r->route == NQ_ROUTE_QID ? (int)h->hctx : -1, err, errlen);
+		if (!h->sub)
+			return -1;
+	}
+	return 0;
+}
+
+static void log_router(struct router *r, const struct nq_list *l)
+{
+	char qids[1024] = "";
+	size_t used = 0;
+
+	log_info("router %s: %u hardware queue(s) (types from %s), %u reachable; scheduler %s, "
+		 "%s", r->ns, l->nr, l->types_from_debugfs ? "block debugfs" :
+		 "nvme module parameters", r->nr, conf_sched_mode_name(r->mode),
+		 nq_route_name(r->route));
+	for (unsigned i = 0; i < r->nr; i++) {
+		struct nq_handle *h = &r->h[i];
+		char cpus[256];
+
+		cpulist_format(&h->cpus, cpus, sizeof(cpus));
+		log_info("router %s: NQ %u = hctx %u (NVMe qid %u), %s, depth %u, CPUs %s, "
+			 "submitter on CPU %d", r->ns, i, h->hctx, h->hctx + 1,
+			 h->kind == NQ_POLL ? "poll" : "default", sched_nq(r->s, i)->depth, cpus,
+			 h->cpu);
+		if (used + 8 < sizeof(qids))
+			used += (size_t)snprintf(qids + used, sizeof(qids) - used, "%s%u",
+						 used ? " " : "", h->hctx + 1);
+	}
+	/* One line with everything reachable: what tests compare with the controller's view. */
+	log_info("router %s: reachable qids: %s", r->ns, qids);
+	if (r->mode == CONF_SCHED_DAREDEVIL)
+		log_groups(r, LOG_INFO);
+}
+
+/*
+ * With the queue-id patch a command names its queue, so a POLL queue that
+ * no online CPU maps to (the patch's extra poll queues) is reachable too,
+ * from a submitter on any CPU of ours. A DEFAULT queue without an online
+ * CPU stays out: its interrupt would never fire.
+ */
+static enum nq_route probe_route(struct backend *be, struct nq_list *l, const cpu_set_t *allowed)
+{
+	unsigned first = 0;
+	int any_cpu = -1;
+
+	while (l->q[first].cpu < 0)
+		first++; /* the caller made sure one is reachable */
+	if (!qid_supported(be, l->q[first].hctx))
+		return NQ_ROUTE_PINNED;
+	for (int cpu = 0; cpu < CPU_SETSIZE && any_cpu < 0; cpu++)
+		if (CPU_ISSET(cpu, allowed))
+			any_cpu = cpu;
+	for (unsigned i = 0; i < l->nr; i++) {
+		if (l->q[i].cpu >= 0 || l->q[i].type != HCTX_POLL)
+			continue;
+		l->q[i].cpu = any_cpu;
+		l->nr_reachable++;
+	}
+	return NQ_ROUTE_QID;
+}
+
+/* The scheduler over descs, daredevil falling back to static when it cannot be. */
+static int make_sched(struct router *r, const struct conf_sched *cs, const struct nq_desc *descs,
+		      char *err, size_t errlen)
+{
+	struct sched_params p;
+
+	sched_params_init(&p);
+	sched_params_from_conf(&p, cs);
+	if (p.mode == CONF_SCHED_DAREDEVIL && r->nr < 2) {
+		log_warn("router %s: daredevil needs two reachable NVMe queues for its latency and "
+			 "throughput groups, and only %u is reachable from the CPUs ddublkd may run "
+			 "on; falling back to static (more queues: nvme.poll_queues, or more CPUs)",
+			 r->ns, r->nr);
+		p.mode = CONF_SCHED_STATIC;
+	}
+	r->s = sched_new(&p, descs, r->nr, now_ns());
+	if (!r->s) {
+		snprintf(err, errlen, "scheduler: %s", strerror(errno));
+		return -1;
+	}
+	r->mode = p.mode;
+	return 0;
+}
+
+int router_create_on(struct backend *be, const char *ns, const struct conf_sched *cs,
+		     struct nq_list *l, const cpu_set_t *allowed, struct router **out, char *err,
+		     size_t errlen)
+{
+	struct router *r;
+	struct nq_desc *descs = NULL;
+
+	if (!l->nr_reachable) {
+		snprintf(err, errlen, "none of %s's %u hardware queues maps to a CPU ddublkd may "
+			 "run on", ns, l->nr);
+		return -1;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r->be = be;
+	snprintf(r->ns, sizeof(r->ns), "%s", ns);
+	pthread_mutex_init(&r->lock, NULL);
+	r->route = probe_route(be, l, allowed);
+	if (take_reachable(r, l, &descs) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (make_sched(r, cs, descs, err, errlen) < 0 || start_submitters(r, err, errlen) < 0)
+		goto fail;
+	free(descs);
+	log_router(r, l);
+	*out = r;
+	return 0;
+fail:
+	free(descs);
+	router_destroy(r);
+	return -1;
+}
+
+int router_create(struct backend *be, const char *ns, const struct conf_sched *cs,
+		  struct router **out, char *err, size_t errlen)
+{
+	struct nq_list l = { 0 };
+	cpu_set_t allowed;
+	int ret;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0) {
+		snprintf(err, errlen, "sched_getaffinity: %s", strerror(errno));
+		return -1;
+	}
+	if (nq_discover("", ns, &allowed, &l, err, errlen) < 0)
+		return -1;
+	ret = router_create_on(be, ns, cs, &l, &allowed, out, err, errlen);
+	nq_list_free(&l);
+	return ret;
+}
+
+unsigned router_nr_nqs(const struct router *r)
+{
+	return r->nr;
+}
+
+void router_nq_counts(struct router *r, unsigned nq, struct router_nq_counts *out)
+{
+	struct nq_handle *h = &r->h[nq];
+
+	pthread_mutex_lock(&r->lock);
+	*out = (struct router_nq_counts){
+		.hctx = h->hctx,
+		.poll = h->kind == NQ_POLL,
+		.lane = { r->count[nq][NQ_LANE_LATENCY], r->count[nq][NQ_LANE_THROUGHPUT] },
+		.direct = atomic_load(&h->direct),
+		.hopped = submitter_count(h->sub),
+	};
+	pthread_mutex_unlock(&r->lock);
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The router of one NVMe passthrough backend: its reachable NQs (discover.h),
+ * a handle per NQ (handle.h), and the scheduler (sched/) that decides which
+ * NQ each request goes to and when.
+ *
+ * Locking: the scheduler is not thread-safe, and every worker and the
+ * control thread call into it, so one mutex guards it. Each call holds it
+ * for one scheduler step -- enqueue or complete, then sched_next() until it
+ * says no -- and never while sending: the requests it released are sent
+ * after the unlock (a few SQEs on the caller's ring, or a push into a
+ * submitter's lock-free inbox). A scheduler thread of its own would have
+ * cost every request two more thread hops.
+ *
+ * The workers:
+ *   router_req_init(&io->rr, ...);      a request passed the QoS gate
+ *   router_submit(r, &io->rr, port);    scheduled, sent when sched says so
+ *   ...its commands complete on the owner's ring (sent directly) or on a
+ *   submitter's (handed back through the owner's port)...
+ *   router_done(r, &io->rr, port);      before committing it to ublk
+ */
+#ifndef DDUBLK_ROUTER_ROUTER_H
+#define DDUBLK_ROUTER_ROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/config.h"
+#include "nvme/backend.h"
+#include "router/discover.h"
+#include "router/req.h"
+
+struct router;
+
+/*
+ * The router for passthrough backend be on namespace ns ("nvme0n1"), with
+ * the policy's scheduler section. daredevil with fewer than two reachable
+ * NQs falls back to static (logged). Returns 0 with *out set, or -1 with
+ * err set: the caller then serves the backend without a router (every
+ * worker on its own CPU's queue, as before).
+ */
+int router_create(struct backend *be, const char *ns, const struct conf_sched *cs,
+		  struct router **out, char *err, size_t errlen);
+/* Every request must have been done. NULL is fine. */
+void router_destroy(struct router *r);
+
+/* The mode in force (static after a fallback). */
+enum conf_sched_mode router_mode(const struct router *r);
+
+/* A tenant and its class: its scheduler id (>= 0), or -errno. */
+int router_tenant_add(struct router *r, enum conf_class cls);
+void router_tenant_set(struct router *r, unsigned id, enum conf_class cls);
+void router_tenant_del(struct router *r, unsigned id);
+
+/*
+ * Fill rq for bio, owned by port `owner`, of tenant id `tenant`;
+ * user_data is what owner's ring carries for bio's commands.
+ */
+void router_req_init(struct router_req *rq, unsigned tenant, struct backend_io *bio,
+		     uint64_t user_data, struct router_port *owner);
+
+/* A new request (from its owner, caller == rq->owner). */
+void router_submit(struct router *r, struct router_req *rq, struct router_port *caller);
+/* rq's backend work is over: account it, send what that lets go. */
+void router_done(struct router *r, struct router_req *rq, struct router_port *caller);
+/* The same on NQs already discovered (l), for tests; l may be changed (QID probe). */
+int router_create_on(struct backend *be, const char *ns, const struct conf_sched *cs,
+		     struct nq_list *l, const cpu_set_t *allowed, struct router **out, char *err,
+		     size_t errlen);
+
+unsigned router_nr_nqs(const struct router *r);
+
+struct router_nq_counts {
+	unsigned hctx;
+	bool poll;
+	uint64_t lane[NQ_NR_LANES]; /* requests sent, by lane */
+	uint64_t direct; /* of them, on their owner's ring */
+	uint64_t hopped; /* of them, through the submitter */
+};
+
+/* What went to the scheduler's NQ nq so far. */
+void router_nq_counts(struct router *r, unsigned nq, struct router_nq_counts *out);
+
+/* The scheduler's periodic adaptation, for an idle backend (control thread). */
+void router_tick(struct router *r);
+/* Per-NQ request counts so far, to the log. */
+void router_log_counts(struct router *r);
+
+#endif
