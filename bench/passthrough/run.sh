@@ -19,14 +19,14 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-build_dir=$top/build
+bench=passthrough
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+source "$here/../lib.sh"
+build_dir=$bench_top/build
 runtime=15
 ramp=3
 WORKLOADS=(randread4k_qd1 randread4k_qd32 seqwrite128k_qd16)
 TARGETS=(raw ddublk block)
-
-die() { echo "bench/passthrough: $*" >&2; exit 1; }
 
 usage() {
 	sed -n '5p' "$0" | sed 's/^# //' >&2
@@ -45,25 +45,7 @@ parse_args() {
 	done
 	[[ $runtime =~ ^[1-9][0-9]*$ ]] || die "--runtime wants seconds, got '$runtime'"
 	[[ $ramp =~ ^[0-9]+$ ]] || die "--ramp wants seconds, got '$ramp'"
-	[ -d "$build_dir" ] || die "no build dir $build_dir"
-	build_dir=$(cd "$build_dir" && pwd)
-	command -v jq >/dev/null || die "jq missing (apt-get install jq)"
-}
-
-# run_vm: one boot; 9 timed runs + preconditioning + boot, with margin.
-run_vm() {
-	local timeout=$(( 9 * (runtime + ramp + 15) + 600 ))
-	"$top/tests/vm/run.sh" --build-dir "$build_dir" --timeout "$timeout" \
-		--script "$here/guest.sh" "$runtime" "$ramp"
-}
-
-collect() {
-	local vm_out=$build_dir/vm/bench_passthrough_guest/out
-	results=$build_dir/bench/passthrough
-	rm -rf "$results"
-	mkdir -p "$results"
-	cp "$vm_out"/*.json "$vm_out/meta.txt" "$results/" || die "no results in $vm_out"
-	cp "$vm_out/ddublkd.log" "$results/" 2>/dev/null || true
+	build_dir=$(check_build_dir "$build_dir")
 }
 
 # stats TARGET WORKLOAD: "iops KiB/s p50_us p99_us p99.9_us" of one run.
@@ -76,8 +58,6 @@ stats() {
 		   (($p["50.000000"] // 0) / 1000 | floor), (($p["99.000000"] // 0) / 1000 | floor),
 		   (($p["99.900000"] // 0) / 1000 | floor)] | map(tostring) | join(" ")' "$f"
 }
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 
 report() {
 	local w t iops kibs p50 p99 p999
@@ -108,8 +88,9 @@ report() {
 
 main() {
 	parse_args "$@"
-	run_vm || die "the VM run failed (see $build_dir/vm/bench_passthrough_guest/)"
-	collect
+	# one boot: 9 timed runs + preconditioning + boot, with margin
+	run_guest "$build_dir" $(( 9 * (runtime + ramp + 15) + 600 )) "$runtime" "$ramp"
+	results=$(collect "$build_dir")
 	report | tee "$build_dir/bench/passthrough.txt"
 	echo "bench/passthrough: table in $build_dir/bench/passthrough.txt, fio JSONs in $results/"
 }
