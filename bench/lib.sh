@@ -8,11 +8,32 @@ bench_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 die() { echo "bench/$bench: $*" >&2; exit 1; }
 
-# check_build_dir DIR: the absolute build dir; jq is needed for the tables.
-check_build_dir() {
-	[ -d "$1" ] || die "no build dir $1 (cmake --build build first)"
+# The options every benchmark takes, with their defaults.
+build_dir=$bench_top/build
+runtime=15
+ramp=3
+
+# common_opt ARGS...: take "--build-dir DIR", "--runtime SEC" or "--ramp SEC"
+# off the front of ARGS (the caller then shifts 2); fails for anything else.
+common_opt() {
+	case $1 in
+	--build-dir | --runtime | --ramp) [ $# -ge 2 ] || usage ;;
+	*) return 1 ;;
+	esac
+	case $1 in
+	--build-dir) build_dir=$2 ;;
+	--runtime) runtime=$2 ;;
+	--ramp) ramp=$2 ;;
+	esac
+}
+
+# check_common_opts: validate them; build_dir becomes absolute.
+check_common_opts() {
+	[[ $runtime =~ ^[1-9][0-9]*$ ]] || die "--runtime wants seconds, got '$runtime'"
+	[[ $ramp =~ ^[0-9]+$ ]] || die "--ramp wants seconds, got '$ramp'"
+	[ -d "$build_dir" ] || die "no build dir $build_dir (cmake --build build first)"
 	command -v jq >/dev/null || die "jq missing (apt-get install jq)"
-	(cd "$1" && pwd)
+	build_dir=$(cd "$build_dir" && pwd)
 }
 
 # run_guest BUILD_DIR TIMEOUT_S ARGS...: one boot running bench/$bench/guest.sh ARGS.

@@ -19,9 +19,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 bench=isolation
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$here/../lib.sh"
-build_dir=$bench_top/build
-runtime=15
-ramp=3
 l_jobs=2
 steps="1 2 4"
 MODES=(static daredevil)
@@ -33,21 +30,17 @@ usage() {
 
 parse_args() {
 	while [ $# -gt 0 ]; do
+		if common_opt "$@"; then shift 2; continue; fi
 		case $1 in
-		--build-dir) [ $# -ge 2 ] || usage; build_dir=$2; shift 2 ;;
-		--runtime) [ $# -ge 2 ] || usage; runtime=$2; shift 2 ;;
-		--ramp) [ $# -ge 2 ] || usage; ramp=$2; shift 2 ;;
 		--l-jobs) [ $# -ge 2 ] || usage; l_jobs=$2; shift 2 ;;
 		--steps) [ $# -ge 2 ] || usage; steps=$2; shift 2 ;;
 		-h|--help) usage ;;
 		*) echo "bench/isolation: unknown argument $1" >&2; usage ;;
 		esac
 	done
-	[[ $runtime =~ ^[1-9][0-9]*$ ]] || die "--runtime wants seconds, got '$runtime'"
-	[[ $ramp =~ ^[0-9]+$ ]] || die "--ramp wants seconds, got '$ramp'"
 	[[ $l_jobs =~ ^[1-9][0-9]?$ ]] || die "--l-jobs wants 1-99, got '$l_jobs'"
 	[[ $steps =~ ^[1-9][0-9]?( [1-9][0-9]?)*$ ]] || die "--steps wants job counts like \"1 2 4\", got '$steps'"
-	build_dir=$(check_build_dir "$build_dir")
+	check_common_opts
 }
 
 # l_stats LABEL: "iops p50_us p99_us p99.9_us" of a latency run.

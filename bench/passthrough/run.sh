@@ -22,9 +22,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 bench=passthrough
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$here/../lib.sh"
-build_dir=$bench_top/build
-runtime=15
-ramp=3
 WORKLOADS=(randread4k_qd1 randread4k_qd32 seqwrite128k_qd16)
 TARGETS=(raw ddublk block)
 
@@ -35,17 +32,13 @@ usage() {
 
 parse_args() {
 	while [ $# -gt 0 ]; do
+		if common_opt "$@"; then shift 2; continue; fi
 		case $1 in
-		--build-dir) [ $# -ge 2 ] || usage; build_dir=$2; shift 2 ;;
-		--runtime) [ $# -ge 2 ] || usage; runtime=$2; shift 2 ;;
-		--ramp) [ $# -ge 2 ] || usage; ramp=$2; shift 2 ;;
 		-h|--help) usage ;;
 		*) echo "bench/passthrough: unknown argument $1" >&2; usage ;;
 		esac
 	done
-	[[ $runtime =~ ^[1-9][0-9]*$ ]] || die "--runtime wants seconds, got '$runtime'"
-	[[ $ramp =~ ^[0-9]+$ ]] || die "--ramp wants seconds, got '$ramp'"
-	build_dir=$(check_build_dir "$build_dir")
+	check_common_opts
 }
 
 # stats TARGET WORKLOAD: "iops KiB/s p50_us p99_us p99.9_us" of one run.
