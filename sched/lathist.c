@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-static unsigned bucket_of(uint64_t v)
+unsigned lathist_bucket(uint64_t v)
 {
 	unsigned shift;
 
@@ -21,7 +21,7 @@ static unsigned bucket_of(uint64_t v)
 }
 
 /* The largest value that lands in bucket b. */
-static uint64_t bucket_top(unsigned b)
+uint64_t lathist_bucket_top(unsigned b)
 {
 	unsigned shift;
 	uint64_t low;
@@ -40,7 +40,7 @@ void lathist_reset(struct lathist *h)
 
 void lathist_add(struct lathist *h, uint64_t ns)
 {
-	unsigned b = bucket_of(ns);
+	unsigned b = lathist_bucket(ns);
 
 	if (h->count[b] == UINT32_MAX)
 		return; /* a window never holds 4G samples; stay consistent if one does */
@@ -63,7 +63,7 @@ uint64_t lathist_quantile(const struct lathist *h, double q)
 	for (unsigned b = 0; b < LATHIST_BUCKETS; b++) {
 		seen += h->count[b];
 		if (seen >= rank)
-			return bucket_top(b);
+			return lathist_bucket_top(b);
 	}
 	return UINT64_MAX;
 }

@@ -23,6 +23,9 @@ struct lathist {
 };
 
 void lathist_reset(struct lathist *h);
+/* The bucket v falls in, and the largest value bucket b holds (shared with stats/hist.h). */
+unsigned lathist_bucket(uint64_t v);
+uint64_t lathist_bucket_top(unsigned b);
 void lathist_add(struct lathist *h, uint64_t ns);
 
 /*
