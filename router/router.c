@@ -17,6 +17,13 @@
 #include "router/handle.h"
 #include "router/qid.h"
 #include "sched/sched.h"
+#include "stats/hist.h"
+
+/* Kept under the router's lock, which every send and completion takes anyway. */
+struct router_nq_stat {
+	uint64_t bytes;
+	struct stats_hist lat; /* sent -> completion seen by the owner worker */
+};
 
 struct router {
 	struct backend *be;
@@ -28,6 +35,7 @@ struct router {
 	pthread_mutex_t lock; /* guards everything below */
 	struct sched *s;
 	uint64_t (*count)[NQ_NR_LANES]; /* requests sent, per NQ and lane */
+	struct router_nq_stat *st; /* per NQ: bytes sent, completion latency */
 	uint64_t moves; /* the scheduler's group moves last logged */
 	bool *id_used; /* tenant ids */
 	unsigned nr_ids;
@@ -56,6 +64,7 @@ static struct inbox_link *release(struct router *r, uint64_t now)
 		struct router_req *rq = req_of_sched(sr);
 
 		r->count[sr->nq][sr->lane]++;
+		r->st[sr->nq].bytes += sr->bytes;
 		rq->link.next = NULL;
 		*tail = &rq->link;
 		tail = &rq->link.next;
@@ -123,6 +132,9 @@ void router_done(struct router *r, struct router_req *rq, struct router_port *ca
 	struct inbox_link *go;
 
 	pthread_mutex_lock(&r->lock);
+	if (rq->sr.nq >= 0 && (unsigned)rq->sr.nq < r->nr)
+		stats_hist_record(&r->st[rq->sr.nq].lat,
+				  now > rq->sr.submit_ns ? now - rq->sr.submit_ns : 0);
 	sched_completed(r->s, &rq->sr, now);
 	go = release(r, now);
 	pthread_mutex_unlock(&r->lock);
@@ -245,6 +257,7 @@ void router_destroy(struct router *r)
 	pthread_mutex_destroy(&r->lock);
 	free(r->h);
 	free(r->count);
+	free(r->st);
 	free(r->id_used);
 	free(r);
 }
@@ -269,8 +282,9 @@ static int take_reachable(struct router *r, const struct nq_list *l, struct nq_d
 
 	r->h = calloc(l->nr_reachable, sizeof(*r->h));
 	r->count = calloc(l->nr_reachable, sizeof(*r->count));
+	r->st = calloc(l->nr_reachable, sizeof(*r->st));
 	*descs = calloc(l->nr_reachable, sizeof(**descs));
-	if (!r->h || !r->count || !*descs)
+	if (!r->h || !r->count || !r->st || !*descs)
 		return -1;
 	for (unsigned i = 0; i < l->nr; i++) {
 		const struct nq_found *f = &l->q[i];
@@ -459,4 +473,40 @@ void router_nq_counts(struct router *r, unsigned nq, struct router_nq_counts *ou
 		.hopped = submitter_count(h->sub),
 	};
 	pthread_mutex_unlock(&r->lock);
+}
+
+const char *router_ns(const struct router *r)
+{
+	return r->ns;
+}
+
+void router_nq_stats(struct router *r, unsigned nq, struct router_nq_stats *out)
+{
+	struct nq_handle *h = &r->h[nq];
+	const struct nq *q;
+
+	memset(out, 0, sizeof(*out));
+	out->index = nq;
+	out->hctx = h->hctx;
+	out->poll = h->kind == NQ_POLL;
+	out->cpus = h->cpus;
+	out->submitter_cpu = h->cpu;
+	out->direct = atomic_load(&h->direct);
+	out->hopped = submitter_count(h->sub);
+	pthread_mutex_lock(&r->lock);
+	q = sched_nq(r->s, nq);
+	out->group = r->mode != CONF_SCHED_DAREDEVIL ? "none" :
+		     q->lane == NQ_LANE_LATENCY ? "latency" : "throughput";
+	out->depth = q->depth;
+	out->inflight = q->inflight;
+	out->inflight_bytes = q->inflight_bytes;
+	out->cmds = r->count[nq][NQ_LANE_LATENCY] + r->count[nq][NQ_LANE_THROUGHPUT];
+	out->bytes = r->st[nq].bytes;
+	stats_hist_snap_add(&out->lat, &r->st[nq].lat);
+	pthread_mutex_unlock(&r->lock);
+}
+
+unsigned router_nq_hctx(const struct router *r, unsigned nq)
+{
+	return r->h[nq].hctx;
 }

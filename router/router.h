@@ -29,6 +29,7 @@
 #include "nvme/backend.h"
 #include "router/discover.h"
 #include "router/req.h"
+#include "stats/hist.h"
 
 struct router;
 
@@ -80,6 +81,32 @@ struct router_nq_counts {
 
 /* What went to the scheduler's NQ nq so far. */
 void router_nq_counts(struct router *r, unsigned nq, struct router_nq_counts *out);
+
+/* NQ nq's block-layer hardware queue (NVMe qid + 1): fixed at creation, no lock. */
+unsigned router_nq_hctx(const struct router *r, unsigned nq);
+
+/* The namespace it serves ("nvme0n1"). */
+const char *router_ns(const struct router *r);
+
+/* One NQ for live statistics: where it is, what it carries. */
+struct router_nq_stats {
+	unsigned index; /* the scheduler's NQ number */
+	unsigned hctx; /* NVMe qid hctx + 1 */
+	bool poll; /* a POLL queue (else DEFAULT) */
+	cpu_set_t cpus; /* blk-mq's CPU map of it */
+	int submitter_cpu;
+	const char *group; /* "latency", "throughput" (daredevil), "none" (static) */
+	unsigned depth; /* the scheduler's limit (tags minus the reserve) */
+	unsigned inflight; /* commands in flight now */
+	uint64_t inflight_bytes;
+	uint64_t cmds; /* requests sent so far */
+	uint64_t bytes; /* their data bytes */
+	uint64_t direct, hopped; /* sent on the owner's ring / through the submitter */
+	struct stats_hist_snap lat; /* sent -> completion, as the owner worker sees it */
+};
+
+/* NQ nq's statistics (takes the router's lock briefly: the control thread). */
+void router_nq_stats(struct router *r, unsigned nq, struct router_nq_stats *out);
 
 /* The scheduler's periodic adaptation, for an idle backend (control thread). */
 void router_tick(struct router *r);

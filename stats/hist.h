@@ -31,6 +31,13 @@ static inline void stats_add(_Atomic uint64_t *c, uint64_t by)
 			      memory_order_relaxed);
 }
 
+/* The same, ordered after the writer's earlier counters (a reader's acquire load pairs). */
+static inline void stats_add_release(_Atomic uint64_t *c, uint64_t by)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + by,
+			      memory_order_release);
+}
+
 static inline uint64_t stats_read(const _Atomic uint64_t *c)
 {
 	return atomic_load_explicit((_Atomic uint64_t *)c, memory_order_relaxed);

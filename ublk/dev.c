@@ -40,6 +40,13 @@ unsigned ublk_dev_queues(const struct ublk_dev *d)
 	return d->nr_queues;
 }
 
+void ublk_dev_stats(const struct ublk_dev *d, struct stats_io_snap *out)
+{
+	for (unsigned i = 0; i < d->nr_queues; i++)
+		if (d->queues[i])
+			stats_io_snap_add(out, &d->queues[i]->st);
+}
+
 unsigned ublk_dev_depth(const struct ublk_dev *d)
 {
 	return d->depth;

@@ -20,6 +20,7 @@
 
 #include "nvme/backend.h"
 #include "router/router.h"
+#include "stats/io.h"
 #include "ublk/ctrl.h"
 
 struct ublk_workers;
@@ -87,6 +88,22 @@ int ublk_dev_destroy(struct ublk_ctrl *ctrl, struct ublk_dev *d, char *err, size
 int ublk_dev_id(const struct ublk_dev *d);
 unsigned ublk_dev_queues(const struct ublk_dev *d);
 unsigned ublk_dev_depth(const struct ublk_dev *d);
+
+/* Add the device's statistics (every queue's) to out. Control thread. */
+void ublk_dev_stats(const struct ublk_dev *d, struct stats_io_snap *out);
+
+struct ublk_worker_stats {
+	unsigned index;
+	int cpu; /* pinned to */
+	int tid; /* 0 until the thread runs */
+	uint64_t cpu_ns; /* user + system CPU time of the thread */
+	uint64_t ublk_reqs; /* requests received from ublk */
+	uint64_t backend_cqes; /* backend (NVMe or file) completions reaped on its ring */
+	uint64_t returned; /* routed requests completed by a submitter and handed back */
+};
+
+/* Worker i's counters (cumulative): 0, or -EINVAL past the last worker. */
+int ublk_workers_stats(struct ublk_workers *w, unsigned i, struct ublk_worker_stats *out);
 
 /*
  * Delete a device left over by an earlier daemon (found by id): STOP_DEV

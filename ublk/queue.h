@@ -9,6 +9,7 @@
 #include "router/req.h"
 #include "router/router.h"
 #include "sched/qos.h"
+#include "stats/io.h"
 #include "ublk/dev.h"
 
 enum ublk_io_state {
@@ -30,6 +31,8 @@ struct ublk_io {
 	uint8_t cls; /* class it was dispatched in (gate's cls at the time) */
 	struct wfq_item turn; /* place in the worker's weighted queue */
 	struct backend_io bio;
+	uint64_t arrive_ns; /* the request came from ublk */
+	uint64_t submit_ns; /* it went to the backend (unrouted; routed: rr.sr.submit_ns) */
 	struct router_req rr; /* with a router: its trip through the scheduler */
 };
 
@@ -56,6 +59,7 @@ struct ublk_queue {
 	unsigned held; /* throttled by the gate, waiting in the worker */
 	uint64_t refused_pass; /* worker pass in which the gate last said "wait" */
 	struct wfq_flow flow; /* this queue's share among its class (worker-owned) */
+	struct stats_io st; /* the tenant's statistics for this queue; written by the worker only */
 	int buf_slot; /* first registered-buffer slot of tag 0, -1: not registered */
 	/* Set by the worker under the pool lock; the control thread waits on them. */
 	bool attached;

@@ -75,6 +75,11 @@ struct ublk_worker {
 	uint64_t next_retry_ns; /* earliest time a held request may go */
 	uint64_t pass; /* retry passes, to ask each queue's gate once per pass */
 	struct router_port port; /* where routed requests come back */
+	/* Statistics, written by this worker only (ublk_workers_stats() reads them). */
+	_Atomic uint64_t st_ublk; /* requests received from ublk */
+	_Atomic uint64_t st_backend; /* backend CQEs reaped on this ring */
+	_Atomic uint64_t st_returned; /* routed requests handed back by submitters */
+	_Atomic int tid;
 	/* Per class: requests at the backend, and those waiting for their turn. */
 	unsigned share_inflight[UBLK_NR_CLASSES];
 	struct wfq share[UBLK_NR_CLASSES];
@@ -239,19 +244,54 @@ static void commit(struct ublk_worker *w, struct ublk_io *io, int result)
 
 static void backend_done(struct ublk_worker *w, struct ublk_io *io);
 
-static void submit_to_backend(struct ublk_worker *w, struct ublk_io *io)
+_Static_assert(BIO_READ == (int)STATS_OP_READ && BIO_WRITE == (int)STATS_OP_WRITE &&
+	       BIO_FLUSH == (int)STATS_OP_FLUSH && BIO_DISCARD == (int)STATS_OP_DISCARD &&
+	       BIO_WRITE_ZEROES == (int)STATS_OP_WRITE_ZEROES, "stats ops follow backend ops");
+
+/* A request answered to ublk without reaching the backend. */
+static void count_refused(struct ublk_queue *q, enum stats_err why)
+{
+	stats_add(&q->st.errors[why], 1);
+	stats_add_release(&q->st.completed, 1);
+}
+
+/* io's backend work is over: its latencies, its outcome, its NQ. One clock read. */
+static void count_done(struct ublk_queue *q, struct ublk_io *io)
+{
+	struct backend_io *bio = &io->bio;
+	uint64_t now = monotonic_ns();
+	uint64_t submit = q->router ? io->rr.sr.submit_ns : io->submit_ns;
+
+	if (submit < io->arrive_ns || submit > now) /* never sent (failed at once) */
+		submit = now;
+	stats_hist_record(&q->st.queue_lat, submit - io->arrive_ns);
+	stats_hist_record(&q->st.dev_lat, now - submit);
+	if (bio->result < 0) {
+		stats_add(&q->st.errors[stats_err_of_errno(bio->result)], 1);
+	} else {
+		stats_add(&q->st.ops[bio->op], 1);
+		stats_add(&q->st.bytes[bio->op], backend_op_moves_data(bio->op) ? bio->done : bio->len);
+	}
+	if (q->router && io->rr.sr.nq >= 0)
+		stats_io_nq_used(&q->st, (unsigned)io->rr.sr.nq);
+	stats_add_release(&q->st.completed, 1);
+}
+
+/* now_ns: the time if the caller has it, else 0 (only unrouted requests need it). */
+static void submit_to_backend(struct ublk_worker *w, struct ublk_io *io, uint64_t now_ns)
 {
 	struct ublk_queue *q = io->q;
 	int ret;
 
 	w->share_inflight[io->cls]++;
-	if (q->router) {
+	if (q->router) { /* the scheduler stamps rr.sr.submit_ns when it lets it go */
 		io->state = IO_IN_BACKEND;
 		router_req_init(&io->rr, q->route_tenant, &io->bio, ud_make(io, UD_BACKEND),
 				&w->port);
 		router_submit(q->router, &io->rr, &w->port);
 		return;
 	}
+	io->submit_ns = now_ns ? now_ns : monotonic_ns();
 	ret = q->be->ops->queue(q->be, &w->ring, &io->bio, ud_make(io, UD_BACKEND));
 	if (ret < 0) {
 		io->bio.result = ret;
@@ -273,14 +313,14 @@ static unsigned class_of(const struct ublk_queue *q)
  * class there -- into the class's weighted queue, so that tenants that
  * compete share the backend by weight, not by how many requests they send.
  */
-static void dispatch(struct ublk_worker *w, struct ublk_io *io)
+static void dispatch(struct ublk_worker *w, struct ublk_io *io, uint64_t now_ns)
 {
 	struct ublk_queue *q = io->q;
 	uint64_t cost = backend_op_moves_data(io->bio.op) ? io->bio.len : 4096;
 
 	io->cls = (uint8_t)class_of(q);
 	if (w->share_inflight[io->cls] < UBLK_SHARE_INFLIGHT) {
-		submit_to_backend(w, io);
+		submit_to_backend(w, io, now_ns);
 		return;
 	}
 	q->flow.weight = q->gate ? atomic_load_explicit(&q->gate->weight, memory_order_relaxed) : 1;
@@ -288,7 +328,7 @@ static void dispatch(struct ublk_worker *w, struct ublk_io *io)
 		q->flow.weight = 1;
 	io->turn.data = io;
 	if (wfq_push(&w->share[io->cls], &q->flow, cost, &io->turn) < 0) {
-		submit_to_backend(w, io); /* out of memory: no fairness, but no stall */
+		submit_to_backend(w, io, now_ns); /* out of memory: no fairness, but no stall */
 		return;
 	}
 	io->state = IO_SHARED_WAIT;
@@ -302,7 +342,7 @@ static void next_turn(struct ublk_worker *w, unsigned cls)
 
 		if (!it)
 			return;
-		submit_to_backend(w, it->data);
+		submit_to_backend(w, it->data, 0);
 	}
 }
 
@@ -317,6 +357,7 @@ static void hold(struct ublk_worker *w, struct ublk_io *io, uint64_t at_ns)
 		w->held_head = io;
 	w->held_tail = io;
 	io->q->held++;
+	stats_add(&io->q->st.throttled, 1);
 	if (!w->next_retry_ns || at_ns < w->next_retry_ns)
 		w->next_retry_ns = at_ns;
 }
@@ -354,7 +395,8 @@ static void retry_held(struct ublk_worker *w)
 		if (w->held_tail == io)
 			w->held_tail = prev;
 		q->held--;
-		dispatch(w, io);
+		stats_add(&q->st.throttled_ns, now - io->arrive_ns); /* held since it arrived */
+		dispatch(w, io, now);
 		io = following;
 	}
 	w->next_retry_ns = w->held_head ? next : 0;
@@ -365,8 +407,12 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io)
 {
 	struct ublk_queue *q = io->q;
 	struct ublk_req req;
+	uint64_t now = monotonic_ns();
 	int op, ret;
 
+	io->arrive_ns = now;
+	stats_add(&w->st_ublk, 1);
+	stats_add(&q->st.arrived, 1);
 	ret = ublk_req_decode(&q->descs[io->tag], q->dev_bytes, q->buf_bytes, &req);
 	if (ret == -EIO)
 		log_warn("tenant \"%s\": request op %u at %llu+%llu lies outside the device "
@@ -375,6 +421,7 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io)
 			 (unsigned long long)q->dev_bytes);
 	op = ret ? ret : backend_op_from_ublk(req.op);
 	if (op < 0) {
+		count_refused(q, ret == -EIO ? STATS_ERR_RANGE : STATS_ERR_UNSUPPORTED);
 		commit(w, io, op);
 		return;
 	}
@@ -388,7 +435,6 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io)
 	};
 	q->in_backend++;
 	if (q->gate && backend_op_moves_data(io->bio.op)) {
-		uint64_t now = monotonic_ns();
 		/* Behind earlier held requests of this queue: keep the order. */
 		uint64_t wait = q->held ? 1 : q->gate->admit(q->gate, io->bio.len, now);
 
@@ -397,7 +443,7 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io)
 			return;
 		}
 	}
-	dispatch(w, io);
+	dispatch(w, io, now);
 }
 
 static void on_ublk_cqe(struct ublk_worker *w, struct ublk_io *io, int res)
@@ -425,6 +471,7 @@ static void backend_done(struct ublk_worker *w, struct ublk_io *io)
 
 	q->in_backend--;
 	w->share_inflight[io->cls]--;
+	count_done(q, io);
 	if (q->router)
 		router_done(q->router, &io->rr, &w->port); /* may send held requests */
 	if (bio->result < 0) {
@@ -447,6 +494,7 @@ static void on_backend_cqe(struct ublk_worker *w, struct ublk_io *io,
 {
 	struct ublk_queue *q = io->q;
 
+	stats_add(&w->st_backend, 1);
 	if (q->be->ops->complete(q->be, &w->ring, &io->bio, cqe, ud_make(io, UD_BACKEND)))
 		backend_done(w, io);
 }
@@ -477,6 +525,7 @@ static void drain_port(struct ublk_worker *w)
 	while (rq) {
 		struct router_req *next = router_req_next(rq);
 
+		stats_add(&w->st_returned, 1);
 		backend_done(w, (struct ublk_io *)((char *)rq - offsetof(struct ublk_io, rr)));
 		rq = next;
 	}
@@ -569,6 +618,7 @@ static void *worker_main(void *arg)
 {
 	struct ublk_worker *w = arg;
 
+	atomic_store(&w->tid, (int)gettid());
 	pin_to_cpu(w);
 	arm_wakeup(w);
 	for (;;) {
@@ -778,4 +828,27 @@ void ublk_workers_destroy(struct ublk_workers *pool)
 unsigned ublk_workers_count(const struct ublk_workers *pool)
 {
 	return pool->nr;
+}
+
+int ublk_workers_stats(struct ublk_workers *pool, unsigned i, struct ublk_worker_stats *out)
+{
+	struct ublk_worker *w;
+	struct timespec ts;
+	clockid_t cid;
+
+	if (i >= pool->nr)
+		return -EINVAL;
+	w = &pool->w[i];
+	*out = (struct ublk_worker_stats){
+		.index = i,
+		.cpu = w->cpu,
+		.tid = atomic_load(&w->tid),
+		.ublk_reqs = stats_read(&w->st_ublk),
+		.backend_cqes = stats_read(&w->st_backend),
+		.returned = stats_read(&w->st_returned),
+	};
+	/* The thread's CPU clock: user + system time, in ns, from any thread. */
+	if (pthread_getcpuclockid(w->thread, &cid) == 0 && clock_gettime(cid, &ts) == 0)
+		out->cpu_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return 0;
 }
