@@ -25,7 +25,8 @@ enum {
 	BIT_LIST = 1u << CTL_CMD_LIST,
 	BIT_FEATURES = 1u << CTL_CMD_FEATURES,
 	BIT_RELOAD = 1u << CTL_CMD_RELOAD,
-	BIT_ALL = BIT_ADD | BIT_DEL | BIT_LIST | BIT_FEATURES | BIT_RELOAD,
+	BIT_STATS = 1u << CTL_CMD_STATS,
+	BIT_ALL = BIT_ADD | BIT_DEL | BIT_LIST | BIT_FEATURES | BIT_RELOAD | BIT_STATS,
 };
 
 /* Every key a request may carry, and the commands that accept it. */
@@ -34,7 +35,7 @@ static const struct {
 	unsigned cmds;
 } request_keys[] = {
 	{ "cmd", BIT_ALL },
-	{ "name", BIT_ADD | BIT_DEL },
+	{ "name", BIT_ADD | BIT_DEL | BIT_STATS },
 	{ "backend", BIT_ADD },
 	{ "size", BIT_ADD },
 	{ "queues", BIT_ADD },
@@ -59,6 +60,7 @@ static const char *const cmd_names[] = {
 	[CTL_CMD_LIST] = "list",
 	[CTL_CMD_FEATURES] = "features",
 	[CTL_CMD_RELOAD] = "reload",
+	[CTL_CMD_STATS] = "stats",
 };
 
 /* A class out of range is sent as the default, never as something a client refuses. */
@@ -427,7 +429,7 @@ static int decode_cmd(json_object *obj, enum ctl_cmd *cmd, char *err, size_t err
 	*cmd = strlen(s) == len ? cmd_from_name(s) : CTL_CMD_NONE;
 	if (*cmd == CTL_CMD_NONE)
 		return fail(err, errlen,
-			    "unknown command %s (use add, del, list, features or reload)",
+			    "unknown command %s (use add, del, list, features, reload or stats)",
 			    quote(s, len, q, sizeof(q)));
 	return 0;
 }
@@ -466,6 +468,10 @@ static int decode_fields(json_object *obj, struct ctl_request *r, char *err, siz
 			return -1;
 		return 0;
 	case CTL_CMD_DEL:
+		return decode_name(obj, "name", "tenant", r->cmd, r->name, err, errlen);
+	case CTL_CMD_STATS:
+		if (!json_object_object_get_ex(obj, "name", NULL))
+			return 0; /* every tenant */
 		return decode_name(obj, "name", "tenant", r->cmd, r->name, err, errlen);
 	case CTL_CMD_RELOAD:
 		return decode_bool(obj, "force", &r->force, err, errlen) ||
@@ -555,7 +561,8 @@ char *ctl_request_encode(const struct ctl_request *req)
 	if (!obj)
 		return NULL;
 	bad = add_field(obj, "cmd", json_object_new_string(ctl_cmd_name(req->cmd)));
-	if (req->cmd == CTL_CMD_ADD || req->cmd == CTL_CMD_DEL)
+	if (req->cmd == CTL_CMD_ADD || req->cmd == CTL_CMD_DEL ||
+	    (req->cmd == CTL_CMD_STATS && req->name[0]))
 		bad |= add_string(obj, "name", req->name, sizeof(req->name));
 	if (req->cmd == CTL_CMD_ADD) {
 		bad |= add_string(obj, "backend", req->backend, sizeof(req->backend));

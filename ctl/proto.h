@@ -13,6 +13,7 @@
  *   {"cmd":"list"}
  *   {"cmd":"features"}
  *   {"cmd":"reload","force":false,"dry_run":false}  both optional
+ *   {"cmd":"stats","name":"db"}                     name optional: one tenant
  *
  * Replies:
  *   {"ok":true,"tenant":{TENANT}}                 add
@@ -23,6 +24,7 @@
  *   {"ok":true,"reload":{"applied":true,"changes":["+ tenant \"c\": ...",...]}}
  *                                                 reload (applied false: dry run
  *                                                 or nothing to do)
+ *   {"ok":true,"stats":{STATS}}                   stats (ctl/stats_json.h, README)
  *   {"ok":false,"error":"human readable reason"}  any failure
  *
  *   TENANT = {"name":"db","device":"/dev/ublkb0","dev_id":0,"state":"live",
@@ -47,6 +49,8 @@
 #include "conf/config.h"
 
 #define CTL_MAX_LINE 65536
+/* Replies may be longer than requests: statistics of many tenants. */
+#define CTL_MAX_REPLY (16 << 20)
 
 enum ctl_cmd {
 	CTL_CMD_NONE = 0,
@@ -55,11 +59,12 @@ enum ctl_cmd {
 	CTL_CMD_LIST,
 	CTL_CMD_FEATURES,
 	CTL_CMD_RELOAD,
+	CTL_CMD_STATS,
 };
 
 struct ctl_request {
 	enum ctl_cmd cmd;
-	char name[CONF_NAME_MAX]; /* add, del */
+	char name[CONF_NAME_MAX]; /* add, del; stats: "" = every tenant */
 	char backend[CONF_NAME_MAX]; /* add */
 	uint64_t size; /* add: bytes, > 0 */
 	unsigned queues; /* add: 0 = daemon default */

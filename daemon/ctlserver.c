@@ -236,6 +236,13 @@ static char *handle_request(struct daemon *d, const char *line, size_t len)
 		return handle_features(d);
 	case CTL_CMD_RELOAD:
 		return handle_reload(d, &req);
+	case CTL_CMD_STATS: {
+		json_object *st = daemon_stats(d, req.name, err, sizeof(err));
+
+		if (!st)
+			break;
+		return ctl_reply_ok("stats", st);
+	}
 	default:
 		snprintf(err, sizeof(err), "unsupported command");
 		break;

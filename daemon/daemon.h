@@ -130,6 +130,9 @@ void gate_free(struct tenant_gate *g);
 int daemon_reload(struct daemon *d, bool force, bool dry_run, char ***lines, size_t *nr_lines,
 		  bool *applied, char *err, size_t errlen);
 
+/* daemon/stats.c: the "stats" reply's payload, or NULL with err (unknown tenant). */
+json_object *daemon_stats(struct daemon *d, const char *name, char *err, size_t errlen);
+
 /* daemon/ctlserver.c */
 int ctl_listen(struct daemon *d, char *err, size_t errlen);
 /* Serve the socket until SIGTERM/SIGINT. */

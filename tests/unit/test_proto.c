@@ -192,7 +192,7 @@ struct bad_case {
 #define DEPTH_ERR "\"depth\" must be an integer from 1 to 1024"
 #define SIZE_ERR "\"size\" must be a positive integer"
 #define ALIGN_ERR "\"size\" must be a multiple of 4096"
-#define CMDS_HINT " (use add, del, list, features or reload)"
+#define CMDS_HINT " (use add, del, list, features, reload or stats)"
 #define CLASS_ERR "\"class\" must be \"latency\", \"throughput\" or \"besteffort\""
 #define IOPS_ERR "\"iops_limit\" must be 0 (no limit) or an integer from 1 to 10000000"
 #define BW_ERR "\"bw_limit\" must be 0 (no limit) or an integer from 4096 to 1099511627776"

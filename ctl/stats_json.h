@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The "stats" reply on the wire: {"ok":true,"stats":{STATS}}. Field names
+ * are stable (README "Statistics"); new fields may be added, none renamed.
+ *
+ *   STATS  = {"version":1,"time_ns":N,"tenants":[TENANT...],"nqs":[NQ...],
+ *             "workers":[WORKER...]}
+ *   TENANT = {"name","device","backend","class","state",
+ *             "read_ops","write_ops","flush_ops","discard_ops","write_zeroes_ops",
+ *             "read_bytes","write_bytes","discard_bytes","write_zeroes_bytes",
+ *             "arrived","completed","inflight",
+ *             "errors":{"out_of_range","unsupported","io","timeout","other"},
+ *             "throttled","throttled_ns","nqs":[QID...],
+ *             "queue_lat":HIST,"dev_lat":HIST}
+ *   NQ     = {"backend","namespace","index","qid","kind","group","cpus",
+ *             "submitter_cpu","depth","inflight","inflight_bytes","cmds","bytes",
+ *             "direct","hopped","lat":HIST}
+ *   WORKER = {"index","cpu","tid","cpu_ns","ublk_ops","backend_ops","returned"}
+ *   HIST   = {"count","sum_ns","max_ns","p50_ns","p90_ns","p99_ns","p999_ns",
+ *             "buckets":[[UPPER_NS,COUNT]...]}   non-empty buckets, ascending
+ *
+ * Counters are cumulative since the device (tenants) or the daemon (NQs,
+ * workers) started; time_ns is CLOCK_MONOTONIC at the snapshot, so a rate
+ * is (b.x - a.x) / (b.time_ns - a.time_ns).
+ */
+#ifndef DDUBLK_CTL_STATS_JSON_H
+#define DDUBLK_CTL_STATS_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "ctl/proto.h"
+#include "stats/io.h"
+
+#define CTL_STATS_VERSION 1
+
+struct ctl_nq_stats {
+	char backend[CONF_NAME_MAX];
+	char ns[64]; /* "nvme0n1" */
+	unsigned index; /* the scheduler's NQ number */
+	unsigned qid; /* NVMe queue id */
+	bool poll;
+	const char *group; /* "latency", "throughput", "none" */
+	char cpus[256]; /* "0-1" */
+	int submitter_cpu;
+	unsigned depth, inflight;
+	uint64_t inflight_bytes, cmds, bytes, direct, hopped;
+	struct stats_hist_snap lat;
+};
+
+struct ctl_worker_stats {
+	unsigned index;
+	int cpu, tid;
+	uint64_t cpu_ns, ublk_ops, backend_ops, returned;
+};
+
+json_object *ctl_hist_to_json(const struct stats_hist_snap *s);
+/* Back from the wire (buckets, count, sum, max): 0, or -1 if malformed. */
+int ctl_hist_from_json(json_object *obj, struct stats_hist_snap *s);
+
+/* qids: the NVMe queue ids the tenant's requests used. */
+json_object *ctl_tenant_stats_to_json(const struct ctl_tenant_info *t,
+				      const struct stats_io_snap *s, const unsigned *qids,
+				      unsigned nr_qids);
+json_object *ctl_nq_stats_to_json(const struct ctl_nq_stats *n);
+json_object *ctl_worker_stats_to_json(const struct ctl_worker_stats *w);
+
+/* A uint64 field of obj, or 0 when absent or mistyped (readers tolerate older daemons). */
+uint64_t ctl_json_u64(json_object *obj, const char *key);
+/* A string field, or "" / fallback when absent. */
+const char *ctl_json_str(json_object *obj, const char *key, const char *fallback);
+
+#endif
