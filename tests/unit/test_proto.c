@@ -4,6 +4,7 @@
  * wrong (with the exact text the operator will read), round trips, and
  * the reply shapes ublk-ctl and scripts depend on.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "ctl/proto.h"
+#include "ctl/stats_json.h"
 
 #define NAME63 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
 #define NAME64 NAME63 "x"
@@ -147,6 +149,12 @@ static const struct good_case good_cases[] = {
 	  REQ_RELOAD(false, false) },
 	{ "reload_keys_before_cmd", LIT("{ \"dry_run\" : true, \"cmd\" : \"reload\" }"),
 	  REQ_RELOAD(false, true) },
+
+	/* stats: every tenant, or one */
+	{ "stats", LIT("{\"cmd\":\"stats\"}"), REQ_CMD(CTL_CMD_STATS, "") },
+	{ "stats_name", LIT("{\"cmd\":\"stats\",\"name\":\"db\"}"), REQ_CMD(CTL_CMD_STATS, "db") },
+	{ "stats_name_first", LIT("{\"name\":\"a.b-c_1\",\"cmd\":\"stats\"}"),
+	  REQ_CMD(CTL_CMD_STATS, "a.b-c_1") },
 };
 
 static void assert_request_equal(const struct ctl_request *got, const struct ctl_request *want)
@@ -278,6 +286,14 @@ static const struct bad_case bad_cases[] = {
 	  "list: unexpected key \"name\"" },
 	{ "features_with_backend", LIT("{\"cmd\":\"features\",\"backend\":\"b\"}"),
 	  "features: unexpected key \"backend\"" },
+	{ "stats_force", LIT("{\"cmd\":\"stats\",\"force\":true}"), "stats: unexpected key \"force\"" },
+	{ "stats_unknown_key", LIT("{\"cmd\":\"stats\",\"interval\":1}"), "unknown key \"interval\"" },
+	{ "stats_name_number", LIT("{\"cmd\":\"stats\",\"name\":7}"), "\"name\" must be a string" },
+	{ "stats_name_null", LIT("{\"cmd\":\"stats\",\"name\":null}"), "\"name\" must be a string" },
+	{ "stats_name_empty", LIT("{\"cmd\":\"stats\",\"name\":\"\"}"),
+	  "invalid tenant name \"\"" NAME_HINT },
+	{ "stats_name_escape", LIT("{\"cmd\":\"stats\",\"name\":\"\\u001b[2J\"}"),
+	  "invalid tenant name \"\\x1b[2J\"" NAME_HINT },
 
 	/* missing fields */
 	{ "add_no_name", LIT("{\"cmd\":\"add\",\"backend\":\"b\",\"size\":4096}"),
@@ -552,6 +568,7 @@ static void test_cmd_names(void **state)
 	assert_string_equal(ctl_cmd_name(CTL_CMD_LIST), "list");
 	assert_string_equal(ctl_cmd_name(CTL_CMD_FEATURES), "features");
 	assert_string_equal(ctl_cmd_name(CTL_CMD_RELOAD), "reload");
+	assert_string_equal(ctl_cmd_name(CTL_CMD_STATS), "stats");
 	assert_string_equal(ctl_cmd_name(CTL_CMD_NONE), "none");
 	assert_string_equal(ctl_cmd_name((enum ctl_cmd)99), "unknown");
 }
@@ -630,6 +647,132 @@ static void test_encode_wire_format(void **state)
 	assert_round_trip(&del, "{\"cmd\":\"del\",\"name\":\"db\"}\n");
 	assert_round_trip(&list, "{\"cmd\":\"list\"}\n");
 	assert_round_trip(&features, "{\"cmd\":\"features\"}\n");
+}
+
+static void test_encode_stats_wire_format(void **state)
+{
+	struct ctl_request all = REQ_CMD(CTL_CMD_STATS, "");
+	struct ctl_request one = REQ_CMD(CTL_CMD_STATS, "db");
+
+	assert_round_trip(&all, "{\"cmd\":\"stats\"}\n");
+	assert_round_trip(&one, "{\"cmd\":\"stats\",\"name\":\"db\"}\n");
+}
+
+/* ---- the stats reply's objects ------------------------------------------- */
+
+static struct stats_hist_snap hs, hback;
+static struct stats_io_snap ios;
+
+static void test_stats_hist_round_trip(void **state)
+{
+	json_object *obj;
+	uint64_t v = 1;
+
+	memset(&hs, 0, sizeof(hs));
+	for (int i = 0; i < 40; i++, v = v * 7 / 3 + 1) {
+		hs.bucket[stats_hist_bucket(v)] += (uint64_t)i + 1;
+		hs.count += (uint64_t)i + 1;
+		hs.sum_ns += v * ((uint64_t)i + 1);
+		hs.max_ns = v;
+	}
+	obj = ctl_hist_to_json(&hs);
+	assert_non_null(obj);
+	assert_true(ctl_json_u64(obj, "p50_ns") == stats_hist_quantile(&hs, 0.5));
+	assert_true(ctl_json_u64(obj, "p999_ns") == stats_hist_quantile(&hs, 0.999));
+	assert_true(ctl_json_u64(obj, "p99_ns") <= ctl_json_u64(obj, "max_ns"));
+	assert_int_equal(ctl_hist_from_json(obj, &hback), 0);
+	assert_memory_equal(&hs, &hback, sizeof(hs));
+	json_object_put(obj);
+}
+
+static void assert_hist_refused(const char *text)
+{
+	json_object *obj = json_tokener_parse(text);
+
+	assert_non_null(obj);
+	if (ctl_hist_from_json(obj, &hback) != -1)
+		fail_msg("accepted %s", text);
+	json_object_put(obj);
+}
+
+static void test_stats_hist_bad(void **state)
+{
+	assert_int_equal(ctl_hist_from_json(NULL, &hback), -1);
+	assert_hist_refused("{}");
+	assert_hist_refused("[]");
+	assert_hist_refused("{\"buckets\":{}}");
+	assert_hist_refused("{\"buckets\":[1]}");
+	assert_hist_refused("{\"buckets\":[[1]]}");
+	assert_hist_refused("{\"buckets\":[[1,2,3]]}");
+	assert_hist_refused("{\"buckets\":[[-1,2]]}");
+	assert_hist_refused("{\"buckets\":[[1,-2]]}");
+	assert_hist_refused("{\"buckets\":[[\"1\",2]]}");
+	assert_hist_refused("{\"buckets\":[[1.5,2]]}");
+	/* an upper bound in the middle of a bucket lands in that bucket; huge ones in the last */
+	{
+		json_object *obj = json_tokener_parse("{\"count\":3,\"buckets\":[[1030,1],"
+						      "[18446744073709551615,2]]}");
+
+		assert_int_equal(ctl_hist_from_json(obj, &hback), 0);
+		assert_true(hback.bucket[stats_hist_bucket(1024)] == 1);
+		assert_true(hback.bucket[STATS_HIST_BUCKETS - 1] == 2);
+		assert_true(hback.count == 3);
+		json_object_put(obj);
+	}
+}
+
+static void test_stats_tenant_shape(void **state)
+{
+	static const char *const keys[] = {
+		"name", "device", "backend", "class", "state", "read_ops", "write_ops",
+		"flush_ops", "discard_ops", "write_zeroes_ops", "read_bytes", "write_bytes",
+		"discard_bytes", "write_zeroes_bytes", "arrived", "completed", "inflight",
+		"errors", "throttled", "throttled_ns", "nqs", "queue_lat", "dev_lat",
+	};
+	struct ctl_tenant_info t = { .name = "db", .device = "/dev/ublkb0", .state = "live",
+				     .backend = "nvme", .cls = CONF_CLASS_LATENCY };
+	unsigned qids[] = { 1, 3 };
+	json_object *obj, *v;
+
+	memset(&ios, 0, sizeof(ios));
+	ios.arrived = 10;
+	ios.completed = 7;
+	ios.ops[STATS_OP_READ] = 5;
+	ios.bytes[STATS_OP_READ] = 5 * 4096;
+	ios.errors[STATS_ERR_RANGE] = 2;
+	obj = ctl_tenant_stats_to_json(&t, &ios, qids, 2);
+	assert_non_null(obj);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!json_object_object_get_ex(obj, keys[i], NULL))
+			fail_msg("no \"%s\"", keys[i]);
+	assert_int_equal(json_object_object_length(obj), sizeof(keys) / sizeof(keys[0]));
+	assert_false(json_object_object_get_ex(obj, "flush_bytes", NULL));
+	assert_true(ctl_json_u64(obj, "inflight") == 3);
+	assert_true(ctl_json_u64(obj, "read_bytes") == 5 * 4096);
+	assert_string_equal(ctl_json_str(obj, "class", NULL), "latency");
+	json_object_object_get_ex(obj, "errors", &v);
+	assert_true(ctl_json_u64(v, "out_of_range") == 2);
+	assert_int_equal(json_object_object_length(v), 5);
+	json_object_object_get_ex(obj, "nqs", &v);
+	assert_string_equal(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), "[1,3]");
+	json_object_put(obj);
+	/* a torn read (completed ahead of arrived) never shows negative in-flight */
+	ios.completed = 11;
+	obj = ctl_tenant_stats_to_json(&t, &ios, NULL, 0);
+	assert_true(ctl_json_u64(obj, "inflight") == 0);
+	json_object_put(obj);
+}
+
+static void test_stats_err_kinds(void **state)
+{
+	assert_int_equal(stats_err_of_errno(-EIO), STATS_ERR_IO);
+	assert_int_equal(stats_err_of_errno(-ETIMEDOUT), STATS_ERR_TIMEOUT);
+	assert_int_equal(stats_err_of_errno(-ECANCELED), STATS_ERR_TIMEOUT);
+	assert_int_equal(stats_err_of_errno(-EOPNOTSUPP), STATS_ERR_UNSUPPORTED);
+	assert_int_equal(stats_err_of_errno(-ENOSPC), STATS_ERR_OTHER);
+	assert_string_equal(stats_err_name(STATS_ERR_RANGE), "out_of_range");
+	assert_string_equal(stats_err_name(STATS_NR_ERRS), "unknown");
+	assert_string_equal(stats_op_name(STATS_OP_WRITE_ZEROES), "write_zeroes");
 }
 
 static void test_encode_qos_wire_format(void **state)
@@ -1252,6 +1395,11 @@ int main(void)
 		cmocka_unit_test(test_class_names),
 		cmocka_unit_test(test_request_init),
 		cmocka_unit_test(test_encode_wire_format),
+		cmocka_unit_test(test_encode_stats_wire_format),
+		cmocka_unit_test(test_stats_hist_round_trip),
+		cmocka_unit_test(test_stats_hist_bad),
+		cmocka_unit_test(test_stats_tenant_shape),
+		cmocka_unit_test(test_stats_err_kinds),
 		cmocka_unit_test(test_encode_qos_wire_format),
 		cmocka_unit_test(test_encode_reload_wire_format),
 		cmocka_unit_test(test_encode_round_trip_limits),

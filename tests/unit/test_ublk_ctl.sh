@@ -107,8 +107,56 @@ def reload(req):
     return {"ok": True, "reload": {"applied": bool(changes) and not req.get("dry_run"),
                                    "changes": changes}}
 
+# Statistics that grow by a fixed amount per "stats" request, one daemon second apart:
+# tenant db does 1000 reads/s of 4 KiB, 90% at ~100 us and 10% at ~1 ms device time.
+stats_calls = [0]
+
+def hist(k, fast, slow):
+    return {"count": 100 * k, "sum_ns": k * (90 * fast + 10 * slow), "max_ns": slow if k else 0,
+            "p50_ns": fast if k else 0, "p90_ns": fast if k else 0, "p99_ns": slow if k else 0,
+            "p999_ns": slow if k else 0,
+            "buckets": [[fast, 90 * k], [slow, 10 * k]] if k else []}
+
+def tenant_stats(name, cls, k, reads, writes, nqs):
+    t = {"name": name, "device": "/dev/ublkb0" if name == "db" else "", "backend": "nvme0",
+         "class": cls, "state": "live", "arrived": (reads + writes) * k,
+         "completed": (reads + writes) * k - (2 if k else 0), "inflight": 2 if k else 0,
+         "errors": {"out_of_range": 1 if name == "old" else 0, "unsupported": 0, "io": 0,
+                    "timeout": 0, "other": 0},
+         "throttled": 0, "throttled_ns": 0, "nqs": nqs,
+         "queue_lat": hist(k // 10 * 10, 2047, 4095), "dev_lat": hist(k * (reads // 100), 100351, 1015807)}
+    for op, n in (("read", reads), ("write", writes), ("flush", 0), ("discard", 0),
+                  ("write_zeroes", 0)):
+        t[op + "_ops"] = n * k
+        if op != "flush":
+            t[op + "_bytes"] = n * k * 4096
+    return t
+
+def stats(req):
+    stats_calls[0] += 1
+    k = stats_calls[0]
+    ts = [tenant_stats("db", "latency", k, 1000, 0, [1]),
+          tenant_stats("old", "throughput", k, 10, 500, [2])]
+    if req.get("name"):
+        ts = [t for t in ts if t["name"] == req["name"]]
+        if not ts:
+            return err('no tenant named "%s"' % req["name"])
+    nqs = [{"backend": "nvme0", "namespace": "nvme0n1", "index": i, "qid": i + 1,
+            "kind": "default", "group": g, "cpus": str(i), "submitter_cpu": i, "depth": 1015,
+            "inflight": i, "inflight_bytes": 4096 * i, "cmds": 500 * k * (i + 1),
+            "bytes": 2048000 * k, "direct": 500 * k, "hopped": 0,
+            "lat": hist(k, 100351, 1015807)} for i, g in enumerate(("latency", "throughput"))]
+    workers = [{"index": i, "cpu": i, "tid": 100 + i, "cpu_ns": 250000000 * k,
+                "ublk_ops": 600 * k, "backend_ops": 600 * k, "returned": 0} for i in range(2)]
+    return {"ok": True, "stats": {"version": 1, "time_ns": k * 1000000000, "tenants": ts,
+                                  "nqs": nqs, "workers": workers}}
+
 def dispatch(req):
     cmd = req.get("cmd")
+    if cmd == "stats" and req.get("name") == "badstats":
+        return {"ok": True, "stats": {"tenants": []}}
+    if cmd == "stats":
+        return stats(req)
     if cmd == "add":
         return add(req)
     if cmd == "del":
@@ -653,6 +701,127 @@ expect_usage "bad timeout" \
 run --socket "$tmp/$(printf 'x%.0s' $(seq 120))" list
 expect_usage "socket path too long" \
 	"ublk-ctl: socket path too long (max 107 bytes): $tmp/$(printf 'x%.0s' $(seq 120))"
+
+# ---- stats, nq, top -------------------------------------------------------------
+
+run "${S[@]}" stats
+expect_match "stats: tenant table" 0 '^NAME +CLASS +READS +WRITES +READ +WRITTEN +INFL +ERRORS +THROTTLED +Q-P99 +D-P50 +D-P99 +D-P99.9 +D-MAX +NQS$'
+expect_request "stats: the request" '{"cmd":"stats"}'
+expect_match "stats: db's row" 0 '^db +latency +1000 +0 +3\.9 MiB +0 B +2 +0 +0 / - +- +102us +1\.0ms +1\.0ms +1\.0ms +1$'
+expect_match "stats: errors by kind" 0 '^errors of old: out_of_range 1 unsupported 0 io 0 timeout 0 other 0$'
+expect_match "stats: NQ table" 0 '^nvme0 +2 +default +throughput +1 +1 +1015 +1 '
+expect_match "stats: worker table" 0 '^ +1 +1 +101 +[0-9.]+s +[0-9]+ +[0-9]+ +0$'
+run "${S[@]}" stats db --json
+expect_request "stats NAME: the request" '{"cmd":"stats","name":"db"}'
+expect_json "stats NAME --json: the daemon's object" \
+	'v["version"] == 1 and [t["name"] for t in v["tenants"]] == ["db"] and len(v["nqs"]) == 2 and v["tenants"][0]["dev_lat"]["p99_ns"] == 1015807'
+run "${S[@]}" stats nosuch
+expect "stats: unknown tenant" 1 "" 'ublk-ctl: no tenant named "nosuch"'
+run "${S[@]}" stats badstats
+expect "stats: a reply without time_ns" 1 "" \
+	'ublk-ctl: malformed reply from the daemon (stats: no "time_ns")'
+run "${S[@]}" stats --prometheus
+if [ "$rc" = 0 ] && [ -z "$err" ] && python3 - "$out" <<'PY'
+import re, sys
+text = sys.argv[1]
+typed, seen = {}, {}
+sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.eE+-]+|[+-]Inf)$')
+for line in text.splitlines():
+    if line.startswith("# HELP "):
+        continue
+    if line.startswith("# TYPE "):
+        _, _, name, kind = line.split(" ")
+        assert kind in ("counter", "gauge", "histogram"), line
+        assert name not in typed, "family typed twice: " + name
+        typed[name] = kind
+        continue
+    m = sample.match(line)
+    assert m, "does not parse: " + line
+    name = m.group(1)
+    fam = re.sub(r"_(bucket|sum|count)$", "", name) if name not in typed else name
+    assert fam in typed, "untyped: " + line
+    assert typed[fam] != "counter" or name.endswith("_total"), "counter without _total: " + name
+    seen[line.rsplit(" ", 1)[0]] = float(m.group(3))
+k = 'ddublk_tenant_requests_total{tenant="db",op="read"}'
+assert seen[k] == 4000, seen.get(k)
+assert seen['ddublk_tenant_device_latency_seconds_bucket{tenant="db",le="0.0001"}'] == 0
+assert seen['ddublk_tenant_device_latency_seconds_bucket{tenant="db",le="0.00025"}'] == 3600
+assert seen['ddublk_tenant_device_latency_seconds_bucket{tenant="db",le="+Inf"}'] == 4000
+assert seen['ddublk_tenant_device_latency_seconds_count{tenant="db"}'] == 4000
+assert seen['ddublk_tenant_errors_total{tenant="old",kind="out_of_range"}'] == 1
+assert seen['ddublk_nq_inflight{backend="nvme0",qid="2"}'] == 1
+assert seen['ddublk_worker_cpu_seconds_total{worker="0",cpu="0"}'] == 1.0
+assert typed["ddublk_tenant_device_latency_seconds"] == "histogram"
+PY
+then ok "stats --prometheus: parses, typed, counters end in _total, values agree"
+else not_ok "stats --prometheus" "exit $rc" "$out" "$err"
+fi
+run "${S[@]}" nq
+expect_match "nq: header" 0 '^BACKEND +QID +KIND +GROUP +CPUS +SUBMITTER +DEPTH +INFL +INFL-BYTES +CMDS +BYTES +DIRECT +HOPPED +LAT-P50 +LAT-P99$'
+expect_match "nq: a queue" 0 '^nvme0 +1 +default +latency +0 +0 +1015 +0 +0 B +[0-9]+ '
+run "${S[@]}" nq --json
+expect_json "nq --json: the NQ array" \
+	'[q["qid"] for q in v] == [1, 2] and all(q["kind"] == "default" for q in v) and [q["group"] for q in v] == ["latency", "throughput"]'
+before=$(wc -l <"$requests")
+run "${S[@]}" top -n 2 --interval 0.1
+frames=$(grep -c '^ddublk top ' <<<"$out")
+if [ "$rc" = 0 ] && [ -z "$err" ] && [ "$frames" = 2 ] && ! grep -q $'\033' <<<"$out" &&
+   [ $(($(wc -l <"$requests") - before)) = 3 ] &&
+   grep -qE '^db +latency +1000 +0 +4\.1 +0\.0 +2 +- +[0-9]+us +1\.[0-9]ms +0 +0 +1$' <<<"$out" &&
+   grep -qE '^old +throughput +10 +500 +0\.0 +2\.0 +2 ' <<<"$out" &&
+   grep -qE '^nvme0 +2 +default +throughput +1 +1 +1000 +2\.0 ' <<<"$out" &&
+   grep -qE '^workers: +w0@cpu0 25% cpu 600 ublk/s 600 backend/s' <<<"$out"; then
+	ok "top -n 2 into a pipe: two plain frames, rates from the daemon's clock"
+else
+	not_ok "top -n 2" "exit $rc, $frames frames" "$out" "$err"
+fi
+run "${S[@]}" top -n 1 --interval 0.1 --sort wiops
+first=$(sed -n 3p <<<"$out")
+run2=$first
+run "${S[@]}" top -n 1 --interval 0.1 --sort name
+if [[ $run2 == old* ]] && [[ $(sed -n 3p <<<"$out") == db* ]]; then
+	ok "top --sort: by write IOPS, by name"
+else
+	not_ok "top --sort" "wiops first row: $run2" "name first row: $(sed -n 3p <<<"$out")"
+fi
+
+sent_before=$(wc -l <"$requests")
+run "${S[@]}" stats a b
+expect_usage "stats with two names" "ublk-ctl: stats: unexpected argument 'b'"
+run "${S[@]}" stats --json --prometheus
+expect_usage "stats --json --prometheus" "ublk-ctl: stats: --json and --prometheus exclude each other"
+run "${S[@]}" stats 'a/b'
+expect_usage "stats: bad tenant name" \
+	"ublk-ctl: stats: invalid tenant name \"a/b\" (use letters, digits, '_', '.', '-')"
+run "${S[@]}" stats --interval 1
+expect_usage "stats has no --interval" "ublk-ctl: stats: unknown option '--interval'"
+for v in 0 0.05 abc 1e9 -1 "" nan inf 86401; do
+	run "${S[@]}" top --interval "$v"
+	expect_usage "top --interval '$v'" "ublk-ctl: top: --interval must be 0.1 to 86400 seconds, not '$v'"
+done
+for v in 0 -1 x 1000001 1.5; do
+	run "${S[@]}" top -n "$v"
+	expect_usage "top -n '$v'" "ublk-ctl: top: -n must be 1 to 1000000, not '$v'"
+done
+run "${S[@]}" top --sort IOPS
+expect_usage "top --sort: unknown column" \
+	"ublk-ctl: top: unknown sort column 'IOPS' (use iops, riops, wiops, bw, rbw, wbw, inflight, p99, qp99, errors, throttled, name)"
+run "${S[@]}" top --sort
+expect_usage "top --sort without a column" "ublk-ctl: top: option '--sort' needs an argument"
+run "${S[@]}" top db
+expect_usage "top with an argument" "ublk-ctl: top: unexpected argument 'db'"
+run "${S[@]}" nq extra
+expect_usage "nq with an argument" "ublk-ctl: nq: unexpected argument 'extra'"
+run "${S[@]}" nq --prometheus
+expect_usage "nq has no --prometheus" "ublk-ctl: nq: unknown option '--prometheus'"
+for c in stats top nq; do
+	run "${S[@]}" "$c" --help
+	if [ "$rc" = 0 ] && grep -q "^    ublk-ctl $c - " <<<"$out" && grep -q '^EXIT STATUS' <<<"$out"; then
+		ok "$c --help"
+	else
+		not_ok "$c --help" "exit $rc" "$out"
+	fi
+done
 
 echo "1..$n"
 if [ "$failed" -ne 0 ]; then
