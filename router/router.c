@@ -128,7 +128,12 @@ void router_submit(struct router *r, struct router_req *rq, struct router_port *
 
 void router_done(struct router *r, struct router_req *rq, struct router_port *caller)
 {
-	uint64_t now = now_ns();
+	router_done_at(r, rq, caller, now_ns());
+}
+
+void router_done_at(struct router *r, struct router_req *rq, struct router_port *caller,
+		    uint64_t now)
+{
 	struct inbox_link *go;
 
 	pthread_mutex_lock(&r->lock);

@@ -64,6 +64,9 @@ void router_req_init(struct router_req *rq, unsigned tenant, struct backend_io *
 void router_submit(struct router *r, struct router_req *rq, struct router_port *caller);
 /* rq's backend work is over: account it, send what that lets go. */
 void router_done(struct router *r, struct router_req *rq, struct router_port *caller);
+/* The same at a CLOCK_MONOTONIC time the caller already read (one clock read per completion). */
+void router_done_at(struct router *r, struct router_req *rq, struct router_port *caller,
+		    uint64_t now);
 /* The same on NQs already discovered (l), for tests; l may be changed (QID probe). */
 int router_create_on(struct backend *be, const char *ns, const struct conf_sched *cs,
 		     struct nq_list *l, const cpu_set_t *allowed, struct router **out, char *err,

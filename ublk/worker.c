@@ -255,11 +255,10 @@ static void count_refused(struct ublk_queue *q, enum stats_err why)
 	stats_add_release(&q->st.completed, 1);
 }
 
-/* io's backend work is over: its latencies, its outcome, its NQ. One clock read. */
-static void count_done(struct ublk_queue *q, struct ublk_io *io)
+/* io's backend work is over at now: its latencies, its outcome, its NQ. */
+static void count_done(struct ublk_queue *q, struct ublk_io *io, uint64_t now)
 {
 	struct backend_io *bio = &io->bio;
-	uint64_t now = monotonic_ns();
 	uint64_t submit = q->router ? io->rr.sr.submit_ns : io->submit_ns;
 
 	if (submit < io->arrive_ns || submit > now) /* never sent (failed at once) */
@@ -467,13 +466,14 @@ static void backend_done(struct ublk_worker *w, struct ublk_io *io)
 {
 	struct ublk_queue *q = io->q;
 	struct backend_io *bio = &io->bio;
+	uint64_t now = monotonic_ns(); /* shared by the statistics and the router */
 	int result;
 
 	q->in_backend--;
 	w->share_inflight[io->cls]--;
-	count_done(q, io);
-	if (q->router)
-		router_done(q->router, &io->rr, &w->port); /* may send held requests */
+	count_done(q, io, now);
+	if (q->router) /* may send held requests */
+		router_done_at(q->router, &io->rr, &w->port, now);
 	if (bio->result < 0) {
 		result = bio->result;
 		log_warn("tenant \"%s\": backend \"%s\" op %d at tenant offset %llu+%llu "
