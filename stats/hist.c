@@ -19,6 +19,8 @@ uint64_t stats_hist_bucket_top(unsigned b)
 
 void stats_hist_record(struct stats_hist *h, uint64_t ns)
 {
+	if (!STATS_ENABLED)
+		return;
 	stats_add(&h->bucket[stats_hist_bucket(ns)], 1);
 	stats_add(&h->count, 1);
 	stats_add(&h->sum_ns, ns);

@@ -24,9 +24,21 @@
 #define STATS_HIST_MAX_NS ((1ULL << 36) - 1)
 #define STATS_HIST_BUCKETS 528 /* lathist_bucket(STATS_HIST_MAX_NS) + 1 */
 
+/*
+ * cmake -DDDUBLK_STATS=OFF compiles the writers' side to nothing: only for
+ * A/B benchmarks of what statistics cost (the readers then see zeros).
+ */
+#ifdef DDUBLK_NO_STATS
+#define STATS_ENABLED 0
+#else
+#define STATS_ENABLED 1
+#endif
+
 /* A counter with one writer: add without a locked instruction. */
 static inline void stats_add(_Atomic uint64_t *c, uint64_t by)
 {
+	if (!STATS_ENABLED)
+		return;
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + by,
 			      memory_order_relaxed);
 }
@@ -34,6 +46,8 @@ static inline void stats_add(_Atomic uint64_t *c, uint64_t by)
 /* The same, ordered after the writer's earlier counters (a reader's acquire load pairs). */
 static inline void stats_add_release(_Atomic uint64_t *c, uint64_t by)
 {
+	if (!STATS_ENABLED)
+		return;
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + by,
 			      memory_order_release);
 }

@@ -67,7 +67,7 @@ static inline void stats_io_nq_used(struct stats_io *s, unsigned nq)
 	uint64_t bit = 1ULL << (nq % 64);
 	uint64_t old = stats_read(w);
 
-	if (!(old & bit)) /* after the first request: a load and a branch */
+	if (STATS_ENABLED && !(old & bit)) /* after the first request: a load and a branch */
 		atomic_store_explicit(w, old | bit, memory_order_relaxed);
 }
 
