@@ -75,7 +75,7 @@ static int queue_cmd(struct backend *be, struct io_uring *ring, struct backend_i
 	sqe->cmd_op = NVME_URING_CMD_IO;
 	if (io->steer) {
 		sqe->cmd_op = NVME_URING_CMD_IO_QID;
-		nvme_cmd_set_hw_queue(&cmd, io->hw_queue);
+		nvme_uring_cmd_set_hw_queue(&cmd, io->hw_queue);
 	}
 	if (backend_op_moves_data(io->op) && io->buf_index >= 0) {
 		sqe->uring_cmd_flags = IORING_URING_CMD_FIXED;
