@@ -8,7 +8,11 @@
  * in flight together and share the request's user_data, so the CQEs do
  * not say which piece they belong to. That is why a command answered
  * -EAGAIN makes the whole request go again once the rest is back: every
- * op here is idempotent, and nothing has been reported yet.
+ * op here is idempotent, and nothing has been reported yet. A request
+ * steered to a queue (io->steer, the kernel series' NVME_URING_CMD_IO_QID)
+ * goes back to the caller instead (BACKEND_AGAIN): resubmitting at once
+ * would spin on a queue that stays full until its commands complete, and
+ * the caller knows when that may be.
  */
 #include "nvme/cmd.h"
 #include "nvme/discover.h"
@@ -177,6 +181,8 @@ static int pt_complete(struct backend *be, struct io_uring *ring, struct backend
 	if (io->stage & STAGE_RETRY) {
 		io->stage = 0;
 		io->done = 0;
+		if (io->steer)
+			return BACKEND_AGAIN;
 	}
 	if (io->done == io->len)
 		return 1;
