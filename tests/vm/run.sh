@@ -28,6 +28,8 @@
 # which one it got in $DDUBLK_KERNEL (patched or stock).
 #
 # A scenario may ask for more in comment lines of its own, before its code:
+#   # vm-kernel: stock        always boot the kernel without the series (the
+#                             scenario tests the stock-kernel fallback)
 #   # vm-cmdline: ARGS        more kernel command-line arguments
 #   # vm-maxcpus: N           possible CPUs (-smp maxcpus=N; default 64)
 #   # vm-nvme-iops: N         cap the emulated SSD at N IOPS (QEMU throttling)
@@ -175,6 +177,11 @@ directive() {
 }
 
 read_directives() {
+	case $(directive kernel) in
+	stock) stock=--stock ;;
+	'') ;;
+	*) die "$scenario_file: '# vm-kernel: $(directive kernel)' wants stock" ;;
+	esac
 	scenario_cmdline=$(directive cmdline)
 	maxcpus=$(directive maxcpus)
 	maxcpus=${maxcpus:-64}
@@ -188,7 +195,8 @@ read_directives() {
 }
 
 make_workdir() {
-	work=$build_dir/vm/$scenario
+	# --stock runs of a scenario that also runs on the patched kernel get their own.
+	work=$build_dir/vm/$scenario${stock:+-stock}
 	rm -rf "$work"
 	mkdir -p "$work/out"
 	img=$work/nvme.img

@@ -10,9 +10,10 @@
  * those queues have tags, so tag exhaustion (-EAGAIN, resubmitted later)
  * is the normal case there. Run by tests/vm/scenarios/kernel_qid_stress.sh.
  *
- *   qid_stress /dev/ngXnY nvmeXnY SECONDS TENANTS QD
+ *   qid_stress /dev/ngXnY nvmeXnY SECONDS TENANTS QD [BASE_MIB]
  *
- * Tenant t owns bytes [64 MiB + t * 32 MiB, +32 MiB) and the queues q with
+ * Tenant t owns bytes [BASE + t * 32 MiB, +32 MiB) (BASE: 64 MiB unless
+ * given; another user of the namespace, such as ddublkd, stays below it) and the queues q with
  * q % TENANTS == t (the shared queue aside); its own hot queue is the first
  * of those for an even t (with the queue layout of the test VM, an
  * interrupt-driven one for tenant 0: -EAGAIN on a non-IOPOLL ring), the
@@ -38,7 +39,7 @@
 #include <unistd.h>
 
 #define BLK 4096u
-#define EXTENT_BASE (64ull << 20)
+#define DEFAULT_BASE_MIB 64ull
 #define EXTENT (32ull << 20)
 #define NBLK ((unsigned int)(EXTENT / BLK))
 #define MAX_BLKS 16u /* blocks per command: 4..64 KiB */
@@ -75,6 +76,7 @@ static struct tenant tenants[MAX_TENANTS];
 static atomic_ulong progress; /* completions, for the hang watchdog */
 static atomic_ulong q_cmds[QID_MAX_HCTX], q_eagain[QID_MAX_HCTX];
 static unsigned int shared_q; /* the hot queue every tenant uses */
+static uint64_t extent_base = DEFAULT_BASE_MIB << 20; /* tenant 0's extent */
 static atomic_bool stop;
 static atomic_uint finished; /* tenants whose thread is done */
 
@@ -302,7 +304,7 @@ static void setup_tenant(struct tenant *t, unsigned int id, unsigned int qd)
 
 	t->id = id;
 	t->qd = qd;
-	t->base = EXTENT_BASE + id * EXTENT;
+	t->base = extent_base + id * EXTENT;
 	t->rng = 0x9e3779b97f4a7c15ull * (id + 1);
 	t->nq = 0;
 	t->hot = ~0u;
@@ -333,10 +335,13 @@ int main(int argc, char **argv)
 	time_t start, last_change;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc != 6) {
-		fprintf(stderr, "usage: %s /dev/ngXnY nvmeXnY SECONDS TENANTS QD\n", argv[0]);
+	if (argc != 6 && argc != 7) {
+		fprintf(stderr, "usage: %s /dev/ngXnY nvmeXnY SECONDS TENANTS QD [BASE_MIB]\n",
+			argv[0]);
 		return 3;
 	}
+	if (argc == 7)
+		extent_base = strtoull(argv[6], NULL, 0) << 20;
 	secs = strtoul(argv[3], NULL, 0);
 	nr_tenants = (unsigned int)strtoul(argv[4], NULL, 0);
 	qd = strtoul(argv[5], NULL, 0);
