@@ -32,7 +32,7 @@
  *             "bw_limit":0,"weight":100,"recovery":true,
  *             "uuid":"8c0c...","created":1795000000}
  *
- *   BACKEND = {"name":"nvme0","kind":"nvme","queue_route":"steering",
+ *   BACKEND = {"name":"nvme0","kind":"nvme passthrough","queue_route":"steering",
  *              "hw_queues":64,"reachable_queues":64,"poll_queues":62}
  *     queue_route: "steering" (the kernel lets each command name its NVMe
  *     queue: patches/linux-6.1), "pinned" (a submitter thread pinned per
@@ -108,7 +108,7 @@ enum ctl_queue_route {
 
 struct ctl_backend_info {
 	char name[CONF_NAME_MAX];
-	char kind[16]; /* "nvme", "file" */
+	char kind[32]; /* the backend's kind: "nvme passthrough", "file" */
 	enum ctl_queue_route route;
 	unsigned hw_queues; /* hardware queues of the namespace */
 	unsigned reachable_queues; /* of them, the ones the scheduler uses */

@@ -332,11 +332,16 @@ static void log_router(struct router *r, const struct nq_list *l)
 		char cpus[256];
 
 		cpulist_format(&h->cpus, cpus, sizeof(cpus));
-		log_info("router %s: NQ %u = hctx %u (NVMe qid %u), %s, depth %u, CPUs %s, %s %d",
-			 r->ns, i, h->hctx, h->hctx + 1, h->kind == NQ_POLL ? "poll" : "default",
-			 sched_nq(r->s, i)->depth, cpus[0] ? cpus : "none",
-			 r->route == NQ_ROUTE_QID ? "steered, any CPU; was pinnable to CPU" :
-			 "submitter on CPU", h->cpu);
+		if (r->route == NQ_ROUTE_QID)
+			log_info("router %s: NQ %u = hctx %u (NVMe qid %u), %s, depth %u, CPUs %s, "
+				 "steered by every worker", r->ns, i, h->hctx, h->hctx + 1,
+				 h->kind == NQ_POLL ? "poll" : "default", sched_nq(r->s, i)->depth,
+				 cpus[0] ? cpus : "none");
+		else
+			log_info("router %s: NQ %u = hctx %u (NVMe qid %u), %s, depth %u, CPUs %s, "
+				 "submitter on CPU %d", r->ns, i, h->hctx, h->hctx + 1,
+				 h->kind == NQ_POLL ? "poll" : "default", sched_nq(r->s, i)->depth,
+				 cpus, h->cpu);
 		if (used + 8 < sizeof(qids))
 			used += (size_t)snprintf(qids + used, sizeof(qids) - used, "%s%u",
 						 used ? " " : "", h->hctx + 1);

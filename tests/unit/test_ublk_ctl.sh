@@ -40,9 +40,9 @@ tenants = [dict(name="old", device="", dev_id=-1, state="failed", backend="img",
 next_offset = {"nvme0": 1 << 20}
 FEATURES = {"opcodes": "ioctl", "flags": ["USER_RECOVERY", "USER_RECOVERY_REISSUE"],
             "flags_raw": 24, "kernel": "6.1.0-test"}
-BACKENDS = [{"name": "nvme0", "kind": "nvme", "queue_route": "steering", "hw_queues": 64,
+BACKENDS = [{"name": "nvme0", "kind": "nvme passthrough", "queue_route": "steering", "hw_queues": 64,
              "reachable_queues": 64, "poll_queues": 62},
-            {"name": "nvme1", "kind": "nvme", "queue_route": "pinned", "hw_queues": 64,
+            {"name": "nvme1", "kind": "nvme passthrough", "queue_route": "pinned", "hw_queues": 64,
              "reachable_queues": 2, "poll_queues": 0},
             {"name": "img", "kind": "file", "queue_route": "none", "hw_queues": 0,
              "reachable_queues": 0, "poll_queues": 0}]
@@ -362,8 +362,8 @@ run "${S[@]}" features
 expect "features with backends" 0 "ublk opcodes: ioctl
 ublk flags: USER_RECOVERY USER_RECOVERY_REISSUE (0x18)
 kernel: 6.1.0-test
-backend nvme0 (nvme): queue steering, 64 of 64 NVMe queues reachable (62 polled)
-backend nvme1 (nvme): pinned submitters, 2 of 64 NVMe queues reachable (0 polled)
+backend nvme0 (nvme passthrough): queue steering, 64 of 64 NVMe queues reachable (62 polled)
+backend nvme1 (nvme passthrough): pinned submitters, 2 of 64 NVMe queues reachable (0 polled)
 backend img (file): no NVMe queue routing" ""
 run "${S[@]}" features --json
 expect_json "features --json with backends" \

@@ -48,7 +48,7 @@ reach=$(log_field 'router nvme0n1: reachable qids: ')
 	fail "submitter threads (ddublk-qN) running although the kernel steers"
 feat=$(ublk-ctl features) || fail "ublk-ctl features failed"
 echo "${feat//$'\n'/$'\n'  }" | sed '1s/^/  /'
-grep -qx "backend ns (nvme): queue steering, $nr_mq of $nr_mq NVMe queues reachable (62 polled)" <<<"$feat" ||
+grep -qx "backend ns (nvme passthrough): queue steering, $nr_mq of $nr_mq NVMe queues reachable (62 polled)" <<<"$feat" ||
 	fail "ublk-ctl features does not report steering to all $nr_mq queues"
 [ "$(ublk-ctl features --json | jq -r '.backends[0].queue_route')" = steering ] ||
 	fail "ublk-ctl features --json: queue_route is not steering"
