@@ -18,6 +18,10 @@ static void queue_on(struct nq_handle *h, struct router_req *rq, struct io_uring
 	atomic_fetch_add_explicit(&h->direct, 1, memory_order_relaxed);
 	ret = h->be->ops->queue(h->be, ring, rq->bio, rq->user_data);
 	if (ret < 0) {
+		/* Nothing of it is on the IOPOLL ring: the owner must not poll for it. */
+		if (rq->polled)
+			rq->owner->polled--;
+		rq->polled = false;
 		rq->bio->result = ret;
 		router_port_return(rq);
 	}

@@ -198,6 +198,24 @@ static void test_queue_error_finishes(void **state)
 	assert_int_equal(wakeups(), 1);
 }
 
+/* The same for a POLL queue: the owner must not keep polling for it. */
+static void test_queue_error_on_poll_queue_uncounts(void **state)
+{
+	struct nq_handle h = handle(40, NQ_POLL);
+	struct backend_io bio;
+	struct router_req rq;
+
+	(void)state;
+	rec.ret = -EIO;
+	req(&rq, &bio, BIO_WRITE);
+	nq_handle_send(&h, &rq, &owner);
+	assert_ptr_equal(rec.ring, &poll_ring);
+	assert_int_equal(bio.result, -EIO);
+	assert_false(rq.polled);
+	assert_int_equal(owner.polled, 0);
+	assert_ptr_equal(router_port_take(&owner), &rq);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +226,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_poll_without_iopoll_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_thread_hands_to_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_error_finishes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_error_on_poll_queue_uncounts, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
