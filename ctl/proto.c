@@ -787,3 +787,66 @@ int ctl_reply_decode(const char *line, size_t len, json_object **reply,
 	json_object_put(obj);
 	return 1;
 }
+
+static const char *const route_names[] = {
+	[CTL_ROUTE_NONE] = "none",
+	[CTL_ROUTE_PINNED] = "pinned",
+	[CTL_ROUTE_STEERING] = "steering",
+};
+
+const char *ctl_queue_route_name(enum ctl_queue_route r)
+{
+	return (unsigned)r < sizeof(route_names) / sizeof(route_names[0]) ? route_names[r] : "?";
+}
+
+json_object *ctl_backend_to_json(const struct ctl_backend_info *b)
+{
+	json_object *obj = json_object_new_object();
+	int bad;
+
+	if (!obj)
+		return NULL;
+	bad = add_string(obj, "name", b->name, sizeof(b->name));
+	bad |= add_string(obj, "kind", b->kind, sizeof(b->kind));
+	bad |= add_field(obj, "queue_route", json_object_new_string(ctl_queue_route_name(b->route)));
+	bad |= add_field(obj, "hw_queues", json_object_new_int64(b->hw_queues));
+	bad |= add_field(obj, "reachable_queues", json_object_new_int64(b->reachable_queues));
+	bad |= add_field(obj, "poll_queues", json_object_new_int64(b->poll_queues));
+	if (bad) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+static int route_from_name(const char *name, enum ctl_queue_route *out)
+{
+	for (unsigned i = 0; i < sizeof(route_names) / sizeof(route_names[0]); i++)
+		if (strcmp(name, route_names[i]) == 0) {
+			*out = (enum ctl_queue_route)i;
+			return 0;
+		}
+	return -1;
+}
+
+int ctl_backend_from_json(json_object *obj, struct ctl_backend_info *b)
+{
+	struct ctl_backend_info n = { 0 };
+	uint64_t hw, reach, poll;
+	char route[16];
+
+	if (!obj || !json_object_is_type(obj, json_type_object) ||
+	    get_string(obj, "name", n.name, sizeof(n.name)) ||
+	    get_string(obj, "kind", n.kind, sizeof(n.kind)) ||
+	    get_string(obj, "queue_route", route, sizeof(route)) ||
+	    route_from_name(route, &n.route) ||
+	    get_int(obj, "hw_queues", 0, UINT32_MAX, &hw) ||
+	    get_int(obj, "reachable_queues", 0, hw, &reach) ||
+	    get_int(obj, "poll_queues", 0, reach, &poll))
+		return -1;
+	n.hw_queues = (unsigned)hw;
+	n.reachable_queues = (unsigned)reach;
+	n.poll_queues = (unsigned)poll;
+	*b = n;
+	return 0;
+}

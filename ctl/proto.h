@@ -20,7 +20,8 @@
  *   {"ok":true}                                   del
  *   {"ok":true,"tenants":[{TENANT},...]}          list
  *   {"ok":true,"features":{"opcodes":"legacy","flags":["USER_RECOVERY",...],
- *    "flags_raw":24,"kernel":"6.1.0"}}             features
+ *    "flags_raw":24,"kernel":"6.1.0","backends":[{BACKEND},...]}}   features
+ *                                                 ("backends": newer daemons)
  *   {"ok":true,"reload":{"applied":true,"changes":["+ tenant \"c\": ...",...]}}
  *                                                 reload (applied false: dry run
  *                                                 or nothing to do)
@@ -32,6 +33,13 @@
  *             "queues":1,"depth":64,"class":"latency","iops_limit":0,
  *             "bw_limit":0,"weight":100,"recovery":true,
  *             "uuid":"8c0c...","created":1795000000}
+ *
+ *   BACKEND = {"name":"nvme0","kind":"nvme passthrough","queue_route":"steering",
+ *              "hw_queues":64,"reachable_queues":64,"poll_queues":62}
+ *     queue_route: "steering" (the kernel lets each command name its NVMe
+ *     queue: patches/linux-6.1), "pinned" (a submitter thread pinned per
+ *     reachable queue), "none" (no NVMe queue routing: file backends, or
+ *     the router could not be built); the counts are 0 with "none".
  *
  * A request line longer than CTL_MAX_LINE bytes is answered with an error
  * and the connection is closed. Unknown commands, unknown keys, missing or
@@ -96,7 +104,24 @@ struct ctl_tenant_info {
 	uint64_t created; /* seconds since the epoch, 0 if unknown */
 };
 
+/* How ddublkd reaches one backend's NVMe queues (the features reply). */
+enum ctl_queue_route {
+	CTL_ROUTE_NONE = 0,
+	CTL_ROUTE_PINNED,
+	CTL_ROUTE_STEERING,
+};
+
+struct ctl_backend_info {
+	char name[CONF_NAME_MAX];
+	char kind[32]; /* the backend's kind: "nvme passthrough", "file" */
+	enum ctl_queue_route route;
+	unsigned hw_queues; /* hardware queues of the namespace */
+	unsigned reachable_queues; /* of them, the ones the scheduler uses */
+	unsigned poll_queues; /* of those, polled */
+};
+
 const char *ctl_cmd_name(enum ctl_cmd cmd);
+const char *ctl_queue_route_name(enum ctl_queue_route r);
 
 /*
  * Decode one request line (without the trailing newline; len bytes, need
@@ -112,6 +137,10 @@ char *ctl_request_encode(const struct ctl_request *req);
 json_object *ctl_tenant_to_json(const struct ctl_tenant_info *t);
 /* 0, or -1 if a field is missing or mistyped. */
 int ctl_tenant_from_json(json_object *obj, struct ctl_tenant_info *t);
+
+json_object *ctl_backend_to_json(const struct ctl_backend_info *b);
+/* 0, or -1 if a field is missing or mistyped (unknown keys are fine). */
+int ctl_backend_from_json(json_object *obj, struct ctl_backend_info *b);
 
 /* Replies as lines including the trailing '\n'. malloc'd. */
 char *ctl_reply_error(const char *msg);

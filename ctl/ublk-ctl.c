@@ -139,7 +139,8 @@ static const char help_main[] =
 	"    ublk-ctl asks ddublkd, over its unix control socket, to create, list\n"
 	"    and remove per-tenant ublk block devices (/dev/ublkbN), each backed by\n"
 	"    an extent of a shared backend, and reports the ublk features of the\n"
-	"    running kernel. Results go to stdout, errors to stderr.\n"
+	"    running kernel and how each backend's NVMe queues are reached.\n"
+	"    Results go to stdout, errors to stderr.\n"
 	"\n"
 	"COMMANDS\n"
 	"    add       carve SIZE bytes out of BACKEND for tenant NAME and expose\n"
@@ -148,7 +149,8 @@ static const char help_main[] =
 	"    del       remove tenant NAME's device and release its extent\n"
 	"    reload    apply the daemon's policy file again: add its new tenants,\n"
 	"              change class and QoS limits of running ones live\n"
-	"    features  show the ublk opcode style and feature flags of the kernel\n"
+	"    features  show the ublk opcode style and feature flags of the kernel,\n"
+	"              and per backend whether NVMe queue steering is in use\n"
 	"    stats     a snapshot of the I/O statistics of tenants, NVMe queues and\n"
 	"              workers; as a table, JSON, or Prometheus text\n"
 	"    top       a live table of tenants and NVMe queues, refreshed every\n"
@@ -435,27 +437,36 @@ static const char help_reload[] =
 
 static const char help_features[] =
 	"NAME\n"
-	"    ublk-ctl features - show what the kernel's ublk driver supports\n"
+	"    ublk-ctl features - show what the kernel's ublk and NVMe drivers offer\n"
 	"\n"
 	"SYNOPSIS\n"
 	"    ublk-ctl [--socket PATH] [--timeout SECONDS] features [--json]\n"
 	"\n"
 	"DESCRIPTION\n"
-	"    Prints three lines:\n"
+	"    Prints three lines, then one per backend:\n"
 	"        ublk opcodes: legacy|ioctl\n"
 	"        ublk flags: FLAG FLAG ... (0xRAW)      \"none\" when no flags\n"
 	"        kernel: RELEASE\n"
+	"        backend NAME (KIND): queue steering, R of N NVMe queues reachable (P polled)\n"
+	"        backend NAME (KIND): pinned submitters, R of N NVMe queues reachable (P polled)\n"
+	"        backend NAME (KIND): no NVMe queue routing\n"
+	"    \"queue steering\": the kernel carries patches/linux-6.1, so every command\n"
+	"    names its NVMe queue and every queue with tags is reachable; \"pinned\n"
+	"    submitters\": a stock kernel, one thread pinned per reachable queue.\n"
 	"\n"
 	"OPTIONS\n"
 	"    --json\n"
 	"        Print the daemon's features object instead: {\"opcodes\", \"flags\",\n"
-	"        \"flags_raw\", \"kernel\"}.\n"
+	"        \"flags_raw\", \"kernel\", \"backends\": [{\"name\", \"kind\",\n"
+	"        \"queue_route\": \"steering\"|\"pinned\"|\"none\", \"hw_queues\",\n"
+	"        \"reachable_queues\", \"poll_queues\"}]}.\n"
 	HELP_COMMON_OPTIONS
 	"\n"
 	HELP_EXIT_STATUS
 	"\n"
 	"EXAMPLE\n"
-	"    ublk-ctl features | grep -qw USER_RECOVERY && echo recovery supported\n";
+	"    ublk-ctl features | grep -qw USER_RECOVERY && echo recovery supported\n"
+	"    ublk-ctl features | grep -q 'queue steering' && echo every NVMe queue reachable\n";
 
 static const char help_help[] =
 	"NAME\n"
@@ -1172,6 +1183,42 @@ static int cmd_list(struct ctl_opts *o, int argc, char **argv)
 	return ret;
 }
 
+/*
+ * One line per backend (print), or only the check that every entry is well
+ * formed: how its NVMe queues are reached. Older daemons send none.
+ */
+static int show_backends(json_object *f, bool print)
+{
+	json_object *arr;
+	size_t n;
+
+	if (!json_object_object_get_ex(f, "backends", &arr))
+		return EXIT_OK;
+	if (!json_object_is_type(arr, json_type_array)) {
+		errmsg("malformed reply from the daemon (bad \"backends\")");
+		return EXIT_REFUSED;
+	}
+	n = json_object_array_length(arr);
+	for (size_t i = 0; i < n; i++) {
+		struct ctl_backend_info b;
+
+		if (ctl_backend_from_json(json_object_array_get_idx(arr, i), &b) < 0) {
+			errmsg("malformed reply from the daemon (bad \"backends\")");
+			return EXIT_REFUSED;
+		}
+		if (!print)
+			continue;
+		if (b.route == CTL_ROUTE_NONE)
+			printf("backend %s (%s): no NVMe queue routing\n", b.name, b.kind);
+		else
+			printf("backend %s (%s): %s, %u of %u NVMe queues reachable (%u polled)\n",
+			       b.name, b.kind, b.route == CTL_ROUTE_STEERING ?
+			       "queue steering" : "pinned submitters", b.reachable_queues,
+			       b.hw_queues, b.poll_queues);
+	}
+	return EXIT_OK;
+}
+
 static int show_features(json_object *f, bool json)
 {
 	json_object *opcodes, *flags, *raw, *kernel, *flag;
@@ -1195,6 +1242,8 @@ static int show_features(json_object *f, bool json)
 			return EXIT_REFUSED;
 		}
 	}
+	if (show_backends(f, false) != EXIT_OK)
+		return EXIT_REFUSED;
 	if (json) {
 		print_json(f);
 		return EXIT_OK;
@@ -1208,7 +1257,7 @@ static int show_features(json_object *f, bool json)
 	printf("%s (0x%llx)\n", n ? "" : " none",
 	       (unsigned long long)json_object_get_uint64(raw));
 	printf("kernel: %s\n", json_object_get_string(kernel));
-	return EXIT_OK;
+	return show_backends(f, true);
 }
 
 static int cmd_features(struct ctl_opts *o, int argc, char **argv)

@@ -120,6 +120,30 @@ static char *handle_list(struct daemon *d)
 	return ctl_reply_ok("tenants", arr);
 }
 
+/* How each backend's NVMe queues are reached: steering, pinned submitters, or none. */
+static json_object *backends_json(struct daemon *d)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < d->nr_pools; i++) {
+		const struct pool *p = &d->pools[i];
+		struct ctl_backend_info b = { .route = CTL_ROUTE_NONE };
+		struct router_info ri;
+
+		snprintf(b.name, sizeof(b.name), "%s", p->be->name);
+		snprintf(b.kind, sizeof(b.kind), "%s", p->be->ops->kind);
+		if (p->router) {
+			router_get_info(p->router, &ri);
+			b.route = ri.steering ? CTL_ROUTE_STEERING : CTL_ROUTE_PINNED;
+			b.hw_queues = ri.nr_hw;
+			b.reachable_queues = ri.nr_reachable;
+			b.poll_queues = ri.nr_poll;
+		}
+		json_object_array_add(arr, ctl_backend_to_json(&b));
+	}
+	return arr;
+}
+
 static char *handle_features(struct daemon *d)
 {
 	json_object *f = json_object_new_object();
@@ -137,6 +161,7 @@ static char *handle_features(struct daemon *d)
 	json_object_object_add(f, "flags_raw", json_object_new_int64((int64_t)d->ublk_flags));
 	json_object_object_add(f, "kernel",
 			       json_object_new_string(uname(&uts) == 0 ? uts.release : "unknown"));
+	json_object_object_add(f, "backends", backends_json(d));
 	return ctl_reply_ok("features", f);
 }
 

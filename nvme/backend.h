@@ -63,6 +63,9 @@ struct backend_io {
 
 struct backend;
 
+/* complete(): a steered request to queue again (its queue had no free tag). */
+#define BACKEND_AGAIN 2
+
 struct backend_ops {
 	const char *kind;
 	/*
@@ -76,7 +79,9 @@ struct backend_ops {
 	 * Account one CQE of io. Returns 1 when io is finished (io->result
 	 * is 0 or -errno, io->done the bytes moved), 0 while SQEs are
 	 * outstanding (it may have queued more, e.g. the rest of a short
-	 * read).
+	 * read), BACKEND_AGAIN when a steered io (io->steer) found its
+	 * hardware queue out of tags: nothing of it is in flight any more,
+	 * and the caller queues it again later, on the same queue.
 	 */
 	int (*complete)(struct backend *be, struct io_uring *ring, struct backend_io *io,
 			const struct io_uring_cqe *cqe, uint64_t user_data);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "nvme/backend.h"
+#include "nvme/nvme_qid.h" /* queue steering: the kernel series of patches/linux-6.1 */
 
 /* NLB is a 16-bit field (0's based): one command moves at most this many blocks. */
 #define NVME_CMD_MAX_BLOCKS 65536u
@@ -27,20 +28,6 @@
 #define NVME_CMD_DSM_MAX_RANGES 256u
 #define NVME_CMD_DSM_AD (1u << 2) /* cdw11: Attribute Deallocate */
 #define NVME_CMD_FUA (1u << 30) /* cdw12 */
-
-/*
- * The queue-id patch (issue 6, patches/linux-6.1/wip/nvme_qid_uapi.h, not
- * upstream): the same command, plus the block layer's hardware queue index
- * in the last word (rsvd2 here). A kernel without it answers -ENOTTY.
- */
-#ifndef NVME_URING_CMD_IO_QID
-#define NVME_URING_CMD_IO_QID _IOWR('N', 0x84, struct nvme_uring_cmd)
-#endif
-
-static inline void nvme_cmd_set_hw_queue(struct nvme_uring_cmd *cmd, uint32_t hw_queue)
-{
-	cmd->rsvd2 = hw_queue;
-}
 
 /* What encoding needs to know about a namespace. */
 struct nvme_cmd_ns {

@@ -8,7 +8,11 @@
  * in flight together and share the request's user_data, so the CQEs do
  * not say which piece they belong to. That is why a command answered
  * -EAGAIN makes the whole request go again once the rest is back: every
- * op here is idempotent, and nothing has been reported yet.
+ * op here is idempotent, and nothing has been reported yet. A request
+ * steered to a queue (io->steer, the kernel series' NVME_URING_CMD_IO_QID)
+ * goes back to the caller instead (BACKEND_AGAIN): resubmitting at once
+ * would spin on a queue that stays full until its commands complete, and
+ * the caller knows when that may be.
  */
 #include "nvme/cmd.h"
 #include "nvme/discover.h"
@@ -75,7 +79,7 @@ static int queue_cmd(struct backend *be, struct io_uring *ring, struct backend_i
 	sqe->cmd_op = NVME_URING_CMD_IO;
 	if (io->steer) {
 		sqe->cmd_op = NVME_URING_CMD_IO_QID;
-		nvme_cmd_set_hw_queue(&cmd, io->hw_queue);
+		nvme_uring_cmd_set_hw_queue(&cmd, io->hw_queue);
 	}
 	if (backend_op_moves_data(io->op) && io->buf_index >= 0) {
 		sqe->uring_cmd_flags = IORING_URING_CMD_FIXED;
@@ -177,6 +181,8 @@ static int pt_complete(struct backend *be, struct io_uring *ring, struct backend
 	if (io->stage & STAGE_RETRY) {
 		io->stage = 0;
 		io->done = 0;
+		if (io->steer)
+			return BACKEND_AGAIN;
 	}
 	if (io->done == io->len)
 		return 1;

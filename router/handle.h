@@ -8,12 +8,16 @@
  *   submitting CPU. The owner worker submits on its own ring when it runs
  *   on one of the NQ's CPUs and the NQ is a DEFAULT one (worker rings are
  *   not IOPOLL); everything else goes to the NQ's pinned submitter.
- * - NQ_ROUTE_QID (kernels with the queue-id patch, issue 6): the command
- *   names its queue (NVME_URING_CMD_IO_QID), so the owner submits every
- *   DEFAULT-NQ request on its own ring from any CPU; POLL NQs still go
- *   through their submitter, whose ring is IOPOLL.
- * Either way a request whose owner is not the caller goes through the
- * submitter: only the owner's ring may see the owner's completions.
+ * - NQ_ROUTE_QID (kernels with the patch series, patches/linux-6.1): the
+ *   command names its queue (NVME_URING_CMD_IO_QID, nvme/nvme_qid.h), so
+ *   the owner submits every request itself, from any CPU: DEFAULT NQs on
+ *   its ring, POLL NQs on its IOPOLL ring (port->poll_ring), which it polls
+ *   while they have commands. A request another thread lets go goes to the
+ *   owner's port to be sent from there. There are no submitter threads,
+ *   and every queue with tags is reachable, even those no CPU maps to.
+ * With pinned submitters a request whose owner is not the caller goes
+ * through the submitter: only the owner's ring may see the owner's
+ * completions.
  */
 #ifndef DDUBLK_ROUTER_HANDLE_H
 #define DDUBLK_ROUTER_HANDLE_H
@@ -38,9 +42,9 @@ struct nq_handle {
 	cpu_set_t cpus; /* blk-mq's map of it */
 	int cpu; /* its submitter's */
 	enum nq_route route;
-	struct submitter *sub;
+	struct submitter *sub; /* NQ_ROUTE_PINNED only */
 	struct backend *be;
-	_Atomic uint64_t direct; /* requests sent on their owner's ring */
+	_Atomic uint64_t direct; /* requests sent on their owner's ring(s) */
 };
 
 /*

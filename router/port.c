@@ -13,12 +13,26 @@ struct router_req *router_port_take(struct router_port *p)
 	return router_req_of(inbox_take(&p->done));
 }
 
-void router_port_return(struct router_req *rq)
+struct router_req *router_port_take_send(struct router_port *p)
 {
-	struct router_port *p = rq->owner;
+	return router_req_of(inbox_take(&p->send));
+}
+
+/* Only the push that makes an inbox non-empty wakes: the worker takes all of it. */
+static void push_and_wake(struct router_port *p, struct inbox *in, struct router_req *rq)
+{
 	uint64_t one = 1;
 
-	/* Only the push that makes the inbox non-empty wakes: the worker takes all of it. */
-	if (inbox_push(&p->done, &rq->link) && write(p->wake_fd, &one, sizeof(one)) < 0)
+	if (inbox_push(in, &rq->link) && write(p->wake_fd, &one, sizeof(one)) < 0)
 		log_err("router: cannot wake the worker on CPU %u: %s", p->cpu, strerror(errno));
+}
+
+void router_port_return(struct router_req *rq)
+{
+	push_and_wake(rq->owner, &rq->owner->done, rq);
+}
+
+void router_port_send(struct router_req *rq)
+{
+	push_and_wake(rq->owner, &rq->owner->send, rq);
 }

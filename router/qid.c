@@ -27,7 +27,9 @@ bool qid_supported(struct backend *be, unsigned hctx)
 		res = cqe->res;
 	io_uring_queue_exit(&ring);
 	free(io.buf);
-	log_debug("backend \"%s\": a read naming hardware queue %u answered %d%s", be->name, hctx,
-		  res, res < 0 ? (res == -ENOTTY ? " (ENOTTY: no queue-id support)" : "") : "");
+	log_info("backend \"%s\": queue steering probe: a read naming hardware queue %u answered "
+		 "%d (%s)", be->name, hctx, res, res == 0 ? "supported" :
+		 res == -ENOTTY || res == -EINVAL ? "not supported by this kernel" :
+		 strerror(res < 0 ? -res : EIO));
 	return res == 0;
 }

@@ -5,9 +5,11 @@
  * router_port).
  *
  * A request is owned by the worker whose ublk queue received it: only that
- * worker may commit it to ublk. It may be submitted elsewhere (a
- * submitter pinned to the chosen NQ's CPU), and comes back to its owner's
- * port when its backend work is over.
+ * worker may commit it to ublk. On a stock kernel it may be submitted
+ * elsewhere (a submitter pinned to the chosen NQ's CPU), and comes back to
+ * its owner's port when its backend work is over. With queue steering
+ * (the kernel series) only the owner ever submits it: a request another
+ * thread lets go travels to the owner's port to be sent from there.
  */
 #ifndef DDUBLK_ROUTER_REQ_H
 #define DDUBLK_ROUTER_REQ_H
@@ -23,6 +25,7 @@
 #include "sched/sched.h"
 
 struct router_port;
+struct nq_handle;
 
 struct router_req {
 	struct sched_req sr; /* filled by the owner (tenant, cpu, op, flags, bytes) */
@@ -30,24 +33,37 @@ struct router_req {
 	uint64_t user_data; /* what the owner's ring carries for it (direct submission) */
 	struct router_port *owner;
 	struct inbox_link link; /* in a submitter's inbox, then in the owner's */
+	struct nq_handle *via; /* the NQ it was last sent to (resent there after -EAGAIN) */
 	bool hopped; /* submitted by a submitter, not on the owner's ring */
+	bool polled; /* steered: on the owner's IOPOLL ring (port->poll_ring) */
 };
 
 /* A worker as the router sees it. */
 struct router_port {
 	struct inbox done; /* finished requests handed back by submitters */
+	struct inbox send; /* steering: requests others let go, for the owner to send */
 	int wake_fd; /* eventfd the worker's ring watches */
 	unsigned cpu; /* the CPU the worker is pinned to */
 	struct io_uring *ring; /* the worker's ring, for direct submission */
+	/*
+	 * Steering: an IOPOLL ring for commands steered to POLL queues (their
+	 * completions only arrive when polled; NULL: none), and how many
+	 * requests are on it -- the worker polls while that is not 0. Owner only.
+	 */
+	struct io_uring *poll_ring;
+	unsigned polled;
 };
 
 static inline void router_port_init(struct router_port *p, int wake_fd, unsigned cpu,
 				    struct io_uring *ring)
 {
 	inbox_init(&p->done);
+	inbox_init(&p->send);
 	p->wake_fd = wake_fd;
 	p->cpu = cpu;
 	p->ring = ring;
+	p->poll_ring = NULL;
+	p->polled = 0;
 }
 
 /* The owner's side: the finished requests handed back, oldest first (NULL: none). */
@@ -65,5 +81,10 @@ static inline struct router_req *router_req_next(const struct router_req *rq)
 
 /* Hand rq back to its owner and wake the owner if needed. Any thread. */
 void router_port_return(struct router_req *rq);
+
+/* Steering: have rq's owner send rq (to rq->via) from its own rings. Any thread. */
+void router_port_send(struct router_req *rq);
+/* The owner's side: the requests to send, oldest first (NULL: none). */
+struct router_req *router_port_take_send(struct router_port *p);
 
 #endif

@@ -32,6 +32,7 @@ struct router {
 	enum nq_route route;
 	struct nq_handle *h; /* the scheduler's NQ i */
 	unsigned nr;
+	unsigned nr_hw; /* hardware queues the namespace has, reachable or not */
 	pthread_mutex_t lock; /* guards everything below */
 	struct sched *s;
 	uint64_t (*count)[NQ_NR_LANES]; /* requests sent, per NQ and lane */
@@ -312,14 +313,16 @@ static int take_reachable(struct router *r, const struct nq_list *l, struct nq_d
 	return 0;
 }
 
+/* Pinned: a thread per NQ. Steering needs none: every worker reaches every NQ itself. */
 static int start_submitters(struct router *r, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < r->nr; i++) {
 		struct nq_handle *h = &r->h[i];
 
 		h->route = r->route;
-		h->sub = submitter_start(r->be, h->hctx, h->kind, h->cpu,
-					 r->route == NQ_ROUTE_QID ? (int)h->hctx : -1, err, errlen);
+		if (r->route == NQ_ROUTE_QID)
+			continue;
+		h->sub = submitter_start(r->be, h->hctx, h->kind, h->cpu, -1, err, errlen);
 		if (!h->sub)
 			return -1;
 	}
@@ -331,25 +334,41 @@ static void log_router(struct router *r, const struct nq_list *l)
 	char qids[1024] = "";
 	size_t used = 0;
 
-	log_info("router %s: %u hardware queue(s) (types from %s), %u reachable; scheduler %s, "
-		 "%s", r->ns, l->nr, l->types_from_debugfs ? "block debugfs" :
-		 "nvme module parameters", r->nr, conf_sched_mode_name(r->mode),
-		 nq_route_name(r->route));
+	log_info("router %s: %u hardware queue(s) (types from %s), %u reachable; scheduler %s",
+		 r->ns, l->nr, l->types_from_debugfs ? "block debugfs" : "nvme module parameters",
+		 r->nr, conf_sched_mode_name(r->mode));
+	if (r->route == NQ_ROUTE_QID)
+		log_info("backend \"%s\": queue steering: every command names its NVMe queue "
+			 "(NVME_URING_CMD_IO_QID); workers submit to all %u reachable queues "
+			 "themselves, POLL queues on their own IOPOLL rings; no submitter threads",
+			 r->be->name, r->nr);
+	else
+		log_info("backend \"%s\": pinned submitters: the kernel has no queue steering, "
+			 "so each reachable queue gets a thread pinned to one of its CPUs",
+			 r->be->name);
 	for (unsigned i = 0; i < r->nr; i++) {
 		struct nq_handle *h = &r->h[i];
 		char cpus[256];
 
 		cpulist_format(&h->cpus, cpus, sizeof(cpus));
-		log_info("router %s: NQ %u = hctx %u (NVMe qid %u), %s, depth %u, CPUs %s, "
-			 "submitter on CPU %d", r->ns, i, h->hctx, h->hctx + 1,
-			 h->kind == NQ_POLL ? "poll" : "default", sched_nq(r->s, i)->depth, cpus,
-			 h->cpu);
+		if (r->route == NQ_ROUTE_QID)
+			log_info("router %s: NQ %u = hctx %u (NVMe qid %u), %s, depth %u, CPUs %s, "
+				 "steered by every worker", r->ns, i, h->hctx, h->hctx + 1,
+				 h->kind == NQ_POLL ? "poll" : "default", sched_nq(r->s, i)->depth,
+				 cpus[0] ? cpus : "none");
+		else
+			log_info("router %s: NQ %u = hctx %u (NVMe qid %u), %s, depth %u, CPUs %s, "
+				 "submitter on CPU %d", r->ns, i, h->hctx, h->hctx + 1,
+				 h->kind == NQ_POLL ? "poll" : "default", sched_nq(r->s, i)->depth,
+				 cpus, h->cpu);
 		if (used + 8 < sizeof(qids))
 			used += (size_t)snprintf(qids + used, sizeof(qids) - used, "%s%u",
 						 used ? " " : "", h->hctx + 1);
 	}
 	/* One line with everything reachable: what tests compare with the controller's view. */
 	log_info("router %s: reachable qids: %s", r->ns, qids);
+	log_info("router %s: %u of %u hardware queues reachable (%s)", r->ns, r->nr, l->nr,
+		 nq_route_name(r->route));
 	if (r->mode == CONF_SCHED_DAREDEVIL)
 		log_groups(r, LOG_INFO);
 }
@@ -426,6 +445,7 @@ int router_create_on(struct backend *be, const char *ns, const struct conf_sched
 	snprintf(r->ns, sizeof(r->ns), "%s", ns);
 	pthread_mutex_init(&r->lock, NULL);
 	r->route = probe_route(be, l, allowed);
+	r->nr_hw = l->nr;
 	if (take_reachable(r, l, &descs) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -463,6 +483,14 @@ int router_create(struct backend *be, const char *ns, const struct conf_sched *c
 unsigned router_nr_nqs(const struct router *r)
 {
 	return r->nr;
+}
+
+void router_get_info(const struct router *r, struct router_info *out)
+{
+	*out = (struct router_info){ .steering = r->route == NQ_ROUTE_QID, .nr_hw = r->nr_hw,
+				     .nr_reachable = r->nr };
+	for (unsigned i = 0; i < r->nr; i++)
+		out->nr_poll += r->h[i].kind == NQ_POLL;
 }
 
 void router_nq_counts(struct router *r, unsigned nq, struct router_nq_counts *out)

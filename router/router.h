@@ -22,6 +22,7 @@
 #ifndef DDUBLK_ROUTER_ROUTER_H
 #define DDUBLK_ROUTER_ROUTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,6 +74,16 @@ int router_create_on(struct backend *be, const char *ns, const struct conf_sched
 		     size_t errlen);
 
 unsigned router_nr_nqs(const struct router *r);
+
+/* How the router reaches the NVMe queues (for logs and `ublk-ctl features`). */
+struct router_info {
+	bool steering; /* queue steering (kernel series); false: pinned submitters */
+	unsigned nr_hw; /* hardware queues of the namespace */
+	unsigned nr_reachable; /* of them, the scheduler's NQs */
+	unsigned nr_poll; /* of those, polled */
+};
+
+void router_get_info(const struct router *r, struct router_info *out);
 
 struct router_nq_counts {
 	unsigned hctx;

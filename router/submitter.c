@@ -113,8 +113,16 @@ static bool reap(struct submitter *s, unsigned *reaped)
 			woken = true;
 			continue;
 		}
-		if (s->be->ops->complete(s->be, &s->ring, rq->bio, cqe, ud))
+		switch (s->be->ops->complete(s->be, &s->ring, rq->bio, cqe, ud)) {
+		case 0:
+			break;
+		case BACKEND_AGAIN: /* steered and out of tags: this thread owns the queue */
+			s->inflight--;
+			start(s, rq);
+			break;
+		default:
 			finish(s, rq);
+		}
 	}
 	io_uring_cq_advance(&s->ring, seen);
 	*reaped = seen;
@@ -284,5 +292,7 @@ void submitter_stop(struct submitter *s)
 
 uint64_t submitter_count(const struct submitter *s)
 {
+	if (!s)
+		return 0;
 	return atomic_load_explicit(&s->submitted, memory_order_relaxed);
 }

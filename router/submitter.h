@@ -41,7 +41,7 @@ struct submitter *submitter_start(struct backend *be, unsigned hctx, enum nq_kin
 void submitter_stop(struct submitter *s);
 /* Queue rq (its NQ chosen) for submission. Any thread. */
 void submitter_push(struct submitter *s, struct router_req *rq);
-/* Requests it has submitted so far. */
+/* Requests it has submitted so far (0 for NULL). */
 uint64_t submitter_count(const struct submitter *s);
 
 #endif

@@ -9,6 +9,9 @@
 #   build-fuzz/  clang, -DDDUBLK_FUZZ=ON, fuzz targets only -> ctest -L fuzz
 #   build/       default build type                 -> ctest -L vm
 #
+# The kernel phase builds (or finds cached) both test kernels: with the
+# series in patches/linux-6.1/ and without it.
+#
 # All trees go under $DDUBLK_BUILD_ROOT (default: the repo top).
 set -euo pipefail
 
@@ -64,6 +67,14 @@ fuzz() {
 		ctest --test-dir "$dir" -L fuzz --output-on-failure
 }
 
+# The patched kernel (patches/linux-6.1) for every scenario, the stock one
+# for the scenarios that check the fallback (run.sh --stock); both cached.
+# Cold, --both builds the stock kernel and then rebuilds the same tree with
+# the series applied: make recompiles what the patches touch, not all.
+build_kernels() {
+	"$top/tests/vm/build-kernel.sh" --both
+}
+
 summary() {
 	local i
 	echo
@@ -83,7 +94,7 @@ if phase deps "$top/scripts/deps.sh"; then
 		skip unit "build-asan did not build"
 	fi
 	phase fuzz fuzz || true
-	if phase kernel "$top/tests/vm/build-kernel.sh" && [ "$main_ok" = 1 ]; then
+	if phase kernel build_kernels && [ "$main_ok" = 1 ]; then
 		phase vm ctest --test-dir "$root/build" -L vm --output-on-failure || true
 	else
 		skip vm "$([ "$main_ok" = 1 ] && echo "no kernel" || echo "build did not build")"

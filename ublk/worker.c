@@ -9,10 +9,17 @@
  * backend, the worker drops the queue and tells the control thread.
  *
  * A queue whose backend has a router (router/) sends its requests through
- * it: the scheduler picks the NVMe queue, and the request goes out on this
- * worker's ring when that queue is this CPU's, else through the queue's
- * submitter, which hands it back through the worker's port (an inbox
- * plus the same eventfd the mailbox uses).
+ * it: the scheduler picks the NVMe queue. With pinned submitters (stock
+ * kernel) the request goes out on this worker's ring when that queue is
+ * this CPU's, else through the queue's submitter, which hands it back
+ * through the worker's port (an inbox plus the same eventfd the mailbox
+ * uses). With queue steering (the kernel series) this worker sends every
+ * request of its own, naming the queue: on its ring, or on its IOPOLL ring
+ * for polled queues, which it polls while commands are there. A steered
+ * command whose queue is out of tags comes back -EAGAIN and is sent again,
+ * to the same queue, on a later pass of the loop (after the next
+ * completion, or AGAIN_RETRY_NS): never sleeping in the kernel, never on
+ * another queue.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,12 +33,18 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "router/handle.h"
 #include "ublk/queue.h"
 
 #define RING_SQ_ENTRIES 512
 #define RING_CQ_ENTRIES 8192
 /* Registered-buffer slots per worker ring (the kernel allows 16384). */
 #define RING_BUF_SLOTS 4096
+/* The IOPOLL ring for steered commands to polled NVMe queues. */
+#define POLL_RING_ENTRIES 256
+#define POLL_RING_CQ_ENTRIES 4096
+/* A request whose queue was out of tags goes again after this at the latest. */
+#define AGAIN_RETRY_NS 100000ULL
 
 /* user_data: a pointer with its kind in the low two bits (pointers are 8-aligned). */
 enum ud_kind { UD_UBLK = 0, UD_BACKEND = 1, UD_WAKEUP = 2 };
@@ -62,6 +75,10 @@ struct ublk_worker {
 	int cpu;
 	pthread_t thread;
 	struct io_uring ring;
+	struct io_uring poll_ring; /* IOPOLL: steered commands to polled queues */
+	bool has_poll_ring;
+	struct router_req *again; /* steered requests whose queue had no tag, to resend */
+	uint64_t again_count; /* how often that happened */
 	int wake_fd;
 	uint64_t wake_buf;
 	/* Queues this worker serves; only the worker touches this array. */
@@ -489,13 +506,43 @@ static void backend_done(struct ublk_worker *w, struct ublk_io *io)
 	next_turn(w, io->cls);
 }
 
-static void on_backend_cqe(struct ublk_worker *w, struct ublk_io *io,
+/* Park a steered request whose queue had no free tag; the loop sends it again. */
+static void park_again(struct ublk_worker *w, struct ublk_io *io)
+{
+	io->rr.link.next = w->again ? &w->again->link : NULL;
+	w->again = &io->rr;
+	w->again_count++;
+}
+
+/* Send every parked request again, to the queue it was steered to. */
+static void resend_again(struct ublk_worker *w)
+{
+	struct router_req *rq = w->again;
+
+	w->again = NULL;
+	while (rq) {
+		struct router_req *next = router_req_next(rq);
+
+		nq_handle_send(rq->via, rq, &w->port);
+		rq = next;
+	}
+}
+
+/* A CQE of io's backend commands, on ring (the worker's, or its IOPOLL ring). */
+static void on_backend_cqe(struct ublk_worker *w, struct io_uring *ring, struct ublk_io *io,
 			   const struct io_uring_cqe *cqe)
 {
 	struct ublk_queue *q = io->q;
+	int ret = q->be->ops->complete(q->be, ring, &io->bio, cqe, ud_make(io, UD_BACKEND));
 
 	stats_add(&w->st_backend, 1);
-	if (q->be->ops->complete(q->be, &w->ring, &io->bio, cqe, ud_make(io, UD_BACKEND)))
+	if (!ret)
+		return;
+	if (q->router && io->rr.polled)
+		w->port.polled--;
+	if (ret == BACKEND_AGAIN && q->router)
+		park_again(w, io);
+	else
 		backend_done(w, io);
 }
 
@@ -517,7 +564,11 @@ static void drain_inbox(struct ublk_worker *w)
 	}
 }
 
-/* Routed requests a submitter finished for us (their backend work is over). */
+/*
+ * Routed requests a submitter finished for us (their backend work is
+ * over), then -- queue steering -- those another thread let go for us to
+ * send.
+ */
 static void drain_port(struct ublk_worker *w)
 {
 	struct router_req *rq = router_port_take(&w->port);
@@ -527,6 +578,13 @@ static void drain_port(struct ublk_worker *w)
 
 		stats_add(&w->st_returned, 1);
 		backend_done(w, (struct ublk_io *)((char *)rq - offsetof(struct ublk_io, rr)));
+		rq = next;
+	}
+	rq = router_port_take_send(&w->port);
+	while (rq) {
+		struct router_req *next = router_req_next(rq);
+
+		nq_handle_send(rq->via, rq, &w->port);
 		rq = next;
 	}
 }
@@ -541,7 +599,8 @@ static bool should_quit(struct ublk_worker *w)
 	return quit;
 }
 
-static void handle_cqe(struct ublk_worker *w, const struct io_uring_cqe *cqe, bool *woken)
+static void handle_cqe(struct ublk_worker *w, struct io_uring *ring,
+		       const struct io_uring_cqe *cqe, bool *woken)
 {
 	uint64_t ud = io_uring_cqe_get_data64(cqe);
 
@@ -550,7 +609,7 @@ static void handle_cqe(struct ublk_worker *w, const struct io_uring_cqe *cqe, bo
 		on_ublk_cqe(w, ud_ptr(ud), cqe->res);
 		break;
 	case UD_BACKEND:
-		on_backend_cqe(w, ud_ptr(ud), cqe);
+		on_backend_cqe(w, ring, ud_ptr(ud), cqe);
 		break;
 	case UD_WAKEUP:
 		*woken = true;
@@ -596,22 +655,66 @@ static void pin_iowq(struct ublk_worker *w)
 			 strerror(-ret));
 }
 
-/* Submit and wait for a CQE, or until the first held request may go. */
+/*
+ * Submit and wait for a CQE, or until the first held request may go, or a
+ * request parked for want of a tag should try again. While commands sit on
+ * the IOPOLL ring, never wait: the loop polls them.
+ */
 static int wait_for_work(struct ublk_worker *w)
 {
 	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
-	uint64_t now, left;
+	uint64_t now, left = UINT64_MAX;
 
-	if (!w->held_head)
+	if (w->port.polled)
+		return io_uring_submit(&w->ring);
+	if (w->again)
+		left = AGAIN_RETRY_NS;
+	if (w->held_head) {
+		now = monotonic_ns();
+		if (w->next_retry_ns <= now)
+			left = 0;
+		else if (w->next_retry_ns - now < left)
+			left = w->next_retry_ns - now;
+	}
+	if (left == UINT64_MAX)
 		return io_uring_submit_and_wait(&w->ring, 1);
-	now = monotonic_ns();
-	left = w->next_retry_ns > now ? w->next_retry_ns - now : 0;
 	if (!left)
 		return io_uring_submit(&w->ring);
 	ts.tv_sec = (long long)(left / 1000000000ULL);
 	ts.tv_nsec = (long long)(left % 1000000000ULL);
 	return io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+}
+
+/* Every CQE ring has now; how many. */
+static unsigned reap_ring(struct ublk_worker *w, struct io_uring *ring, bool *woken)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+
+	io_uring_for_each_cqe(ring, head, cqe) {
+		handle_cqe(w, ring, cqe, woken);
+		seen++;
+	}
+	io_uring_cq_advance(ring, seen);
+	return seen;
+}
+
+/*
+ * Steering: submit what is queued on the IOPOLL ring and poll its queues
+ * once (entering an IOPOLL ring with GETEVENTS polls); how many CQEs.
+ */
+static unsigned poll_once(struct ublk_worker *w)
+{
+	bool woken = false;
+	int ret;
+
+	if (!w->has_poll_ring || (!w->port.polled && !io_uring_sq_ready(&w->poll_ring)))
+		return 0;
+	ret = io_uring_submit_and_get_events(&w->poll_ring);
+	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+		log_err("worker %u: io_uring_enter (IOPOLL ring): %s", w->index, strerror(-ret));
+	return reap_ring(w, &w->poll_ring, &woken);
 }
 
 static void *worker_main(void *arg)
@@ -622,20 +725,21 @@ static void *worker_main(void *arg)
 	pin_to_cpu(w);
 	arm_wakeup(w);
 	for (;;) {
-		struct io_uring_cqe *cqe;
-		unsigned head, seen = 0;
 		bool woken = false;
+		unsigned seen;
 		int ret = wait_for_work(w);
 
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME) {
 			log_err("worker %u: io_uring_enter: %s", w->index, strerror(-ret));
 			break;
 		}
-		io_uring_for_each_cqe(&w->ring, head, cqe) {
-			handle_cqe(w, cqe, &woken);
-			seen++;
-		}
-		io_uring_cq_advance(&w->ring, seen);
+		seen = reap_ring(w, &w->ring, &woken);
+		seen += poll_once(w);
+		if (w->again)
+			resend_again(w);
+		/* Polling and nothing came: let the tenants and the other threads run. */
+		if (!seen && w->port.polled)
+			sched_yield();
 		if (w->held_head && monotonic_ns() >= w->next_retry_ns)
 			retry_held(w);
 		if (!woken)
@@ -709,6 +813,29 @@ int ublk_workers_wait(struct ublk_workers *pool, struct ublk_queue **qs, unsigne
 	return ret ? -ETIMEDOUT : 0;
 }
 
+/*
+ * The IOPOLL ring for commands steered to polled NVMe queues (only used with
+ * queue steering). Without it those commands go unsteered on the worker's
+ * ring, to its CPU's queue: correct, just not where the scheduler wanted.
+ */
+static void setup_poll_ring(struct ublk_worker *w)
+{
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_IOPOLL | IORING_SETUP_SQE128 | IORING_SETUP_CQE32 |
+			 IORING_SETUP_CQSIZE,
+		.cq_entries = POLL_RING_CQ_ENTRIES,
+	};
+	int ret = io_uring_queue_init_params(POLL_RING_ENTRIES, &w->poll_ring, &p);
+
+	if (ret < 0) {
+		log_warn("worker %u: no IOPOLL ring (%s): commands for polled NVMe queues go to "
+			 "this CPU's queue instead", w->index, strerror(-ret));
+		return;
+	}
+	w->has_poll_ring = true;
+	w->port.poll_ring = &w->poll_ring;
+}
+
 static int worker_init(struct ublk_workers *pool, unsigned i, int cpu, char *err, size_t errlen)
 {
 	struct ublk_worker *w = &pool->w[i];
@@ -738,6 +865,7 @@ static int worker_init(struct ublk_workers *pool, unsigned i, int cpu, char *err
 		return -1;
 	}
 	pin_iowq(w);
+	setup_poll_ring(w);
 	ret = io_uring_register_buffers_sparse(&w->ring, RING_BUF_SLOTS);
 	w->buf_table = ret == 0;
 	if (ret < 0)
@@ -746,6 +874,8 @@ static int worker_init(struct ublk_workers *pool, unsigned i, int cpu, char *err
 	ret = pthread_create(&w->thread, NULL, worker_main, w);
 	if (ret) {
 		snprintf(err, errlen, "worker %u: cannot start thread: %s", i, strerror(ret));
+		if (w->has_poll_ring)
+			io_uring_queue_exit(&w->poll_ring);
 		io_uring_queue_exit(&w->ring);
 		close(w->wake_fd);
 		return -1;
@@ -760,6 +890,11 @@ static void worker_fini(struct ublk_worker *w)
 	pthread_mutex_unlock(&w->pool->lock);
 	wake(w);
 	pthread_join(w->thread, NULL);
+	if (w->again_count)
+		log_info("worker %u: %llu steered request(s) found their NVMe queue out of tags and "
+			 "went again", w->index, (unsigned long long)w->again_count);
+	if (w->has_poll_ring)
+		io_uring_queue_exit(&w->poll_ring);
 	io_uring_queue_exit(&w->ring);
 	close(w->wake_fd);
 	free(w->queues);

@@ -1385,6 +1385,75 @@ static void test_reply_decode(void **state)
 
 /* ---- runner -------------------------------------------------------------- */
 
+/* features: one backend's queue routing, exactly as on the wire. */
+static void test_backend_json_shape(void **state)
+{
+	struct ctl_backend_info b = { .name = "nvme0", .kind = "nvme",
+				      .route = CTL_ROUTE_STEERING, .hw_queues = 64,
+				      .reachable_queues = 64, .poll_queues = 62 };
+	json_object *obj = ctl_backend_to_json(&b);
+
+	(void)state;
+	assert_non_null(obj);
+	assert_string_equal(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN),
+			    "{\"name\":\"nvme0\",\"kind\":\"nvme\",\"queue_route\":\"steering\","
+			    "\"hw_queues\":64,\"reachable_queues\":64,\"poll_queues\":62}");
+	json_object_put(obj);
+	assert_string_equal(ctl_queue_route_name(CTL_ROUTE_PINNED), "pinned");
+	assert_string_equal(ctl_queue_route_name(CTL_ROUTE_NONE), "none");
+}
+
+static void test_backend_round_trip(void **state)
+{
+	const struct ctl_backend_info in[] = {
+		{ .name = "a", .kind = "nvme", .route = CTL_ROUTE_PINNED, .hw_queues = 64,
+		  .reachable_queues = 2 },
+		{ .name = "b", .kind = "file", .route = CTL_ROUTE_NONE },
+		{ .name = "c", .kind = "nvme", .route = CTL_ROUTE_STEERING, .hw_queues = 4,
+		  .reachable_queues = 4, .poll_queues = 2 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		json_object *obj = ctl_backend_to_json(&in[i]);
+		struct ctl_backend_info out;
+
+		assert_int_equal(ctl_backend_from_json(obj, &out), 0);
+		assert_memory_equal(&out, &in[i], sizeof(out));
+		json_object_put(obj);
+	}
+}
+
+static int backend_from_text(const char *text)
+{
+	json_object *obj = json_tokener_parse(text);
+	struct ctl_backend_info b;
+	int ret = ctl_backend_from_json(obj, &b);
+
+	json_object_put(obj);
+	return ret;
+}
+
+static void test_backend_bad(void **state)
+{
+#define B(route, hw, reach, poll) \
+	"{\"name\":\"n\",\"kind\":\"nvme\",\"queue_route\":" route ",\"hw_queues\":" hw \
+	",\"reachable_queues\":" reach ",\"poll_queues\":" poll "}"
+	(void)state;
+	assert_int_equal(backend_from_text(B("\"steering\"", "64", "64", "62")), 0);
+	/* A newer daemon may say more. */
+	assert_int_equal(backend_from_text(B("\"steering\"", "64", "64", "62 ,\"new\":1")), 0);
+	assert_int_equal(backend_from_text(B("\"warp\"", "64", "64", "62")), -1);
+	assert_int_equal(backend_from_text(B("1", "64", "64", "62")), -1);
+	assert_int_equal(backend_from_text(B("\"pinned\"", "2", "3", "0")), -1);
+	assert_int_equal(backend_from_text(B("\"pinned\"", "4", "3", "4")), -1);
+	assert_int_equal(backend_from_text(B("\"pinned\"", "-1", "0", "0")), -1);
+	assert_int_equal(backend_from_text("{\"name\":\"n\",\"kind\":\"nvme\"}"), -1);
+	assert_int_equal(backend_from_text("[]"), -1);
+	assert_int_equal(ctl_backend_from_json(NULL, &(struct ctl_backend_info){ 0 }), -1);
+#undef B
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
@@ -1414,6 +1483,9 @@ int main(void)
 		cmocka_unit_test(test_tenant_mistyped_field),
 		cmocka_unit_test(test_tenant_bad_values),
 		cmocka_unit_test(test_tenant_new_values_parsed),
+		cmocka_unit_test(test_backend_json_shape),
+		cmocka_unit_test(test_backend_round_trip),
+		cmocka_unit_test(test_backend_bad),
 		cmocka_unit_test(test_reply_error_shape),
 		cmocka_unit_test(test_reply_ok_shapes),
 		cmocka_unit_test(test_reply_decode),

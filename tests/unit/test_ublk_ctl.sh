@@ -40,6 +40,12 @@ tenants = [dict(name="old", device="", dev_id=-1, state="failed", backend="img",
 next_offset = {"nvme0": 1 << 20}
 FEATURES = {"opcodes": "ioctl", "flags": ["USER_RECOVERY", "USER_RECOVERY_REISSUE"],
             "flags_raw": 24, "kernel": "6.1.0-test"}
+BACKENDS = [{"name": "nvme0", "kind": "nvme passthrough", "queue_route": "steering", "hw_queues": 64,
+             "reachable_queues": 64, "poll_queues": 62},
+            {"name": "nvme1", "kind": "nvme passthrough", "queue_route": "pinned", "hw_queues": 64,
+             "reachable_queues": 2, "poll_queues": 0},
+            {"name": "img", "kind": "file", "queue_route": "none", "hw_queues": 0,
+             "reachable_queues": 0, "poll_queues": 0}]
 
 def err(msg):
     return {"ok": False, "error": msg}
@@ -168,6 +174,16 @@ def dispatch(req):
     if cmd == "list":
         return {"ok": True, "tenants": tenants}
     if cmd == "features":
+        # A newer daemon adds "backends" (the reload mode file picks it).
+        try:
+            with open(mode_file) as f:
+                mode = f.read().strip()
+        except OSError:
+            mode = "none"
+        if mode == "backends":
+            return {"ok": True, "features": dict(FEATURES, backends=BACKENDS)}
+        if mode == "bad_backends":
+            return {"ok": True, "features": dict(FEATURES, backends=[{"name": "nvme0"}])}
         return {"ok": True, "features": FEATURES}
     if cmd == "reload":
         return reload(req)
@@ -387,6 +403,24 @@ expect_request "features request on the wire" '{"cmd":"features"}'
 run "${S[@]}" features --json
 expect_json "features --json" \
 	'v == {"opcodes": "ioctl", "flags": ["USER_RECOVERY", "USER_RECOVERY_REISSUE"], "flags_raw": 24, "kernel": "6.1.0-test"}'
+
+# A daemon that reports how it reaches each backend's NVMe queues.
+echo backends >"$reload_mode"
+run "${S[@]}" features
+expect "features with backends" 0 "ublk opcodes: ioctl
+ublk flags: USER_RECOVERY USER_RECOVERY_REISSUE (0x18)
+kernel: 6.1.0-test
+backend nvme0 (nvme passthrough): queue steering, 64 of 64 NVMe queues reachable (62 polled)
+backend nvme1 (nvme passthrough): pinned submitters, 2 of 64 NVMe queues reachable (0 polled)
+backend img (file): no NVMe queue routing" ""
+run "${S[@]}" features --json
+expect_json "features --json with backends" \
+	'[b["queue_route"] for b in v["backends"]] == ["steering", "pinned", "none"] and v["backends"][0]["reachable_queues"] == 64'
+echo bad_backends >"$reload_mode"
+run "${S[@]}" features
+expect "features with a malformed backend" 1 "" \
+	'ublk-ctl: malformed reply from the daemon (bad "backends")'
+echo none >"$reload_mode"
 
 run "${S[@]}" del db
 expect "del prints nothing" 0 "" ""

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build (or reuse) the test VM kernel.
 #
-# usage: tests/vm/build-kernel.sh [--stock]
+# usage: tests/vm/build-kernel.sh [--stock | --both]
 #
 # Builds Debian's linux-source-6.1 with tests/vm/kernel.config and, unless
 # --stock is given, every patch in patches/linux-6.1/ (in name order).
@@ -9,13 +9,25 @@
 # where KEY hashes the source package version, the config fragment, the
 # patches and the recipe version below; a cache hit costs nothing. Prints the bzImage
 # path as the last line of stdout.
+#
+# --both: both kernels (what scripts/check.sh needs), prints the stock
+# bzImage's path, then the patched one's. With neither cached it builds the
+# stock kernel, then applies the series to the same tree and rebuilds:
+# make recompiles only what the patches touch (block/, nvme, and what
+# includes <linux/blk-mq.h>) instead of a second cold build. Same config,
+# same keys, same images as two separate builds.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cache=${DDUBLK_CACHE:-$HOME/.cache/ddublk}
-variant=patched
-[ "${1:-}" = "--stock" ] && variant=stock
+mode=patched
+case ${1:-} in
+--stock) mode=stock ;;
+--both) mode=both ;;
+'') ;;
+*) echo "usage: $0 [--stock | --both]" >&2; exit 2 ;;
+esac
 
 die() { echo "build-kernel: $*" >&2; exit 1; }
 
@@ -27,60 +39,130 @@ done
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || stat -c %s "$tarball")
 
 patches=()
-if [ $variant = patched ] && [ -d "$top/patches/linux-6.1" ]; then
+if [ -d "$top/patches/linux-6.1" ]; then
 	while IFS= read -r p; do patches+=("$p"); done < <(find "$top/patches/linux-6.1" -maxdepth 1 -name '*.patch' | sort)
 fi
 
-# Bump when the build steps below change what comes out (comments do not count).
 recipe=1
-key=$( { echo "$srcver recipe $recipe"; cat "$here/kernel.config";
-	 for p in "${patches[@]}"; do basename "$p"; cat "$p"; done; } | sha256sum | cut -c1-16)
-out="$cache/kernel-$key"
+# key_of VARIANT: the cache key (unchanged by --both: the same images).
+key_of() {
+	local p
+	{
+		echo "$srcver recipe $recipe"
+		cat "$here/kernel.config"
+		if [ "$1" = patched ]; then
+			for p in "${patches[@]}"; do basename "$p"; cat "$p"; done
+		fi
+	} | sha256sum | cut -c1-16
+}
+
 mkdir -p "$cache"
-# One build per key at a time: a second caller (another test, another
-# terminal) waits for the first instead of deleting its tree.
-exec 9>"$cache/kernel-$key.lock"
-if ! flock -n 9; then
-	echo "build-kernel: another build of kernel $key is running; waiting for it" >&2
-	flock 9
-fi
-if [ -s "$out/bzImage" ]; then
-	echo "build-kernel: cache hit ($variant, $out)" >&2
+key_stock=$(key_of stock)
+key_patched=$(key_of patched)
+out_stock=$cache/kernel-$key_stock
+out_patched=$cache/kernel-$key_patched
+
+# lock KEY FD: one build of a kernel at a time (another check run may be at it).
+lock() {
+	eval "exec $2>\"\$cache/kernel-\$1.lock\""
+	if ! flock -n "$2"; then
+		echo "build-kernel: another build of kernel $1 is running; waiting for it" >&2
+		flock "$2"
+	fi
+}
+
+cached() { [ -s "$1/bzImage" ]; }
+
+# configure WORK: configure the (unpacked, maybe patched) tree in WORK.
+configure() {
+	(
+		cd "$1/linux-source-6.1"
+		make x86_64_defconfig
+		make kvm_guest.config
+		scripts/kconfig/merge_config.sh -m .config "$here/kernel.config"
+		make olddefconfig
+	) >>"$1/build.log" 2>&1 || { tail -40 "$1/build.log" >&2; die "kernel configuration failed (log: $1/build.log)"; }
+	local missing
+	missing=$(grep -E '^CONFIG_[A-Z0-9_]+=y' "$here/kernel.config" | while read -r l; do
+		grep -qx "$l" "$1/linux-source-6.1/.config" || echo "$l"; done)
+	[ -z "$missing" ] || die "config options lost in olddefconfig: $missing"
+}
+
+# unpack WORK [patched]: a fresh source tree in WORK/linux-source-6.1, configured.
+unpack() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	tar -xJf "$tarball" -C "$1"
+	[ "${2:-}" != patched ] || apply_series "$1/linux-source-6.1"
+	configure "$1"
+}
+
+apply_series() { # SRC
+	local p
+	for p in "${patches[@]}"; do
+		echo "build-kernel: applying $(basename "$p")" >&2
+		patch -d "$1" -p1 --forward --quiet <"$p" || die "patch $(basename "$p") does not apply"
+	done
+}
+
+# make_image WORK OUT LABEL: build bzImage in WORK's tree (incrementally if
+# it was built before) and store it as OUT.
+make_image() {
+	local src=$1/linux-source-6.1 start=$SECONDS
+	echo "build-kernel: building $3 kernel $(basename "$2") (log: $1/build.log)" >&2
+	make -C "$src" -j"$(nproc)" bzImage >>"$1/build.log" 2>&1 ||
+		{ tail -40 "$1/build.log" >&2; die "kernel build failed (log: $1/build.log)"; }
+	mkdir -p "$2"
+	cp "$src/arch/x86/boot/bzImage" "$2/bzImage.tmp"
+	cp "$src/.config" "$2/config"
+	cp "$1/build.log" "$2/build.log"
+	mv "$2/bzImage.tmp" "$2/bzImage"
+	echo "build-kernel: $3 kernel built in $((SECONDS - start)) s" >&2
+}
+
+# build_one VARIANT: the classic path, one cold build.
+build_one() {
+	local key out work
+	if [ "$1" = stock ]; then key=$key_stock out=$out_stock; else key=$key_patched out=$out_patched; fi
+	lock "$key" 9
+	if cached "$out"; then
+		echo "build-kernel: cache hit ($1, $out)" >&2
+		echo "$out/bzImage"
+		return 0
+	fi
+	work=$cache/build-$key
+	echo "build-kernel: building $1 kernel $key; ~18 min on 2 cores" >&2
+	unpack "$work" "$1"
+	make_image "$work" "$out" "$1"
+	rm -rf "$work"
 	echo "$out/bzImage"
-	exit 0
-fi
+}
 
-work="$cache/build-$key"
-rm -rf "$work"
-mkdir -p "$work"
-log="$work/build.log"
-echo "build-kernel: building $variant kernel $key (log: $log); ~10-15 min on 2 cores" >&2
-start=$(date +%s)
-tar -xJf "$tarball" -C "$work"
-src="$work/linux-source-6.1"
-for p in "${patches[@]}"; do
-	echo "build-kernel: applying $(basename "$p")" >&2
-	patch -d "$src" -p1 --forward --quiet < "$p" || die "patch $(basename "$p") does not apply"
-done
-(
-	cd "$src"
-	make x86_64_defconfig
-	make kvm_guest.config
-	scripts/kconfig/merge_config.sh -m .config "$here/kernel.config"
-	make olddefconfig
-	make -j"$(nproc)" bzImage
-) >"$log" 2>&1 || { tail -40 "$log" >&2; die "kernel build failed (log: $log)"; }
+# build_both: stock, then the series on the same tree, rebuilt incrementally.
+build_both() {
+	local work=$cache/build-both-$key_patched
+	lock "$key_stock" 8
+	lock "$key_patched" 9
+	if cached "$out_stock" && cached "$out_patched"; then
+		echo "build-kernel: cache hit (stock, $out_stock; patched, $out_patched)" >&2
+	elif cached "$out_stock"; then
+		exec 8>&- 9>&-
+		build_one patched >/dev/null
+	else
+		unpack "$work" stock
+		make_image "$work" "$out_stock" stock
+		if ! cached "$out_patched"; then
+			apply_series "$work/linux-source-6.1"
+			make_image "$work" "$out_patched" "patched (incremental)"
+		fi
+		rm -rf "$work"
+	fi
+	echo "$out_stock/bzImage"
+	echo "$out_patched/bzImage"
+}
 
-# Every line of the fragment that asks for =y must have survived olddefconfig;
-# a silently dropped option would make tests fail in confusing ways later.
-missing=$(grep -E '^CONFIG_[A-Z0-9_]+=y' "$here/kernel.config" | while read -r l; do
-	grep -qx "$l" "$src/.config" || echo "$l"; done)
-[ -z "$missing" ] || die "config options lost in olddefconfig: $missing"
-
-mkdir -p "$out"
-cp "$src/arch/x86/boot/bzImage" "$out/bzImage"
-cp "$src/.config" "$out/config"
-cp "$log" "$out/build.log"
-rm -rf "$work"
-echo "build-kernel: built in $(( $(date +%s) - start )) s" >&2
-echo "$out/bzImage"
+case $mode in
+stock) build_one stock ;;
+patched) build_one patched ;;
+both) build_both ;;
+esac

@@ -86,9 +86,11 @@ setup_system() {
 
 load_job() {
 	DDUBLK_SCENARIO='' DDUBLK_ARGS=() DDUBLK_GUEST_TIMEOUT=840 DDUBLK_NVME_BYTES=0
+	DDUBLK_KERNEL=patched
 	# shellcheck source=/dev/null
 	. "$DDUBLK_OUT/job.env" || { log "cannot read $DDUBLK_OUT/job.env"; return 1; }
-	export DDUBLK_SCENARIO DDUBLK_NVME_BYTES
+	# DDUBLK_KERNEL: patched (patches/linux-6.1 applied) or stock (run.sh --stock).
+	export DDUBLK_SCENARIO DDUBLK_NVME_BYTES DDUBLK_KERNEL
 	script=$DDUBLK_SRC/tests/vm/scenarios/$DDUBLK_SCENARIO.sh
 	[ -f "$script" ] || { log "no scenario $script"; return 1; }
 }
@@ -147,7 +149,7 @@ run_logged() {
 check_dmesg() {
 	local bad
 	dmesg >>"$DDUBLK_OUT/dmesg.txt" 2>&1
-	bad=$(dmesg | grep -E 'hung_task|blocked for more than|BUG:|WARNING:')
+	bad=$(dmesg | grep -E 'hung_task|blocked for more than|BUG:|WARNING:|Oops|general protection fault|rcu: INFO|Call Trace:')
 	[ -z "$bad" ] && return 0
 	log "kernel log shows problems (full log: out/dmesg.txt):"
 	echo "$bad" | tee -a "$DDUBLK_OUT/output.log"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Boot the test VM once and run one scenario inside it.
 #
-# usage: tests/vm/run.sh [--build-dir DIR] [--stock] [--timeout SEC] [--keep]
-#                        [--smp N] [--mem M] [--cmdline-extra "..."]
-#                        SCENARIO [ARGS...]
+# usage: tests/vm/run.sh [--build-dir DIR] [--stock] [--kernel BZIMAGE]
+#                        [--timeout SEC] [--keep] [--smp N] [--mem M]
+#                        [--cmdline-extra "..."] SCENARIO [ARGS...]
 #        tests/vm/run.sh [same options] --script PATH [ARGS...]
 #
 # SCENARIO is tests/vm/scenarios/SCENARIO.sh. The guest (see guest-init.sh)
@@ -19,16 +19,27 @@
 # BUILD/vm/ + PATH relative to the source tree with '/' turned into '_'
 # and without .sh (bench/passthrough/guest.sh: BUILD/vm/bench_passthrough_guest).
 #
+# The kernel: tests/vm/build-kernel.sh builds (or takes from its cache) the
+# kernel with the series in patches/linux-6.1/, and the guest boots with the
+# arguments in patches/linux-6.1/cmdline; --stock: the kernel without the
+# series, and without those arguments. --kernel BZIMAGE boots that image
+# instead of asking build-kernel.sh (a kernel tree being worked on); it
+# counts as the patched kernel unless --stock is given too. The guest sees
+# which one it got in $DDUBLK_KERNEL (patched or stock).
+#
+# A scenario may ask for more in comment lines of its own, before its code:
+#   # vm-kernel: stock        always boot the kernel without the series (the
+#                             scenario tests the stock-kernel fallback)
+#   # vm-cmdline: ARGS        more kernel command-line arguments
+#   # vm-maxcpus: N           possible CPUs (-smp maxcpus=N; default 64)
+#   # vm-nvme-iops: N         cap the emulated SSD at N IOPS (QEMU throttling)
+#   # vm-qemu-trace: EVENTS   QEMU trace events (comma or space separated) to
+#                             out/qemu-trace.log, which the guest can read
+#                             live at $DDUBLK_OUT/qemu-trace.log (the
+#                             controller's own view of every command)
+#
 # The work dir is under the build dir, not /tmp, because the guest mounts its
 # own tmpfs on /tmp. Environment: DDUBLK_VM_NVME_SIZE (default 2G).
-#
-# A scenario can ask for VM settings with lines of its own:
-#   # vm-nvme-iops: N          cap the emulated SSD at N IOPS (QEMU throttling)
-#   # vm-cmdline: ARGS         more guest kernel arguments (after --cmdline-extra)
-#   # vm-qemu-trace: EVENT...  enable these QEMU trace events; QEMU writes them
-#                              to out/qemu-trace.log, which the guest can read
-#                              live as $DDUBLK_OUT/qemu-trace.log (the
-#                              controller's own view of every command)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,6 +52,7 @@ keep=0
 smp=2
 mem=4G
 cmdline_extra=
+kernel_arg=
 script_path=
 nvme_size=${DDUBLK_VM_NVME_SIZE:-2G}
 
@@ -57,6 +69,7 @@ parse_args() {
 		case $1 in
 		--build-dir) [ $# -ge 2 ] || usage; build_dir=$2; shift 2 ;;
 		--stock) stock=--stock; shift ;;
+		--kernel) [ $# -ge 2 ] || usage; kernel_arg=$2; shift 2 ;;
 		--timeout) [ $# -ge 2 ] || usage; timeout_s=$2; shift 2 ;;
 		--keep) keep=1; shift ;;
 		--smp) [ $# -ge 2 ] || usage; smp=$2; shift 2 ;;
@@ -139,14 +152,51 @@ check_prereqs() {
 }
 
 get_kernel() {
-	local out
+	local out f=$top/patches/linux-6.1/cmdline
+	kernel_variant=${stock:+stock}
+	kernel_variant=${kernel_variant:-patched}
+	kernel_cmdline=
+	# The series' command line: all lines but comments, joined.
+	if [ "$kernel_variant" = patched ] && [ -f "$f" ]; then
+		kernel_cmdline=$({ grep -v '^[[:space:]]*#' "$f" || true; } | tr '\n' ' ' | tr -s ' ')
+	fi
+	if [ -n "$kernel_arg" ]; then
+		[ -s "$kernel_arg" ] || die "--kernel: no kernel image at $kernel_arg"
+		kernel=$(cd "$(dirname "$kernel_arg")" && pwd)/$(basename "$kernel_arg")
+		return 0
+	fi
 	out=$("$here/build-kernel.sh" $stock) || die "tests/vm/build-kernel.sh $stock failed"
 	kernel=$(tail -n1 <<<"$out")
 	[ -s "$kernel" ] || die "build-kernel.sh printed '$kernel', which is not a kernel image"
 }
 
+# directive NAME: the value of the scenario's '# vm-NAME: VALUE' line, if any.
+directive() {
+	[ -f "$scenario_file" ] || return 0
+	sed -n "s/^# vm-$1:[[:space:]]*//p" "$scenario_file" | head -n1
+}
+
+read_directives() {
+	case $(directive kernel) in
+	stock) stock=--stock ;;
+	'') ;;
+	*) die "$scenario_file: '# vm-kernel: $(directive kernel)' wants stock" ;;
+	esac
+	scenario_cmdline=$(directive cmdline)
+	maxcpus=$(directive maxcpus)
+	maxcpus=${maxcpus:-64}
+	qemu_trace=$(directive qemu-trace)
+	if ! [[ $maxcpus =~ ^[1-9][0-9]*$ ]] || [ "$maxcpus" -gt 64 ]; then
+		die "$scenario_file: '# vm-maxcpus: $maxcpus' wants 1..64"
+	fi
+	[ "$smp" -le "$maxcpus" ] || die "--smp $smp is more than the scenario's vm-maxcpus $maxcpus"
+	[[ -z $qemu_trace || $qemu_trace =~ ^[A-Za-z0-9_*,\ ]+$ ]] ||
+		die "$scenario_file: bad '# vm-qemu-trace: $qemu_trace'"
+}
+
 make_workdir() {
-	work=$build_dir/vm/$scenario
+	# --stock runs of a scenario that also runs on the patched kernel get their own.
+	work=$build_dir/vm/$scenario${stock:+-stock}
 	rm -rf "$work"
 	mkdir -p "$work/out"
 	img=$work/nvme.img
@@ -168,6 +218,7 @@ make_workdir() {
 		printf ')\n'
 		printf 'DDUBLK_GUEST_TIMEOUT=%q\n' "$guest_timeout"
 		printf 'DDUBLK_NVME_BYTES=%q\n' "$nvme_bytes"
+		printf 'DDUBLK_KERNEL=%q\n' "$kernel_variant"
 	} >"$work/out/job.env"
 }
 
@@ -186,22 +237,22 @@ share() { # TAG PATH ro|rw
 		-device "virtio-9p-pci,fsdev=fs_$1,mount_tag=$1")
 }
 
-# directive NAME: the rest of the scenario's "# vm-NAME: ..." line (empty if none).
-directive() {
-	[ -f "$scenario_file" ] || return 0
-	sed -n "s/^# vm-$1: \(.*\)\$/\1/p" "$scenario_file" | head -n 1
-}
-
 # shellcheck disable=SC2054 # the commas belong to QEMU's option syntax
 build_qemu_args() {
 	# no_timer_check: on a loaded host TCG can miss the early IO-APIC timer
 	# probe ("MP-BIOS bug: 8254 timer not connected") and the kernel panics.
-	local cmdline="console=ttyS0 no_timer_check root=root rootfstype=9p" ev
+	cmdline="console=ttyS0 no_timer_check root=root rootfstype=9p"
 	cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144 ro"
-	cmdline+=" init=$here/guest-init.sh panic=-1 ${cmdline_extra} $(directive cmdline)"
-	qemu_args=(-machine q35,accel=tcg -cpu max -smp "$smp,maxcpus=64" -m "$mem"
+	cmdline+=" init=$here/guest-init.sh panic=-1"
+	cmdline+=" ${kernel_cmdline} ${scenario_cmdline} ${cmdline_extra}"
+	qemu_args=(-machine q35,accel=tcg -cpu max -smp "$smp,maxcpus=$maxcpus" -m "$mem"
 		-nographic -no-reboot -nic none
 		-kernel "$kernel" -append "$cmdline")
+	if [ -n "$qemu_trace" ]; then
+		local ev
+		for ev in ${qemu_trace//,/ }; do qemu_args+=(-trace "enable=$ev"); done
+		qemu_args+=(-D "$work/out/qemu-trace.log")
+	fi
 	share root / ro
 	share src "$top" ro
 	share build "$build_dir" ro
@@ -218,11 +269,6 @@ build_qemu_args() {
 	qemu_args+=(-drive "file=$img,if=none,id=nvm,format=raw,cache=$nvme_cache,discard=unmap$throttle"
 		-device nvme,id=nvme0,serial=ddublk0,max_ioqpairs=64,msix_qsize=65
 		-device nvme-ns,drive=nvm,bus=nvme0,nsid=1)
-	for ev in $(directive qemu-trace); do
-		[[ $ev =~ ^[a-z0-9_*]+$ ]] || die "bad QEMU trace event '$ev' in $scenario_file"
-		qemu_args+=(-trace "enable=$ev")
-	done
-	[ -z "$(directive qemu-trace)" ] || qemu_args+=(-D "$work/out/qemu-trace.log")
 }
 
 # Print whatever the guest appended to out/output.log since the last call,
@@ -285,6 +331,7 @@ run_qemu() {
 main() {
 	parse_args "$@"
 	check_prereqs
+	read_directives
 	get_kernel
 	compute_timeouts
 	make_workdir
@@ -292,7 +339,8 @@ main() {
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
 
-	say "scenario $scenario ${scenario_args[*]}: kernel $kernel, work dir $work, nvme $nvme_size cache=$nvme_cache, timeout ${timeout_s}s"
+	say "scenario $scenario ${scenario_args[*]}: $kernel_variant kernel $kernel, work dir $work, nvme $nvme_size cache=$nvme_cache, timeout ${timeout_s}s"
+	say "kernel command line: ${cmdline}"
 	local qrc=0
 	run_qemu || qrc=$?
 	[ "$qrc" = 124 ] && exit 124

@@ -6,6 +6,9 @@
 #  (2) sequential 1 MiB writes + verify, larger than the device's max
 #      transfer (QEMU: MDTS 512 KiB), so requests are split on the way.
 # Argument `file`: the same checks on the file backend (see lib.sh).
+# On either kernel (vm_nvme_fio_verify patched, vm_stock_nvme_fio_verify
+# stock), `ublk-ctl features` must name the route ddublkd took: queue
+# steering with the series, pinned submitters without.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
@@ -31,6 +34,15 @@ write_ios() { awk '{ print $5 }' "/sys/block/${1#/dev/}/stat"; }
 
 start_daemon "$cfg"
 assert_backend_kind ns
+if [ "$NVME_MODE" = passthrough ]; then
+	route=$(ublk-ctl features | grep '^backend ns ') || fail "ublk-ctl features has no line for backend ns"
+	echo "  $route"
+	case ${DDUBLK_KERNEL:-} in
+	patched) want='queue steering, 64 of 64 NVMe queues reachable' ;;
+	*) want='pinned submitters, ' ;;
+	esac
+	[[ $route == *"$want"* ]] || fail "ublk-ctl features: '$route', expected '$want' on the ${DDUBLK_KERNEL:-?} kernel"
+fi
 step "add a 256 MiB tenant with 2 queues"
 dev=$(ublk-ctl add --name fv --backend ns --size 256M --queues 2) || fail "ublk-ctl add failed"
 [ -b "$dev" ] || fail "ublk-ctl add printed '$dev', not a block device"

@@ -15,6 +15,9 @@
 #  (5) for comparison, the same load in static mode in the same boot (the
 #      stock baseline: each worker's own CPU's queue, tenants mixed); its
 #      numbers are printed, not asserted.
+# The pinned-submitter route: the stock kernel (with the series ddublkd
+# steers, and every queue is reachable: nvme_steer).
+# vm-kernel: stock
 # vm-qemu-trace: pci_nvme_io_cmd pci_nvme_read pci_nvme_write
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib.sh

@@ -12,6 +12,9 @@
 #  (3) static mode, same boot: the stock baseline -- each worker on its own
 #      CPU's DEFAULT queue, so only qids 1 and 2 take commands; fio verify.
 # vm-cmdline: possible_cpus=64 nvme.poll_queues=62
+# The pinned-submitter route: the stock kernel (with the series ddublkd
+# steers, and every queue is reachable: nvme_steer).
+# vm-kernel: stock
 # vm-qemu-trace: pci_nvme_io_cmd pci_nvme_read pci_nvme_write
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib.sh

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * NQ handles with queue steering (NQ_ROUTE_QID, the kernel series in
+ * patches/linux-6.1): where nq_handle_send() puts a request. A recording
+ * backend notes the ring and the steering fields of every queue() call; no
+ * ring is ever entered.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "router/handle.h"
+
+static struct {
+	int calls;
+	struct io_uring *ring;
+	bool steer;
+	unsigned hw_queue;
+	int buf_index;
+	int ret; /* what queue() answers */
+} rec;
+
+static int rec_queue(struct backend *be, struct io_uring *ring, struct backend_io *io,
+		     uint64_t user_data)
+{
+	(void)be;
+	(void)user_data;
+	rec.calls++;
+	rec.ring = ring;
+	rec.steer = io->steer;
+	rec.hw_queue = io->hw_queue;
+	rec.buf_index = io->buf_index;
+	return rec.ret;
+}
+
+static const struct backend_ops rec_ops = { .kind = "rec", .queue = rec_queue };
+static struct backend be = { .ops = &rec_ops, .name = "rec" };
+
+/* Two distinct ring objects; only their addresses matter. */
+static struct io_uring main_ring, poll_ring;
+static struct router_port owner;
+static int wake_fd;
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&rec, 0, sizeof(rec));
+	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_true(wake_fd >= 0);
+	router_port_init(&owner, wake_fd, 0, &main_ring);
+	owner.poll_ring = &poll_ring;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	close(wake_fd);
+	return 0;
+}
+
+static struct nq_handle handle(unsigned hctx, enum nq_kind kind)
+{
+	return (struct nq_handle){ .hctx = hctx, .kind = kind, .cpu = 0,
+				   .route = NQ_ROUTE_QID, .be = &be };
+}
+
+static void req(struct router_req *rq, struct backend_io *bio, enum backend_op op)
+{
+	*bio = (struct backend_io){ .op = op, .len = 4096, .buf_index = 7 };
+	*rq = (struct router_req){ .bio = bio, .user_data = 42, .owner = &owner };
+}
+
+static uint64_t wakeups(void)
+{
+	uint64_t v = 0;
+
+	return read(wake_fd, &v, sizeof(v)) == sizeof(v) ? v : 0;
+}
+
+/* A DEFAULT queue: the owner's ring, naming the queue, registered buffer kept. */
+static void test_default_on_owner_ring(void **state)
+{
+	struct nq_handle h = handle(1, NQ_DEFAULT);
+	struct backend_io bio;
+	struct router_req rq;
+
+	(void)state;
+	req(&rq, &bio, BIO_WRITE);
+	nq_handle_send(&h, &rq, &owner);
+	assert_int_equal(rec.calls, 1);
+	assert_ptr_equal(rec.ring, &main_ring);
+	assert_true(rec.steer);
+	assert_int_equal(rec.hw_queue, 1);
+	assert_int_equal(rec.buf_index, 7);
+	assert_false(rq.polled);
+	assert_ptr_equal(rq.via, &h);
+	assert_int_equal(owner.polled, 0);
+	assert_int_equal(atomic_load(&h.direct), 1);
+}
+
+/* A POLL queue: the owner's IOPOLL ring, plain buffer, counted as polled. */
+static void test_poll_on_iopoll_ring(void **state)
+{
+	struct nq_handle h = handle(40, NQ_POLL);
+	struct backend_io bio;
+	struct router_req rq;
+
+	(void)state;
+	req(&rq, &bio, BIO_READ);
+	nq_handle_send(&h, &rq, &owner);
+	assert_ptr_equal(rec.ring, &poll_ring);
+	assert_true(rec.steer);
+	assert_int_equal(rec.hw_queue, 40);
+	assert_int_equal(rec.buf_index, -1);
+	assert_true(rq.polled);
+	assert_int_equal(owner.polled, 1);
+}
+
+/* No data, nothing to poll: the kernel would refuse it on a POLL queue; unsteered instead. */
+static void test_flush_on_poll_queue_goes_unsteered(void **state)
+{
+	struct nq_handle h = handle(40, NQ_POLL);
+	struct backend_io bio;
+	struct router_req rq;
+
+	(void)state;
+	req(&rq, &bio, BIO_FLUSH);
+	nq_handle_send(&h, &rq, &owner);
+	assert_ptr_equal(rec.ring, &main_ring);
+	assert_false(rec.steer);
+	assert_false(rq.polled);
+	assert_int_equal(owner.polled, 0);
+}
+
+/* A worker without an IOPOLL ring: its CPU's queue, never an unpolled POLL queue. */
+static void test_poll_without_iopoll_ring(void **state)
+{
+	struct nq_handle h = handle(40, NQ_POLL);
+	struct backend_io bio;
+	struct router_req rq;
+
+	(void)state;
+	owner.poll_ring = NULL;
+	req(&rq, &bio, BIO_WRITE);
+	nq_handle_send(&h, &rq, &owner);
+	assert_ptr_equal(rec.ring, &main_ring);
+	assert_false(rec.steer);
+	assert_false(rq.polled);
+}
+
+/* Another thread let it go: it travels to the owner's port, nothing is queued here. */
+static void test_other_thread_hands_to_owner(void **state)
+{
+	struct nq_handle h = handle(3, NQ_DEFAULT), h2 = handle(50, NQ_POLL);
+	struct backend_io bio, bio2;
+	struct router_req rq, rq2, *got;
+
+	(void)state;
+	req(&rq, &bio, BIO_WRITE);
+	req(&rq2, &bio2, BIO_READ);
+	nq_handle_send(&h, &rq, NULL);
+	nq_handle_send(&h2, &rq2, NULL);
+	assert_int_equal(rec.calls, 0);
+	assert_int_equal(wakeups(), 1); /* only the push that made the inbox non-empty */
+	assert_null(router_port_take(&owner)); /* not a finished request */
+	got = router_port_take_send(&owner);
+	assert_ptr_equal(got, &rq);
+	assert_ptr_equal(router_req_next(got), &rq2);
+	assert_null(router_req_next(router_req_next(got)));
+	assert_ptr_equal(rq.via, &h);
+	assert_ptr_equal(rq2.via, &h2);
+	/* The owner then sends them itself, where they were meant to go. */
+	nq_handle_send(rq2.via, &rq2, &owner);
+	assert_ptr_equal(rec.ring, &poll_ring);
+	assert_int_equal(rec.hw_queue, 50);
+}
+
+/* queue() refusing: the request comes back finished, with the error. */
+static void test_queue_error_finishes(void **state)
+{
+	struct nq_handle h = handle(0, NQ_DEFAULT);
+	struct backend_io bio;
+	struct router_req rq;
+
+	(void)state;
+	rec.ret = -EIO;
+	req(&rq, &bio, BIO_READ);
+	nq_handle_send(&h, &rq, &owner);
+	assert_int_equal(bio.result, -EIO);
+	assert_ptr_equal(router_port_take(&owner), &rq);
+	assert_int_equal(wakeups(), 1);
+}
+
+/* The same for a POLL queue: the owner must not keep polling for it. */
+static void test_queue_error_on_poll_queue_uncounts(void **state)
+{
+	struct nq_handle h = handle(40, NQ_POLL);
+	struct backend_io bio;
+	struct router_req rq;
+
+	(void)state;
+	rec.ret = -EIO;
+	req(&rq, &bio, BIO_WRITE);
+	nq_handle_send(&h, &rq, &owner);
+	assert_ptr_equal(rec.ring, &poll_ring);
+	assert_int_equal(bio.result, -EIO);
+	assert_false(rq.polled);
+	assert_int_equal(owner.polled, 0);
+	assert_ptr_equal(router_port_take(&owner), &rq);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_default_on_owner_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poll_on_iopoll_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_on_poll_queue_goes_unsteered, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_poll_without_iopoll_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_thread_hands_to_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_error_finishes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_error_on_poll_queue_uncounts, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
