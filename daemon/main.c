@@ -150,16 +150,6 @@ void crash_point(const struct daemon *d, const char *where)
 }
 
 /*
- * A private mount namespace: if the daemon shared one with a tenant's
- * mounted file system, its own exit could block flushing through itself.
- */
-static void enter_own_mount_ns(void)
-{
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		log_warn("cannot enter a private mount namespace: %s", strerror(errno));
-}
-
-/*
  * Learn what the ublk driver supports: GET_FEATURES on 6.5+, otherwise add
  * a throw-away device asking for every flag we know and read back what the
  * kernel kept. Either way the opcode form is settled here.
