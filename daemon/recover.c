@@ -48,8 +48,8 @@ static enum ublk_reattach look_settled(struct daemon *d, const struct tenant *t,
 	while ((r = look(d, t, info, why, len)) == UBLK_REATTACH_WAIT &&
 	       monotonic_ns() < deadline) {
 		if (!told)
-			log_info("tenant \"%s\": ublk device %d %s; waiting up to %d s for the "
-				 "kernel to quiesce it", t->e.name, t->e.dev_id, why,
+			log_info("tenant \"%s\": ublk device %d is %s; waiting up to %d s for "
+				 "the kernel to quiesce it", t->e.name, t->e.dev_id, why,
 				 QUIESCE_TIMEOUT_MS / 1000);
 		told = true;
 		usleep(100000);
@@ -59,9 +59,8 @@ static enum ublk_reattach look_settled(struct daemon *d, const struct tenant *t,
 
 static int refuse(struct tenant *t, const char *why)
 {
-	log_err("tenant \"%s\": ublk device %d: %s; leaving it alone and not serving the "
-		"tenant (stop whatever holds the device, then restart ddublkd)", t->e.name,
-		t->e.dev_id, why);
+	log_err("tenant \"%s\": %s; leaving the device alone and not serving the tenant "
+		"(stop whatever holds the device, then restart ddublkd)", t->e.name, why);
 	t->state = "failed";
 	return -1;
 }
@@ -70,17 +69,25 @@ int tenant_reattach(struct daemon *d, struct tenant *t)
 {
 	struct ublksrv_ctrl_dev_info info;
 	struct ublk_dev_config cfg;
-	char why[512];
+	char why[512], msg[600];
 	int ret;
 
 	switch (look_settled(d, t, &info, why, sizeof(why))) {
 	case UBLK_REATTACH_NONE:
 		return 0;
 	case UBLK_REATTACH_WAIT:
-		return refuse(t, why);
+		snprintf(msg, sizeof(msg), "ublk device %d is %s after %d s", t->e.dev_id, why,
+			 QUIESCE_TIMEOUT_MS / 1000);
+		return refuse(t, msg);
 	case UBLK_REATTACH_REPLACE:
-		log_warn("tenant \"%s\": ublk device %d is left over from an earlier daemon but "
-			 "cannot be re-attached (%s); replacing it", t->e.name, t->e.dev_id, why);
+		if (!t->e.recovery)
+			log_info("tenant \"%s\": recovery off: its ublk device %d (%s) from the "
+				 "earlier daemon is replaced by a new one", t->e.name, t->e.dev_id,
+				 ublk_state_name(info.state));
+		else
+			log_warn("tenant \"%s\": ublk device %d is left over from an earlier "
+				 "daemon but cannot be re-attached (%s); replacing it", t->e.name,
+				 t->e.dev_id, why);
 		ublk_dev_remove_stale(&d->ctrl, (uint32_t)t->e.dev_id);
 		return 0;
 	case UBLK_REATTACH_GO:

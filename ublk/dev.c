@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "ublk/queue.h"
+#include "ublk/reattach.h"
 
 #define ATTACH_TIMEOUT_MS 5000
 /* START_USER_RECOVERY: until the dead daemon's files are closed (seconds). */
@@ -454,8 +455,8 @@ int ublk_dev_remove_stale(struct ublk_ctrl *ctrl, uint32_t dev_id)
 
 	if (ret < 0)
 		return ret;
-	log_warn("ublk device %u (state %u) is left over from an earlier daemon; deleting it",
-		 dev_id, info.state);
+	log_warn("ublk device %u (%s) is left over from an earlier daemon; deleting it",
+		 dev_id, ublk_state_name(info.state));
 	ret = ublk_ctrl_stop_dev(ctrl, dev_id);
 	if (ret < 0 && ret != -ENODEV)
 		return ret;

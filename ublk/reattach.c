@@ -77,7 +77,7 @@ enum ublk_reattach ublk_reattach_decide(const struct ublk_reattach_want *want, i
 	case UBLK_S_DEV_QUIESCED:
 		return UBLK_REATTACH_GO;
 	case UBLK_S_DEV_LIVE:
-		snprintf(why, len, "it is still LIVE (served by pid %d)", info->ublksrv_pid);
+		snprintf(why, len, "still LIVE (served by pid %d)", info->ublksrv_pid);
 		return UBLK_REATTACH_WAIT;
 	default:
 		snprintf(why, len, "it is %s, not QUIESCED", ublk_state_name(info->state));
