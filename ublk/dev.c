@@ -386,12 +386,19 @@ int ublk_dev_reattach(struct ublk_ctrl *ctrl, struct ublk_workers *w,
 	d->depth = info->queue_depth;
 	d->flags = info->flags;
 	ret = start_recovery(ctrl, info->dev_id);
-	if (ret < 0) {
+	if (ret == -EBUSY) {
 		/* Someone still holds it (another daemon?): never delete it under them. */
-		snprintf(err, errlen, "ublk device %d: START_USER_RECOVERY: %s%s", d->dev_id,
-			 strerror(-ret), ret == -EBUSY ? " (its /dev/ublkcN is still open)" : "");
+		snprintf(err, errlen, "ublk device %d: START_USER_RECOVERY: %s (its "
+			 "/dev/ublkc%d is still open)", d->dev_id, strerror(-ret), d->dev_id);
 		release_dev(d);
 		return -EBUSY;
+	}
+	if (ret < 0) {
+		snprintf(err, errlen, "ublk device %d: START_USER_RECOVERY: %s", d->dev_id,
+			 strerror(-ret));
+		release_dev(d);
+		ublk_dev_remove_stale(ctrl, info->dev_id);
+		return -1;
 	}
 	d->char_fd = open_char_dev(d->dev_id);
 	if (d->char_fd < 0) {

@@ -51,6 +51,11 @@ kill -0 "$fio_pid" 2>/dev/null || fail "fio ended while the daemon was dead (its
 step "start ddublkd again"
 start_daemon "$cfg"
 assert_reattached rv "$dev"
+# Started while ext4 was mounted: its own mount namespace must not keep a
+# copy of that mount (it would outlive the umount below).
+[ "$(readlink "/proc/$DDUBLKD_PID/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] ||
+	fail "ddublkd shares the mount namespace of the shell"
+if grep -F "$dev" "/proc/$DDUBLKD_PID/mountinfo"; then fail "ddublkd's mount namespace holds a copy of $dev's mount"; fi
 step "daemon back after $((SECONDS - t0)) s; waiting for fio"
 rc=0
 wait "$fio_pid" || rc=$?
