@@ -90,6 +90,9 @@ struct daemon {
 void crash_point(const struct daemon *d, const char *where);
 void daemon_apply_overrides(const struct daemon *d, struct conf *c);
 
+/* daemon/mountns.c: a private mount namespace without copies of tenant mounts. */
+void enter_own_mount_ns(void);
+
 /* daemon/pool.c */
 int pools_open(struct daemon *d, char *err, size_t errlen);
 void pools_close(struct daemon *d);
@@ -112,6 +115,9 @@ int tenant_del(struct daemon *d, const char *name, char *err, size_t errlen);
 /* New class/QoS for a running tenant, recorded in its table: 0 or -1, unchanged. */
 int tenant_update(struct daemon *d, struct tenant *t, const struct conf_tenant *ct, char *err,
 		  size_t errlen);
+/* The ublk device settings of t (its gate made if need be). 0 or -1 with err. */
+int tenant_dev_config(struct daemon *d, struct tenant *t, struct ublk_dev_config *cfg,
+		      char *err, size_t errlen);
 /* Stop and delete every device, keeping the tables: the next start brings them back. */
 void tenants_stop_all(struct daemon *d);
 struct tenant *tenant_find(struct daemon *d, const char *name);
@@ -120,6 +126,16 @@ void tenant_info(const struct tenant *t, struct ctl_tenant_info *info);
 void tenant_request_from_conf(const struct conf_tenant *ct, struct ctl_request *req);
 /* Why size does not fit on p, for an error message. */
 void explain_no_room(struct pool *p, uint64_t size, char *err, size_t errlen);
+
+/* daemon/recover.c */
+/*
+ * A tenant's recorded device still exists after a daemon died: 1 if t was
+ * re-attached to it (user recovery), 0 if there is none (any left over was
+ * deleted: create one), -1 if it is held by someone else and left alone
+ * (t is "failed").
+ */
+int tenant_reattach(struct daemon *d, struct tenant *t);
+void log_tenant_up(const struct tenant *t, const char *how);
 
 /* daemon/gate.c */
 struct tenant_gate *gate_new(enum conf_class cls, const struct conf_qos *qos);

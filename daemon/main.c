@@ -53,6 +53,10 @@ static const char usage_text[] =
 	"\n"
 	"Signals: SIGTERM or SIGINT stop every tenant device (in-flight I/O\n"
 	"completes, new I/O fails) and exit; the tenant tables are kept.\n"
+	"If the daemon dies instead (SIGKILL, a crash), the devices of tenants\n"
+	"with recovery on stay, their I/O waiting; starting ddublkd again\n"
+	"re-attaches to them (ublk user recovery). Tenants with recovery off\n"
+	"fail their I/O within seconds and get a new device on the next start.\n"
 	"SIGHUP reloads the policy file like 'ublk-ctl reload' (without --force:\n"
 	"destructive changes are refused and logged).\n"
 	"\n"
@@ -147,16 +151,6 @@ void crash_point(const struct daemon *d, const char *where)
 		return;
 	log_warn("DDUBLKD_CRASH_AT=%s: killing myself (test hook)", where);
 	raise(SIGKILL);
-}
-
-/*
- * A private mount namespace: if the daemon shared one with a tenant's
- * mounted file system, its own exit could block flushing through itself.
- */
-static void enter_own_mount_ns(void)
-{
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		log_warn("cannot enter a private mount namespace: %s", strerror(errno));
 }
 
 /*

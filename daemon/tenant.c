@@ -124,10 +124,28 @@ static int pick_dev_id(struct daemon *d)
 	return -1;
 }
 
-/* Bring up the ublk device of a tenant whose extent is already reserved. */
-static int tenant_start(struct daemon *d, struct tenant *t, char *err, size_t errlen)
+/* Recovery tenants outlive a daemon crash, their in-flight I/O reissued. */
+static uint64_t tenant_ublk_flags(const struct daemon *d, const struct tenant *t)
 {
-	struct ublk_dev_config cfg = {
+	const uint64_t want = UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE;
+
+	if (!t->e.recovery || !(d->ublk_flags & UBLK_F_USER_RECOVERY))
+		return 0;
+	return d->ublk_flags & want;
+}
+
+int tenant_dev_config(struct daemon *d, struct tenant *t, struct ublk_dev_config *cfg,
+		      char *err, size_t errlen)
+{
+	if (!t->gate)
+		t->gate = gate_new(t->e.cls, &t->e.qos);
+	if (!t->gate) {
+		snprintf(err, errlen, "tenant \"%s\": out of memory", t->e.name);
+		return -1;
+	}
+	if (route(t, err, errlen) < 0)
+		return -1;
+	*cfg = (struct ublk_dev_config){
 		.name = t->e.name,
 		.dev_id = t->e.dev_id,
 		.queues = t->e.queues,
@@ -135,20 +153,22 @@ static int tenant_start(struct daemon *d, struct tenant *t, char *err, size_t er
 		.size = t->e.size,
 		.be = t->pool->be,
 		.be_offset = t->e.offset,
+		.gate = &t->gate->gate,
+		.flags = tenant_ublk_flags(d, t),
+		.router = t->pool->router,
+		.route_tenant = t->route_id < 0 ? 0 : (unsigned)t->route_id,
 	};
+	return 0;
+}
+
+/* Bring up the ublk device of a tenant whose extent is already reserved. */
+static int tenant_start(struct daemon *d, struct tenant *t, char *err, size_t errlen)
+{
+	struct ublk_dev_config cfg;
 	char why[512];
 
-	if (!t->gate)
-		t->gate = gate_new(t->e.cls, &t->e.qos);
-	if (!t->gate) {
-		snprintf(err, errlen, "tenant \"%s\": out of memory", t->e.name);
+	if (tenant_dev_config(d, t, &cfg, err, errlen) < 0)
 		return -1;
-	}
-	cfg.gate = &t->gate->gate;
-	if (route(t, err, errlen) < 0)
-		return -1;
-	cfg.router = t->pool->router;
-	cfg.route_tenant = t->route_id < 0 ? 0 : (unsigned)t->route_id;
 	if (ublk_dev_create(&d->ctrl, d->workers, &cfg, &t->dev, why, sizeof(why)) < 0 &&
 	    cfg.dev_id >= 0 && strstr(why, "already in use")) {
 		/* The id it had before is taken: any id will do. */
@@ -177,15 +197,18 @@ static void describe_qos(const struct table_entry *e, char *buf, size_t len)
 		 e->qos.weight);
 }
 
-static void log_tenant_up(const struct tenant *t)
+/* how: "live" for a new device, or how an existing one came back. */
+void log_tenant_up(const struct tenant *t, const char *how)
 {
 	char sz[32], off[32], qos[160];
 
 	describe_qos(&t->e, qos, sizeof(qos));
-	log_info("tenant \"%s\": /dev/ublkb%d live, %s on backend \"%s\" at offset %s, "
-		 "%u queue(s) x depth %u, %s", t->e.name, t->e.dev_id,
+	log_info("tenant \"%s\": /dev/ublkb%d %s, %s on backend \"%s\" at offset %s, "
+		 "%u queue(s) x depth %u, %s, recovery %s", t->e.name, t->e.dev_id, how,
 		 format_size(t->e.size, sz, sizeof(sz)), t->pool->be->name,
-		 format_size(t->e.offset, off, sizeof(off)), t->e.queues, t->e.depth, qos);
+		 format_size(t->e.offset, off, sizeof(off)), t->e.queues, t->e.depth, qos,
+		 !t->e.recovery ? "off" : t->dev && !ublk_dev_recoverable(t->dev) ?
+		 "not supported by this kernel" : "on");
 }
 
 static int check_shape(struct daemon *d, unsigned queues, unsigned depth, char *err,
@@ -326,7 +349,7 @@ int tenant_add(struct daemon *d, const struct ctl_request *req, bool from_policy
 	if (t->e.dev_id != recorded_id && pool_save(d, p, why, sizeof(why)) < 0)
 		log_warn("tenant \"%s\": its new device id %d is not recorded (%s); the next "
 			 "start picks one again", t->e.name, t->e.dev_id, why);
-	log_tenant_up(t);
+	log_tenant_up(t, "live");
 	*out = t;
 	return 0;
 }
@@ -442,14 +465,20 @@ static void restore_one(struct daemon *d, struct pool *p, const struct table_ent
 			(unsigned long long)p->reserved, (unsigned long long)p->map.capacity);
 		return;
 	}
-	if (e->dev_id >= 0)
-		ublk_dev_remove_stale(&d->ctrl, (uint32_t)e->dev_id);
+	switch (e->dev_id >= 0 ? tenant_reattach(d, t) : 0) {
+	case 1:
+		return; /* back on its old device, after a crash */
+	case -1:
+		return; /* the device is still held: left alone, logged */
+	default:
+		break;
+	}
 	if (tenant_start(d, t, err, sizeof(err)) < 0) {
 		/* Keep it in the table: its data is there; the operator decides. */
 		log_err("%s", err);
 		return;
 	}
-	log_tenant_up(t);
+	log_tenant_up(t, "live");
 }
 
 static void restore_pool(struct daemon *d, struct pool *p)

@@ -214,6 +214,30 @@ int ublk_ctrl_get_dev_info(struct ublk_ctrl *c, uint32_t dev_id,
 	return ctrl_exec(c, UBLK_CMD_GET_DEV_INFO, &cmd);
 }
 
+int ublk_ctrl_get_params(struct ublk_ctrl *c, uint32_t dev_id, struct ublk_params *p)
+{
+	struct ublksrv_ctrl_cmd cmd = ctrl_cmd(dev_id, p, sizeof(*p));
+
+	memset(p, 0, sizeof(*p));
+	p->len = sizeof(*p);
+	return ctrl_exec(c, UBLK_CMD_GET_PARAMS, &cmd);
+}
+
+int ublk_ctrl_start_user_recovery(struct ublk_ctrl *c, uint32_t dev_id)
+{
+	struct ublksrv_ctrl_cmd cmd = ctrl_cmd(dev_id, NULL, 0);
+
+	return ctrl_exec(c, UBLK_CMD_START_USER_RECOVERY, &cmd);
+}
+
+int ublk_ctrl_end_user_recovery(struct ublk_ctrl *c, uint32_t dev_id, pid_t pid)
+{
+	struct ublksrv_ctrl_cmd cmd = ctrl_cmd(dev_id, NULL, 0);
+
+	cmd.data[0] = (uint64_t)pid;
+	return ctrl_exec(c, UBLK_CMD_END_USER_RECOVERY, &cmd);
+}
+
 int ublk_ctrl_get_queue_affinity(struct ublk_ctrl *c, uint32_t dev_id, uint16_t q_id,
 				 cpu_set_t *cpus)
 {

@@ -54,6 +54,15 @@ int ublk_ctrl_get_dev_info(struct ublk_ctrl *c, uint32_t dev_id,
 			   struct ublksrv_ctrl_dev_info *info);
 int ublk_ctrl_get_queue_affinity(struct ublk_ctrl *c, uint32_t dev_id, uint16_t q_id,
 				 cpu_set_t *cpus);
+int ublk_ctrl_get_params(struct ublk_ctrl *c, uint32_t dev_id, struct ublk_params *p);
+/*
+ * User recovery of a device whose daemon died (it is QUIESCED): START
+ * forgets the old daemon (-EBUSY while its /dev/ublkcN is still open or
+ * the kernel has not quiesced the device yet); END returns once every tag
+ * has a FETCH posted again and lets the queued requests go to pid.
+ */
+int ublk_ctrl_start_user_recovery(struct ublk_ctrl *c, uint32_t dev_id);
+int ublk_ctrl_end_user_recovery(struct ublk_ctrl *c, uint32_t dev_id, pid_t pid);
 /* GET_FEATURES (6.5+); -EOPNOTSUPP on kernels without it. */
 int ublk_ctrl_get_features(struct ublk_ctrl *c, uint64_t *features);
 

@@ -14,8 +14,11 @@
 
 #include "common/log.h"
 #include "ublk/queue.h"
+#include "ublk/reattach.h"
 
 #define ATTACH_TIMEOUT_MS 5000
+/* START_USER_RECOVERY: until the dead daemon's files are closed (seconds). */
+#define RECOVERY_START_TIMEOUT_MS 20000
 #define OPEN_TIMEOUT_MS 5000
 /* STOP_DEV lets in-flight requests finish; a slow backend may take a while. */
 #define DETACH_TIMEOUT_MS 30000
@@ -26,6 +29,7 @@ struct ublk_dev {
 	int char_fd;
 	unsigned nr_queues;
 	unsigned depth;
+	uint64_t flags; /* UBLK_F_* the kernel granted */
 	struct ublk_queue **queues;
 	struct ublk_workers *pool;
 };
@@ -50,6 +54,11 @@ void ublk_dev_stats(const struct ublk_dev *d, struct stats_io_snap *out)
 unsigned ublk_dev_depth(const struct ublk_dev *d)
 {
 	return d->depth;
+}
+
+bool ublk_dev_recoverable(const struct ublk_dev *d)
+{
+	return d->flags & UBLK_F_USER_RECOVERY;
 }
 
 static unsigned ilog2_u32(uint32_t v)
@@ -217,6 +226,10 @@ static int teardown(struct ublk_ctrl *ctrl, struct ublk_workers *w, struct ublk_
 	return 0;
 }
 
+static int rollback(struct ublk_ctrl *ctrl, struct ublk_workers *w,
+		    const struct ublk_dev_config *cfg, struct ublk_dev *d, unsigned attached,
+		    const char *why, char *err, size_t errlen);
+
 static int add_dev(struct ublk_ctrl *ctrl, const struct ublk_dev_config *cfg,
 		   struct ublksrv_ctrl_dev_info *info, uint32_t max_io, char *err, size_t errlen)
 {
@@ -227,6 +240,7 @@ static int add_dev(struct ublk_ctrl *ctrl, const struct ublk_dev_config *cfg,
 	info->nr_hw_queues = (uint16_t)cfg->queues;
 	info->queue_depth = (uint16_t)cfg->depth;
 	info->max_io_buf_bytes = max_io;
+	info->flags = cfg->flags;
 	ret = ublk_ctrl_add_dev(ctrl, info);
 	if (ret == -EEXIST)
 		snprintf(err, errlen, "ADD_DEV: ublk device id %d is already in use", cfg->dev_id);
@@ -290,6 +304,7 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct ublk_workers *w,
 	d->pool = w;
 	d->nr_queues = info.nr_hw_queues;
 	d->depth = info.queue_depth;
+	d->flags = info.flags;
 	d->queues = calloc(d->nr_queues, sizeof(*d->queues));
 	if (!d->queues) {
 		snprintf(why, sizeof(why), "out of memory");
@@ -328,10 +343,113 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct ublk_workers *w,
 	*out = d;
 	return 0;
 fail:
+	return rollback(ctrl, w, cfg, d, attached, why, err, errlen);
+}
+
+/*
+ * START_USER_RECOVERY is refused with EBUSY until the dying daemon's
+ * /dev/ublkcN is closed and the kernel has quiesced the device.
+ */
+static int start_recovery(struct ublk_ctrl *ctrl, uint32_t dev_id)
+{
+	int ret, waited = 0;
+
+	for (;;) {
+		ret = ublk_ctrl_start_user_recovery(ctrl, dev_id);
+		if (ret != -EBUSY || waited >= RECOVERY_START_TIMEOUT_MS)
+			return ret;
+		usleep(100000);
+		waited += 100;
+	}
+}
+
+int ublk_dev_reattach(struct ublk_ctrl *ctrl, struct ublk_workers *w,
+		      const struct ublk_dev_config *cfg, const struct ublksrv_ctrl_dev_info *info,
+		      struct ublk_dev **out, char *err, size_t errlen)
+{
+	unsigned attached = 0;
+	struct ublk_dev *d;
+	char why[256];
+	int ret;
+
+	if (info->nr_hw_queues > ublk_workers_count(w)) {
+		snprintf(err, errlen, "ublk device %u has %u queues but the daemon runs %u "
+			 "worker(s)", info->dev_id, info->nr_hw_queues, ublk_workers_count(w));
+		ublk_dev_remove_stale(ctrl, info->dev_id);
+		return -1;
+	}
+	d = calloc(1, sizeof(*d));
+	if (d)
+		d->queues = calloc(info->nr_hw_queues, sizeof(*d->queues));
+	if (!d || !d->queues) {
+		free(d);
+		snprintf(err, errlen, "out of memory");
+		ublk_dev_remove_stale(ctrl, info->dev_id);
+		return -1;
+	}
+	snprintf(d->name, sizeof(d->name), "%s", cfg->name);
+	d->dev_id = (int)info->dev_id;
+	d->char_fd = -1;
+	d->pool = w;
+	d->nr_queues = info->nr_hw_queues;
+	d->depth = info->queue_depth;
+	d->flags = info->flags;
+	ret = start_recovery(ctrl, info->dev_id);
+	if (ret == -EBUSY) {
+		/* Someone still holds it (another daemon?): never delete it under them. */
+		snprintf(err, errlen, "ublk device %d: START_USER_RECOVERY: %s (its "
+			 "/dev/ublkc%d is still open)", d->dev_id, strerror(-ret), d->dev_id);
+		release_dev(d);
+		return -EBUSY;
+	}
+	if (ret < 0) {
+		snprintf(err, errlen, "ublk device %d: START_USER_RECOVERY: %s", d->dev_id,
+			 strerror(-ret));
+		release_dev(d);
+		ublk_dev_remove_stale(ctrl, info->dev_id);
+		return -1;
+	}
+	d->char_fd = open_char_dev(d->dev_id);
+	if (d->char_fd < 0) {
+		snprintf(why, sizeof(why), "open /dev/ublkc%d: %s", d->dev_id,
+			 strerror(-d->char_fd));
+		goto fail;
+	}
+	for (unsigned q = 0; q < d->nr_queues; q++) {
+		d->queues[q] = alloc_queue(d, cfg, q, info->max_io_buf_bytes, why, sizeof(why));
+		if (!d->queues[q])
+			goto fail;
+	}
+	/* FETCH must come from the thread that serves the queue: the workers. */
+	for (attached = 0; attached < d->nr_queues; attached++)
+		ublk_workers_attach(w, attached, d->queues[attached]);
+	if (ublk_workers_wait(w, d->queues, d->nr_queues, true, ATTACH_TIMEOUT_MS) < 0) {
+		snprintf(why, sizeof(why), "workers did not take the queues within %d s",
+			 ATTACH_TIMEOUT_MS / 1000);
+		goto fail;
+	}
+	ret = ublk_ctrl_end_user_recovery(ctrl, info->dev_id, getpid());
+	if (ret < 0) {
+		snprintf(why, sizeof(why), "END_USER_RECOVERY: %s", strerror(-ret));
+		goto fail;
+	}
+	*out = d;
+	return 0;
+fail:
+	return rollback(ctrl, w, cfg, d, attached, why, err, errlen);
+}
+
+/* A create or reattach failed at `why`: delete the device again, report. */
+static int rollback(struct ublk_ctrl *ctrl, struct ublk_workers *w,
+		    const struct ublk_dev_config *cfg, struct ublk_dev *d, unsigned attached,
+		    const char *why, char *err, size_t errlen)
+{
+	char how[256];
+
 	snprintf(err, errlen, "ublk device %d: %s", d->dev_id, why);
-	if (teardown(ctrl, w, d, attached, why, sizeof(why)) < 0) {
+	if (teardown(ctrl, w, d, attached, how, sizeof(how)) < 0) {
 		/* Leak rather than free memory the kernel may still write to. */
-		log_err("tenant \"%s\": rollback failed: %s", cfg->name, why);
+		log_err("tenant \"%s\": rollback failed: %s", cfg->name, how);
 		return -1;
 	}
 	release_dev(d);
@@ -353,8 +471,8 @@ int ublk_dev_remove_stale(struct ublk_ctrl *ctrl, uint32_t dev_id)
 
 	if (ret < 0)
 		return ret;
-	log_warn("ublk device %u (state %u) is left over from an earlier daemon; deleting it",
-		 dev_id, info.state);
+	log_warn("ublk device %u (%s) is left over from an earlier daemon; deleting it",
+		 dev_id, ublk_state_name(info.state));
 	ret = ublk_ctrl_stop_dev(ctrl, dev_id);
 	if (ret < 0 && ret != -ENODEV)
 		return ret;

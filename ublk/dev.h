@@ -15,6 +15,7 @@
 #define DDUBLK_UBLK_DEV_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,6 +61,11 @@ struct ublk_dev_config {
 	/* NULL: the workers submit to be on their own rings; else through it (router/). */
 	struct router *router;
 	unsigned route_tenant; /* router_tenant_add()'s id */
+	/*
+	 * UBLK_F_* asked of ADD_DEV: USER_RECOVERY|USER_RECOVERY_REISSUE keep
+	 * the device (quiesced, its I/O queued) when the daemon dies.
+	 */
+	uint64_t flags;
 };
 
 /* Start nr workers, worker i pinned to online CPU i % nr_cpus. */
@@ -79,6 +85,20 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct ublk_workers *w,
 		    char *err, size_t errlen);
 
 /*
+ * Take over a device whose daemon died (QUIESCED, with USER_RECOVERY):
+ * START_USER_RECOVERY (retried while the old daemon's /dev/ublkcN is still
+ * open), open and map /dev/ublkcN, hand the queues to the workers (they
+ * FETCH every tag), END_USER_RECOVERY. info is the device's GET_DEV_INFO;
+ * cfg must match it. On failure the device is stopped and deleted (err
+ * says why, -1), so the caller can create a new one -- except when
+ * START_USER_RECOVERY is refused (something still holds the device):
+ * then it is left alone and the result is -EBUSY.
+ */
+int ublk_dev_reattach(struct ublk_ctrl *ctrl, struct ublk_workers *w,
+		      const struct ublk_dev_config *cfg, const struct ublksrv_ctrl_dev_info *info,
+		      struct ublk_dev **out, char *err, size_t errlen);
+
+/*
  * STOP_DEV (in-flight requests finish, new ones fail), wait for the workers
  * to drop the queues, unmap, close, DEL_DEV. Returns 0, or -1 with err set;
  * on failure the device may still exist and d stays valid.
@@ -88,6 +108,8 @@ int ublk_dev_destroy(struct ublk_ctrl *ctrl, struct ublk_dev *d, char *err, size
 int ublk_dev_id(const struct ublk_dev *d);
 unsigned ublk_dev_queues(const struct ublk_dev *d);
 unsigned ublk_dev_depth(const struct ublk_dev *d);
+/* Created with USER_RECOVERY: it outlives a daemon crash. */
+bool ublk_dev_recoverable(const struct ublk_dev *d);
 
 /* Add the device's statistics (every queue's) to out. Control thread. */
 void ublk_dev_stats(const struct ublk_dev *d, struct stats_io_snap *out);

@@ -282,3 +282,59 @@ trace_commands() {
 
 # log_field PATTERN: the rest of ddublkd's latest log line after PATTERN.
 log_field() { grep -F "$1" "$DDUBLKD_LOG" | tail -n 1 | sed "s/.*$1//"; }
+
+# ---- crash recovery (recovery, recovery_repeat, no_recovery) ----
+CRASHED_PID=
+
+# crash_daemon: SIGKILL the daemon we started, without waiting for it: the
+# kernel takes a few seconds to let go of its devices (reap_crashed).
+crash_daemon() {
+	[ -n "$DDUBLKD_PID" ] || fail "crash_daemon: no daemon running"
+	kill -KILL "$DDUBLKD_PID" || fail "kill -9 $DDUBLKD_PID failed"
+	CRASHED_PID=$DDUBLKD_PID
+	DDUBLKD_PID=
+	echo "---- ddublkd (pid $CRASHED_PID) killed with SIGKILL ($(date +%T)) ----" >>"$DDUBLKD_LOG"
+}
+
+# reap_crashed: the killed daemon is gone within 30 s, status 137.
+reap_crashed() {
+	local rc=0 i
+	[ -n "$CRASHED_PID" ] || return 0
+	for ((i = 0; i < 60; i++)); do
+		kill -0 "$CRASHED_PID" 2>/dev/null || break
+		sleep 0.5
+	done
+	kill -0 "$CRASHED_PID" 2>/dev/null && fail "killed ddublkd (pid $CRASHED_PID) still there after 30 s"
+	wait "$CRASHED_PID" || rc=$?
+	[ "$rc" = 137 ] || fail "killed ddublkd exited with status $rc, expected 137"
+	CRASHED_PID=
+}
+
+# last_start_log: the daemon log since its latest start.
+last_start_log() { awk '/^---- ddublkd --config/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' "$DDUBLKD_LOG"; }
+
+# assert_reattached NAME DEV: the latest start took NAME's device DEV over
+# (user recovery) instead of making a new one.
+assert_reattached() {
+	local line
+	line=$(last_start_log | grep -F "tenant \"$1\": $2 re-attached") ||
+		fail "$1: the daemon did not log re-attaching $2 (last start: $(last_start_log | grep -F "tenant \"$1\"" | tail -n 3))"
+	echo "  $line"
+	[ "$(tenant_get "$1" device)" = "$2" ] || fail "$1: served on '$(tenant_get "$1" device)' after the restart, expected $2"
+	[ "$(tenant_get "$1" state)" = live ] || fail "$1: state '$(tenant_get "$1" state)' after the restart"
+}
+
+# sectors_written DEV: sectors written to block device DEV since boot.
+sectors_written() { awk '{ print $7 }' "/sys/block/${1#/dev/}/stat"; }
+
+# wait_written DEV BYTES SECS PID: return once BYTES more reach DEV; fail if
+# it takes longer than SECS or PID (the writer) exits first.
+wait_written() {
+	local dev=$1 want=$(($2 / 512)) deadline=$((SECONDS + $3)) start
+	start=$(sectors_written "$dev")
+	while [ $(($(sectors_written "$dev") - start)) -lt "$want" ]; do
+		kill -0 "$4" 2>/dev/null || fail "the writer (pid $4) ended before $2 bytes reached $dev"
+		[ "$SECONDS" -lt "$deadline" ] || fail "fewer than $2 bytes reached $dev in $3 s"
+		sleep 0.2
+	done
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading /proc/self/mountinfo lines (proc(5)): pure parsing, no system calls. */
+#ifndef DDUBLK_COMMON_MOUNTINFO_H
+#define DDUBLK_COMMON_MOUNTINFO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * If the mount described by line has a source that starts with prefix
+ * ("/dev/ublkb"), copy its mount point, unescaped (\040 is a space), into
+ * target and return true. False for other mounts and malformed lines, or a
+ * mount point that does not fit.
+ */
+bool mountinfo_source_match(const char *line, const char *prefix, char *target, size_t len);
+
+#endif

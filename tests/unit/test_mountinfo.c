@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/* Finding ublk mounts in /proc/self/mountinfo lines (common/mountinfo.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/mountinfo.h"
+
+#define PFX "/dev/ublkb"
+
+static void test_ublk_mount_matches(void **state)
+{
+	char t[64];
+
+	(void)state;
+	assert_true(mountinfo_source_match("36 25 259:1 / /run/mnt/a rw,relatime shared:1 - ext4 "
+					   "/dev/ublkb3 rw\n", PFX, t, sizeof(t)));
+	assert_string_equal(t, "/run/mnt/a");
+}
+
+static void test_no_optional_fields(void **state)
+{
+	char t[64];
+
+	(void)state;
+	assert_true(mountinfo_source_match("36 25 259:1 / /mnt rw - xfs /dev/ublkb12 rw", PFX, t,
+					   sizeof(t)));
+	assert_string_equal(t, "/mnt");
+}
+
+static void test_other_sources_do_not_match(void **state)
+{
+	char t[64];
+
+	(void)state;
+	assert_false(mountinfo_source_match("22 1 0:20 / /proc rw - proc proc rw\n", PFX, t,
+					    sizeof(t)));
+	assert_false(mountinfo_source_match("40 1 259:0 / /data rw - ext4 /dev/nvme0n1 rw\n",
+					    PFX, t, sizeof(t)));
+	/* The mount point names ublk, the source does not. */
+	assert_false(mountinfo_source_match("41 1 0:30 / /dev/ublkb0x rw - tmpfs tmpfs rw\n",
+					    PFX, t, sizeof(t)));
+}
+
+static void test_escaped_mount_point(void **state)
+{
+	char t[64];
+
+	(void)state;
+	assert_true(mountinfo_source_match("36 25 259:1 / /run/my\\040mnt\\134x rw - ext4 "
+					   "/dev/ublkb0 rw\n", PFX, t, sizeof(t)));
+	assert_string_equal(t, "/run/my mnt\\x");
+}
+
+static void test_malformed_and_too_long(void **state)
+{
+	char t[8];
+
+	(void)state;
+	assert_false(mountinfo_source_match("", PFX, t, sizeof(t)));
+	assert_false(mountinfo_source_match("36 25 259:1 / /m rw ext4 /dev/ublkb0", PFX, t,
+					    sizeof(t)));
+	assert_false(mountinfo_source_match("36 25 259:1 / /m rw -", PFX, t, sizeof(t)));
+	assert_false(mountinfo_source_match("36 25 259:1 / /a/long/path rw - ext4 /dev/ublkb0 rw",
+					    PFX, t, sizeof(t)));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ublk_mount_matches),
+		cmocka_unit_test(test_no_optional_fields),
+		cmocka_unit_test(test_other_sources_do_not_match),
+		cmocka_unit_test(test_escaped_mount_point),
+		cmocka_unit_test(test_malformed_and_too_long),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
