@@ -21,7 +21,7 @@ backends = (
 );
 CONF
 
-size=$((192 << 20))
+size=$((128 << 20))
 declare -A dev backend=([ra]=nvme [rb]=img) fio_pid
 
 start_daemon "$cfg"
@@ -43,7 +43,7 @@ fio_args() {
 		--direct=1 --rw=randwrite --bssplit=4k/40:16k/30:64k/30 --iodepth=16 \
 		--verify=crc32c --verify_fatal=1 --output-format=json "${rate[@]}"
 }
-# Writes capped at 1 MiB/s per tenant, so that the write phase (>= 192 s)
+# Writes capped at 1 MiB/s per tenant, so that the write phase (>= 128 s)
 # outlasts three crash-and-restart rounds on a slow emulated guest; the
 # verify reads are not capped.
 rate=("--rate=0,1m")
