@@ -12,12 +12,17 @@ die() { echo "bench/$bench: $*" >&2; exit 1; }
 build_dir=$bench_top/build
 runtime=15
 ramp=3
+vm_opts=() # more options for tests/vm/run.sh (--stock)
 
-# common_opt ARGS...: take "--build-dir DIR", "--runtime SEC" or "--ramp SEC"
-# off the front of ARGS (the caller then shifts 2); fails for anything else.
+# common_opt ARGS...: take "--build-dir DIR", "--runtime SEC", "--ramp SEC"
+# or "--stock" off the front of ARGS; sets taken to how many words it used
+# (the caller shifts that many); fails for anything else.
+# shellcheck disable=SC2034 # taken is read by the caller
 common_opt() {
+	taken=2
 	case $1 in
 	--build-dir | --runtime | --ramp) [ $# -ge 2 ] || usage ;;
+	--stock) taken=1; vm_opts+=(--stock); return 0 ;;
 	*) return 1 ;;
 	esac
 	case $1 in
@@ -39,7 +44,7 @@ check_common_opts() {
 # run_guest BUILD_DIR TIMEOUT_S ARGS...: one boot running bench/$bench/guest.sh ARGS.
 run_guest() {
 	local build_dir=$1 timeout=$2; shift 2
-	"$bench_top/tests/vm/run.sh" --build-dir "$build_dir" --timeout "$timeout" \
+	"$bench_top/tests/vm/run.sh" --build-dir "$build_dir" --timeout "$timeout" "${vm_opts[@]}" \
 		--script "$bench_top/bench/$bench/guest.sh" "$@" ||
 		die "the VM run failed (see $build_dir/vm/bench_${bench}_guest/)"
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/isolation: do latency tenants stay fast next to throughput tenants?
 #
-# usage: bench/isolation/run.sh [--build-dir DIR] [--runtime SEC] [--ramp SEC] [--l-jobs N] [--steps "N ..."]
+# usage: bench/isolation/run.sh [--build-dir DIR] [--runtime SEC] [--ramp SEC] [--stock] [--l-jobs N] [--steps "N ..."]
 #
 # Boots the test VM once (tests/vm/run.sh --script bench/isolation/guest.sh).
 # On one NVMe passthrough backend, a latency tenant runs fio 4k randread QD1
@@ -30,7 +30,7 @@ usage() {
 
 parse_args() {
 	while [ $# -gt 0 ]; do
-		if common_opt "$@"; then shift 2; continue; fi
+		if common_opt "$@"; then shift "$taken"; continue; fi
 		case $1 in
 		--l-jobs) [ $# -ge 2 ] || usage; l_jobs=$2; shift 2 ;;
 		--steps) [ $# -ge 2 ] || usage; steps=$2; shift 2 ;;

@@ -2,7 +2,7 @@
 # bench/passthrough: what a ddublk tenant costs over raw NVMe passthrough
 # and over the kernel block path, measured in ONE boot of the test VM.
 #
-# usage: bench/passthrough/run.sh [--build-dir DIR] [--runtime SEC] [--ramp SEC]
+# usage: bench/passthrough/run.sh [--build-dir DIR] [--runtime SEC] [--ramp SEC] [--stock]
 #
 # Boots the VM once (tests/vm/run.sh --script bench/passthrough/guest.sh),
 # where fio runs each workload against
@@ -32,7 +32,7 @@ usage() {
 
 parse_args() {
 	while [ $# -gt 0 ]; do
-		if common_opt "$@"; then shift 2; continue; fi
+		if common_opt "$@"; then shift "$taken"; continue; fi
 		case $1 in
 		-h|--help) usage ;;
 		*) echo "bench/passthrough: unknown argument $1" >&2; usage ;;
