@@ -253,6 +253,36 @@ static int add_dev(struct ublk_ctrl *ctrl, const struct ublk_dev_config *cfg,
 	return ret;
 }
 
+/*
+ * Open the device's char node, set up its queues and hand them to the
+ * workers: FETCH must come from the thread that serves a queue, and
+ * START_DEV / END_USER_RECOVERY wait for every tag's FETCH. *attached
+ * counts the queues given to workers, for the rollback.
+ */
+static int serve_queues(struct ublk_dev *d, struct ublk_workers *w,
+			const struct ublk_dev_config *cfg, uint32_t max_io_buf_bytes,
+			unsigned *attached, char *why, size_t len)
+{
+	d->char_fd = open_char_dev(d->dev_id);
+	if (d->char_fd < 0) {
+		snprintf(why, len, "open /dev/ublkc%d: %s", d->dev_id, strerror(-d->char_fd));
+		return -1;
+	}
+	for (unsigned q = 0; q < d->nr_queues; q++) {
+		d->queues[q] = alloc_queue(d, cfg, q, max_io_buf_bytes, why, len);
+		if (!d->queues[q])
+			return -1;
+	}
+	for (*attached = 0; *attached < d->nr_queues; (*attached)++)
+		ublk_workers_attach(w, *attached, d->queues[*attached]);
+	if (ublk_workers_wait(w, d->queues, d->nr_queues, true, ATTACH_TIMEOUT_MS) < 0) {
+		snprintf(why, len, "workers did not take the queues within %d s",
+			 ATTACH_TIMEOUT_MS / 1000);
+		return -1;
+	}
+	return 0;
+}
+
 static void log_affinity(struct ublk_ctrl *ctrl, const struct ublk_dev *d)
 {
 	cpu_set_t cpus;
@@ -316,24 +346,8 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct ublk_workers *w,
 		snprintf(why, sizeof(why), "SET_PARAMS: %s", strerror(-ret));
 		goto fail;
 	}
-	d->char_fd = open_char_dev(d->dev_id);
-	if (d->char_fd < 0) {
-		snprintf(why, sizeof(why), "open /dev/ublkc%d: %s", d->dev_id,
-			 strerror(-d->char_fd));
+	if (serve_queues(d, w, cfg, info.max_io_buf_bytes, &attached, why, sizeof(why)) < 0)
 		goto fail;
-	}
-	for (unsigned q = 0; q < d->nr_queues; q++) {
-		d->queues[q] = alloc_queue(d, cfg, q, info.max_io_buf_bytes, why, sizeof(why));
-		if (!d->queues[q])
-			goto fail;
-	}
-	for (attached = 0; attached < d->nr_queues; attached++)
-		ublk_workers_attach(w, attached, d->queues[attached]);
-	if (ublk_workers_wait(w, d->queues, d->nr_queues, true, ATTACH_TIMEOUT_MS) < 0) {
-		snprintf(why, sizeof(why), "workers did not take the queues within %d s",
-			 ATTACH_TIMEOUT_MS / 1000);
-		goto fail;
-	}
 	log_affinity(ctrl, d);
 	ret = ublk_ctrl_start_dev(ctrl, info.dev_id, getpid());
 	if (ret < 0) {
@@ -409,25 +423,8 @@ int ublk_dev_reattach(struct ublk_ctrl *ctrl, struct ublk_workers *w,
 		ublk_dev_remove_stale(ctrl, info->dev_id);
 		return -1;
 	}
-	d->char_fd = open_char_dev(d->dev_id);
-	if (d->char_fd < 0) {
-		snprintf(why, sizeof(why), "open /dev/ublkc%d: %s", d->dev_id,
-			 strerror(-d->char_fd));
+	if (serve_queues(d, w, cfg, info->max_io_buf_bytes, &attached, why, sizeof(why)) < 0)
 		goto fail;
-	}
-	for (unsigned q = 0; q < d->nr_queues; q++) {
-		d->queues[q] = alloc_queue(d, cfg, q, info->max_io_buf_bytes, why, sizeof(why));
-		if (!d->queues[q])
-			goto fail;
-	}
-	/* FETCH must come from the thread that serves the queue: the workers. */
-	for (attached = 0; attached < d->nr_queues; attached++)
-		ublk_workers_attach(w, attached, d->queues[attached]);
-	if (ublk_workers_wait(w, d->queues, d->nr_queues, true, ATTACH_TIMEOUT_MS) < 0) {
-		snprintf(why, sizeof(why), "workers did not take the queues within %d s",
-			 ATTACH_TIMEOUT_MS / 1000);
-		goto fail;
-	}
 	ret = ublk_ctrl_end_user_recovery(ctrl, info->dev_id, getpid());
 	if (ret < 0) {
 		snprintf(why, sizeof(why), "END_USER_RECOVERY: %s", strerror(-ret));
