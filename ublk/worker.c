@@ -514,18 +514,24 @@ static void park_again(struct ublk_worker *w, struct ublk_io *io)
 	w->again_count++;
 }
 
-/* Send every parked request again, to the queue it was steered to. */
-static void resend_again(struct ublk_worker *w)
+/* Send each request of the list rq to the queue it was steered to. */
+static void send_steered(struct ublk_worker *w, struct router_req *rq)
 {
-	struct router_req *rq = w->again;
-
-	w->again = NULL;
 	while (rq) {
 		struct router_req *next = router_req_next(rq);
 
 		nq_handle_send(rq->via, rq, &w->port);
 		rq = next;
 	}
+}
+
+/* Send every parked request again. */
+static void resend_again(struct ublk_worker *w)
+{
+	struct router_req *rq = w->again;
+
+	w->again = NULL;
+	send_steered(w, rq);
 }
 
 /* A CQE of io's backend commands, on ring (the worker's, or its IOPOLL ring). */
@@ -580,13 +586,7 @@ static void drain_port(struct ublk_worker *w)
 		backend_done(w, (struct ublk_io *)((char *)rq - offsetof(struct ublk_io, rr)));
 		rq = next;
 	}
-	rq = router_port_take_send(&w->port);
-	while (rq) {
-		struct router_req *next = router_req_next(rq);
-
-		nq_handle_send(rq->via, rq, &w->port);
-		rq = next;
-	}
+	send_steered(w, router_port_take_send(&w->port));
 }
 
 static bool should_quit(struct ublk_worker *w)
