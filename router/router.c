@@ -384,8 +384,15 @@ static enum nq_route probe_route(struct backend *be, struct nq_list *l, const cp
 	unsigned first = 0;
 	int any_cpu = -1;
 
-	while (l->q[first].cpu < 0)
-		first++; /* the caller made sure one is reachable */
+	/*
+	 * Probe a reachable DEFAULT queue: the probe's ring is not IOPOLL, so a
+	 * polled queue would refuse it (-EINVAL) even on a patched kernel.
+	 */
+	while (first < l->nr && (l->q[first].cpu < 0 || l->q[first].type != HCTX_DEFAULT))
+		first++;
+	if (first == l->nr)
+		for (first = 0; l->q[first].cpu < 0; first++)
+			; /* none: the first reachable one (the caller made sure there is one) */
 	if (!qid_supported(be, l->q[first].hctx))
 		return NQ_ROUTE_PINNED;
 	for (int cpu = 0; cpu < CPU_SETSIZE && any_cpu < 0; cpu++)
