@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "conf/diff.h"
 #include "router/cpulist.h"
@@ -41,14 +42,6 @@ struct router {
 	bool *id_used; /* tenant ids */
 	unsigned nr_ids;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static struct router_req *req_of_sched(struct sched_req *sr)
 {
@@ -98,7 +91,7 @@ static enum sched_op sched_op_of(enum backend_op op)
 void router_req_init(struct router_req *rq, unsigned tenant, struct backend_io *bio,
 		     uint64_t user_data, struct router_port *owner)
 {
-	bool data = bio->op == BIO_READ || bio->op == BIO_WRITE;
+	bool data = backend_op_moves_data(bio->op);
 
 	*rq = (struct router_req){
 		.sr = {
@@ -117,7 +110,12 @@ void router_req_init(struct router_req *rq, unsigned tenant, struct backend_io *
 
 void router_submit(struct router *r, struct router_req *rq, struct router_port *caller)
 {
-	uint64_t now = now_ns();
+	router_submit_at(r, rq, caller, monotonic_ns());
+}
+
+void router_submit_at(struct router *r, struct router_req *rq, struct router_port *caller,
+		      uint64_t now)
+{
 	struct inbox_link *go;
 
 	pthread_mutex_lock(&r->lock);
@@ -129,7 +127,7 @@ void router_submit(struct router *r, struct router_req *rq, struct router_port *
 
 void router_done(struct router *r, struct router_req *rq, struct router_port *caller)
 {
-	router_done_at(r, rq, caller, now_ns());
+	router_done_at(r, rq, caller, monotonic_ns());
 }
 
 void router_done_at(struct router *r, struct router_req *rq, struct router_port *caller,
@@ -171,7 +169,7 @@ static void log_groups(struct router *r, enum log_level level)
 
 void router_tick(struct router *r)
 {
-	uint64_t now = now_ns();
+	uint64_t now = monotonic_ns();
 	struct sched_stats st;
 	struct inbox_link *go;
 
@@ -422,7 +420,7 @@ static int make_sched(struct router *r, const struct conf_sched *cs, const struc
 			 r->ns, r->nr);
 		p.mode = CONF_SCHED_STATIC;
 	}
-	r->s = sched_new(&p, descs, r->nr, now_ns());
+	r->s = sched_new(&p, descs, r->nr, monotonic_ns());
 	if (!r->s) {
 		snprintf(err, errlen, "scheduler: %s", strerror(errno));
 		return -1;

@@ -63,6 +63,9 @@ void router_req_init(struct router_req *rq, unsigned tenant, struct backend_io *
 
 /* A new request (from its owner, caller == rq->owner). */
 void router_submit(struct router *r, struct router_req *rq, struct router_port *caller);
+/* The same at a CLOCK_MONOTONIC time the caller already read. */
+void router_submit_at(struct router *r, struct router_req *rq, struct router_port *caller,
+		      uint64_t now);
 /* rq's backend work is over: account it, send what that lets go. */
 void router_done(struct router *r, struct router_req *rq, struct router_port *caller);
 /* The same at a CLOCK_MONOTONIC time the caller already read (one clock read per completion). */

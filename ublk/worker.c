@@ -293,10 +293,11 @@ static void count_done(struct ublk_queue *q, struct ublk_io *io, uint64_t now)
 	stats_add_release(&q->st.completed, 1);
 }
 
-/* now_ns: the time if the caller has it, else 0 (only unrouted requests need it). */
+/* now_ns: the time if the caller has it, else 0. */
 static void submit_to_backend(struct ublk_worker *w, struct ublk_io *io, uint64_t now_ns)
 {
 	struct ublk_queue *q = io->q;
+	uint64_t now = now_ns ? now_ns : monotonic_ns();
 	int ret;
 
 	w->share_inflight[io->cls]++;
@@ -304,10 +305,10 @@ static void submit_to_backend(struct ublk_worker *w, struct ublk_io *io, uint64_
 		io->state = IO_IN_BACKEND;
 		router_req_init(&io->rr, q->route_tenant, &io->bio, ud_make(io, UD_BACKEND),
 				&w->port);
-		router_submit(q->router, &io->rr, &w->port);
+		router_submit_at(q->router, &io->rr, &w->port, now);
 		return;
 	}
-	io->submit_ns = now_ns ? now_ns : monotonic_ns();
+	io->submit_ns = now;
 	ret = q->be->ops->queue(q->be, &w->ring, &io->bio, ud_make(io, UD_BACKEND));
 	if (ret < 0) {
 		io->bio.result = ret;
