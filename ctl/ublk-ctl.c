@@ -558,17 +558,26 @@ static int parse_count(const char *text, unsigned max, unsigned *out)
 	return 0;
 }
 
-static int set_timeout(struct ctl_opts *o, const char *cmd, const char *text)
+/* Seconds as an operator writes them ("60", "0.5"), at most max. */
+static int parse_seconds(const char *text, double max, double *out)
 {
-	double s;
 	char *end;
 
 	/* strtod() also takes hex, "inf" and exponents: not for operators */
 	if (!text[0] || strspn(text, "0123456789.") != strlen(text))
-		goto bad;
+		return -1;
 	errno = 0;
-	s = strtod(text, &end);
-	if (errno || *end || !isfinite(s) || s > MAX_TIMEOUT_S)
+	*out = strtod(text, &end);
+	if (errno || *end || !isfinite(*out) || *out > max)
+		return -1;
+	return 0;
+}
+
+static int set_timeout(struct ctl_opts *o, const char *cmd, const char *text)
+{
+	double s;
+
+	if (parse_seconds(text, MAX_TIMEOUT_S, &s) < 0)
 		goto bad;
 	o->timeout_text = text;
 	o->timeout_ms = s == 0 ? -1 : (int)(s * 1000 + 0.999); /* round up */
@@ -1496,12 +1505,9 @@ static int cmd_nq(struct ctl_opts *o, int argc, char **argv)
 /* --interval: 0.1 .. 86400 seconds, as milliseconds. */
 static int parse_interval(const char *text, unsigned *ms)
 {
-	char *end;
 	double v;
 
-	errno = 0;
-	v = strtod(text, &end);
-	if (errno || end == text || *end || !isfinite(v) || v < 0.1 || v > 86400)
+	if (parse_seconds(text, 86400, &v) < 0 || v < 0.1)
 		return -1;
 	*ms = (unsigned)(v * 1000 + 0.5);
 	return 0;

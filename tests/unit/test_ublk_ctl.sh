@@ -829,7 +829,7 @@ expect_usage "stats: bad tenant name" \
 	"ublk-ctl: stats: invalid tenant name \"a/b\" (use letters, digits, '_', '.', '-')"
 run "${S[@]}" stats --interval 1
 expect_usage "stats has no --interval" "ublk-ctl: stats: unknown option '--interval'"
-for v in 0 0.05 abc 1e9 -1 "" nan inf 86401; do
+for v in 0 0.05 abc 1e9 -1 "" nan inf 86401 0x10 1e1 " 2"; do
 	run "${S[@]}" top --interval "$v"
 	expect_usage "top --interval '$v'" "ublk-ctl: top: --interval must be 0.1 to 86400 seconds, not '$v'"
 done
