@@ -55,21 +55,25 @@ log=$DDUBLK_OUT/qid_stress.log
 "$tool" /dev/ng0n1 nvme0n1 "$secs" "$tenants" "$qd" 1024 >"$log" 2>&1 &
 tool_pid=$!
 
-# verify_loop TENANT: fio write+verify passes until the deadline; the count in TENANT.passes.
-# fio stops 45 s before the tool does, so the tool's final "no tag busy" check sees ddublkd idle.
-deadline=$((SECONDS + secs - 45))
+# verify_loop TENANT: fio write+verify passes back to back; the count in
+# TENANT.passes. A pass starts only if twice the longest pass so far still
+# ends 15 s before the tool's end, so that the tool's final "no tag busy"
+# check sees ddublkd idle even when a slow host stretches the passes.
+tool_end=$((SECONDS + secs))
 verify_loop() {
-	local t=$1 dev n=0 opts
+	local t=$1 dev n=0 opts start longest=0
 	dev=$(tenant_get "$t" device)
 	case $t in
 	l*) opts=(--bssplit=4k/70:16k/30 --iodepth=16 --size=32M) ;;
 	t*) opts=(--bssplit=4k/30:64k/30:256k/40 --iodepth=32 --size=64M) ;;
 	esac
-	while [ "$SECONDS" -lt "$deadline" ]; do
+	while [ $((SECONDS + 2 * longest + 15)) -lt "$tool_end" ]; do
+		start=$SECONDS
 		fio --name="v$t" --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite \
 			"${opts[@]}" --verify=crc32c --do_verify=1 --randseed=$((n + 1)) \
 			--output-format=json --output="v$t.json" >"v$t.log" 2>&1 || return 1
 		assert_clean "v$t" >/dev/null || return 1
+		[ $((SECONDS - start)) -le "$longest" ] || longest=$((SECONDS - start))
 		n=$((n + 1))
 		echo "$n" >"$t.passes"
 	done
