@@ -247,6 +247,8 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	if (ublk_workers_create(worker_count(&d->conf), d->ctrl.form, &d->workers, err,
 				errlen) < 0)
 		return -1;
+	if (d->crash_at && !strcmp(d->crash_at, "first-read"))
+		ublk_workers_crash_on_read(d->workers);
 	log_info("%u worker thread(s)", ublk_workers_count(d->workers));
 	if (pools_open(d, err, errlen) < 0)
 		return -1;

@@ -71,6 +71,12 @@ struct ublk_dev_config {
 /* Start nr workers, worker i pinned to online CPU i % nr_cpus. */
 int ublk_workers_create(unsigned nr, enum ublk_opcode_form form, struct ublk_workers **out,
 			char *err, size_t errlen);
+/*
+ * Test hook (DDUBLKD_CRASH_AT=first-read): the first READ any worker
+ * receives kills the process, as a crash with a request in hand would.
+ * Call before any device is created.
+ */
+void ublk_workers_crash_on_read(struct ublk_workers *w);
 /* Stop the workers. Devices should have been destroyed first. */
 void ublk_workers_destroy(struct ublk_workers *w);
 unsigned ublk_workers_count(const struct ublk_workers *w);

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "router/handle.h"
+#include "ublk/fetch_creds.h"
 #include "ublk/queue.h"
 
 #define RING_SQ_ENTRIES 512
@@ -77,6 +79,7 @@ struct ublk_worker {
 	struct io_uring ring;
 	struct io_uring poll_ring; /* IOPOLL: steered commands to polled queues */
 	bool has_poll_ring;
+	int fetch_personality; /* for FETCH on ring, or 0 (see fetch_creds.h) */
 	struct router_req *again; /* steered requests whose queue had no tag, to resend */
 	uint64_t again_count; /* how often that happened */
 	int wake_fd;
@@ -109,6 +112,7 @@ struct ublk_workers {
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* queue attached/detached */
 	enum ublk_opcode_form form;
+	bool crash_on_read; /* test hook: see ublk_workers_crash_on_read() */
 	unsigned nr;
 	struct ublk_worker w[];
 };
@@ -146,6 +150,8 @@ static void post_ublk_cmd(struct ublk_worker *w, struct ublk_io *io, uint32_t le
 	ublk_prep_io(sqe, q->char_fd, ublk_io_opcode(legacy_op, w->pool->form), (uint16_t)q->q_id,
 		     io->tag, result, (uint64_t)(uintptr_t)io->buf);
 	io_uring_sqe_set_data64(sqe, ud_make(io, UD_UBLK));
+	if (legacy_op == UBLK_IO_FETCH_REQ)
+		sqe->personality = (uint16_t)w->fetch_personality;
 	io->state = IO_IN_KERNEL;
 	q->in_kernel++;
 }
@@ -436,6 +442,11 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io)
 			 "(%llu bytes): failed with EIO", q->name, req.op,
 			 (unsigned long long)req.offset, (unsigned long long)req.len,
 			 (unsigned long long)q->dev_bytes);
+	if (w->pool->crash_on_read && req.op == UBLK_IO_OP_READ) {
+		log_warn("DDUBLKD_CRASH_AT=first-read: killing myself with a read of tenant "
+			 "\"%s\" in hand (test hook)", q->name);
+		raise(SIGKILL);
+	}
 	op = ret ? ret : backend_op_from_ublk(req.op);
 	if (op < 0) {
 		count_refused(q, ret == -EIO ? STATS_ERR_RANGE : STATS_ERR_UNSUPPORTED);
@@ -867,6 +878,12 @@ static int worker_init(struct ublk_workers *pool, unsigned i, int cpu, char *err
 	}
 	pin_iowq(w);
 	setup_poll_ring(w);
+	ret = ublk_fetch_personality(&w->ring);
+	w->fetch_personality = ret > 0 ? ret : 0;
+	if (ret < 0)
+		log_warn("worker %u: cannot fetch without CAP_SYS_ADMIN (%s): the kernel will scan "
+			 "new tenant devices for partitions, and a daemon killed during a scan "
+			 "leaves that device stuck until reboot", i, strerror(-ret));
 	ret = io_uring_register_buffers_sparse(&w->ring, RING_BUF_SLOTS);
 	w->buf_table = ret == 0;
 	if (ret < 0)
@@ -948,6 +965,14 @@ int ublk_workers_create(unsigned nr, enum ublk_opcode_form form, struct ublk_wor
 	}
 	*out = pool;
 	return 0;
+}
+
+void ublk_workers_crash_on_read(struct ublk_workers *pool)
+{
+	/* Workers first look once a queue reaches them through pool->lock. */
+	pthread_mutex_lock(&pool->lock);
+	pool->crash_on_read = true;
+	pthread_mutex_unlock(&pool->lock);
 }
 
 void ublk_workers_destroy(struct ublk_workers *pool)
