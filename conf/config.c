@@ -41,7 +41,7 @@ struct loader {
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const root_keys[] = { "daemon", "scheduler", "backends", "tenants", NULL };
-static const char *const daemon_keys[] = { "socket", "workers", "log_level", NULL };
+static const char *const daemon_keys[] = { "socket", "workers", "log_level", "on_stop", NULL };
 static const char *const sched_keys[] = { "mode", "latency_target_us", "latency_queues",
 					  "adapt_interval_ms", "throughput_cap",
 					  "promote_flush", NULL };
@@ -61,6 +61,11 @@ static const char *const class_names[] = {
 	[CONF_CLASS_LATENCY] = "latency",
 	[CONF_CLASS_THROUGHPUT] = "throughput",
 };
+static const char *const on_stop_names[] = {
+	[CONF_ON_STOP_DELETE] = "delete",
+	[CONF_ON_STOP_KEEP] = "keep",
+};
+
 static const char *const sched_modes[] = {
 	[CONF_SCHED_STATIC] = "static",
 	[CONF_SCHED_DAREDEVIL] = "daredevil",
@@ -374,6 +379,7 @@ static int load_daemon(const struct loader *ld, const config_setting_t *d,
 	const config_setting_t *gone;
 	const char *level;
 	char q[QUOTE_BUF];
+	int on_stop = (int)c->on_stop;
 	int rc;
 
 	if (!is_group(d))
@@ -386,8 +392,11 @@ static int load_daemon(const struct loader *ld, const config_setting_t *d,
 			    "each backend's reserved region");
 	if (check_keys(ld, d, daemon_keys) < 0 ||
 	    get_path(ld, d, "socket", false, c->socket_path, sizeof(c->socket_path)) < 0 ||
-	    get_uint(ld, d, "workers", 0, CONF_MAX_WORKERS, &c->workers) < 0)
+	    get_uint(ld, d, "workers", 0, CONF_MAX_WORKERS, &c->workers) < 0 ||
+	    get_choice(ld, d, "on_stop", on_stop_names, ARRAY_LEN(on_stop_names), "stop action",
+		       &on_stop) < 0)
 		return -1;
+	c->on_stop = (enum conf_on_stop)on_stop;
 	rc = get_string(ld, d, "log_level", false, &level);
 	if (rc <= 0)
 		return rc;
@@ -945,6 +954,19 @@ int conf_class_from_name(const char *name)
 const char *conf_sched_mode_name(enum conf_sched_mode mode)
 {
 	return (size_t)mode < ARRAY_LEN(sched_modes) ? sched_modes[mode] : "?";
+}
+
+const char *conf_on_stop_name(enum conf_on_stop on_stop)
+{
+	return (size_t)on_stop < ARRAY_LEN(on_stop_names) ? on_stop_names[on_stop] : "?";
+}
+
+int conf_on_stop_from_name(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_LEN(on_stop_names); i++)
+		if (strcmp(name, on_stop_names[i]) == 0)
+			return (int)i;
+	return -1;
 }
 
 void conf_init(struct conf *c)

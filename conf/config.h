@@ -10,6 +10,7 @@
  *     socket    = "/run/ddublk/ctl.sock";  # control socket path
  *     workers   = 0;                       # 0: one per online CPU
  *     log_level = "info";                  # error|warn|info|debug
+ *     on_stop   = "delete";                # delete|keep: devices at SIGTERM
  *   };
  *   scheduler = {
  *     mode              = "static";  # static|daredevil
@@ -96,6 +97,13 @@ struct conf_qos {
 	unsigned weight; /* 1..CONF_MAX_WEIGHT: share among tenants of one class */
 };
 
+/* What SIGTERM/SIGINT do to tenant devices. */
+enum conf_on_stop {
+	CONF_ON_STOP_DELETE = 0, /* stop and delete every device */
+	/* leave recovery tenants' devices (quiesced, I/O held) for the next daemon */
+	CONF_ON_STOP_KEEP,
+};
+
 enum conf_sched_mode {
 	CONF_SCHED_STATIC = 0, /* like stock blk-mq: a worker's own queue, no classes */
 	CONF_SCHED_DAREDEVIL,
@@ -144,6 +152,7 @@ struct conf {
 	unsigned workers; /* 0 = one per online CPU */
 	struct conf_sched sched;
 	int log_level; /* enum log_level */
+	enum conf_on_stop on_stop;
 	int daemon_line; /* of the daemon section, 0 if absent */
 	int backends_line; /* of the backends list, 0 if absent */
 	struct conf_backend *backends;
@@ -186,6 +195,9 @@ const char *conf_class_name(enum conf_class cls);
 int conf_class_from_name(const char *name);
 /* "static", "daredevil". */
 const char *conf_sched_mode_name(enum conf_sched_mode mode);
+/* "delete", "keep"; and back, -1 if unknown. */
+const char *conf_on_stop_name(enum conf_on_stop on_stop);
+int conf_on_stop_from_name(const char *name);
 
 /* "auto", "file", "nvme". */
 const char *conf_backend_type_name(enum conf_backend_type type);

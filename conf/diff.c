@@ -315,6 +315,12 @@ static void add_globals(const struct conf *old_conf, const struct conf *new_conf
 			 log_level_name((enum log_level)old_conf->log_level),
 			 log_level_name((enum log_level)new_conf->log_level));
 	}
+	if (old_conf->on_stop != new_conf->on_stop) {
+		struct conf_change *c = next(v, n, CHANGE_GLOBAL, "", -1, -1);
+
+		snprintf(c->what, WHAT_LEN, "daemon: on_stop %s -> %s",
+			 conf_on_stop_name(old_conf->on_stop), conf_on_stop_name(new_conf->on_stop));
+	}
 	list_sched(&old_conf->sched, &new_conf->sched, list, sizeof(list));
 	if (list[0])
 		append(next(v, n, CHANGE_GLOBAL, "", -1, -1)->what, WHAT_LEN, "scheduler: %s",

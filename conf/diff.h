@@ -19,7 +19,8 @@
  * Sections other than tenants: a changed daemon.socket, daemon.workers or
  * any change to backends is an error (needs a restart): conf_diff fails
  * with "FILE:LINE: key: cannot change on reload; restart ddublkd". The
- * log level and the scheduler section apply live (CHANGE_GLOBAL).
+ * log level, daemon.on_stop and the scheduler section apply live
+ * (CHANGE_GLOBAL).
  */
 #ifndef DDUBLK_CONF_DIFF_H
 #define DDUBLK_CONF_DIFF_H

@@ -26,7 +26,7 @@ static const char full_policy[] =
 	"daemon = {\n"
 	"  socket     = \"/run/test/ctl.sock\";\n"
 	"  workers    = 4;\n"
-	"  log_level  = \"debug\";\n"
+	"  log_level  = \"debug\"; on_stop = \"keep\";\n"
 	"};\n"
 	"scheduler = {\n"
 	"  mode = \"daredevil\";\n"
@@ -64,6 +64,7 @@ static void test_full_file(void **state)
 	assert_string_equal(c.socket_path, "/run/test/ctl.sock");
 	assert_int_equal(c.workers, 4);
 	assert_int_equal(c.log_level, LOG_DEBUG);
+	assert_int_equal(c.on_stop, CONF_ON_STOP_KEEP);
 	assert_int_equal(c.daemon_line, 2);
 
 	assert_int_equal(c.sched.mode, CONF_SCHED_DAREDEVIL);
@@ -140,6 +141,7 @@ static void expect_defaults(const struct conf *c)
 	assert_string_equal(c->socket_path, CONF_DEFAULT_SOCKET);
 	assert_int_equal(c->workers, 0);
 	assert_int_equal(c->log_level, LOG_INFO);
+	assert_int_equal(c->on_stop, CONF_ON_STOP_DELETE);
 	expect_sched_defaults(&c->sched);
 	assert_int_equal(c->sched.line, 0);
 	assert_null(c->backends);
@@ -321,7 +323,7 @@ static void test_unknown_keys(void **state)
 		     "(valid: daemon, scheduler, backends, tenants)");
 	expect_error("daemon = {\n  wrokers = 2;\n};\n",
 		     "policy.conf:2: daemon.wrokers: unknown key "
-		     "(valid: socket, workers, log_level)");
+		     "(valid: socket, workers, log_level, on_stop)");
 	expect_error("backends = (\n  { name = \"a\"; path = \"/a\"; },\n"
 		     "  { name = \"b\"; path = \"/b\"; sise = \"1G\"; }\n);\n",
 		     "policy.conf:3: backends[1].sise: unknown key "
@@ -553,6 +555,11 @@ static void test_daemon_values(void **state)
 	expect_error("daemon = { log_level = \"INFO\"; };\n",
 		     "policy.conf:1: daemon.log_level: \"INFO\" is not a log level "
 		     "(use error, warn, info, debug)");
+	expect_error("daemon = {\n  on_stop = \"detach\";\n};\n",
+		     "policy.conf:2: daemon.on_stop: \"detach\" is not a stop action "
+		     "(use delete, keep)");
+	expect_error("daemon = { on_stop = true; };\n",
+		     "policy.conf:1: daemon.on_stop: must be a string");
 }
 
 #define BAD_NAME " is not a valid name (1 to 63 of A-Z a-z 0-9 _ . -, not \".\" or \"..\")"
@@ -1072,6 +1079,7 @@ static void test_example_policy(void **state)
 	assert_string_equal(c.socket_path, CONF_DEFAULT_SOCKET);
 	assert_int_equal(c.workers, 0);
 	assert_int_equal(c.log_level, LOG_INFO);
+	assert_int_equal(c.on_stop, CONF_ON_STOP_KEEP);
 	assert_int_not_equal(c.sched.line, 0);
 	expect_sched_defaults(&c.sched);
 	assert_int_equal(c.nr_backends, 2);

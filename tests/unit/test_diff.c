@@ -302,6 +302,11 @@ static void test_globals(void **state)
 	expect_line(&f, 1, "~ scheduler: latency_target_us 1000 -> 500, latency_queues 0 -> 4, "
 		    "adapt_interval_ms 100 -> 50, throughput_cap 4 MiB -> 8 MiB, "
 		    "promote_flush true -> false");
+	/* on_stop applies live: it is read when the daemon stops */
+	assert_int_equal(reload(&f, "daemon = { workers = 2; on_stop = \"keep\"; };\n" POOL), 1);
+	assert_int_equal(f.changes[0].kind, CHANGE_GLOBAL);
+	assert_false(f.changes[0].destructive);
+	expect_line(&f, 0, "~ daemon: on_stop delete -> keep");
 	/* a scheduler section that only restates the defaults changes nothing */
 	assert_int_equal(reload(&f, HEAD "\n\nscheduler = { mode = \"static\"; };\n"), 0);
 	finish(&f);
