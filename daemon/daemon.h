@@ -65,6 +65,7 @@ struct daemon_overrides {
 	const char *socket; /* NULL: the policy's */
 	int workers; /* -1: the policy's */
 	int log_level; /* -1: the policy's */
+	int on_stop; /* enum conf_on_stop, -1: the policy's */
 };
 
 struct daemon {
@@ -118,8 +119,12 @@ int tenant_update(struct daemon *d, struct tenant *t, const struct conf_tenant *
 /* The ublk device settings of t (its gate made if need be). 0 or -1 with err. */
 int tenant_dev_config(struct daemon *d, struct tenant *t, struct ublk_dev_config *cfg,
 		      char *err, size_t errlen);
-/* Stop and delete every device, keeping the tables: the next start brings them back. */
-void tenants_stop_all(struct daemon *d);
+/*
+ * Stop and delete every device, keeping the tables: the next start brings
+ * them back. With keep, devices of recovery tenants are left as they are,
+ * for the next daemon to re-attach. Returns how many were left.
+ */
+size_t tenants_stop_all(struct daemon *d, bool keep);
 struct tenant *tenant_find(struct daemon *d, const char *name);
 void tenant_info(const struct tenant *t, struct ctl_tenant_info *info);
 /* The add request that creates a policy tenant. */

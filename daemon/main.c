@@ -42,6 +42,8 @@ static const char usage_text[] =
 	"  -w, --workers N         I/O worker threads (overrides daemon.workers;\n"
 	"                          0 = one per online CPU)\n"
 	"  -l, --log-level LEVEL   error, warn, info or debug (default info)\n"
+	"      --on-stop ACTION    delete or keep: what SIGTERM does to devices\n"
+	"                          (overrides daemon.on_stop; default delete)\n"
 	"      --check-config FILE validate FILE, print a summary, touch nothing\n"
 	"  -h, --help              this text\n"
 	"  -V, --version           print the version\n"
@@ -53,6 +55,9 @@ static const char usage_text[] =
 	"\n"
 	"Signals: SIGTERM or SIGINT stop every tenant device (in-flight I/O\n"
 	"completes, new I/O fails) and exit; the tenant tables are kept.\n"
+	"With on_stop keep, devices of tenants with recovery on are left\n"
+	"instead, their I/O waiting, for the next ddublkd to re-attach: a\n"
+	"restart (upgrade, 'systemctl restart') does not disturb mounts.\n"
 	"If the daemon dies instead (SIGKILL, a crash), the devices of tenants\n"
 	"with recovery on stay, their I/O waiting; starting ddublkd again\n"
 	"re-attaches to them (ublk user recovery). Tenants with recovery off\n"
@@ -75,12 +80,13 @@ struct options {
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_CHECK = 256 };
+	enum { OPT_CHECK = 256, OPT_ON_STOP };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "on-stop", required_argument, NULL, OPT_ON_STOP },
 		{ "check-config", required_argument, NULL, OPT_CHECK },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -89,7 +95,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	char *end;
 	int c;
 
-	*o = (struct options){ .config = DEFAULT_CONFIG, .ov = { .workers = -1, .log_level = -1 } };
+	*o = (struct options){ .config = DEFAULT_CONFIG, .ov = { .workers = -1, .log_level = -1, .on_stop = -1 } };
 	while ((c = getopt_long(argc, argv, "c:s:w:l:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
@@ -107,6 +113,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->ov.log_level = log_level_from_name(optarg);
 			if (o->ov.log_level < 0) {
 				fprintf(stderr, "ddublkd: --log-level must be error, warn, info or debug\n");
+				return 2;
+			}
+			break;
+		case OPT_ON_STOP:
+			o->ov.on_stop = conf_on_stop_from_name(optarg);
+			if (o->ov.on_stop < 0) {
+				fprintf(stderr, "ddublkd: --on-stop must be delete or keep\n");
 				return 2;
 			}
 			break;
@@ -143,6 +156,8 @@ void daemon_apply_overrides(const struct daemon *d, struct conf *c)
 		c->workers = (unsigned)d->ov.workers;
 	if (d->ov.log_level >= 0)
 		c->log_level = d->ov.log_level;
+	if (d->ov.on_stop >= 0)
+		c->on_stop = (enum conf_on_stop)d->ov.on_stop;
 }
 
 void crash_point(const struct daemon *d, const char *where)
@@ -257,10 +272,23 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	return ctl_listen(d, err, errlen);
 }
 
-static void stop(struct daemon *d)
+/*
+ * Release everything. Returns the number of devices kept for the next
+ * daemon (daemon.on_stop = "keep"); then the workers still serve them and
+ * are left running: the caller exits at once, and the kernel notices the
+ * daemon is gone and holds the devices' I/O, as after a crash.
+ */
+static size_t stop(struct daemon *d)
 {
+	size_t kept;
+
 	ctl_close(d);
-	tenants_stop_all(d);
+	kept = tenants_stop_all(d, d->conf.on_stop == CONF_ON_STOP_KEEP);
+	if (kept) {
+		log_info("exiting with %zu device(s) kept: the kernel holds their I/O until "
+			 "ddublkd starts again and re-attaches them", kept);
+		return kept;
+	}
 	ublk_workers_destroy(d->workers);
 	d->workers = NULL;
 	pools_close(d);
@@ -270,6 +298,7 @@ static void stop(struct daemon *d)
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
 	conf_free(&d->conf);
+	return 0;
 }
 
 /* Size of an existing backend without opening it for I/O: 0 if unknown. */
@@ -356,8 +385,11 @@ int main(int argc, char **argv)
 	sd_notifyf(0, "READY=1\nSTATUS=serving %zu tenant(s) on %s", d.nr_tenants,
 		   d.conf.socket_path);
 	ret = ctl_serve(&d);
-	sd_notify(0, "STOPPING=1\nSTATUS=stopping every tenant device");
-	stop(&d);
+	sd_notify(0, d.conf.on_stop == CONF_ON_STOP_KEEP ?
+		  "STOPPING=1\nSTATUS=keeping recovery tenants' devices, stopping the rest" :
+		  "STOPPING=1\nSTATUS=stopping every tenant device");
+	if (stop(&d))
+		return ret ? 1 : 0; /* exit() ends the workers with the process */
 	log_info("stopped");
 	return ret ? 1 : 0;
 }

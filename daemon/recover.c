@@ -107,6 +107,6 @@ int tenant_reattach(struct daemon *d, struct tenant *t)
 		return 0;
 	}
 	t->state = "live";
-	log_tenant_up(t, "re-attached after a daemon crash (user recovery)");
+	log_tenant_up(t, "re-attached from the previous daemon (user recovery)");
 	return 1;
 }

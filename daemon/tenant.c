@@ -414,14 +414,22 @@ int tenant_update(struct daemon *d, struct tenant *t, const struct conf_tenant *
 	return 0;
 }
 
-void tenants_stop_all(struct daemon *d)
+size_t tenants_stop_all(struct daemon *d, bool keep)
 {
+	size_t kept = 0;
+
 	for (size_t i = 0; i < d->nr_tenants; i++) {
 		struct tenant *t = &d->tenants[i];
 		char why[512];
 
 		if (!t->dev)
 			continue;
+		if (keep && t->e.recovery && ublk_dev_recoverable(t->dev)) {
+			log_info("tenant \"%s\": /dev/ublkb%d kept for the next ddublkd "
+				 "(on_stop = keep); its I/O waits until then", t->e.name, t->e.dev_id);
+			kept++;
+			continue;
+		}
 		if (ublk_dev_destroy(&d->ctrl, t->dev, why, sizeof(why)) < 0) {
 			log_err("tenant \"%s\": %s", t->e.name, why);
 			continue;
@@ -437,6 +445,7 @@ void tenants_stop_all(struct daemon *d)
 		d->tenants[i].gate = NULL;
 		unroute(&d->tenants[i]);
 	}
+	return kept;
 }
 
 /* Bring back one tenant of p's table on exactly its old extent. */
