@@ -806,18 +806,37 @@ static unsigned top_nqs(FILE *f, const struct sf_snap *a, const struct sf_snap *
 	return print_table(f, &t, max_rows);
 }
 
+/* Up to this many workers get a cell each on top's workers line; more, a summary. */
+#define TOP_WORKER_CELLS 4
+
 static void top_workers(FILE *f, const struct sf_snap *a, const struct sf_snap *b, double secs)
 {
+	double cpu = 0, ublk = 0, backend = 0, busiest = -1;
+	const struct sf_worker *top = NULL;
+
 	fputs("workers:", f);
 	for (size_t i = 0; i < b->nw; i++) {
 		const struct sf_worker *w = &b->w[i];
 		const struct sf_worker *p = i < a->nw && a->w[i].index == w->index ? &a->w[i] : w;
+		double c = per_s(w->cpu_ns, p->cpu_ns, secs) / 1e7; /* percent of a CPU */
+		double u = per_s(w->ublk_ops, p->ublk_ops, secs);
+		double be = per_s(w->backend_ops, p->backend_ops, secs);
 
-		fprintf(f, "  w%" PRIu64 "@cpu%d %.0f%% cpu %.0f ublk/s %.0f backend/s", w->index,
-			w->cpu, per_s(w->cpu_ns, p->cpu_ns, secs) / 1e7,
-			per_s(w->ublk_ops, p->ublk_ops, secs),
-			per_s(w->backend_ops, p->backend_ops, secs));
+		if (b->nw <= TOP_WORKER_CELLS)
+			fprintf(f, "  w%" PRIu64 "@cpu%d %.0f%% cpu %.0f ublk/s %.0f backend/s",
+				w->index, w->cpu, c, u, be);
+		cpu += c;
+		ublk += u;
+		backend += be;
+		if (c > busiest) {
+			busiest = c;
+			top = w;
+		}
 	}
+	/* One line whatever the machine: 64 workers would not fit a terminal. */
+	if (b->nw > TOP_WORKER_CELLS)
+		fprintf(f, " %zu, %.0f%% cpu in all (busiest w%" PRIu64 "@cpu%d %.0f%%), %.0f ublk/s, "
+			"%.0f backend/s", b->nw, cpu, top->index, top->cpu, busiest, ublk, backend);
 	fputc('\n', f);
 }
 

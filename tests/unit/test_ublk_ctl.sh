@@ -152,8 +152,13 @@ def stats(req):
             "inflight": i, "inflight_bytes": 4096 * i, "cmds": 500 * k * (i + 1),
             "bytes": 2048000 * k, "direct": 500 * k, "hopped": 0,
             "lat": hist(k, 100351, 1015807)} for i, g in enumerate(("latency", "throughput"))]
+    try:  # how many workers the daemon has: 2, or what the test wrote
+        with open(mode_file + ".workers") as f:
+            nw = int(f.read())
+    except FileNotFoundError:
+        nw = 2
     workers = [{"index": i, "cpu": i, "tid": 100 + i, "cpu_ns": 250000000 * k,
-                "ublk_ops": 600 * k, "backend_ops": 600 * k, "returned": 0} for i in range(2)]
+                "ublk_ops": 600 * k, "backend_ops": 600 * k, "returned": 0} for i in range(nw)]
     return {"ok": True, "stats": {"version": 1, "time_ns": k * 1000000000, "tenants": ts,
                                   "nqs": nqs, "workers": workers}}
 
@@ -808,6 +813,14 @@ if [ "$rc" = 0 ] && [ -z "$err" ] && [ "$frames" = 2 ] && ! grep -q $'\033' <<<"
 	ok "top -n 2 into a pipe: two plain frames, rates from the daemon's clock"
 else
 	not_ok "top -n 2" "exit $rc, $frames frames" "$out" "$err"
+fi
+echo 6 >"$reload_mode.workers"
+run "${S[@]}" top -n 2 --interval 0.1
+rm -f "$reload_mode.workers"
+if [ "$rc" = 0 ] && grep -qE '^workers: 6, 150% cpu in all \(busiest w0@cpu0 25%\), 3600 ublk/s, 3600 backend/s$' <<<"$out"; then
+	ok "top with 6 workers: one summary line, not a cell each"
+else
+	not_ok "top with 6 workers" "exit $rc" "$out" "$err"
 fi
 run "${S[@]}" top -n 1 --interval 0.1 --sort wiops
 first=$(sed -n 3p <<<"$out")
