@@ -322,9 +322,12 @@ static void add_globals(const struct conf *old_conf, const struct conf *new_conf
 			 conf_on_stop_name(old_conf->on_stop), conf_on_stop_name(new_conf->on_stop));
 	}
 	list_sched(&old_conf->sched, &new_conf->sched, list, sizeof(list));
-	if (list[0])
-		append(next(v, n, CHANGE_GLOBAL, "", -1, -1)->what, WHAT_LEN, "scheduler: %s",
-		       list);
+	if (list[0]) {
+		struct conf_change *c = next(v, n, CHANGE_GLOBAL, "", -1, -1);
+
+		append(c->what, WHAT_LEN, "scheduler: %s", list);
+		c->at_restart = true;
+	}
 }
 
 static void add_removes(const struct conf_running *running, size_t nr_running,
@@ -400,7 +403,8 @@ void conf_change_format(const struct conf_change *c, char *buf, size_t len)
 		return;
 	switch (c->kind) {
 	case CHANGE_GLOBAL:
-		snprintf(buf, len, "~ %s%s", c->what, force);
+		snprintf(buf, len, "~ %s%s%s", c->what, c->at_restart ? " (at the next start)" : "",
+			 force);
 		break;
 	case CHANGE_ADD:
 		snprintf(buf, len, "+ tenant \"%s\": add %s%s", c->tenant, c->what, force);

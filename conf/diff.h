@@ -19,8 +19,9 @@
  * Sections other than tenants: a changed daemon.socket, daemon.workers or
  * any change to backends is an error (needs a restart): conf_diff fails
  * with "FILE:LINE: key: cannot change on reload; restart ddublkd". The
- * log level, daemon.on_stop and the scheduler section apply live
- * (CHANGE_GLOBAL).
+ * log level and daemon.on_stop apply live; a changed scheduler section is
+ * listed too, but the running schedulers keep theirs until the next start
+ * (CHANGE_GLOBAL with at_restart).
  */
 #ifndef DDUBLK_CONF_DIFF_H
 #define DDUBLK_CONF_DIFF_H
@@ -49,6 +50,8 @@ struct conf_change {
 	long new_index;
 	/* REMOVE/RESHAPE/UPDATE: index in the running array; else -1. */
 	long running_index;
+	/* GLOBAL: takes effect when ddublkd next starts, not now (the scheduler). */
+	bool at_restart;
 };
 
 /* One running tenant as the diff sees it. */

@@ -162,14 +162,6 @@ static int placement_fits(struct reload *r, char *err, size_t errlen)
 	return ret;
 }
 
-static bool sched_differs(const struct conf_sched *a, const struct conf_sched *b)
-{
-	return a->mode != b->mode || a->latency_target_us != b->latency_target_us ||
-	       a->latency_queues != b->latency_queues ||
-	       a->adapt_interval_ms != b->adapt_interval_ms ||
-	       a->throughput_cap != b->throughput_cap || a->promote_flush != b->promote_flush;
-}
-
 static int apply_one(struct reload *r, const struct conf_change *c, char *err, size_t errlen)
 {
 	struct daemon *d = r->d;
@@ -180,7 +172,7 @@ static int apply_one(struct reload *r, const struct conf_change *c, char *err, s
 	switch (c->kind) {
 	case CHANGE_GLOBAL:
 		log_set_level((enum log_level)r->next.log_level);
-		if (sched_differs(&d->conf.sched, &r->next.sched))
+		if (c->at_restart)
 			log_warn("reload: the scheduler section changed; the running schedulers "
 				 "keep their mode and parameters until ddublkd restarts (classes "
 				 "of tenants do change now)");

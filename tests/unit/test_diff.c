@@ -290,9 +290,11 @@ static void test_globals(void **state)
 	assert_int_equal(c->new_index, -1);
 	assert_int_equal(c->running_index, -1);
 	expect_line(&f, 0, "~ daemon: log_level info -> debug");
+	assert_false(c->at_restart);
 
 	assert_int_equal(reload(&f, HEAD "scheduler = { mode = \"daredevil\"; };\n"), 1);
-	expect_line(&f, 0, "~ scheduler: mode static -> daredevil");
+	expect_line(&f, 0, "~ scheduler: mode static -> daredevil (at the next start)");
+	assert_true(f.changes[0].at_restart);
 	/* every scheduler key, one line; and the log level on its own line first */
 	assert_int_equal(reload(&f, "daemon = { workers = 2; log_level = \"warn\"; };\n" POOL
 				"scheduler = { mode = \"static\"; latency_target_us = 500;\n"
@@ -301,7 +303,7 @@ static void test_globals(void **state)
 	expect_line(&f, 0, "~ daemon: log_level info -> warn");
 	expect_line(&f, 1, "~ scheduler: latency_target_us 1000 -> 500, latency_queues 0 -> 4, "
 		    "adapt_interval_ms 100 -> 50, throughput_cap 4 MiB -> 8 MiB, "
-		    "promote_flush true -> false");
+		    "promote_flush true -> false (at the next start)");
 	/* on_stop applies live: it is read when the daemon stops */
 	assert_int_equal(reload(&f, "daemon = { workers = 2; on_stop = \"keep\"; };\n" POOL), 1);
 	assert_int_equal(f.changes[0].kind, CHANGE_GLOBAL);
@@ -316,7 +318,7 @@ static void test_globals(void **state)
 static void test_order(void **state)
 {
 	static const char *const want[] = {
-		"~ scheduler: mode static -> daredevil",
+		"~ scheduler: mode static -> daredevil (at the next start)",
 		"- tenant \"gone1\": remove: 1 GiB extent on \"pool\" freed, data lost (needs --force)",
 		"- tenant \"gone2\": remove: 2 GiB extent on \"pool\" freed, data lost (needs --force)",
 		"! tenant \"grow2\": size 1 GiB -> 3 GiB: recreated on a new extent, data lost "
