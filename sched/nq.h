@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define NQ_MAX_CPUS 256 /* CPUs an nq_desc can name; higher ones fold modulo */
+#define NQ_MAX_CPUS 1024 /* CPUs an nq_desc can name (glibc's CPU_SETSIZE); higher fold modulo */
 
 enum nq_kind {
 	NQ_DEFAULT = 0, /* interrupt-driven */

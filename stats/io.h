@@ -35,7 +35,7 @@ enum stats_err {
 	STATS_NR_ERRS,
 };
 
-#define STATS_MAX_NQS 256 /* NQs a tenant's "which NQs" set can name */
+#define STATS_MAX_NQS 1024 /* NQs a tenant's "which NQs" set can name */
 
 struct stats_io {
 	_Atomic uint64_t arrived; /* requests received from ublk */
@@ -63,10 +63,13 @@ struct stats_io_snap {
 /* The writer's side. */
 static inline void stats_io_nq_used(struct stats_io *s, unsigned nq)
 {
-	_Atomic uint64_t *w = &s->nqs[(nq % STATS_MAX_NQS) / 64];
+	_Atomic uint64_t *w = &s->nqs[nq / 64];
 	uint64_t bit = 1ULL << (nq % 64);
-	uint64_t old = stats_read(w);
+	uint64_t old;
 
+	if (nq >= STATS_MAX_NQS) /* not named rather than named wrong */
+		return;
+	old = stats_read(w);
 	if (STATS_ENABLED && !(old & bit)) /* after the first request: a load and a branch */
 		atomic_store_explicit(w, old | bit, memory_order_relaxed);
 }
