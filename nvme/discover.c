@@ -131,7 +131,7 @@ int nvme_path_namespace(const char *path, char *ns, size_t len)
 	return nvme_ns_name_from_dev(base, ns, len) == 0;
 }
 
-static int read_sysfs_u64(const char *path, uint64_t *out)
+int nvme_read_sysfs_u64(const char *path, uint64_t *out)
 {
 	char text[32];
 	ssize_t n;
@@ -324,7 +324,7 @@ static int read_queue_attr(const struct conf_backend *cb, const struct nvme_ns_i
 	char path[128];
 
 	snprintf(path, sizeof(path), "/sys/block/%s/queue/%s", ns->ns, attr);
-	if (read_sysfs_u64(path, out) == 0)
+	if (nvme_read_sysfs_u64(path, out) == 0)
 		return 0;
 	snprintf(err, errlen, "backend \"%s\": cannot read %s: %s (is the namespace's block "
 		 "device present?)", cb->name, path, strerror(errno));

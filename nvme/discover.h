@@ -46,6 +46,8 @@ int nvme_block_path(const char *ns, char *out, size_t len);
 
 /* A sysfs attribute holding one unsigned decimal ("512\n"). Returns 0 or -1. */
 int nvme_parse_sysfs_u64(const char *text, uint64_t *out);
+/* Read and parse such an attribute: 0, or -1 with errno (EINVAL: not a number). */
+int nvme_read_sysfs_u64(const char *path, uint64_t *out);
 
 /*
  * Bytes one passthrough command can carry from a page-aligned buffer: the

@@ -66,15 +66,10 @@ static int read_text(const char *root, const char *path, char *buf, size_t len)
 
 static int read_u64(const char *root, const char *path, uint64_t *out)
 {
-	char text[32];
+	char full[PATH_MAX];
 
-	if (read_text(root, path, text, sizeof(text)) < 0)
-		return -1;
-	if (nvme_parse_sysfs_u64(text, out) < 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	return 0;
+	snprintf(full, sizeof(full), "%s%s", root, path);
+	return nvme_read_sysfs_u64(full, out);
 }
 
 static int cmp_unsigned(const void *a, const void *b)
