@@ -320,7 +320,7 @@ static int start_submitters(struct router *r, char *err, size_t errlen)
 		h->route = r->route;
 		if (r->route == NQ_ROUTE_QID)
 			continue;
-		h->sub = submitter_start(r->be, h->hctx, h->kind, h->cpu, -1, err, errlen);
+		h->sub = submitter_start(r->be, h->hctx, h->kind, h->cpu, err, errlen);
 		if (!h->sub)
 			return -1;
 	}

@@ -25,7 +25,6 @@ struct submitter {
 	unsigned hctx;
 	enum nq_kind kind;
 	int cpu;
-	bool steer; /* name the queue in every command (patched kernel) */
 	pthread_t thread;
 	struct io_uring ring;
 	int wake_fd;
@@ -65,7 +64,7 @@ static void start(struct submitter *s, struct router_req *rq)
 
 	/* The owner's registered buffers belong to the owner's ring, not this one. */
 	bio->buf_index = -1;
-	bio->steer = s->steer;
+	bio->steer = false; /* the CPU picks the queue */
 	bio->hw_queue = s->hctx;
 	rq->hopped = true;
 	s->inflight++;
@@ -115,10 +114,6 @@ static bool reap(struct submitter *s, unsigned *reaped)
 		}
 		switch (s->be->ops->complete(s->be, &s->ring, rq->bio, cqe, ud)) {
 		case 0:
-			break;
-		case BACKEND_AGAIN: /* steered and out of tags: this thread owns the queue */
-			s->inflight--;
-			start(s, rq);
 			break;
 		default:
 			finish(s, rq);
@@ -226,7 +221,7 @@ static int setup_ring(struct submitter *s, char *err, size_t errlen)
 }
 
 struct submitter *submitter_start(struct backend *be, unsigned hctx, enum nq_kind kind, int cpu,
-				  int hw_queue, char *err, size_t errlen)
+				  char *err, size_t errlen)
 {
 	struct submitter *s = calloc(1, sizeof(*s));
 	int ret;
@@ -235,8 +230,7 @@ struct submitter *submitter_start(struct backend *be, unsigned hctx, enum nq_kin
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	*s = (struct submitter){ .be = be, .hctx = hctx, .kind = kind, .cpu = cpu,
-				 .steer = hw_queue >= 0 };
+	*s = (struct submitter){ .be = be, .hctx = hctx, .kind = kind, .cpu = cpu };
 	inbox_init(&s->in);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC);
 	if (s->wake_fd < 0) {

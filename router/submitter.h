@@ -31,12 +31,13 @@
 struct submitter;
 
 /*
- * Start the submitter of hardware queue hctx (hw_queue >= 0: name it in
- * every command, the kernel patch's NVME_URING_CMD_IO_QID; -1: rely on
- * the CPU). NULL with err set on failure.
+ * Start the submitter of hardware queue hctx: a thread pinned to cpu, which
+ * blk-mq maps to hctx (the stock-kernel route; with queue steering the
+ * workers name the queue themselves and need no submitter). NULL with err
+ * set on failure.
  */
 struct submitter *submitter_start(struct backend *be, unsigned hctx, enum nq_kind kind, int cpu,
-				  int hw_queue, char *err, size_t errlen);
+				  char *err, size_t errlen);
 /* Stop and free it; every request handed to it must have come back. NULL is fine. */
 void submitter_stop(struct submitter *s);
 /* Queue rq (its NQ chosen) for submission. Any thread. */
