@@ -498,21 +498,6 @@ void router_get_info(const struct router *r, struct router_info *out)
 		out->nr_poll += r->h[i].kind == NQ_POLL;
 }
 
-void router_nq_counts(struct router *r, unsigned nq, struct router_nq_counts *out)
-{
-	struct nq_handle *h = &r->h[nq];
-
-	pthread_mutex_lock(&r->lock);
-	*out = (struct router_nq_counts){
-		.hctx = h->hctx,
-		.poll = h->kind == NQ_POLL,
-		.lane = { r->count[nq][NQ_LANE_LATENCY], r->count[nq][NQ_LANE_THROUGHPUT] },
-		.direct = atomic_load(&h->direct),
-		.hopped = submitter_count(h->sub),
-	};
-	pthread_mutex_unlock(&r->lock);
-}
-
 const char *router_ns(const struct router *r)
 {
 	return r->ns;
@@ -538,7 +523,9 @@ void router_nq_stats(struct router *r, unsigned nq, struct router_nq_stats *out)
 	out->depth = q->depth;
 	out->inflight = q->inflight;
 	out->inflight_bytes = q->inflight_bytes;
-	out->cmds = r->count[nq][NQ_LANE_LATENCY] + r->count[nq][NQ_LANE_THROUGHPUT];
+	out->lane[NQ_LANE_LATENCY] = r->count[nq][NQ_LANE_LATENCY];
+	out->lane[NQ_LANE_THROUGHPUT] = r->count[nq][NQ_LANE_THROUGHPUT];
+	out->cmds = out->lane[NQ_LANE_LATENCY] + out->lane[NQ_LANE_THROUGHPUT];
 	out->bytes = r->st[nq].bytes;
 	stats_hist_snap_add(&out->lat, &r->st[nq].lat);
 	pthread_mutex_unlock(&r->lock);

@@ -88,17 +88,6 @@ struct router_info {
 
 void router_get_info(const struct router *r, struct router_info *out);
 
-struct router_nq_counts {
-	unsigned hctx;
-	bool poll;
-	uint64_t lane[NQ_NR_LANES]; /* requests sent, by lane */
-	uint64_t direct; /* of them, on their owner's ring */
-	uint64_t hopped; /* of them, through the submitter */
-};
-
-/* What went to the scheduler's NQ nq so far. */
-void router_nq_counts(struct router *r, unsigned nq, struct router_nq_counts *out);
-
 /* NQ nq's block-layer hardware queue (NVMe qid + 1): fixed at creation, no lock. */
 unsigned router_nq_hctx(const struct router *r, unsigned nq);
 
@@ -117,6 +106,7 @@ struct router_nq_stats {
 	unsigned inflight; /* commands in flight now */
 	uint64_t inflight_bytes;
 	uint64_t cmds; /* requests sent so far */
+	uint64_t lane[NQ_NR_LANES]; /* of them, by the lane they were sent in */
 	uint64_t bytes; /* their data bytes */
 	uint64_t direct, hopped; /* sent on the owner's ring / through the submitter */
 	struct stats_hist_snap lat; /* sent -> completion, as the owner worker sees it */

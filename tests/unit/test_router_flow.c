@@ -220,7 +220,7 @@ static void check_all_back(unsigned n)
 static void test_daredevil_routes_by_class(void **state)
 {
 	struct router *r = make(CONF_SCHED_DAREDEVIL, 1023);
-	struct router_nq_counts c0, c1;
+	struct router_nq_stats c0, c1;
 	int lat, tput;
 
 	(void)state;
@@ -231,8 +231,8 @@ static void test_daredevil_routes_by_class(void **state)
 	submit_all(r, NR_REQ, lat, tput);
 	run_until(r, NR_REQ);
 	check_all_back(NR_REQ);
-	router_nq_counts(r, 0, &c0);
-	router_nq_counts(r, 1, &c1);
+	router_nq_stats(r, 0, &c0);
+	router_nq_stats(r, 1, &c1);
 	/* L on NQ 0, the worker's own CPU's: sent on its ring. T on NQ 1: through its submitter. */
 	assert_int_equal(c0.lane[NQ_LANE_LATENCY], NR_REQ / 2);
 	assert_int_equal(c0.lane[NQ_LANE_THROUGHPUT], 0);
@@ -250,7 +250,7 @@ static void test_daredevil_routes_by_class(void **state)
 	submit_all(r, 10, lat, tput);
 	run_until(r, 10);
 	check_all_back(10);
-	router_nq_counts(r, 1, &c1);
+	router_nq_stats(r, 1, &c1);
 	assert_int_equal(c1.lane[NQ_LANE_THROUGHPUT], NR_REQ / 2 + 10);
 	router_tenant_del(r, (unsigned)lat);
 	router_tenant_del(r, (unsigned)tput);
@@ -261,7 +261,7 @@ static void test_daredevil_routes_by_class(void **state)
 static void test_static_stays_on_own_cpu(void **state)
 {
 	struct router *r = make(CONF_SCHED_STATIC, 1023);
-	struct router_nq_counts c0, c1;
+	struct router_nq_stats c0, c1;
 	int lat = router_tenant_add(r, CONF_CLASS_LATENCY);
 	int tput = router_tenant_add(r, CONF_CLASS_THROUGHPUT);
 
@@ -269,8 +269,8 @@ static void test_static_stays_on_own_cpu(void **state)
 	submit_all(r, NR_REQ, lat, tput);
 	run_until(r, NR_REQ);
 	check_all_back(NR_REQ);
-	router_nq_counts(r, 0, &c0);
-	router_nq_counts(r, 1, &c1);
+	router_nq_stats(r, 0, &c0);
+	router_nq_stats(r, 1, &c1);
 	assert_int_equal(c0.direct, NR_REQ);
 	assert_int_equal(c0.hopped, 0);
 	assert_int_equal(c1.lane[NQ_LANE_LATENCY] + c1.lane[NQ_LANE_THROUGHPUT], 0);
@@ -281,7 +281,7 @@ static void test_static_stays_on_own_cpu(void **state)
 static void test_held_requests_all_come_back(void **state)
 {
 	struct router *r = make(CONF_SCHED_DAREDEVIL, 2);
-	struct router_nq_counts c0, c1;
+	struct router_nq_stats c0, c1;
 	int lat = router_tenant_add(r, CONF_CLASS_LATENCY);
 	int tput = router_tenant_add(r, CONF_CLASS_THROUGHPUT);
 
@@ -289,8 +289,8 @@ static void test_held_requests_all_come_back(void **state)
 	submit_all(r, NR_REQ, lat, tput);
 	run_until(r, NR_REQ);
 	check_all_back(NR_REQ);
-	router_nq_counts(r, 0, &c0);
-	router_nq_counts(r, 1, &c1);
+	router_nq_stats(r, 0, &c0);
+	router_nq_stats(r, 1, &c1);
 	assert_int_equal(c0.lane[NQ_LANE_LATENCY], NR_REQ / 2);
 	assert_int_equal(c1.lane[NQ_LANE_THROUGHPUT], NR_REQ / 2);
 	router_destroy(r);
