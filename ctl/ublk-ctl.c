@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <math.h> /* isfinite(): a macro, no libm */
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 
 #include "common/units.h"
 #include "conf/config.h"
+#include "ctl/metrics_http.h"
 #include "ctl/proto.h"
 #include "ctl/statsfmt.h"
 
@@ -69,6 +71,7 @@ enum {
 	OPT_PROMETHEUS,
 	OPT_INTERVAL,
 	OPT_SORT,
+	OPT_LISTEN,
 };
 
 /* Accepted before the command and, for convenience, after it too. */
@@ -133,6 +136,7 @@ static const char help_main[] =
 	"    ublk-ctl stats [NAME] [--json | --prometheus]\n"
 	"    ublk-ctl top [--interval SECONDS] [--sort COLUMN] [-n ITERATIONS]\n"
 	"    ublk-ctl nq [--json]\n"
+	"    ublk-ctl serve-metrics [--listen HOST:PORT]\n"
 	"    ublk-ctl help [COMMAND] | --help | --version\n"
 	"\n"
 	"DESCRIPTION\n"
@@ -156,6 +160,9 @@ static const char help_main[] =
 	"    top       a live table of tenants and NVMe queues, refreshed every\n"
 	"              interval, like top or iostat -x 1\n"
 	"    nq        the NVMe queue map: queue, kind, group, CPUs, load\n"
+	"    serve-metrics\n"
+	"              answer Prometheus scrapes over HTTP (GET /metrics) with\n"
+	"              what \"stats --prometheus\" prints, until interrupted\n"
 	"    help      show this text, or a command's with \"help COMMAND\"\n"
 	"\n"
 	"OPTIONS\n"
@@ -356,6 +363,42 @@ static const char help_top[] =
 	"EXAMPLE\n"
 	"    ublk-ctl top --interval 2 --sort p99\n"
 	"    ublk-ctl top -n 60 > top.log        # a minute of plain frames\n";
+
+#define DEFAULT_METRICS_LISTEN "127.0.0.1:9580"
+
+static const char help_serve_metrics[] =
+	"NAME\n"
+	"    ublk-ctl serve-metrics - a Prometheus endpoint for the statistics\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    ublk-ctl [--socket PATH] [--timeout SECONDS] serve-metrics\n"
+	"             [--listen HOST:PORT]\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    Listens for HTTP and answers GET /metrics with a fresh snapshot in\n"
+	"    the Prometheus text exposition format, the same text as \"ublk-ctl\n"
+	"    stats --prometheus\". Each scrape asks the daemon once; while the\n"
+	"    daemon cannot be reached, scrapes get 503 and the reason is logged\n"
+	"    on stderr. Other paths get 404, other methods 405. Runs in the\n"
+	"    foreground until SIGINT or SIGTERM, then exits 0.\n"
+	"\n"
+	"    Nothing listens unless this command runs: the daemon itself serves\n"
+	"    no HTTP. The metrics name the tenants; keep the endpoint on a\n"
+	"    loopback address (the default) or behind your own access control.\n"
+	"\n"
+	"OPTIONS\n"
+	"    --listen HOST:PORT\n"
+	"        Address to listen on: an IPv4 address, [IPv6] or a host name,\n"
+	"        and a port. Default: " DEFAULT_METRICS_LISTEN ".\n"
+	HELP_COMMON_OPTIONS
+	"\n"
+	"EXIT STATUS\n"
+	"    0   stopped by SIGINT or SIGTERM\n"
+	"    2   usage error, or the address cannot be listened on\n"
+	"\n"
+	"EXAMPLE\n"
+	"    ublk-ctl serve-metrics --listen 127.0.0.1:9580 &\n"
+	"    curl -s http://127.0.0.1:9580/metrics | grep ddublk_tenant_requests_total\n";
 
 static const char help_nq[] =
 	"NAME\n"
@@ -1502,6 +1545,71 @@ static int cmd_nq(struct ctl_opts *o, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* ---- serve-metrics --------------------------------------------------- */
+
+static volatile sig_atomic_t metrics_stop;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	metrics_stop = 1;
+}
+
+/* One scrape: a "stats" request, rendered as Prometheus text. */
+static int render_metrics(void *arg, FILE *out, char *err, size_t errlen)
+{
+	struct sf_snap *snap;
+
+	if (fetch_stats(arg, NULL, &snap, NULL)) { /* its reason went to stderr */
+		snprintf(err, errlen, "no statistics from ddublkd (see ublk-ctl's stderr)");
+		return -1;
+	}
+	sf_print_prometheus(out, snap);
+	sf_free(snap);
+	return 0;
+}
+
+static int cmd_serve_metrics(struct ctl_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		COMMON_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *listen_at = DEFAULT_METRICS_LISTEN;
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	char err[512];
+	int c, ret, fd;
+
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_LISTEN:
+			listen_at = optarg;
+			break;
+		case '?':
+		case ':':
+			return bad_option("serve-metrics", c, argv);
+		default:
+			ret = common_option(o, "serve-metrics", c, help_serve_metrics);
+			if (ret)
+				return option_status("serve-metrics", c, argv, ret);
+		}
+	}
+	if (optind < argc)
+		return usage_error("serve-metrics", "unexpected argument '%s'", argv[optind]);
+	fd = metrics_http_listen(listen_at, err, sizeof(err));
+	if (fd < 0)
+		return usage_error("serve-metrics", "%s", err);
+	/* No SA_RESTART: the wait for a connection ends, and sees metrics_stop. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fprintf(stderr, "ublk-ctl: serving metrics of %s on http://%s/metrics\n", o->socket,
+		listen_at);
+	metrics_http_serve(fd, render_metrics, o, &metrics_stop);
+	close(fd);
+	return EXIT_OK;
+}
+
 /* --interval: 0.1 .. 86400 seconds, as milliseconds. */
 static int parse_interval(const char *text, unsigned *ms)
 {
@@ -1617,6 +1725,7 @@ static const struct command commands[] = {
 	{ "stats", cmd_stats, help_stats },
 	{ "top", cmd_top, help_top },
 	{ "nq", cmd_nq, help_nq },
+	{ "serve-metrics", cmd_serve_metrics, help_serve_metrics },
 	{ "help", cmd_help, help_help },
 };
 

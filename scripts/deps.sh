@@ -12,7 +12,7 @@ packages=(
 	# VM tests: emulator, guest kernel source and what it takes to build it
 	qemu-system-x86 linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio
 	# tools the scenarios run inside the guest (from the host's root)
-	fio e2fsprogs xfsprogs jq python3 systemd
+	fio e2fsprogs xfsprogs jq python3 systemd curl iproute2
 	# plots (tests/sim, bench/)
 	gnuplot-nox
 )

@@ -861,7 +861,7 @@ run "${S[@]}" nq extra
 expect_usage "nq with an argument" "ublk-ctl: nq: unexpected argument 'extra'"
 run "${S[@]}" nq --prometheus
 expect_usage "nq has no --prometheus" "ublk-ctl: nq: unknown option '--prometheus'"
-for c in stats top nq; do
+for c in stats top nq serve-metrics; do
 	run "${S[@]}" "$c" --help
 	if [ "$rc" = 0 ] && grep -q "^    ublk-ctl $c - " <<<"$out" && grep -q '^EXIT STATUS' <<<"$out"; then
 		ok "$c --help"
@@ -869,6 +869,102 @@ for c in stats top nq; do
 		not_ok "$c --help" "exit $rc" "$out"
 	fi
 done
+
+# ---- serve-metrics: the Prometheus endpoint ----------------------------------
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+port=$(free_port)
+"$CTL" "${S[@]}" serve-metrics --listen "127.0.0.1:$port" 2>"$tmp/metrics.err" &
+metrics_pid=$!
+if python3 - "$port" >"$tmp/scrapes" 2>&1 <<'PY'
+import http.client, sys, time
+port = int(sys.argv[1])
+for attempt in range(50):
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.connect()
+        c.close()
+        break
+    except OSError:
+        time.sleep(0.1)
+def ask(method, path):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    c.request(method, path)
+    r = c.getresponse()
+    body = r.read().decode()
+    c.close()
+    return r.status, r.getheader("Content-Type"), body
+st, ct, body = ask("GET", "/metrics")
+assert st == 200, (st, body)
+assert ct == "text/plain; version=0.0.4; charset=utf-8", ct
+assert 'ddublk_tenant_requests_total{tenant="db",op="read"} ' in body, body[:400]
+assert "# TYPE ddublk_tenant_device_latency_seconds histogram" in body
+st2, _, body2 = ask("GET", "/metrics?name[]=x")
+assert st2 == 200 and "ddublk_worker_cpu_seconds_total" in body2, st2
+st, _, body = ask("HEAD", "/metrics")
+assert st == 200 and body == "", (st, body)
+st, _, body = ask("GET", "/")
+assert st == 200 and "/metrics" in body, (st, body)
+st, _, body = ask("GET", "/nope")
+assert st == 404, st
+st, _, body = ask("POST", "/metrics")
+assert st == 405, st
+print("scrapes ok")
+PY
+then
+	ok "serve-metrics: GET /metrics is Prometheus text; HEAD, /, 404 and 405 answered"
+else
+	not_ok "serve-metrics: scrapes" "$(cat "$tmp/scrapes")" "stderr: $(cat "$tmp/metrics.err")"
+fi
+kill -TERM "$metrics_pid"
+rc=0; wait "$metrics_pid" || rc=$?
+if [ "$rc" = 0 ]; then
+	ok "serve-metrics exits 0 on SIGTERM"
+else
+	not_ok "serve-metrics on SIGTERM" "exit $rc"
+fi
+
+port=$(free_port)
+"$CTL" --socket "$tmp/nobody.sock" serve-metrics --listen "127.0.0.1:$port" 2>"$tmp/metrics.err" &
+metrics_pid=$!
+if python3 - "$port" >"$tmp/scrapes" 2>&1 <<'PY'
+import http.client, sys, time
+port = int(sys.argv[1])
+for attempt in range(50):
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("GET", "/metrics")
+        r = c.getresponse()
+        break
+    except OSError:
+        time.sleep(0.1)
+body = r.read().decode()
+assert r.status == 503, (r.status, body)
+assert "no statistics from ddublkd" in body, body
+PY
+   grep -q "cannot connect to $tmp/nobody.sock" "$tmp/metrics.err"; then
+	ok "serve-metrics without a daemon: 503, the reason on stderr"
+else
+	not_ok "serve-metrics without a daemon" "$(cat "$tmp/scrapes")" "stderr: $(cat "$tmp/metrics.err")"
+fi
+kill -TERM "$metrics_pid"
+wait "$metrics_pid"
+
+sent_before=$(wc -l <"$requests")
+run "${S[@]}" serve-metrics --listen nohost
+expect_usage "serve-metrics --listen without a port" "ublk-ctl: serve-metrics: 'nohost' is not HOST:PORT"
+for v in 127.0.0.1:0 127.0.0.1:65536 127.0.0.1:x; do
+	run "${S[@]}" serve-metrics --listen "$v"
+	expect_usage "serve-metrics --listen $v" "ublk-ctl: serve-metrics: '$v': the port must be 1 to 65535"
+done
+run "${S[@]}" serve-metrics --listen 192.0.2.1:9580
+expect_usage "serve-metrics on an address this host lacks" \
+	"ublk-ctl: serve-metrics: cannot listen on 192.0.2.1:9580: Cannot assign requested address"
+run "${S[@]}" serve-metrics extra
+expect_usage "serve-metrics with an argument" "ublk-ctl: serve-metrics: unexpected argument 'extra'"
 
 echo "1..$n"
 if [ "$failed" -ne 0 ]; then

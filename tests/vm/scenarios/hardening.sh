@@ -4,7 +4,9 @@
 # spares it (oom_score_adj -1000); its I/O threads are IO flushers, so
 # reclaim does not recurse into writeback through their own devices; the
 # I/O buffers it touched are locked in memory; the control socket is
-# root's alone. The example systemd unit passes systemd-analyze verify.
+# root's alone. `ublk-ctl serve-metrics` answers a Prometheus scrape with
+# the daemon's numbers. The example systemd units pass systemd-analyze
+# verify.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -60,6 +62,21 @@ echo "VmLck: $locked kB"
 [ "$(stat -c '%a %U' /run/ddublk/ctl.sock)" = "600 root" ] || fail "control socket is $(stat -c '%a %U' /run/ddublk/ctl.sock)"
 pass "oom_score_adj -1000, 2 IO-flusher workers, $locked kB of buffers locked, socket 0600 root"
 
+step "serve-metrics: a Prometheus scrape over HTTP sees the 4 MiB just written"
+ip link set lo up # the test VM boots with no network configured
+ublk-ctl serve-metrics --listen 127.0.0.1:9580 2>/run/metrics.err &
+metrics=$!
+for ((i = 0; i < 50; i++)); do
+	curl -sf -o /run/metrics.txt http://127.0.0.1:9580/metrics && break
+	kill -0 "$metrics" 2>/dev/null || fail "serve-metrics exited: $(cat /run/metrics.err)"
+	sleep 0.2
+done
+kill -TERM "$metrics"
+wait "$metrics" || fail "serve-metrics exited $? on SIGTERM: $(cat /run/metrics.err)"
+grep -qx 'ddublk_tenant_bytes_total{tenant="h",op="write"} 4194304' /run/metrics.txt ||
+	fail "the scrape lacks h's 4 MiB of writes: $(grep tenant_bytes /run/metrics.txt; cat /run/metrics.err)"
+pass "GET /metrics: $(wc -l </run/metrics.txt) lines, h's writes counted"
+
 step "stop: STOPPING=1"
 stop_daemon
 grep -q '^STOPPING=1' "$msgs" || fail "no STOPPING=1 on SIGTERM"
@@ -67,10 +84,14 @@ kill "$listener" 2>/dev/null || true
 wait "$listener" 2>/dev/null || true
 pass "STOPPING=1 sent"
 
-step "examples/ddublkd.service passes systemd-analyze verify"
+step "examples/ddublkd.service and ddublk-metrics.service pass systemd-analyze verify"
 mkdir -p /run/unit
-sed "s|/usr/sbin/ddublkd|$(command -v ddublkd)|g" "$DDUBLK_SRC/examples/ddublkd.service" >/run/unit/ddublkd.service
-out=$(systemd-analyze verify --man=no /run/unit/ddublkd.service 2>&1 || true)
+for unit in ddublkd ddublk-metrics; do
+	sed -e "s|/usr/sbin/ddublkd|$(command -v ddublkd)|g" \
+		-e "s|/usr/sbin/ublk-ctl|$(command -v ublk-ctl)|g" \
+		"$DDUBLK_SRC/examples/$unit.service" >"/run/unit/$unit.service"
+done
+out=$(systemd-analyze verify --man=no /run/unit/ddublkd.service /run/unit/ddublk-metrics.service 2>&1 || true)
 echo "$out"
 [ -z "$out" ] || fail "systemd-analyze verify complains"
 pass "hardening"
