@@ -107,6 +107,25 @@ void pool_discard(struct pool *p, uint64_t offset, uint64_t size);
 /* The routers' periodic scheduler adaptation; how long until the next is due (ms, -1: never). */
 int pools_tick(struct daemon *d);
 
+/* daemon/trial.c: try frees and allocations on the real maps, then undo them. */
+struct trial_step {
+	struct pool *p;
+	uint64_t start, len;
+	bool freed; /* released by the trial (else allocated) */
+};
+struct trial {
+	struct trial_step *v;
+	size_t n, cap;
+};
+/* Room for steps frees and allocations. 0, or -1 out of memory. */
+int trial_init(struct trial *t, size_t steps);
+/* Release p's extent at start (len bytes) for the trial; false if there is none. */
+bool trial_release(struct trial *t, struct pool *p, uint64_t start, uint64_t len);
+/* Allocate size bytes on p, first fit as for real: 0, or -1 with why (no room). */
+int trial_alloc(struct trial *t, struct pool *p, uint64_t size, char *why, size_t whylen);
+/* Put every map back as it was and free t. */
+void trial_undo(struct trial *t);
+
 /* daemon/tenant.c */
 /* Recreate the tenants of every backend's table, then those of the policy. */
 int tenants_restore(struct daemon *d, char *err, size_t errlen);

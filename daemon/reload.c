@@ -107,15 +107,10 @@ static bool frees_extent(const struct reload *r, const struct conf_change *c)
 static int placement_fits(struct reload *r, char *err, size_t errlen)
 {
 	struct daemon *d = r->d;
-	struct { struct pool *p; uint64_t start, len; } *freed, *placed;
-	size_t nr_freed = 0, nr_placed = 0;
+	struct trial trial;
 	int ret = 0;
 
-	freed = calloc(r->nr_changes + 1, sizeof(*freed));
-	placed = calloc(r->nr_changes + 1, sizeof(*placed));
-	if (!freed || !placed) {
-		free(freed);
-		free(placed);
+	if (trial_init(&trial, 2 * r->nr_changes) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -123,9 +118,8 @@ static int placement_fits(struct reload *r, char *err, size_t errlen)
 		const struct conf_change *c = &r->changes[i];
 		struct tenant *t = tenant_find(d, c->tenant);
 
-		if (!frees_extent(r, c) || !t || extent_release(&t->pool->map, t->e.offset) < 0)
-			continue;
-		freed[nr_freed++] = (typeof(*freed)){ t->pool, t->e.offset, t->e.size };
+		if (frees_extent(r, c) && t)
+			trial_release(&trial, t->pool, t->e.offset, t->e.size);
 	}
 	for (size_t i = 0; i < r->nr_changes && ret == 0; i++) {
 		const struct conf_change *c = &r->changes[i];
@@ -142,23 +136,13 @@ static int placement_fits(struct reload *r, char *err, size_t errlen)
 				 "in use%s%s", d->policy_path, ct->line, ct->name, ct->backend,
 				 p ? ": " : "", p ? p->broken : "");
 			ret = -1;
-			break;
-		}
-		if (extent_alloc(&p->map, ct->size, &placed[nr_placed].start) < 0) {
-			explain_no_room(p, ct->size, why, sizeof(why));
+		} else if (trial_alloc(&trial, p, ct->size, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s:%d: tenants: tenant \"%s\": %s", d->policy_path,
 				 ct->line, ct->name, why);
 			ret = -1;
-			break;
 		}
-		placed[nr_placed++].p = p;
 	}
-	while (nr_placed--)
-		extent_release(&placed[nr_placed].p->map, placed[nr_placed].start);
-	while (nr_freed--)
-		extent_reserve(&freed[nr_freed].p->map, freed[nr_freed].start, freed[nr_freed].len);
-	free(freed);
-	free(placed);
+	trial_undo(&trial);
 	return ret;
 }
 

@@ -554,12 +554,10 @@ static int adopt_from_policy(struct daemon *d, struct tenant *t, const struct co
  */
 static int policy_fits(struct daemon *d, char *err, size_t errlen)
 {
-	struct { struct pool *p; uint64_t start; } *placed;
-	size_t n = 0;
+	struct trial trial;
 	int ret = 0;
 
-	placed = calloc(d->conf.nr_tenants ? d->conf.nr_tenants : 1, sizeof(*placed));
-	if (!placed) {
+	if (trial_init(&trial, d->conf.nr_tenants) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -570,18 +568,13 @@ static int policy_fits(struct daemon *d, char *err, size_t errlen)
 
 		if (tenant_find(d, ct->name) || !p || p->broken[0])
 			continue; /* kept from the table / reported by tenant_add */
-		if (extent_alloc(&p->map, ct->size, &placed[n].start) < 0) {
-			explain_no_room(p, ct->size, why, sizeof(why));
+		if (trial_alloc(&trial, p, ct->size, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "tenant \"%s\" (policy line %d): %s; no tenant "
 				 "was created", ct->name, ct->line, why);
 			ret = -1;
-			break;
 		}
-		placed[n++].p = p;
 	}
-	while (n--)
-		extent_release(&placed[n].p->map, placed[n].start);
-	free(placed);
+	trial_undo(&trial);
 	return ret;
 }
 
