@@ -876,20 +876,12 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-port=$(free_port)
-"$CTL" "${S[@]}" serve-metrics --listen "127.0.0.1:$port" 2>"$tmp/metrics.err" &
-metrics_pid=$!
-if python3 - "$port" >"$tmp/scrapes" 2>&1 <<'PY'
+# http_check PORT PYTHON: once 127.0.0.1:PORT accepts (within 5 s), run
+# PYTHON with ask(METHOD, PATH) -> (status, content type, body) defined.
+http_check() {
+	python3 -c '
 import http.client, sys, time
 port = int(sys.argv[1])
-for attempt in range(50):
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        c.connect()
-        c.close()
-        break
-    except OSError:
-        time.sleep(0.1)
 def ask(method, path):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     c.request(method, path)
@@ -897,24 +889,34 @@ def ask(method, path):
     body = r.read().decode()
     c.close()
     return r.status, r.getheader("Content-Type"), body
+for attempt in range(50):
+    try:
+        http.client.HTTPConnection("127.0.0.1", port, timeout=5).connect()
+        break
+    except OSError:
+        time.sleep(0.1)
+exec(sys.argv[2])
+' "$@"
+}
+
+port=$(free_port)
+"$CTL" "${S[@]}" serve-metrics --listen "127.0.0.1:$port" 2>"$tmp/metrics.err" &
+metrics_pid=$!
+if http_check "$port" '
 st, ct, body = ask("GET", "/metrics")
 assert st == 200, (st, body)
 assert ct == "text/plain; version=0.0.4; charset=utf-8", ct
-assert 'ddublk_tenant_requests_total{tenant="db",op="read"} ' in body, body[:400]
+assert "ddublk_tenant_requests_total{tenant=\"db\",op=\"read\"} " in body, body[:400]
 assert "# TYPE ddublk_tenant_device_latency_seconds histogram" in body
-st2, _, body2 = ask("GET", "/metrics?name[]=x")
-assert st2 == 200 and "ddublk_worker_cpu_seconds_total" in body2, st2
+st, _, body = ask("GET", "/metrics?name[]=x")
+assert st == 200 and "ddublk_worker_cpu_seconds_total" in body, st
 st, _, body = ask("HEAD", "/metrics")
 assert st == 200 and body == "", (st, body)
 st, _, body = ask("GET", "/")
 assert st == 200 and "/metrics" in body, (st, body)
-st, _, body = ask("GET", "/nope")
-assert st == 404, st
-st, _, body = ask("POST", "/metrics")
-assert st == 405, st
-print("scrapes ok")
-PY
-then
+assert ask("GET", "/nope")[0] == 404
+assert ask("POST", "/metrics")[0] == 405
+' >"$tmp/scrapes" 2>&1; then
 	ok "serve-metrics: GET /metrics is Prometheus text; HEAD, /, 404 and 405 answered"
 else
 	not_ok "serve-metrics: scrapes" "$(cat "$tmp/scrapes")" "stderr: $(cat "$tmp/metrics.err")"
@@ -930,22 +932,10 @@ fi
 port=$(free_port)
 "$CTL" --socket "$tmp/nobody.sock" serve-metrics --listen "127.0.0.1:$port" 2>"$tmp/metrics.err" &
 metrics_pid=$!
-if python3 - "$port" >"$tmp/scrapes" 2>&1 <<'PY'
-import http.client, sys, time
-port = int(sys.argv[1])
-for attempt in range(50):
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        c.request("GET", "/metrics")
-        r = c.getresponse()
-        break
-    except OSError:
-        time.sleep(0.1)
-body = r.read().decode()
-assert r.status == 503, (r.status, body)
-assert "no statistics from ddublkd" in body, body
-PY
-   grep -q "cannot connect to $tmp/nobody.sock" "$tmp/metrics.err"; then
+if http_check "$port" '
+st, _, body = ask("GET", "/metrics")
+assert st == 503 and "no statistics from ddublkd" in body, (st, body)
+' >"$tmp/scrapes" 2>&1 && grep -q "cannot connect to $tmp/nobody.sock" "$tmp/metrics.err"; then
 	ok "serve-metrics without a daemon: 503, the reason on stderr"
 else
 	not_ok "serve-metrics without a daemon" "$(cat "$tmp/scrapes")" "stderr: $(cat "$tmp/metrics.err")"
