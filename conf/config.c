@@ -249,23 +249,32 @@ static int get_bool(const struct loader *ld, const config_setting_t *group,
 }
 
 /* One of names[0..n): *out is its index. */
+/* The index of name in names[n], or -1. */
+static int name_index(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(name, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 static int get_choice(const struct loader *ld, const config_setting_t *group,
 		      const char *key, const char *const *names, size_t n,
 		      const char *what, int *out)
 {
 	char q[QUOTE_BUF], list[KEY_MAX] = "";
 	const char *s;
-	int rc = get_string(ld, group, key, false, &s);
+	int rc = get_string(ld, group, key, false, &s), found;
 
 	if (rc <= 0)
 		return rc;
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(s, names[i]) == 0) {
-			*out = (int)i;
-			return 1;
-		}
-		appendf(list, sizeof(list), "%s%s", i ? ", " : "", names[i]);
+	found = name_index(names, n, s);
+	if (found >= 0) {
+		*out = found;
+		return 1;
 	}
+	for (size_t i = 0; i < n; i++)
+		appendf(list, sizeof(list), "%s%s", i ? ", " : "", names[i]);
 	return fail(ld, config_setting_get_member(group, key), NULL, "%s is not a %s (use %s)",
 		    quote(s, q, sizeof(q)), what, list);
 }
@@ -945,10 +954,7 @@ const char *conf_class_name(enum conf_class cls)
 
 int conf_class_from_name(const char *name)
 {
-	for (size_t i = 0; i < ARRAY_LEN(class_names); i++)
-		if (strcmp(class_names[i], name) == 0)
-			return (int)i;
-	return -1;
+	return name_index(class_names, ARRAY_LEN(class_names), name);
 }
 
 const char *conf_sched_mode_name(enum conf_sched_mode mode)
@@ -963,10 +969,7 @@ const char *conf_on_stop_name(enum conf_on_stop on_stop)
 
 int conf_on_stop_from_name(const char *name)
 {
-	for (size_t i = 0; i < ARRAY_LEN(on_stop_names); i++)
-		if (strcmp(name, on_stop_names[i]) == 0)
-			return (int)i;
-	return -1;
+	return name_index(on_stop_names, ARRAY_LEN(on_stop_names), name);
 }
 
 void conf_init(struct conf *c)
