@@ -388,8 +388,8 @@ int main(int argc, char **argv)
 	sd_notify(0, d.conf.on_stop == CONF_ON_STOP_KEEP ?
 		  "STOPPING=1\nSTATUS=keeping recovery tenants' devices, stopping the rest" :
 		  "STOPPING=1\nSTATUS=stopping every tenant device");
-	if (stop(&d))
-		return ret ? 1 : 0; /* exit() ends the workers with the process */
-	log_info("stopped");
+	/* With devices kept, the workers still run: exit() ends them with the process. */
+	if (!stop(&d))
+		log_info("stopped");
 	return ret ? 1 : 0;
 }

@@ -474,14 +474,9 @@ static void restore_one(struct daemon *d, struct pool *p, const struct table_ent
 			(unsigned long long)p->reserved, (unsigned long long)p->map.capacity);
 		return;
 	}
-	switch (e->dev_id >= 0 ? tenant_reattach(d, t) : 0) {
-	case 1:
-		return; /* back on its old device, after a crash */
-	case -1:
-		return; /* the device is still held: left alone, logged */
-	default:
-		break;
-	}
+	/* Back on the device the last daemon left (1), or that device is held (-1). */
+	if (e->dev_id >= 0 && tenant_reattach(d, t) != 0)
+		return;
 	if (tenant_start(d, t, err, sizeof(err)) < 0) {
 		/* Keep it in the table: its data is there; the operator decides. */
 		log_err("%s", err);
