@@ -12,8 +12,21 @@
 # The kernel phase builds (or finds cached) both test kernels: with the
 # series in patches/linux-6.1/ and without it.
 #
+# usage: scripts/check.sh [--soak]
+#   --soak  also run the long stress and repeat scenarios (those marked
+#           "# vm-suite: soak", ctest label soak) after the VM phase; run it
+#           before closing an issue that touches what they cover.
+#
 # All trees go under $DDUBLK_BUILD_ROOT (default: the repo top).
 set -euo pipefail
+
+soak=0
+case ${1:-} in
+--soak) soak=1 ;;
+'') ;;
+-h | --help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+*) echo "usage: $0 [--soak]" >&2; exit 2 ;;
+esac
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -96,6 +109,8 @@ if phase deps "$top/scripts/deps.sh"; then
 	phase fuzz fuzz || true
 	if phase kernel build_kernels && [ "$main_ok" = 1 ]; then
 		phase vm ctest --test-dir "$root/build" -L vm --output-on-failure || true
+		[ "$soak" = 0 ] ||
+			phase soak ctest --test-dir "$root/build" -L soak --output-on-failure || true
 	else
 		skip vm "$([ "$main_ok" = 1 ] && echo "no kernel" || echo "build did not build")"
 	fi

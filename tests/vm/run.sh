@@ -33,6 +33,9 @@
 #   # vm-cmdline: ARGS        more kernel command-line arguments
 #   # vm-maxcpus: N           possible CPUs (-smp maxcpus=N; default 64)
 #   # vm-nvme-iops: N         cap the emulated SSD at N IOPS (QEMU throttling)
+#   # vm-suite: soak          a long stress or repeat scenario: ctest labels it
+#                             "soak", not "vm", so only `scripts/check.sh
+#                             --soak` runs it (run.sh runs it either way)
 #   # vm-qemu-trace: EVENTS   QEMU trace events (comma or space separated) to
 #                             out/qemu-trace.log, which the guest can read
 #                             live at $DDUBLK_OUT/qemu-trace.log (the

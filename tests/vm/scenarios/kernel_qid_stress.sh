@@ -15,6 +15,7 @@
 # task or warning (guest-init checks that).
 # Arguments: [SECONDS [TENANTS [QD]]] (default 300 4 64), for the tool.
 # vm-cmdline: nvme.io_queue_depth=16
+# vm-suite: soak
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$(dirname "$0")/../lib.sh"

@@ -8,6 +8,7 @@
 # must come back on their own /dev/ublkbN (re-attached, not recreated);
 # in the end both fio runs exit 0 having verified every byte, fsck -n is
 # clean on both, and a verify pass after a remount reads everything back.
+# vm-suite: soak
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
