@@ -984,7 +984,7 @@ void conf_init(struct conf *c)
 		.latency_queues = 0,
 		.adapt_interval_ms = CONF_DEFAULT_ADAPT_INTERVAL_MS,
 		.throughput_cap = CONF_DEFAULT_THROUGHPUT_CAP,
-		.promote_flush = true,
+		.promote_flush = false, /* a promoted flush puts latency tenants behind it */
 	};
 }
 

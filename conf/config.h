@@ -18,7 +18,7 @@
  *     latency_queues    = 0;         # 0..1024 NQs for latency at start, 0: auto
  *     adapt_interval_ms = 100;       # 10..60000
  *     throughput_cap    = "4M";      # 128K..1G in flight for T while L is busy
- *     promote_flush     = true;      # T tenants' FLUSH/FUA use the latency group
+ *     promote_flush     = false;     # T tenants' FLUSHes use the latency group
  *   };
  *   backends = (
  *     { name = "nvme0"; path = "/dev/nvme0n1"; },            # type "auto"

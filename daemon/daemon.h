@@ -40,7 +40,7 @@ struct pool {
 };
 
 /*
- * A tenant's QoS gate: the workers ask it before every data request. The
+ * A tenant's QoS gate: the workers ask it before every request. The
  * control thread changes the limits under the lock; the fast path of an
  * unlimited tenant takes no lock.
  */
@@ -164,6 +164,8 @@ void log_tenant_up(const struct tenant *t, const char *how);
 /* daemon/gate.c */
 struct tenant_gate *gate_new(enum conf_class cls, const struct conf_qos *qos);
 void gate_set(struct tenant_gate *g, enum conf_class cls, const struct conf_qos *qos);
+/* No limits until the next gate_set(): before a device is stopped (tenant_del). */
+void gate_lift(struct tenant_gate *g);
 void gate_free(struct tenant_gate *g);
 
 /* daemon/reload.c: apply the policy file again (ublk-ctl reload, SIGHUP). */

@@ -4,7 +4,8 @@
  * from sched/qos.h, shared by the workers serving the tenant's queues, plus
  * the class and weight the workers share the backend by.
  * Limits change live (reload) under the same lock the workers take; a
- * tenant without limits never takes it.
+ * tenant without limits never takes it. Every request is charged, whatever
+ * its op (the workers pass qos_charged_bytes()).
  */
 #include <stdlib.h>
 
@@ -47,6 +48,23 @@ void gate_set(struct tenant_gate *g, enum conf_class cls, const struct conf_qos 
 	qos_limiter_set(&g->lim, qos->iops_limit, qos->bw_limit, monotonic_ns());
 	atomic_store_explicit(&g->limited, qos->iops_limit || qos->bw_limit,
 			      memory_order_release);
+	pthread_mutex_unlock(&g->lock);
+}
+
+/*
+ * Let every request through from now on, held ones at their next look
+ * (within the worker's HELD_RECHECK_NS). For a device about to be stopped:
+ * STOP_DEV waits for every request the kernel has handed us, and drained
+ * at the limit a backlog (the dirty pages a stop writes back first) would
+ * outlast the stop's timeout. gate_set() puts limits back.
+ */
+void gate_lift(struct tenant_gate *g)
+{
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->lock);
+	qos_limiter_set(&g->lim, 0, 0, monotonic_ns());
+	atomic_store_explicit(&g->limited, false, memory_order_release);
 	pthread_mutex_unlock(&g->lock);
 }
 

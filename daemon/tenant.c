@@ -365,7 +365,10 @@ int tenant_del(struct daemon *d, const char *name, char *err, size_t errlen)
 		snprintf(err, errlen, "no tenant \"%s\"", name);
 		return -1;
 	}
+	/* Requests held at its limits would drain at them and time the stop out. */
+	gate_lift(t->gate);
 	if (t->dev && ublk_dev_destroy(&d->ctrl, t->dev, why, sizeof(why)) < 0) {
+		gate_set(t->gate, t->e.cls, &t->e.qos); /* still served: limited again */
 		snprintf(err, errlen, "tenant \"%s\": %s", name, why);
 		return -1;
 	}
@@ -430,7 +433,9 @@ size_t tenants_stop_all(struct daemon *d, bool keep)
 			kept++;
 			continue;
 		}
+		gate_lift(t->gate); /* as in tenant_del: the stop must not wait on the limits */
 		if (ublk_dev_destroy(&d->ctrl, t->dev, why, sizeof(why)) < 0) {
+			gate_set(t->gate, t->e.cls, &t->e.qos);
 			log_err("tenant \"%s\": %s", t->e.name, why);
 			continue;
 		}

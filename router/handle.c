@@ -41,8 +41,10 @@ static void send_direct(struct nq_handle *h, struct router_req *rq, struct route
  * completes what is polled, so data commands for it go on the owner's
  * IOPOLL ring (plain buffers: the registered ones belong to the other
  * ring). Commands without data cannot be polled (the kernel refuses them
- * with -EINVAL): they go unsteered, to the owner's CPU's DEFAULT queue, as
- * on a stock kernel.
+ * with -EINVAL): the scheduler gives them a DEFAULT NQ of their group, so
+ * they only meet a POLL one where the group has no DEFAULT NQ (a backend
+ * with a single one, which L holds); then they go unsteered, to the
+ * owner's CPU's DEFAULT queue, as on a stock kernel.
  */
 static void send_steered(struct nq_handle *h, struct router_req *rq, struct router_port *owner)
 {

@@ -58,7 +58,8 @@ static struct inbox_link *release(struct router *r, uint64_t now)
 		struct router_req *rq = req_of_sched(sr);
 
 		r->count[sr->nq][sr->lane]++;
-		r->st[sr->nq].bytes += sr->bytes;
+		if (backend_op_moves_data(rq->bio->op))
+			r->st[sr->nq].bytes += sr->bytes; /* data sent, not a discard's range */
 		rq->link.next = NULL;
 		*tail = &rq->link;
 		tail = &rq->link.next;
@@ -91,7 +92,12 @@ static enum sched_op sched_op_of(enum backend_op op)
 void router_req_init(struct router_req *rq, unsigned tenant, struct backend_io *bio,
 		     uint64_t user_data, struct router_port *owner)
 {
-	bool data = backend_op_moves_data(bio->op);
+	/*
+	 * What keeps the device busy; the T cap counts it: the data moved, or
+	 * the range a DISCARD / WRITE ZEROES covers (the device unmaps or
+	 * writes that much; ublk sends at most 1 GiB). A FLUSH: nothing.
+	 */
+	uint64_t bytes = bio->op == BIO_FLUSH ? 0 : bio->len;
 
 	*rq = (struct router_req){
 		.sr = {
@@ -99,8 +105,7 @@ void router_req_init(struct router_req *rq, unsigned tenant, struct backend_io *
 			.cpu = owner->cpu,
 			.op = sched_op_of(bio->op),
 			.flags = bio->fua ? SCHED_REQ_FUA : 0,
-			/* What occupies the device's data path; the T cap counts it. */
-			.bytes = data ? (uint32_t)bio->len : 0,
+			.bytes = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes,
 		},
 		.bio = bio,
 		.user_data = user_data,

@@ -62,14 +62,16 @@ static bool lighter(const struct nq *a, const struct nq *b)
 	return a->inflight_bytes < b->inflight_bytes;
 }
 
-int nq_group_pick(const struct nq_group *g, const struct nq *nqs)
+/* JSQ over the usable members, of kind `kind` only if only_kind. */
+static int pick(const struct nq_group *g, const struct nq *nqs, bool only_kind,
+		enum nq_kind kind)
 {
 	const struct nq *best = NULL;
 
 	for (unsigned i = 0; i < g->nr; i++) {
 		const struct nq *q = &nqs[g->member[i]];
 
-		if (!nq_usable(q) || (best && !lighter(q, best)))
+		if ((only_kind && q->kind != kind) || !nq_usable(q) || (best && !lighter(q, best)))
 			continue;
 		best = q;
 		if (!q->inflight)
@@ -78,7 +80,32 @@ int nq_group_pick(const struct nq_group *g, const struct nq *nqs)
 	return best ? (int)best->index : -1;
 }
 
+int nq_group_pick(const struct nq_group *g, const struct nq *nqs)
+{
+	return pick(g, nqs, false, NQ_DEFAULT);
+}
+
+int nq_group_pick_kind(const struct nq_group *g, const struct nq *nqs, enum nq_kind kind)
+{
+	return pick(g, nqs, true, kind);
+}
+
+unsigned nq_group_count_kind(const struct nq_group *g, const struct nq *nqs, enum nq_kind kind)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < g->nr; i++)
+		n += nqs[g->member[i]].kind == kind;
+	return n;
+}
+
 int nq_group_victim(const struct nq_group *g, const struct nq *nqs, enum nq_kind prefer)
+{
+	return nq_group_victim_except(g, nqs, prefer, -1);
+}
+
+int nq_group_victim_except(const struct nq_group *g, const struct nq *nqs, enum nq_kind prefer,
+			   int keep)
 {
 	const struct nq *best = NULL;
 
@@ -87,6 +114,8 @@ int nq_group_victim(const struct nq_group *g, const struct nq *nqs, enum nq_kind
 		const struct nq *q = &nqs[g->member[i]];
 		bool q_pref = q->kind == prefer;
 
+		if ((int)q->index == keep)
+			continue;
 		if (best) {
 			bool b_pref = best->kind == prefer;
 

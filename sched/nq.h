@@ -83,6 +83,10 @@ void nq_group_remove(struct nq_group *g, unsigned nq);
 
 /* Join-shortest-queue over the usable members: an NQ index, or -1 if none is usable. */
 int nq_group_pick(const struct nq_group *g, const struct nq *nqs);
+/* The same over the members of one kind only. */
+int nq_group_pick_kind(const struct nq_group *g, const struct nq *nqs, enum nq_kind kind);
+/* Members of that kind, usable or not. */
+unsigned nq_group_count_kind(const struct nq_group *g, const struct nq *nqs, enum nq_kind kind);
 
 /*
  * The member to give away when the group shrinks: of kind `prefer` if the
@@ -90,5 +94,8 @@ int nq_group_pick(const struct nq_group *g, const struct nq *nqs);
  * latest to join. -1 for an empty group.
  */
 int nq_group_victim(const struct nq_group *g, const struct nq *nqs, enum nq_kind prefer);
+/* The same, never choosing NQ `keep` (-1: any may go); -1 if no other member. */
+int nq_group_victim_except(const struct nq_group *g, const struct nq *nqs, enum nq_kind prefer,
+			   int keep);
 
 #endif

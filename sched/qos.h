@@ -57,6 +57,19 @@ bool qos_limiter_unlimited(const struct qos_limiter *q);
 uint64_t qos_admit(struct qos_limiter *q, uint64_t bytes, uint64_t now_ns);
 
 /*
+ * What a request is charged: every request, of every op, takes one IOPS
+ * token (a FLUSH empties the shared write cache, a DISCARD or WRITE ZEROES
+ * keeps the device busy: none of them is free); only the bytes a READ or
+ * WRITE moves through its buffer count against the bandwidth limit. A
+ * DISCARD or WRITE ZEROES moves no data over the bus, so its length is
+ * not charged: it counts as one I/O.
+ */
+static inline uint64_t qos_charged_bytes(bool moves_data, uint64_t len)
+{
+	return moves_data ? len : 0;
+}
+
+/*
  * Weighted fair queueing. A flow is one tenant; a wfq orders requests of
  * many flows by virtual finish tag. Items are caller-owned; the queue
  * stores pointers in a binary min-heap (ties: FIFO by arrival).

@@ -111,6 +111,7 @@ struct sched *sched_new(const struct sched_params *p, const struct nq_desc *desc
 		s->nq[i] = (struct nq){
 			.index = i, .kind = d->kind, .depth = d->depth, .lane = NQ_LANE_THROUGHPUT
 		};
+		s->nr_kind[d->kind == NQ_POLL]++;
 	}
 	for (unsigned c = 0; c < NQ_MAX_CPUS; c++)
 		s->cpu_nq[c] = cpu_queue(descs, nr_nqs, c);
@@ -166,17 +167,16 @@ enum conf_class sched_tenant_class(const struct sched *s, unsigned tenant)
 	return tenant < s->nr_tenants ? s->tenant[tenant] : CONF_CLASS_BESTEFFORT;
 }
 
-static bool is_flush_or_fua(const struct sched_req *r)
-{
-	return r->op == SCHED_OP_FLUSH || (r->flags & SCHED_REQ_FUA);
-}
-
 enum nq_lane sched_lane_of(const struct sched *s, const struct sched_req *r)
 {
 	if (sched_tenant_class(s, r->tenant) == CONF_CLASS_LATENCY)
 		return NQ_LANE_LATENCY;
-	/* A T tenant's fsync waits on its flush: worth a jump ahead of its own writes. */
-	if (sched_daredevil(s) && s->p.promote_flush && is_flush_or_fua(r))
+	/*
+	 * A T tenant's fsync waits on its flush: promote_flush lets it jump
+	 * ahead, at the price of an L request queueing behind it. Never a FUA
+	 * write: its data would sit in L's queues.
+	 */
+	if (sched_daredevil(s) && s->p.promote_flush && r->op == SCHED_OP_FLUSH)
 		return NQ_LANE_LATENCY;
 	return NQ_LANE_THROUGHPUT;
 }
@@ -228,17 +228,43 @@ void sched_tick(struct sched *s, uint64_t now_ns)
 	window_reset(s);
 }
 
+/*
+ * The NQ of r's group: join-shortest-queue, but a command without data
+ * only on a DEFAULT member (on a POLL queue the kernel would send it to the
+ * CPU's DEFAULT queue, maybe the other group's), and an L data request on
+ * an idle POLL member rather than an idle DEFAULT one.
+ */
+static int group_pick(const struct sched *s, enum nq_lane lane, const struct sched_req *r)
+{
+	const struct nq_group *g = &s->group[lane];
+	int q;
+
+	if (!sched_req_has_data(r)) {
+		/* None only where the backend has a single DEFAULT NQ, for T: L has it. */
+		if (nq_group_count_kind(g, s->nq, NQ_DEFAULT))
+			return nq_group_pick_kind(g, s->nq, NQ_DEFAULT);
+		return nq_group_pick(g, s->nq);
+	}
+	if (lane == NQ_LANE_LATENCY) {
+		q = nq_group_pick_kind(g, s->nq, NQ_POLL);
+		if (q >= 0 && !s->nq[q].inflight)
+			return q;
+	}
+	return nq_group_pick(g, s->nq);
+}
+
 static int pick_daredevil(struct sched *s, const struct sched_req *r, uint64_t now_ns)
 {
 	enum nq_lane lane = sched_lane_of(s, r);
 	int q;
 
+	/* T bytes in either lane count; a promoted flush is not held (it heads L's FIFO). */
 	if (lane == NQ_LANE_THROUGHPUT && sched_latency_active(s, now_ns) &&
-	    !tcap_allows(&s->cap, s->inflight_bytes[lane], r->bytes)) {
+	    !tcap_allows(&s->cap, s->capped_bytes, r->bytes)) {
 		s->cap_limited = true;
 		return SCHED_NO_QUEUE;
 	}
-	q = nq_group_pick(&s->group[lane], s->nq);
+	q = group_pick(s, lane, r);
 	if (q < 0)
 		s->win.stalled[lane]++;
 	return q < 0 ? SCHED_NO_QUEUE : q;
@@ -266,7 +292,10 @@ void sched_submitted(struct sched *s, struct sched_req *r, unsigned nq, uint64_t
 	r->nq = (int)nq;
 	r->lane = lane;
 	r->latency = sched_tenant_class(s, r->tenant) == CONF_CLASS_LATENCY;
+	r->capped = !r->latency;
 	r->submit_ns = now_ns;
+	if (r->capped)
+		s->capped_bytes += r->bytes;
 	q->inflight++;
 	q->inflight_bytes += r->bytes;
 	s->inflight[lane]++;
@@ -294,6 +323,8 @@ void sched_completed(struct sched *s, struct sched_req *r, uint64_t now_ns)
 		s->inflight[r->lane]--;
 	s->inflight_bytes[r->lane] -= s->inflight_bytes[r->lane] < r->bytes ?
 					      s->inflight_bytes[r->lane] : r->bytes;
+	if (r->capped)
+		s->capped_bytes -= s->capped_bytes < r->bytes ? s->capped_bytes : r->bytes;
 	if (q->draining && !q->inflight)
 		q->draining = false; /* its last T command left: L may use it now */
 	if (r->latency) {

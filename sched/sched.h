@@ -23,8 +23,12 @@
  *   is resized to L's peak in-flight count plus headroom, at most half the
  *   NQs while T is busy, one when idle; T takes the rest (groups.c). An NQ
  *   moving from T to L drains its T commands first, so an L request never
- *   queues behind a T one. With promote_flush, a T tenant's FLUSH and FUA
- *   writes take the L lane.
+ *   queues behind a T one. Commands without data (FLUSH, DISCARD, WRITE
+ *   ZEROES) cannot be polled: each group keeps a DEFAULT NQ for them (L
+ *   whenever there is one, T too when there are two), so that the kernel
+ *   never moves one to another group's queue. With promote_flush, a T
+ *   tenant's FLUSH (never a FUA write: it carries data) takes the L lane,
+ *   still counted against the T cap.
  *
  * Two ways to drive it:
  *
@@ -52,7 +56,7 @@
 #define SCHED_DEFAULT_LATENCY_QUEUES 0 /* auto: half the NQs, at least 1 each */
 #define SCHED_DEFAULT_ADAPT_INTERVAL_MS 100
 #define SCHED_DEFAULT_THROUGHPUT_CAP (4ULL << 20)
-#define SCHED_DEFAULT_PROMOTE_FLUSH true
+#define SCHED_DEFAULT_PROMOTE_FLUSH false
 /* Not (yet) policy keys. */
 #define SCHED_DEFAULT_THROUGHPUT_CAP_MIN (1ULL << 20)
 #define SCHED_DEFAULT_THROUGHPUT_CAP_MAX (256ULL << 20)
@@ -68,7 +72,7 @@ struct sched_params {
 	unsigned latency_queues; /* NQs in the L group at start; 0: half */
 	unsigned adapt_interval_ms; /* how often group sizes and the cap adapt */
 	uint64_t throughput_cap; /* T bytes in flight while L is active, at start */
-	bool promote_flush; /* T tenants' FLUSH/FUA take the L lane */
+	bool promote_flush; /* T tenants' FLUSHes take the L lane */
 	uint64_t throughput_cap_min; /* floor, enough to keep a device busy (<= throughput_cap) */
 	uint64_t throughput_cap_max; /* ceiling (>= throughput_cap) */
 	uint64_t throughput_cap_step; /* additive increase per window */
@@ -100,11 +104,17 @@ struct sched_req {
 	unsigned cpu; /* the submitting CPU: static mode's queue */
 	enum sched_op op;
 	unsigned flags; /* SCHED_REQ_* */
+	/*
+	 * What it keeps the device busy with, counted against the T cap:
+	 * the data a READ/WRITE moves, the range a DISCARD/WRITE ZEROES
+	 * covers (the device writes or unmaps that much), 0 for a FLUSH.
+	 */
 	uint32_t bytes;
 
 	int nq; /* the NQ it went to (after sched_next/sched_submitted) */
 	enum nq_lane lane; /* the lane it went in */
 	bool latency; /* from an L tenant: its completion feeds the p99 */
+	bool capped; /* from a T or besteffort tenant: its bytes count against the T cap */
 	uint64_t enqueue_ns, submit_ns;
 	struct sched_req *next; /* FIFO link while held */
 };

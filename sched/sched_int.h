@@ -27,6 +27,7 @@ struct sched {
 
 	struct nq *nq;
 	unsigned nr_nqs;
+	unsigned nr_kind[2]; /* NQs by enum nq_kind */
 	unsigned cpu_nq[NQ_MAX_CPUS]; /* static mode's map */
 	struct nq_group group[NQ_NR_LANES]; /* daredevil */
 
@@ -41,6 +42,7 @@ struct sched {
 	unsigned inflight[NQ_NR_LANES];
 	uint64_t inflight_bytes[NQ_NR_LANES];
 	unsigned latency_inflight; /* from L tenants (promoted flushes are not) */
+	uint64_t capped_bytes; /* in flight from T and besteffort tenants, either lane: the cap's */
 	bool latency_seen;
 	uint64_t latency_last_ns; /* an L tenant's last enqueue, submission or completion */
 
@@ -66,6 +68,11 @@ static inline unsigned sched_cpu_nq(const struct sched *s, unsigned cpu)
 }
 
 enum nq_lane sched_lane_of(const struct sched *s, const struct sched_req *r);
+/* READ and WRITE carry data; FLUSH, DISCARD, WRITE ZEROES do not (and cannot be polled). */
+static inline bool sched_req_has_data(const struct sched_req *r)
+{
+	return r->op == SCHED_OP_READ || r->op == SCHED_OP_WRITE;
+}
 bool sched_latency_active(const struct sched *s, uint64_t now_ns);
 /* An L tenant did I/O now: L counts as active for an interval. */
 void sched_latency_touch(struct sched *s, uint64_t now_ns);

@@ -28,9 +28,11 @@ struct ublk_workers;
 struct ublk_dev;
 
 /*
- * Admission control for a device's data requests (QoS). The workers ask it
- * before every READ/WRITE goes to the backend: 0 = go now, else the ns to
- * wait before asking again (the request waits in the worker, in order).
+ * Admission control for a device's requests (QoS). The workers ask it
+ * before every request goes to the backend, whatever its op, with the
+ * bytes it moves (qos_charged_bytes(): 0 for FLUSH, DISCARD, WRITE ZEROES):
+ * 0 = go now, else the ns to wait before asking again (the request waits
+ * in the worker, in order; it asks again within HELD_RECHECK_NS anyway).
  * Called by every worker serving one of the device's queues: thread-safe.
  */
 struct ublk_gate {

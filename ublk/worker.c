@@ -47,6 +47,12 @@
 #define POLL_RING_CQ_ENTRIES 4096
 /* A request whose queue was out of tags goes again after this at the latest. */
 #define AGAIN_RETRY_NS 100000ULL
+/*
+ * A held request asks its gate again after this at the latest: a limit
+ * lifted or raised (reload, del) lets it go now, not when the wait it was
+ * given under the old limit is over (a large request's debt can be long).
+ */
+#define HELD_RECHECK_NS 50000000ULL
 
 /* user_data: a pointer with its kind in the low two bits (pointers are 8-aligned). */
 enum ud_kind { UD_UBLK = 0, UD_BACKEND = 1, UD_WAKEUP = 2 };
@@ -369,6 +375,18 @@ static void next_turn(struct ublk_worker *w, unsigned cls)
 	}
 }
 
+/* What io costs its gate: one I/O always, its bytes only if it moves data. */
+static uint64_t gate_bytes(const struct ublk_io *io)
+{
+	return qos_charged_bytes(backend_op_moves_data(io->bio.op), io->bio.len);
+}
+
+/* When a request the gate told to wait `wait` ns at now asks again. */
+static uint64_t recheck_at(uint64_t now, uint64_t wait)
+{
+	return now + (wait < HELD_RECHECK_NS ? wait : HELD_RECHECK_NS);
+}
+
 /* Park io until its gate lets it go; the main loop wakes up for it. */
 static void hold(struct ublk_worker *w, struct ublk_io *io, uint64_t at_ns)
 {
@@ -401,11 +419,11 @@ static void retry_held(struct ublk_worker *w)
 		struct ublk_queue *q = io->q;
 		/* Once refused in this pass, the queue's later requests wait too. */
 		uint64_t wait = q->refused_pass == w->pass ? 0 :
-				q->gate->admit(q->gate, io->bio.len, now);
+				q->gate->admit(q->gate, gate_bytes(io), now);
 
 		if (wait || q->refused_pass == w->pass) {
-			if (wait && (!next || now + wait < next))
-				next = now + wait;
+			if (wait && (!next || recheck_at(now, wait) < next))
+				next = recheck_at(now, wait);
 			q->refused_pass = w->pass;
 			prev = io;
 			io = following;
@@ -462,12 +480,12 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io)
 		.buf_index = q->buf_slot < 0 ? -1 : q->buf_slot + io->tag,
 	};
 	q->in_backend++;
-	if (q->gate && backend_op_moves_data(io->bio.op)) {
+	if (q->gate) { /* every op: a FLUSH or DISCARD is no free pass */
 		/* Behind earlier held requests of this queue: keep the order. */
-		uint64_t wait = q->held ? 1 : q->gate->admit(q->gate, io->bio.len, now);
+		uint64_t wait = q->held ? 1 : q->gate->admit(q->gate, gate_bytes(io), now);
 
 		if (wait) {
-			hold(w, io, now + wait);
+			hold(w, io, recheck_at(now, wait));
 			return;
 		}
 	}

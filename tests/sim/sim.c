@@ -22,13 +22,15 @@ struct job {
 	bool latency;
 	enum sched_op op;
 	uint32_t bytes;
+	uint64_t issued; /* requests so far: picks the next one's op in a mix */
 };
 
 struct io {
 	struct sched_req sr;
 	struct ssd_cmd cmd;
-	const struct job *job;
+	struct job *job;
 	uint64_t issue_ns;
+	uint32_t data; /* bytes it moves (T bandwidth counts them) */
 };
 
 #define io_of(ptr, member) ((struct io *)((char *)(ptr) - offsetof(struct io, member)))
@@ -148,16 +150,64 @@ static int make_jobs(struct run *r)
 	return 0;
 }
 
+/* The job's next request: its own op, or in a mix every 8th of a kind (see sim.h). */
+static void next_op(const struct run *r, struct job *j, enum sched_op *op, unsigned *flags)
+{
+	uint64_t k = j->issued++;
+
+	*op = j->op;
+	*flags = 0;
+	if (!r->cfg->mix)
+		return;
+	switch (k % 8) {
+	case 2:
+		*op = SCHED_OP_FLUSH;
+		break;
+	case 4:
+		*op = SCHED_OP_WRITE;
+		*flags = SCHED_REQ_FUA;
+		break;
+	case 6:
+		*op = !j->latency && k % 16 == 14 ? SCHED_OP_WRITE_ZEROES : SCHED_OP_DISCARD;
+		break;
+	}
+}
+
 static void issue(struct run *r, struct io *io, uint64_t now_ns)
 {
-	const struct job *j = io->job;
+	struct job *j = io->job;
+	enum sched_op op;
+	unsigned flags;
+	bool data;
 
+	next_op(r, j, &op, &flags);
+	data = op == SCHED_OP_READ || op == SCHED_OP_WRITE;
 	io->issue_ns = now_ns;
+	io->data = data ? j->bytes : 0;
 	io->sr = (struct sched_req){
-		.tenant = j->tenant, .cpu = j->cpu, .op = j->op, .bytes = j->bytes
+		.tenant = j->tenant, .cpu = j->cpu, .op = op, .flags = flags,
+		.bytes = op == SCHED_OP_FLUSH ? 0 : j->bytes,
 	};
-	io->cmd = (struct ssd_cmd){ .bytes = j->bytes, .latency = j->latency };
+	/* the device's work: the data, the zeroes it writes; a flush or an unmap costs the base */
+	io->cmd = (struct ssd_cmd){
+		.bytes = data || op == SCHED_OP_WRITE_ZEROES ? j->bytes : 0, .latency = j->latency
+	};
 	sched_enqueue(r->s, &io->sr, now_ns);
+}
+
+/*
+ * The SQ a command lands in: its NQ's, but one without data on a POLL NQ
+ * goes to the submitting CPU's DEFAULT queue, as the kernel does with a
+ * command it cannot poll (DEFAULT NQ i maps CPU i, see sim.h).
+ */
+static unsigned landing_sq(const struct run *r, const struct sched_req *sr)
+{
+	unsigned nr_default = r->cfg->ssd.nqs - r->cfg->poll_nqs;
+	bool data = sr->op == SCHED_OP_READ || sr->op == SCHED_OP_WRITE;
+
+	if (data || sched_nq(r->s, (unsigned)sr->nq)->kind != NQ_POLL || !nr_default)
+		return (unsigned)sr->nq;
+	return sr->cpu % nr_default;
 }
 
 /* Ring the doorbells of everything the scheduler lets go, then let idle units fetch. */
@@ -169,7 +219,7 @@ static void dispatch(struct run *r, uint64_t now_ns)
 		const struct nq *q = sched_nq(r->s, (unsigned)sr->nq);
 
 		r->over_depth += q->inflight > q->depth;
-		ssd_submit(&r->d, (unsigned)sr->nq, &io_of(sr, sr)->cmd);
+		ssd_submit(&r->d, landing_sq(r, sr), &io_of(sr, sr)->cmd);
 	}
 	ssd_fetch(&r->d, now_ns);
 }
@@ -181,7 +231,7 @@ static int complete(struct run *r, struct io *io, uint64_t now_ns)
 		return 0;
 	if (io->job->latency)
 		return samples_push(&r->lat, now_ns - io->issue_ns);
-	r->t_bytes += io->job->bytes;
+	r->t_bytes += io->data;
 	r->t_ios++;
 	return 0;
 }

@@ -35,6 +35,15 @@ struct sim_cfg {
 	uint32_t t_bytes;
 	uint64_t warmup_ns; /* completions before this do not count */
 	uint64_t measure_ns; /* then this long */
+	/*
+	 * Mix in commands beyond plain reads and writes: of every 8 requests
+	 * of an L job one FLUSH, one 4 KiB FUA write and one DISCARD; of a T
+	 * job one FLUSH, one FUA write and one DISCARD or WRITE ZEROES (each
+	 * of the job's size). As on Linux, a command without data that the
+	 * scheduler puts on a POLL NQ lands on the submitting CPU's DEFAULT
+	 * queue (it cannot be polled).
+	 */
+	bool mix;
 };
 
 struct sim_result {

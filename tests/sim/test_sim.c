@@ -42,6 +42,7 @@ static void cfg_for(struct sim_cfg *c, int mode, unsigned cpus, unsigned t_jobs)
 {
 	sim_cfg_default(c, mode ? CONF_SCHED_DAREDEVIL : CONF_SCHED_STATIC, cpus, t_jobs);
 	c->measure_ns = 2 * NS_PER_SEC; /* the sim's default is 4 s; 2 s holds the margins */
+	c->mix = true; /* FLUSH, FUA writes, DISCARD, WRITE ZEROES: the properties cover them */
 }
 
 static int run_all(void **state)

@@ -133,7 +133,7 @@ static void expect_sched_defaults(const struct conf_sched *s)
 	assert_int_equal(s->latency_queues, 0);
 	assert_int_equal(s->adapt_interval_ms, 100);
 	assert_true(s->throughput_cap == 4 * MiB);
-	assert_true(s->promote_flush);
+	assert_false(s->promote_flush);
 }
 
 static void expect_defaults(const struct conf *c)

@@ -299,11 +299,11 @@ static void test_globals(void **state)
 	assert_int_equal(reload(&f, "daemon = { workers = 2; log_level = \"warn\"; };\n" POOL
 				"scheduler = { mode = \"static\"; latency_target_us = 500;\n"
 				"  latency_queues = 4; adapt_interval_ms = 50;\n"
-				"  throughput_cap = \"8M\"; promote_flush = false; };\n"), 2);
+				"  throughput_cap = \"8M\"; promote_flush = true; };\n"), 2);
 	expect_line(&f, 0, "~ daemon: log_level info -> warn");
 	expect_line(&f, 1, "~ scheduler: latency_target_us 1000 -> 500, latency_queues 0 -> 4, "
 		    "adapt_interval_ms 100 -> 50, throughput_cap 4 MiB -> 8 MiB, "
-		    "promote_flush true -> false (at the next start)");
+		    "promote_flush false -> true (at the next start)");
 	/* on_stop applies live: it is read when the daemon stops */
 	assert_int_equal(reload(&f, "daemon = { workers = 2; on_stop = \"keep\"; };\n" POOL), 1);
 	assert_int_equal(f.changes[0].kind, CHANGE_GLOBAL);

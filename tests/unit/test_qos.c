@@ -474,6 +474,46 @@ static void test_qos_both_limits(void **state)
 	assert_true(q.bw.tokens == 512 * 9);
 }
 
+/*
+ * What each op is charged (the workers' decision, qos_charged_bytes()):
+ * one I/O always, its length only if it moves data. A tenant limited to
+ * 200 IOPS gets 200 FLUSHes or DISCARDs a second, not unlimited ones; a
+ * bandwidth limit alone does not hold them back, however long their range.
+ */
+static void test_qos_charge_every_op(void **state)
+{
+	struct qos_limiter q;
+	uint64_t now, n = 0;
+
+	(void)state;
+	assert_true(qos_charged_bytes(true, 128 * KiB) == 128 * KiB); /* READ, WRITE */
+	assert_true(qos_charged_bytes(false, 0) == 0); /* FLUSH */
+	assert_true(qos_charged_bytes(false, 1ULL << 30) == 0); /* DISCARD, WRITE ZEROES */
+
+	/* flushes alone: the burst, then one every 5 ms */
+	qos_limiter_init(&q, 200, 0, T0);
+	for (int i = 0; i < 200; i++)
+		assert_true(qos_admit(&q, qos_charged_bytes(false, 0), T0) == 0);
+	assert_true(qos_admit(&q, qos_charged_bytes(false, 0), T0) == 5 * MSEC);
+	/* a greedy mix for 10 s (write, flush, 1 GiB discard): 200/s plus the burst */
+	qos_limiter_init(&q, 200, 0, T0);
+	for (now = T0; now <= T0 + 10 * SEC;) {
+		bool data = n % 3 == 0;
+		uint64_t w = qos_admit(&q, qos_charged_bytes(data, data ? 4 * KiB : 1ULL << 30), now);
+
+		n += !w;
+		now += w;
+	}
+	assert_true(diff_u64(n, 2200) <= 1);
+
+	/* bandwidth limit only: discards of any length pass, the data still waits */
+	qos_limiter_init(&q, 0, MiB, T0);
+	for (int i = 0; i < 10000; i++)
+		assert_true(qos_admit(&q, qos_charged_bytes(false, 1ULL << 30), T0) == 0);
+	assert_true(qos_admit(&q, qos_charged_bytes(true, MiB), T0) == 0);
+	assert_true(qos_admit(&q, qos_charged_bytes(true, 4 * KiB), T0) != 0);
+}
+
 /* WFQ: a flow of the test and the items it keeps queued */
 struct tflow {
 	struct wfq_flow f;
@@ -849,6 +889,7 @@ int main(void)
 		cmocka_unit_test(test_qos_iops_bound),
 		cmocka_unit_test(test_qos_bw_bound),
 		cmocka_unit_test(test_qos_both_limits),
+		cmocka_unit_test(test_qos_charge_every_op),
 		cmocka_unit_test(test_wfq_weights),
 		cmocka_unit_test(test_wfq_unequal_costs),
 		cmocka_unit_test(test_wfq_idle_no_credit),

@@ -217,6 +217,40 @@ static void check_all_back(unsigned n)
 	}
 }
 
+/*
+ * What the scheduler is told about each op: READ/WRITE their data,
+ * DISCARD and WRITE ZEROES their range (the T cap counts it; it was 0),
+ * FLUSH nothing; FUA kept as a flag.
+ */
+static void test_req_bytes(void **state)
+{
+	static const struct {
+		enum backend_op op;
+		bool fua;
+		uint64_t len;
+		enum sched_op sop;
+		uint32_t bytes;
+	} c[] = {
+		{ BIO_READ, false, 4096, SCHED_OP_READ, 4096 },
+		{ BIO_WRITE, true, 65536, SCHED_OP_WRITE, 65536 },
+		{ BIO_FLUSH, false, 0, SCHED_OP_FLUSH, 0 },
+		{ BIO_DISCARD, false, 1 << 20, SCHED_OP_DISCARD, 1 << 20 },
+		{ BIO_WRITE_ZEROES, false, 1 << 30, SCHED_OP_WRITE_ZEROES, 1 << 30 },
+		{ BIO_DISCARD, false, 1ULL << 33, SCHED_OP_DISCARD, UINT32_MAX },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct backend_io bio = { .op = c[i].op, .fua = c[i].fua, .len = c[i].len };
+		struct router_req rq;
+
+		router_req_init(&rq, 3, &bio, 0, &port);
+		assert_int_equal(rq.sr.op, c[i].sop);
+		assert_true(rq.sr.bytes == c[i].bytes);
+		assert_int_equal(rq.sr.flags, c[i].fua ? SCHED_REQ_FUA : 0);
+	}
+}
+
 static void test_daredevil_routes_by_class(void **state)
 {
 	struct router *r = make(CONF_SCHED_DAREDEVIL, 1023);
@@ -321,6 +355,7 @@ static void test_daredevil_needs_two_queues(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_req_bytes),
 		cmocka_unit_test(test_daredevil_routes_by_class),
 		cmocka_unit_test(test_static_stays_on_own_cpu),
 		cmocka_unit_test(test_held_requests_all_come_back),

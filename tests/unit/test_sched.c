@@ -95,7 +95,7 @@ static void test_params(void **state)
 	assert_int_equal(p.latency_queues, 0);
 	assert_int_equal(p.adapt_interval_ms, 100);
 	assert_true(p.throughput_cap == 4ULL << 20);
-	assert_true(p.promote_flush);
+	assert_false(p.promote_flush); /* a promoted flush puts L behind T: opt-in */
 	assert_true(p.throughput_cap_min <= p.throughput_cap);
 	assert_true(p.throughput_cap <= p.throughput_cap_max);
 #ifdef CONF_DEFAULT_LATENCY_TARGET_US /* the policy's defaults, where conf/ defines them */
@@ -106,11 +106,11 @@ static void test_params(void **state)
 	/* Zero fields of the policy keep the defaults; the rest are copied. */
 	c.mode = CONF_SCHED_DAREDEVIL;
 	c.latency_queues = 3;
-	c.promote_flush = false;
+	c.promote_flush = true;
 	sched_params_from_conf(&p, &c);
 	assert_int_equal(p.mode, CONF_SCHED_DAREDEVIL);
 	assert_int_equal(p.latency_queues, 3);
-	assert_false(p.promote_flush);
+	assert_true(p.promote_flush);
 	assert_int_equal(p.latency_target_us, 1000);
 	assert_int_equal(p.adapt_interval_ms, 100);
 	assert_true(p.throughput_cap == 4ULL << 20);
@@ -264,14 +264,18 @@ static void test_static_depth_and_fifos(void **state)
 	sched_free(s);
 }
 
-/* Daredevil's first split: L on POLL queues, the groups disjoint and covering every NQ. */
+/*
+ * Daredevil's first split: L on POLL queues plus a DEFAULT one (for
+ * commands without data), T keeping a DEFAULT one too when there are two;
+ * the groups disjoint and covering every NQ.
+ */
 static void check_split(unsigned nr, unsigned nr_poll, unsigned latency_queues,
 			unsigned want_l, unsigned want_l_poll)
 {
 	struct sched_params p;
 	struct sched *s;
 	struct sched_stats st;
-	unsigned l = 0, l_poll = 0;
+	unsigned l = 0, l_poll = 0, t_default = 0;
 
 	sched_params_init(&p);
 	p.mode = CONF_SCHED_DAREDEVIL;
@@ -283,7 +287,12 @@ static void check_split(unsigned nr, unsigned nr_poll, unsigned latency_queues,
 		assert_true(q->lane == NQ_LANE_LATENCY || q->lane == NQ_LANE_THROUGHPUT);
 		l += q->lane == NQ_LANE_LATENCY;
 		l_poll += q->lane == NQ_LANE_LATENCY && q->kind == NQ_POLL;
+		t_default += q->lane == NQ_LANE_THROUGHPUT && q->kind == NQ_DEFAULT;
 	}
+	if (nr > nr_poll)
+		assert_true(l > l_poll); /* L has a DEFAULT NQ */
+	if (nr >= nr_poll + 2)
+		assert_true(t_default >= 1);
 	st = stats(s, 0);
 	assert_int_equal(l, want_l);
 	assert_int_equal(l_poll, want_l_poll);
@@ -295,14 +304,15 @@ static void check_split(unsigned nr, unsigned nr_poll, unsigned latency_queues,
 static void test_daredevil_groups(void **state)
 {
 	(void)state;
-	check_split(8, 4, 0, 4, 4); /* auto: half, all POLL */
-	check_split(8, 4, 2, 2, 2);
+	check_split(8, 4, 0, 4, 3); /* auto: half, POLL but for one DEFAULT */
+	check_split(8, 4, 2, 2, 1);
 	check_split(8, 4, 6, 6, 4); /* more than the POLL queues: DEFAULT ones join */
 	check_split(8, 4, 100, 7, 4); /* T keeps one */
 	check_split(8, 0, 0, 4, 0); /* no POLL queues */
 	check_split(8, 8, 1, 1, 1);
 	check_split(2, 0, 0, 1, 0);
-	check_split(3, 2, 0, 1, 1);
+	check_split(3, 2, 0, 2, 1); /* L: its DEFAULT and a POLL one; T: a POLL one */
+	check_split(2, 1, 0, 1, 0); /* the only DEFAULT is L's */
 }
 
 /* Inside a group: the shortest queue; across groups: never the other class's. */
@@ -319,7 +329,8 @@ static void test_daredevil_choice(void **state)
 		l[i] = req(LAT, 0, SCHED_OP_READ, 4 * KiB);
 		q = submit(s, &l[i], 1);
 		assert_int_equal(lane_of_nq(s, q), NQ_LANE_LATENCY);
-		assert_int_equal(sched_nq(s, q)->kind, NQ_POLL);
+		/* its three POLL queues first, then its DEFAULT one */
+		assert_int_equal(sched_nq(s, q)->kind, i < 3 ? NQ_POLL : NQ_DEFAULT);
 		assert_false(used[q]); /* each L request its own queue while there are idle ones */
 		used[q] = true;
 	}
@@ -348,7 +359,7 @@ static void test_daredevil_depth(void **state)
 	sched_params_init(&p);
 	p.mode = CONF_SCHED_DAREDEVIL;
 	p.latency_queues = 1;
-	s = make(&p, 2, 1, 2);
+	s = make(&p, 2, 1, 2); /* the DEFAULT NQ 0 is L's, the POLL NQ 1 T's */
 	l[0] = req(LAT, 0, SCHED_OP_READ, 4 * KiB);
 	l[1] = l[0];
 	l[2] = l[0];
@@ -356,14 +367,14 @@ static void test_daredevil_depth(void **state)
 	submit(s, &l[1], 1);
 	assert_int_equal(sched_pick(s, &l[2], 1), SCHED_NO_QUEUE);
 	t = req(THR, 0, SCHED_OP_WRITE, 4 * KiB);
-	assert_int_equal(submit(s, &t, 1), 0); /* T's queue is not L's to borrow, nor the reverse */
+	assert_int_equal(submit(s, &t, 1), 1); /* T's queue is not L's to borrow, nor the reverse */
 	/* Through the FIFOs: held, then released by a completion. */
 	sched_enqueue(s, &l[2], 1);
 	assert_null(sched_next(s, 1));
 	sched_completed(s, &l[0], 2);
 	assert_ptr_equal(sched_next(s, 2), &l[2]);
-	assert_int_equal(l[2].nq, 1);
-	assert_int_equal(sched_nq(s, 1)->inflight, 2);
+	assert_int_equal(l[2].nq, 0);
+	assert_int_equal(sched_nq(s, 0)->inflight, 2);
 	sched_free(s);
 }
 
@@ -390,25 +401,34 @@ static void test_latency_first(void **state)
 	sched_free(s);
 }
 
-/* A T tenant's FLUSH and FUA writes ride the L group when promote_flush is on. */
+/*
+ * With promote_flush a T tenant's FLUSH rides the L group (its DEFAULT
+ * queue: a flush cannot be polled), counted against the T cap; a FUA write
+ * never does: its data has no place in L's queues.
+ */
 static void test_promote_flush(void **state)
 {
 	struct sched_params p;
 	struct sched *s;
 	struct sched_req r;
+	unsigned q;
 
 	(void)state;
 	sched_params_init(&p);
 	p.mode = CONF_SCHED_DAREDEVIL;
+	p.promote_flush = true;
 	s = make(&p, 4, 2, 8);
 	r = req(THR, 0, SCHED_OP_FLUSH, 0);
-	assert_int_equal(lane_of_nq(s, submit(s, &r, 0)), NQ_LANE_LATENCY);
+	q = submit(s, &r, 0);
+	assert_int_equal(lane_of_nq(s, q), NQ_LANE_LATENCY);
+	assert_int_equal(sched_nq(s, q)->kind, NQ_DEFAULT);
 	assert_int_equal(r.lane, NQ_LANE_LATENCY);
 	assert_false(r.latency); /* a promoted flush does not feed L's p99 */
+	assert_true(r.capped); /* but T's cap counts it */
 	sched_completed(s, &r, 1);
 	r = req(BE, 0, SCHED_OP_WRITE, 16 * KiB);
 	r.flags = SCHED_REQ_FUA;
-	assert_int_equal(lane_of_nq(s, submit(s, &r, 1)), NQ_LANE_LATENCY);
+	assert_int_equal(lane_of_nq(s, submit(s, &r, 1)), NQ_LANE_THROUGHPUT);
 	sched_completed(s, &r, 2);
 	r = req(THR, 0, SCHED_OP_WRITE, 16 * KiB);
 	assert_int_equal(lane_of_nq(s, submit(s, &r, 2)), NQ_LANE_THROUGHPUT);
@@ -422,6 +442,73 @@ static void test_promote_flush(void **state)
 	r = req(THR, 0, SCHED_OP_WRITE, 16 * KiB);
 	r.flags = SCHED_REQ_FUA;
 	assert_int_equal(lane_of_nq(s, submit(s, &r, 0)), NQ_LANE_THROUGHPUT);
+	sched_free(s);
+}
+
+/*
+ * Commands without data cannot be polled (on a POLL NQ the kernel would
+ * put them on the CPU's DEFAULT queue, maybe T's): each class's go to a
+ * DEFAULT NQ of its own group. L's data stays on its POLL queues.
+ */
+static void test_dataless_stay_in_group(void **state)
+{
+	static const enum sched_op ops[] = { SCHED_OP_FLUSH, SCHED_OP_DISCARD,
+					     SCHED_OP_WRITE_ZEROES };
+	/* like the test VM's NQs (2 DEFAULT, 62 POLL), smaller: 2 DEFAULT, 6 POLL, 4 tags */
+	struct sched *s = make_mode(CONF_SCHED_DAREDEVIL, 8, 6, 4);
+	struct sched_req r[2][3], d, x;
+
+	(void)state;
+	for (unsigned t = 0; t < 2; t++)
+		for (unsigned i = 0; i < 3; i++) {
+			unsigned q;
+
+			r[t][i] = req(t ? THR : LAT, 1, ops[i], i ? 64 * KiB : 0);
+			q = submit(s, &r[t][i], 1);
+			assert_int_equal(lane_of_nq(s, q), t ? NQ_LANE_THROUGHPUT : NQ_LANE_LATENCY);
+			assert_int_equal(sched_nq(s, q)->kind, NQ_DEFAULT);
+		}
+	d = req(LAT, 1, SCHED_OP_READ, 4 * KiB);
+	assert_int_equal(sched_nq(s, submit(s, &d, 1))->kind, NQ_POLL);
+	/* L's one DEFAULT NQ full: held, never sent to a POLL NQ or to T's */
+	x = req(LAT, 1, SCHED_OP_FLUSH, 0);
+	assert_int_equal(submit(s, &x, 1), r[0][0].nq);
+	x = req(LAT, 1, SCHED_OP_FLUSH, 0);
+	assert_int_equal(sched_pick(s, &x, 1), SCHED_NO_QUEUE);
+	sched_completed(s, &r[0][1], 2);
+	assert_int_equal(submit(s, &x, 2), r[0][0].nq);
+	sched_free(s);
+}
+
+/*
+ * T's FUA writes stay in T's group; T's DISCARD and WRITE ZEROES count
+ * their range against the T cap (they counted 0).
+ */
+static void test_cap_counts_fua_and_dataless(void **state)
+{
+	struct sched_params p;
+	struct sched *s;
+	struct sched_req l = req(LAT, 0, SCHED_OP_READ, 4 * KiB), fua, dis, wz, w;
+
+	(void)state;
+	sched_params_init(&p);
+	p.mode = CONF_SCHED_DAREDEVIL;
+	p.throughput_cap = 1 << 20;
+	s = make(&p, 8, 4, 64);
+	submit(s, &l, 1); /* L active: the cap applies */
+	fua = req(THR, 0, SCHED_OP_WRITE, 512 * KiB);
+	fua.flags = SCHED_REQ_FUA;
+	assert_int_equal(lane_of_nq(s, submit(s, &fua, 1)), NQ_LANE_THROUGHPUT);
+	assert_true(fua.capped);
+	dis = req(BE, 0, SCHED_OP_DISCARD, 512 * KiB);
+	submit(s, &dis, 1);
+	assert_true(stats(s, 1).inflight_bytes[NQ_LANE_THROUGHPUT] == 1 << 20);
+	wz = req(THR, 0, SCHED_OP_WRITE_ZEROES, 4 * KiB);
+	assert_int_equal(sched_pick(s, &wz, 1), SCHED_NO_QUEUE); /* the cap is full */
+	w = req(THR, 0, SCHED_OP_WRITE, 4 * KiB);
+	assert_int_equal(sched_pick(s, &w, 1), SCHED_NO_QUEUE);
+	sched_completed(s, &dis, 2);
+	assert_int_equal(lane_of_nq(s, submit(s, &wz, 2)), NQ_LANE_THROUGHPUT);
 	sched_free(s);
 }
 
@@ -560,11 +647,12 @@ static unsigned l_nqs(const struct sched *s)
 static void test_groups_adapt(void **state)
 {
 	struct sched *s = make_mode(CONF_SCHED_DAREDEVIL, 8, 4, 64);
-	struct sched_req l[8], t = req(THR, 0, SCHED_OP_WRITE, 128 * KiB), t7;
+	struct sched_req l[8], t = req(THR, 0, SCHED_OP_WRITE, 128 * KiB), tp[4];
+	unsigned polls[4], nr_polls = 0, drained[2], nr_drained = 0;
 	uint64_t now = 1 * MS;
 
 	(void)state;
-	assert_int_equal(l_nqs(s), 4);
+	assert_int_equal(l_nqs(s), 4); /* NQs 4, 5, 6 (POLL) and 0 (DEFAULT) */
 	/* One L and one T request in flight: L wants 1 + 1 NQs, gives back half the rest a time. */
 	l[0] = req(LAT, 0, SCHED_OP_READ, 4 * KiB);
 	submit(s, &l[0], now);
@@ -580,10 +668,15 @@ static void test_groups_adapt(void **state)
 	assert_int_equal(stats(s, 300 * MS).moves, 2);
 	/* The busy one stayed. */
 	assert_int_equal(lane_of_nq(s, (unsigned)l[0].nq), NQ_LANE_LATENCY);
-	/* A T command sits on a queue that L is about to take back (POLL: L's first pick). */
-	t7 = req(THR, 0, SCHED_OP_WRITE, 128 * KiB);
-	assert_int_equal(lane_of_nq(s, 7), NQ_LANE_THROUGHPUT);
-	sched_submitted(s, &t7, 7, 301 * MS);
+	/* A T command on each POLL queue T holds: the ones L takes back must drain. */
+	for (unsigned i = 0; i < 8; i++)
+		if (lane_of_nq(s, i) == NQ_LANE_THROUGHPUT && sched_nq(s, i)->kind == NQ_POLL)
+			polls[nr_polls++] = i;
+	assert_int_equal(nr_polls, 3);
+	for (unsigned k = 0; k < nr_polls; k++) {
+		tp[k] = req(THR, 0, SCHED_OP_WRITE, 128 * KiB);
+		sched_submitted(s, &tp[k], polls[k], 301 * MS);
+	}
 	/* Five L requests in flight: L grows at once, to half the NQs while T is busy. */
 	for (int i = 1; i < 5; i++) {
 		l[i] = req(LAT, 0, SCHED_OP_READ, 4 * KiB);
@@ -591,37 +684,57 @@ static void test_groups_adapt(void **state)
 	}
 	sched_tick(s, 400 * MS);
 	assert_int_equal(l_nqs(s), 4);
-	assert_int_equal(lane_of_nq(s, 7), NQ_LANE_LATENCY);
-	assert_true(sched_nq(s, 7)->draining);
-	assert_int_equal(stats(s, 400 * MS).draining, 1);
-	/* L does not use 7 while T's command is in it. */
+	for (unsigned k = 0; k < nr_polls; k++) {
+		if (lane_of_nq(s, polls[k]) != NQ_LANE_LATENCY)
+			continue;
+		assert_true(sched_nq(s, polls[k])->draining);
+		drained[nr_drained++] = polls[k];
+	}
+	assert_int_equal(nr_drained, 2); /* POLL ones: T keeps its DEFAULT NQs */
+	assert_int_equal(stats(s, 400 * MS).draining, 2);
+	/* L does not use them while T's commands are in them. */
 	for (int i = 5; i < 8; i++) {
 		l[i] = req(LAT, 0, SCHED_OP_READ, 4 * KiB);
-		assert_int_not_equal(submit(s, &l[i], 401 * MS), 7);
+		submit(s, &l[i], 401 * MS);
+		assert_int_not_equal(l[i].nq, drained[0]);
+		assert_int_not_equal(l[i].nq, drained[1]);
 	}
-	sched_completed(s, &t7, 402 * MS);
-	assert_false(sched_nq(s, 7)->draining);
+	for (unsigned k = 0; k < nr_polls; k++)
+		sched_completed(s, &tp[k], 402 * MS);
+	assert_false(sched_nq(s, drained[0])->draining);
+	assert_false(sched_nq(s, drained[1])->draining);
 	for (int i = 5; i < 8; i++)
 		sched_completed(s, &l[i], 402 * MS);
-	assert_int_equal(submit(s, &l[5], 403 * MS), 6);
-	assert_int_equal(submit(s, &l[6], 403 * MS), 7); /* drained: usable now */
+	/* drained: usable now, idle POLL queues before L's busy ones */
+	submit(s, &l[5], 403 * MS);
+	submit(s, &l[6], 403 * MS);
+	assert_true((l[5].nq == (int)drained[0] && l[6].nq == (int)drained[1]) ||
+		    (l[5].nq == (int)drained[1] && l[6].nq == (int)drained[0]));
 	/* T submits nothing for an interval and has nothing in flight: L may take all but one. */
 	sched_completed(s, &t, 404 * MS);
 	sched_tick(s, 500 * MS);
 	assert_int_equal(l_nqs(s), 7);
 	assert_int_equal(stats(s, 500 * MS).group_nqs[NQ_LANE_THROUGHPUT], 1);
-	/* L goes quiet too: down to one NQ, halfway per interval. */
+	/* L goes quiet too: halfway per interval, down to its DEFAULT NQ and a POLL one. */
 	for (int i = 0; i < 7; i++)
 		sched_completed(s, &l[i], 501 * MS);
 	sched_tick(s, 600 * MS);
 	assert_int_equal(l_nqs(s), 4);
 	sched_tick(s, 700 * MS);
-	assert_int_equal(l_nqs(s), 2);
+	assert_int_equal(l_nqs(s), 3);
 	sched_tick(s, 800 * MS);
-	assert_int_equal(l_nqs(s), 1);
+	assert_int_equal(l_nqs(s), 2);
 	sched_tick(s, 900 * MS);
-	assert_int_equal(l_nqs(s), 1); /* an idle class keeps one */
-	assert_int_equal(stats(s, 900 * MS).group_nqs[NQ_LANE_THROUGHPUT], 7);
+	assert_int_equal(l_nqs(s), 2); /* an idle class keeps what its first request needs */
+	assert_int_equal(stats(s, 900 * MS).group_nqs[NQ_LANE_THROUGHPUT], 6);
+	for (unsigned i = 0, d = 0, p = 0; i < 8; i++) {
+		d += lane_of_nq(s, i) == NQ_LANE_LATENCY && sched_nq(s, i)->kind == NQ_DEFAULT;
+		p += lane_of_nq(s, i) == NQ_LANE_LATENCY && sched_nq(s, i)->kind == NQ_POLL;
+		if (i == 7) {
+			assert_int_equal(d, 1);
+			assert_int_equal(p, 1);
+		}
+	}
 	sched_free(s);
 }
 
@@ -678,6 +791,8 @@ int main(void)
 		cmocka_unit_test(test_daredevil_depth),
 		cmocka_unit_test(test_latency_first),
 		cmocka_unit_test(test_promote_flush),
+		cmocka_unit_test(test_dataless_stay_in_group),
+		cmocka_unit_test(test_cap_counts_fua_and_dataless),
 		cmocka_unit_test(test_throughput_cap),
 		cmocka_unit_test(test_cap_follows_p99),
 		cmocka_unit_test(test_groups_adapt),
