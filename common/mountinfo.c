@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "common/mountinfo.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* The n-th (0-based) space-separated field of line: its start and length. */
@@ -59,6 +60,23 @@ bool mountinfo_source_match(const char *line, const char *prefix, char *target, 
 		return false;
 	p = field(line, sep + 2, &slen);
 	if (!p || slen < plen || strncmp(p, prefix, plen))
+		return false;
+	return unescape(mnt, mlen, target, len);
+}
+
+bool mountinfo_dev_match(const char *line, unsigned major, unsigned minor, char *target,
+			 size_t len)
+{
+	const char *num, *mnt;
+	size_t nlen, mlen;
+	char want[32];
+	int n;
+
+	/* id parent maj:min root mount-point ... */
+	num = field(line, 2, &nlen);
+	mnt = field(line, 4, &mlen);
+	n = snprintf(want, sizeof(want), "%u:%u", major, minor);
+	if (!num || !mnt || (size_t)n != nlen || strncmp(num, want, nlen))
 		return false;
 	return unescape(mnt, mlen, target, len);
 }

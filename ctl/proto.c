@@ -45,7 +45,7 @@ static const struct {
 	{ "bw_limit", BIT_ADD },
 	{ "weight", BIT_ADD },
 	{ "recovery", BIT_ADD },
-	{ "force", BIT_RELOAD },
+	{ "force", BIT_DEL | BIT_RELOAD },
 	{ "dry_run", BIT_RELOAD },
 };
 
@@ -468,7 +468,8 @@ static int decode_fields(json_object *obj, struct ctl_request *r, char *err, siz
 			return -1;
 		return 0;
 	case CTL_CMD_DEL:
-		return decode_name(obj, "name", "tenant", r->cmd, r->name, err, errlen);
+		return decode_name(obj, "name", "tenant", r->cmd, r->name, err, errlen) ||
+		       decode_bool(obj, "force", &r->force, err, errlen) ? -1 : 0;
 	case CTL_CMD_STATS:
 		if (!json_object_object_get_ex(obj, "name", NULL))
 			return 0; /* every tenant */
@@ -584,6 +585,8 @@ char *ctl_request_encode(const struct ctl_request *req)
 		if (!req->recovery)
 			bad |= add_field(obj, "recovery", json_object_new_boolean(0));
 	}
+	if (req->cmd == CTL_CMD_DEL && req->force)
+		bad |= add_field(obj, "force", json_object_new_boolean(1));
 	if (req->cmd == CTL_CMD_RELOAD) {
 		if (req->force)
 			bad |= add_field(obj, "force", json_object_new_boolean(1));

@@ -9,7 +9,8 @@
  *    "queues":1,"depth":64,"class":"latency","iops_limit":5000,
  *    "bw_limit":104857600,"weight":100,"recovery":true}
  *                                    everything after "size" optional
- *   {"cmd":"del","name":"db"}
+ *   {"cmd":"del","name":"db","force":false}        force optional: delete even
+ *                                                   if mounted or open
  *   {"cmd":"list"}
  *   {"cmd":"features"}
  *   {"cmd":"reload","force":false,"dry_run":false}  both optional
@@ -80,7 +81,8 @@ struct ctl_request {
 	enum conf_class cls; /* add: default besteffort */
 	struct conf_qos qos; /* add: default unlimited, weight CONF_DEFAULT_WEIGHT */
 	bool recovery; /* add: default true */
-	bool force; /* reload: apply destructive changes too */
+	/* del: even if the device is mounted or open; reload: apply destructive changes too */
+	bool force;
 	bool dry_run; /* reload: only say what would change */
 };
 

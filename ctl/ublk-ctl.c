@@ -130,7 +130,7 @@ static const char help_main[] =
 	"                 [--iops-limit N] [--bw-limit SIZE] [--weight N]\n"
 	"                 [--no-recovery]\n"
 	"    ublk-ctl list [--json]\n"
-	"    ublk-ctl del NAME\n"
+	"    ublk-ctl del [--force] NAME\n"
 	"    ublk-ctl reload [--force] [--dry-run]\n"
 	"    ublk-ctl features [--json]\n"
 	"    ublk-ctl stats [NAME] [--json | --prometheus]\n"
@@ -150,7 +150,8 @@ static const char help_main[] =
 	"    add       carve SIZE bytes out of BACKEND for tenant NAME and expose\n"
 	"              them as a new block device; prints the device path\n"
 	"    list      show every tenant: device, state, extent and queue shape\n"
-	"    del       remove tenant NAME's device and release its extent\n"
+	"    del       remove tenant NAME's device and release its extent (its\n"
+	"              data is lost); refused while the device is mounted or open\n"
 	"    reload    apply the daemon's policy file again: add its new tenants,\n"
 	"              change class and QoS limits of running ones live\n"
 	"    features  show the ublk opcode style and feature flags of the kernel,\n"
@@ -432,19 +433,33 @@ static const char help_del[] =
 	"    ublk-ctl del - remove a tenant block device\n"
 	"\n"
 	"SYNOPSIS\n"
-	"    ublk-ctl [--socket PATH] [--timeout SECONDS] del NAME\n"
+	"    ublk-ctl [--socket PATH] [--timeout SECONDS] del [--force] NAME\n"
 	"\n"
 	"DESCRIPTION\n"
 	"    Stops and deletes tenant NAME's device and releases its extent of the\n"
-	"    backend. Prints nothing on success.\n"
+	"    backend: the tenant's data is gone (the extent is discarded where the\n"
+	"    backend can). Prints nothing on success.\n"
+	"\n"
+	"    A device that is in use is not deleted: if a file system on it is\n"
+	"    mounted (in any mount namespace), a process has it open, or another\n"
+	"    device (device-mapper, md, loop) sits on it, the daemon refuses, names\n"
+	"    the holders (\"mounted at /mnt/db\", \"opened by pid 812 (fio)\") and\n"
+	"    changes nothing. Unmount it and stop those processes first.\n"
+	"\n"
+	"    If deleting the device fails half-way, the tenant stays listed with\n"
+	"    state \"failed\" and keeps its extent, so no other tenant is placed\n"
+	"    there; run del again to retry.\n"
 	"\n"
 	"OPTIONS\n"
+	"    --force\n"
+	"        Delete the device even while it is in use: I/O of its holders\n"
+	"        fails from then on, and a mounted file system on it is lost.\n"
 	HELP_COMMON_OPTIONS
 	"\n"
 	HELP_EXIT_STATUS
 	"\n"
 	"EXAMPLE\n"
-	"    ublk-ctl del db\n";
+	"    umount /mnt/db && ublk-ctl del db\n";
 
 static const char help_reload[] =
 	"NAME\n"
@@ -462,15 +477,23 @@ static const char help_reload[] =
 	"    or \"no changes\". Class and QoS limits of running tenants change\n"
 	"    without interrupting their I/O. Removing a tenant of the policy, or\n"
 	"    changing its size, backend, queues, depth or recovery, is destructive\n"
-	"    (its device goes away; a new size or backend means a new, empty\n"
-	"    extent) and is refused unless --force is given. A reload that is\n"
-	"    refused, or whose file does not validate (the error names\n"
-	"    FILE:LINE: key), changes nothing. Tenants added with \"ublk-ctl add\"\n"
-	"    are left alone unless the policy names them.\n"
+	"    and is refused unless --force is given: its device goes away. A new\n"
+	"    queues, depth or recovery recreates the device on the same extent\n"
+	"    with the same uuid: the data is kept. A removed tenant, or a new size\n"
+	"    or backend, loses the data: the tenant is deleted and, if still in\n"
+	"    the policy, added anew on a new, empty extent.\n"
+	"\n"
+	"    A destructive change to a device that is in use (mounted, open, or\n"
+	"    under another device) is refused even with --force, naming the\n"
+	"    holders; unmount it and stop those processes first, or delete it\n"
+	"    with \"ublk-ctl del --force NAME\". A reload that is refused, or whose\n"
+	"    file does not validate (the error names FILE:LINE: key), changes\n"
+	"    nothing. Tenants added with \"ublk-ctl add\" are left alone unless\n"
+	"    the policy names them.\n"
 	"\n"
 	"OPTIONS\n"
 	"    --force\n"
-	"        Apply destructive changes too.\n"
+	"        Apply destructive changes too (to devices nobody uses).\n"
 	"    --dry-run\n"
 	"        Only print what would change.\n"
 	HELP_COMMON_OPTIONS
@@ -1336,15 +1359,20 @@ static int cmd_features(struct ctl_opts *o, int argc, char **argv)
 static int cmd_del(struct ctl_opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, OPT_FORCE },
 		COMMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ctl_request req = { .cmd = CTL_CMD_DEL };
+	struct ctl_request req;
 	json_object *reply;
 	int c, ret;
 
+	ctl_request_init(&req, CTL_CMD_DEL);
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
+		case OPT_FORCE:
+			req.force = true;
+			break;
 		case '?':
 		case ':':
 			return bad_option("del", c, argv);

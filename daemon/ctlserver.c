@@ -252,7 +252,7 @@ static char *handle_request(struct daemon *d, const char *line, size_t len)
 			break;
 		return reply_tenant(t);
 	case CTL_CMD_DEL:
-		if (tenant_del(d, req.name, err, sizeof(err)) < 0)
+		if (tenant_del(d, req.name, req.force, err, sizeof(err)) < 0)
 			break;
 		return ctl_reply_ok(NULL, NULL);
 	case CTL_CMD_LIST:

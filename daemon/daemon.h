@@ -94,6 +94,13 @@ void daemon_apply_overrides(const struct daemon *d, struct conf *c);
 /* daemon/mountns.c: a private mount namespace without copies of tenant mounts. */
 void enter_own_mount_ns(void);
 
+/*
+ * daemon/holders.c: whether anyone uses /dev/ublkbN (dev_id N), seen from
+ * the whole host: true with out = "mounted at /mnt/x; opened by pid 812
+ * (fio)" etc. Waits up to a second for openers that let go by themselves.
+ */
+bool ublk_disk_holders(int dev_id, char *out, size_t len);
+
 /* daemon/pool.c */
 int pools_open(struct daemon *d, char *err, size_t errlen);
 void pools_close(struct daemon *d);
@@ -131,7 +138,21 @@ void trial_undo(struct trial *t);
 int tenants_restore(struct daemon *d, char *err, size_t errlen);
 int tenant_add(struct daemon *d, const struct ctl_request *req, bool from_policy,
 	       struct tenant **out, char *err, size_t errlen);
-int tenant_del(struct daemon *d, const char *name, char *err, size_t errlen);
+/*
+ * Delete a tenant: its device, its record, its extent. Refused, nothing
+ * changed, while its device is mounted or open, unless force.
+ */
+int tenant_del(struct daemon *d, const char *name, bool force, char *err, size_t errlen);
+/*
+ * Recreate t's device with ct's queues, depth and recovery (and class and
+ * QoS) on the same record, extent and uuid: the data stays. Refused,
+ * nothing changed, while the device is mounted or open. On failure err
+ * says what state the tenant is left in and how to retry.
+ */
+int tenant_reshape(struct daemon *d, struct tenant *t, const struct conf_tenant *ct, char *err,
+		   size_t errlen);
+/* Whether t's device is in use: true with who (holders.c's words) set. */
+bool tenant_held(const struct tenant *t, char *who, size_t len);
 /* New class/QoS for a running tenant, recorded in its table: 0 or -1, unchanged. */
 int tenant_update(struct daemon *d, struct tenant *t, const struct conf_tenant *ct, char *err,
 		  size_t errlen);

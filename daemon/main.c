@@ -264,6 +264,8 @@ static int start(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	if (d->crash_at && !strcmp(d->crash_at, "first-read"))
 		ublk_workers_crash_on_read(d->workers);
+	if (getenv("DDUBLKD_FAULT") && !strncmp(getenv("DDUBLKD_FAULT"), "stuck-create:", 13))
+		ublk_dev_fault_stuck_create(getenv("DDUBLKD_FAULT") + 13);
 	log_info("%u worker thread(s)", ublk_workers_count(d->workers));
 	if (pools_open(d, err, errlen) < 0)
 		return -1;

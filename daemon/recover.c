@@ -98,7 +98,7 @@ int tenant_reattach(struct daemon *d, struct tenant *t)
 	if (tenant_dev_config(d, t, &cfg, why, sizeof(why)) < 0)
 		return refuse(t, why);
 	ret = ublk_dev_reattach(&d->ctrl, d->workers, &cfg, &info, &t->dev, why, sizeof(why));
-	if (ret == -EBUSY)
+	if (ret == -EBUSY || ret == UBLK_DEV_STUCK) /* stuck: t->dev keeps the extent */
 		return refuse(t, why);
 	if (ret < 0) {
 		t->dev = NULL;

@@ -5,8 +5,11 @@
  * applied to running tenants without stopping them. Destructive changes
  * (a tenant removed from the policy, or its size, backend, queues, depth
  * or recovery changed) are refused unless forced; a refused or invalid
- * reload changes nothing. Placement is tried out first, so a reload that
- * would not fit fails before it touches anything.
+ * reload changes nothing. A new queues, depth or recovery recreates the
+ * device on the same extent, data kept; a new size or backend deletes the
+ * tenant and adds it anew, empty. Devices in use (mounted, open) are never
+ * taken away, forced or not, and placement is tried out first: a reload
+ * that would do either fails before it touches anything.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +102,27 @@ static bool frees_extent(const struct reload *r, const struct conf_change *c)
 	return strcmp(now->backend, next->backend) || now->size != next->size;
 }
 
+/* A forced change that takes a device away from whoever uses it: refused, naming them. */
+static int devices_free(struct reload *r, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < r->nr_changes; i++) {
+		const struct conf_change *c = &r->changes[i];
+		struct tenant *t = tenant_find(r->d, c->tenant);
+		char who[512];
+
+		if ((c->kind != CHANGE_REMOVE && c->kind != CHANGE_RESHAPE) || !t ||
+		    !tenant_held(t, who, sizeof(who)))
+			continue;
+		snprintf(err, errlen, "reload refused: tenant \"%s\" would be %s, but /dev/ublkb%d "
+			 "is in use: %s; nothing was changed (unmount it and stop those "
+			 "processes first; `ublk-ctl del --force %s` deletes it anyway)", c->tenant,
+			 c->kind == CHANGE_REMOVE ? "deleted" : "recreated", ublk_dev_id(t->dev),
+			 who, c->tenant);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Try the placement out on the real extent maps and undo it: release what
  * the reload frees, allocate what it adds (first fit, as it will for
@@ -162,9 +186,17 @@ static int apply_one(struct reload *r, const struct conf_change *c, char *err, s
 				 "of tenants do change now)");
 		return 0;
 	case CHANGE_REMOVE:
-		return tenant_del(d, c->tenant, err, errlen);
+		return tenant_del(d, c->tenant, false, err, errlen);
 	case CHANGE_RESHAPE:
-		if (tenant_del(d, c->tenant, err, errlen) < 0)
+		if (!frees_extent(r, c)) {
+			if (!t) {
+				snprintf(err, errlen, "tenant \"%s\" vanished", c->tenant);
+				return -1;
+			}
+			return tenant_reshape(d, t, ct, err, errlen);
+		}
+		/* A new size or backend: a new, empty extent (diff.c says "data lost"). */
+		if (tenant_del(d, c->tenant, false, err, errlen) < 0)
 			return -1;
 		tenant_request_from_conf(ct, &req);
 		return tenant_add(d, &req, true, &t, err, errlen);
@@ -226,7 +258,7 @@ int daemon_reload(struct daemon *d, bool force, bool dry_run, char ***lines, siz
 			 "--force\"); nothing was changed", destructive, destructive == 1 ? "" : "s");
 		goto out;
 	}
-	if (placement_fits(&r, err, errlen) < 0)
+	if (devices_free(&r, err, errlen) < 0 || placement_fits(&r, err, errlen) < 0)
 		goto out;
 	if (dry_run || r.nr_changes == 0) {
 		ret = 0;

@@ -161,22 +161,35 @@ int tenant_dev_config(struct daemon *d, struct tenant *t, struct ublk_dev_config
 	return 0;
 }
 
-/* Bring up the ublk device of a tenant whose extent is already reserved. */
+/*
+ * Bring up the ublk device of a tenant whose extent is already reserved.
+ * On failure t->dev is NULL, unless the half-made device could not be
+ * deleted again: then t->dev is that device, and t keeps its extent, gate
+ * and route for as long as it may use them.
+ */
 static int tenant_start(struct daemon *d, struct tenant *t, char *err, size_t errlen)
 {
 	struct ublk_dev_config cfg;
-	char why[512];
+	char why[768];
+	int ret;
 
 	if (tenant_dev_config(d, t, &cfg, err, errlen) < 0)
 		return -1;
-	if (ublk_dev_create(&d->ctrl, d->workers, &cfg, &t->dev, why, sizeof(why)) < 0 &&
-	    cfg.dev_id >= 0 && strstr(why, "already in use")) {
+	ret = ublk_dev_create(&d->ctrl, d->workers, &cfg, &t->dev, why, sizeof(why));
+	if (ret == -1 && cfg.dev_id >= 0 && strstr(why, "already in use")) {
 		/* The id it had before is taken: any id will do. */
 		log_warn("tenant \"%s\": %s; trying another device id", t->e.name, why);
 		cfg.dev_id = -1;
-		t->dev = NULL;
+		ret = ublk_dev_create(&d->ctrl, d->workers, &cfg, &t->dev, why, sizeof(why));
 	}
-	if (!t->dev && ublk_dev_create(&d->ctrl, d->workers, &cfg, &t->dev, why, sizeof(why)) < 0) {
+	if (ret == UBLK_DEV_STUCK) {
+		t->e.dev_id = ublk_dev_id(t->dev);
+		t->state = "failed";
+		snprintf(err, errlen, "tenant \"%s\": %s; the tenant is kept (state failed) with "
+			 "its extent while that device may exist", t->e.name, why);
+		return -1;
+	}
+	if (ret < 0) {
 		t->dev = NULL;
 		t->state = "failed";
 		snprintf(err, errlen, "tenant \"%s\": %s", t->e.name, why);
@@ -342,7 +355,16 @@ int tenant_add(struct daemon *d, const struct ctl_request *req, bool from_policy
 	crash_point(d, "add-recorded");
 	recorded_id = t->e.dev_id;
 	if (tenant_start(d, t, err, errlen) < 0) {
-		forget_new_tenant(d, t);
+		if (!t->dev) {
+			forget_new_tenant(d, t);
+			return -1;
+		}
+		/* Its device is stuck on the extent: keep the record, so nothing else goes there. */
+		if (t->e.dev_id != recorded_id && pool_save(d, p, why, sizeof(why)) < 0)
+			log_warn("tenant \"%s\": its device id %d is not recorded (%s)", t->e.name,
+				 t->e.dev_id, why);
+		snprintf(err + strnlen(err, errlen), errlen - strnlen(err, errlen),
+			 "; `ublk-ctl del %s` tries to delete it again", t->e.name);
 		return -1;
 	}
 	crash_point(d, "add-started");
@@ -354,7 +376,12 @@ int tenant_add(struct daemon *d, const struct ctl_request *req, bool from_policy
 	return 0;
 }
 
-int tenant_del(struct daemon *d, const char *name, char *err, size_t errlen)
+bool tenant_held(const struct tenant *t, char *who, size_t len)
+{
+	return t->dev && ublk_disk_holders(ublk_dev_id(t->dev), who, len);
+}
+
+int tenant_del(struct daemon *d, const char *name, bool force, char *err, size_t errlen)
 {
 	struct tenant *t = tenant_find(d, name);
 	struct pool *p;
@@ -365,11 +392,25 @@ int tenant_del(struct daemon *d, const char *name, char *err, size_t errlen)
 		snprintf(err, errlen, "no tenant \"%s\"", name);
 		return -1;
 	}
+	if (tenant_held(t, why, sizeof(why))) {
+		if (!force) {
+			snprintf(err, errlen, "tenant \"%s\": /dev/ublkb%d is in use: %s; nothing "
+				 "was changed (unmount it and stop those processes first, or "
+				 "`ublk-ctl del --force %s` to delete it under them: their I/O "
+				 "fails)", name, ublk_dev_id(t->dev), why, name);
+			return -1;
+		}
+		log_warn("tenant \"%s\": deleting /dev/ublkb%d although it is in use (--force): %s",
+			 name, ublk_dev_id(t->dev), why);
+	}
 	/* Requests held at its limits would drain at them and time the stop out. */
 	gate_lift(t->gate);
 	if (t->dev && ublk_dev_destroy(&d->ctrl, t->dev, why, sizeof(why)) < 0) {
-		gate_set(t->gate, t->e.cls, &t->e.qos); /* still served: limited again */
-		snprintf(err, errlen, "tenant \"%s\": %s", name, why);
+		/* It may still use its extent and gate: both stay, and so does the record. */
+		gate_set(t->gate, t->e.cls, &t->e.qos);
+		t->state = "failed";
+		snprintf(err, errlen, "tenant \"%s\": %s; the tenant is kept (state failed) with "
+			 "its extent; `ublk-ctl del %s` tries again", name, why, name);
 		return -1;
 	}
 	t->dev = NULL;
@@ -394,6 +435,15 @@ int tenant_del(struct daemon *d, const char *name, char *err, size_t errlen)
 	return 0;
 }
 
+/* The gate and the scheduler follow t->e's class and QoS. */
+static void apply_service(struct tenant *t)
+{
+	if (t->gate)
+		gate_set(t->gate, t->e.cls, &t->e.qos);
+	if (t->route_id >= 0)
+		router_tenant_set(t->pool->router, (unsigned)t->route_id, t->e.cls);
+}
+
 int tenant_update(struct daemon *d, struct tenant *t, const struct conf_tenant *ct, char *err,
 		  size_t errlen)
 {
@@ -408,13 +458,98 @@ int tenant_update(struct daemon *d, struct tenant *t, const struct conf_tenant *
 		snprintf(err, errlen, "tenant \"%s\": cannot record the change: %s", t->e.name, why);
 		return -1;
 	}
-	if (t->gate)
-		gate_set(t->gate, t->e.cls, &t->e.qos);
-	if (t->route_id >= 0)
-		router_tenant_set(t->pool->router, (unsigned)t->route_id, t->e.cls);
+	apply_service(t);
 	describe_qos(&t->e, qos, sizeof(qos));
 	log_info("tenant \"%s\": now %s", t->e.name, qos);
 	return 0;
+}
+
+/* t runs with e again (a reshape failed): in memory at once, in the table if it can. */
+static void revert_entry(struct daemon *d, struct tenant *t, const struct table_entry *e)
+{
+	char why[512];
+
+	t->e = *e;
+	apply_service(t);
+	if (pool_save(d, t->pool, why, sizeof(why)) < 0)
+		log_warn("tenant \"%s\": the table keeps the new shape (%s); the next start "
+			 "uses it", t->e.name, why);
+}
+
+/* The new device is up: keep its id if it changed, and say so. */
+static void reshaped(struct daemon *d, struct tenant *t, int recorded_id)
+{
+	char why[512];
+
+	if (t->e.dev_id != recorded_id && pool_save(d, t->pool, why, sizeof(why)) < 0)
+		log_warn("tenant \"%s\": its new device id %d is not recorded (%s); the next "
+			 "start picks one again", t->e.name, t->e.dev_id, why);
+	log_tenant_up(t, "recreated on the same extent, uuid and data kept");
+}
+
+int tenant_reshape(struct daemon *d, struct tenant *t, const struct conf_tenant *ct, char *err,
+		   size_t errlen)
+{
+	struct table_entry old = t->e, next = t->e;
+	char why[768], again[768];
+
+	next.queues = ct->queues;
+	next.depth = ct->depth;
+	next.recovery = ct->recovery;
+	next.cls = ct->cls;
+	next.qos = ct->qos;
+	next.from_policy = true;
+	if (check_shape(d, next.queues, next.depth, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "tenant \"%s\": %s; nothing was changed", t->e.name, why);
+		return -1;
+	}
+	if (tenant_held(t, why, sizeof(why))) {
+		snprintf(err, errlen, "tenant \"%s\": /dev/ublkb%d is in use: %s; nothing was "
+			 "changed (unmount it and stop those processes first)", t->e.name,
+			 ublk_dev_id(t->dev), why);
+		return -1;
+	}
+	/* Recorded first: a crash from here on brings it back reshaped, on its extent. */
+	t->e = next;
+	if (pool_save(d, t->pool, why, sizeof(why)) < 0) {
+		t->e = old;
+		snprintf(err, errlen, "tenant \"%s\": cannot record the new shape: %s; nothing "
+			 "was changed", t->e.name, why);
+		return -1;
+	}
+	if (t->dev && ublk_dev_destroy(&d->ctrl, t->dev, why, sizeof(why)) < 0) {
+		revert_entry(d, t, &old);
+		t->state = "failed";
+		snprintf(err, errlen, "tenant \"%s\": cannot stop its device to recreate it: %s; "
+			 "the tenant is kept (state failed) with its record, extent and data; retry "
+			 "with `ublk-ctl reload --force`", t->e.name, why);
+		return -1;
+	}
+	t->dev = NULL;
+	t->state = "stopped";
+	apply_service(t);
+	/* No discard, no new extent: the same bytes under a new device. */
+	if (tenant_start(d, t, why, sizeof(why)) == 0) {
+		reshaped(d, t, old.dev_id);
+		return 0;
+	}
+	if (t->dev) {
+		snprintf(err, errlen, "%s; its record and data are kept; restart ddublkd to retry",
+			 why);
+		return -1;
+	}
+	revert_entry(d, t, &old);
+	if (tenant_start(d, t, again, sizeof(again)) == 0) {
+		log_tenant_up(t, "back with its old shape (the new one failed)");
+		snprintf(err, errlen, "%s; the tenant is back with its old shape (%u queue(s) x "
+			 "depth %u), same extent and data; retry with `ublk-ctl reload --force`",
+			 why, t->e.queues, t->e.depth);
+		return -1;
+	}
+	snprintf(err, errlen, "%s; its old shape failed too (%s); the tenant is kept (state "
+		 "failed) with its record, extent and data; retry with `ublk-ctl reload --force` "
+		 "or by restarting ddublkd", why, again);
+	return -1;
 }
 
 size_t tenants_stop_all(struct daemon *d, bool keep)
@@ -437,6 +572,7 @@ size_t tenants_stop_all(struct daemon *d, bool keep)
 		if (ublk_dev_destroy(&d->ctrl, t->dev, why, sizeof(why)) < 0) {
 			gate_set(t->gate, t->e.cls, &t->e.qos);
 			log_err("tenant \"%s\": %s", t->e.name, why);
+			t->state = "failed";
 			continue;
 		}
 		t->dev = NULL;

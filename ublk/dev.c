@@ -23,6 +23,25 @@
 /* STOP_DEV lets in-flight requests finish; a slow backend may take a while. */
 #define DETACH_TIMEOUT_MS 30000
 
+/* DDUBLKD_FAULT=stuck-create:NAME (tests only): see ublk_dev_fault_stuck_create. */
+static char stuck_create[CONF_NAME_MAX];
+
+void ublk_dev_fault_stuck_create(const char *name)
+{
+	snprintf(stuck_create, sizeof(stuck_create), "%s", name ? name : "");
+}
+
+/* The hook fires once, for the tenant it names. */
+static bool fault_fires(const char *name)
+{
+	if (!stuck_create[0] || strcmp(stuck_create, name))
+		return false;
+	stuck_create[0] = '\0';
+	log_warn("DDUBLKD_FAULT=stuck-create:%s: failing this device and its rollback (test hook)",
+		 name);
+	return true;
+}
+
 struct ublk_dev {
 	char name[CONF_NAME_MAX];
 	int dev_id;
@@ -30,6 +49,7 @@ struct ublk_dev {
 	unsigned nr_queues;
 	unsigned depth;
 	uint64_t flags; /* UBLK_F_* the kernel granted */
+	unsigned attached; /* queues handed to the workers: what teardown waits for */
 	struct ublk_queue **queues;
 	struct ublk_workers *pool;
 };
@@ -227,8 +247,8 @@ static int teardown(struct ublk_ctrl *ctrl, struct ublk_workers *w, struct ublk_
 }
 
 static int rollback(struct ublk_ctrl *ctrl, struct ublk_workers *w,
-		    const struct ublk_dev_config *cfg, struct ublk_dev *d, unsigned attached,
-		    const char *why, char *err, size_t errlen);
+		    const struct ublk_dev_config *cfg, struct ublk_dev *d, bool fault,
+		    const char *why, struct ublk_dev **out, char *err, size_t errlen);
 
 static int add_dev(struct ublk_ctrl *ctrl, const struct ublk_dev_config *cfg,
 		   struct ublksrv_ctrl_dev_info *info, uint32_t max_io, char *err, size_t errlen)
@@ -256,12 +276,12 @@ static int add_dev(struct ublk_ctrl *ctrl, const struct ublk_dev_config *cfg,
 /*
  * Open the device's char node, set up its queues and hand them to the
  * workers: FETCH must come from the thread that serves a queue, and
- * START_DEV / END_USER_RECOVERY wait for every tag's FETCH. *attached
- * counts the queues given to workers, for the rollback.
+ * START_DEV / END_USER_RECOVERY wait for every tag's FETCH. d->attached
+ * counts the queues given to workers, for the teardown.
  */
 static int serve_queues(struct ublk_dev *d, struct ublk_workers *w,
-			const struct ublk_dev_config *cfg, uint32_t max_io_buf_bytes,
-			unsigned *attached, char *why, size_t len)
+			const struct ublk_dev_config *cfg, uint32_t max_io_buf_bytes, char *why,
+			size_t len)
 {
 	d->char_fd = open_char_dev(d->dev_id);
 	if (d->char_fd < 0) {
@@ -273,8 +293,8 @@ static int serve_queues(struct ublk_dev *d, struct ublk_workers *w,
 		if (!d->queues[q])
 			return -1;
 	}
-	for (*attached = 0; *attached < d->nr_queues; (*attached)++)
-		ublk_workers_attach(w, *attached, d->queues[*attached]);
+	for (d->attached = 0; d->attached < d->nr_queues; d->attached++)
+		ublk_workers_attach(w, d->attached, d->queues[d->attached]);
 	if (ublk_workers_wait(w, d->queues, d->nr_queues, true, ATTACH_TIMEOUT_MS) < 0) {
 		snprintf(why, len, "workers did not take the queues within %d s",
 			 ATTACH_TIMEOUT_MS / 1000);
@@ -310,8 +330,8 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct ublk_workers *w,
 	uint32_t max_io = cfg->be->max_io_bytes;
 	struct ublksrv_ctrl_dev_info info;
 	struct ublk_params params;
-	unsigned attached = 0;
 	struct ublk_dev *d;
+	bool fault = false;
 	char why[256];
 	int ret;
 
@@ -320,12 +340,14 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct ublk_workers *w,
 			 cfg->queues, ublk_workers_count(w));
 		return -1;
 	}
-	if (add_dev(ctrl, cfg, &info, max_io, err, errlen) < 0)
-		return -1;
+	/* Before ADD_DEV: from then on every failure goes through the rollback. */
 	d = calloc(1, sizeof(*d));
 	if (!d) {
-		ublk_ctrl_del_dev(ctrl, info.dev_id);
 		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (add_dev(ctrl, cfg, &info, max_io, err, errlen) < 0) {
+		free(d);
 		return -1;
 	}
 	snprintf(d->name, sizeof(d->name), "%s", cfg->name);
@@ -346,18 +368,20 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct ublk_workers *w,
 		snprintf(why, sizeof(why), "SET_PARAMS: %s", strerror(-ret));
 		goto fail;
 	}
-	if (serve_queues(d, w, cfg, info.max_io_buf_bytes, &attached, why, sizeof(why)) < 0)
+	if (serve_queues(d, w, cfg, info.max_io_buf_bytes, why, sizeof(why)) < 0)
 		goto fail;
 	log_affinity(ctrl, d);
-	ret = ublk_ctrl_start_dev(ctrl, info.dev_id, getpid());
+	fault = fault_fires(cfg->name);
+	ret = fault ? -EIO : ublk_ctrl_start_dev(ctrl, info.dev_id, getpid());
 	if (ret < 0) {
-		snprintf(why, sizeof(why), "START_DEV: %s", strerror(-ret));
+		snprintf(why, sizeof(why), "START_DEV: %s%s", strerror(-ret),
+			 fault ? " (test hook)" : "");
 		goto fail;
 	}
 	*out = d;
 	return 0;
 fail:
-	return rollback(ctrl, w, cfg, d, attached, why, err, errlen);
+	return rollback(ctrl, w, cfg, d, fault, why, out, err, errlen);
 }
 
 /*
@@ -381,7 +405,6 @@ int ublk_dev_reattach(struct ublk_ctrl *ctrl, struct ublk_workers *w,
 		      const struct ublk_dev_config *cfg, const struct ublksrv_ctrl_dev_info *info,
 		      struct ublk_dev **out, char *err, size_t errlen)
 {
-	unsigned attached = 0;
 	struct ublk_dev *d;
 	char why[256];
 	int ret;
@@ -423,7 +446,7 @@ int ublk_dev_reattach(struct ublk_ctrl *ctrl, struct ublk_workers *w,
 		ublk_dev_remove_stale(ctrl, info->dev_id);
 		return -1;
 	}
-	if (serve_queues(d, w, cfg, info->max_io_buf_bytes, &attached, why, sizeof(why)) < 0)
+	if (serve_queues(d, w, cfg, info->max_io_buf_bytes, why, sizeof(why)) < 0)
 		goto fail;
 	ret = ublk_ctrl_end_user_recovery(ctrl, info->dev_id, getpid());
 	if (ret < 0) {
@@ -433,29 +456,39 @@ int ublk_dev_reattach(struct ublk_ctrl *ctrl, struct ublk_workers *w,
 	*out = d;
 	return 0;
 fail:
-	return rollback(ctrl, w, cfg, d, attached, why, err, errlen);
+	return rollback(ctrl, w, cfg, d, false, why, out, err, errlen);
 }
 
-/* A create or reattach failed at `why`: delete the device again, report. */
+/*
+ * A create or reattach failed at `why`: delete the device again, report.
+ * If that fails too, the device may still serve its extent through the
+ * caller's gate and router: it is handed back (*out) as stuck, for
+ * ublk_dev_destroy to try again, and never freed under the kernel.
+ */
 static int rollback(struct ublk_ctrl *ctrl, struct ublk_workers *w,
-		    const struct ublk_dev_config *cfg, struct ublk_dev *d, unsigned attached,
-		    const char *why, char *err, size_t errlen)
+		    const struct ublk_dev_config *cfg, struct ublk_dev *d, bool fault,
+		    const char *why, struct ublk_dev **out, char *err, size_t errlen)
 {
 	char how[256];
 
-	snprintf(err, errlen, "ublk device %d: %s", d->dev_id, why);
-	if (teardown(ctrl, w, d, attached, how, sizeof(how)) < 0) {
-		/* Leak rather than free memory the kernel may still write to. */
+	if (fault)
+		snprintf(how, sizeof(how), "STOP_DEV of ublk device %d: refused (test hook)",
+			 d->dev_id);
+	if (fault || teardown(ctrl, w, d, d->attached, how, sizeof(how)) < 0) {
 		log_err("tenant \"%s\": rollback failed: %s", cfg->name, how);
-		return -1;
+		snprintf(err, errlen, "ublk device %d: %s; deleting it again failed: %s", d->dev_id,
+			 why, how);
+		*out = d;
+		return UBLK_DEV_STUCK;
 	}
+	snprintf(err, errlen, "ublk device %d: %s", d->dev_id, why);
 	release_dev(d);
 	return -1;
 }
 
 int ublk_dev_destroy(struct ublk_ctrl *ctrl, struct ublk_dev *d, char *err, size_t errlen)
 {
-	if (teardown(ctrl, d->pool, d, d->nr_queues, err, errlen) < 0)
+	if (teardown(ctrl, d->pool, d, d->attached, err, errlen) < 0)
 		return -1;
 	release_dev(d);
 	return 0;

@@ -70,6 +70,15 @@ struct ublk_dev_config {
 	uint64_t flags;
 };
 
+/*
+ * Test hook (DDUBLKD_FAULT=stuck-create:NAME): the next ublk_dev_create for
+ * tenant NAME fails at START_DEV and its rollback fails at STOP_DEV, as a
+ * kernel that will not let go would: UBLK_DEV_STUCK with the device (added,
+ * its queues served, never started) left. Fires once; a later
+ * ublk_dev_destroy of that device works.
+ */
+void ublk_dev_fault_stuck_create(const char *name);
+
 /* Start nr workers, worker i pinned to online CPU i % nr_cpus. */
 int ublk_workers_create(unsigned nr, enum ublk_opcode_form form, struct ublk_workers **out,
 			char *err, size_t errlen);
@@ -84,9 +93,19 @@ void ublk_workers_destroy(struct ublk_workers *w);
 unsigned ublk_workers_count(const struct ublk_workers *w);
 
 /*
+ * A create or re-attach failed and so did deleting the device again: it
+ * may still exist, its queues still served, reading and writing cfg's
+ * extent through cfg's gate and router. *out is set to it: keep the
+ * extent, the gate and the route as long as it exists, and call
+ * ublk_dev_destroy to try again.
+ */
+#define UBLK_DEV_STUCK (-2)
+
+/*
  * ADD_DEV, SET_PARAMS, open and map /dev/ublkcN, hand the queues to the
- * workers, START_DEV. All or nothing: on failure the device is gone again
- * and err says which step failed and why.
+ * workers, START_DEV. All or nothing: on failure (-1) the device is gone
+ * again and err says which step failed and why -- unless deleting it again
+ * failed too: UBLK_DEV_STUCK, err says both.
  */
 int ublk_dev_create(struct ublk_ctrl *ctrl, struct ublk_workers *w,
 		    const struct ublk_dev_config *cfg, struct ublk_dev **out,
@@ -100,7 +119,8 @@ int ublk_dev_create(struct ublk_ctrl *ctrl, struct ublk_workers *w,
  * cfg must match it. On failure the device is stopped and deleted (err
  * says why, -1), so the caller can create a new one -- except when
  * START_USER_RECOVERY is refused (something still holds the device):
- * then it is left alone and the result is -EBUSY.
+ * then it is left alone and the result is -EBUSY; or when deleting it
+ * failed: UBLK_DEV_STUCK, as for ublk_dev_create.
  */
 int ublk_dev_reattach(struct ublk_ctrl *ctrl, struct ublk_workers *w,
 		      const struct ublk_dev_config *cfg, const struct ublksrv_ctrl_dev_info *info,

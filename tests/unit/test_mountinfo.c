@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Finding ublk mounts in /proc/self/mountinfo lines (common/mountinfo.c). */
+/* Finding ublk mounts in /proc/PID/mountinfo lines (common/mountinfo.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -70,6 +70,44 @@ static void test_malformed_and_too_long(void **state)
 					    PFX, t, sizeof(t)));
 }
 
+/* Holders of a device: by its number, whatever path it was mounted from. */
+static void test_dev_match(void **state)
+{
+	char t[64];
+
+	(void)state;
+	assert_true(mountinfo_dev_match("36 25 259:3 / /mnt/x rw,relatime shared:1 - ext4 "
+					"/dev/ublkb3 rw\n", 259, 3, t, sizeof(t)));
+	assert_string_equal(t, "/mnt/x");
+	/* A container mounted it by another name: the number still matches. */
+	assert_true(mountinfo_dev_match("50 40 259:3 /sub /srv/a\\040b rw - xfs "
+					"/dev/disk/by-uuid/1234 rw", 259, 3, t, sizeof(t)));
+	assert_string_equal(t, "/srv/a b");
+}
+
+static void test_dev_no_match(void **state)
+{
+	char t[64];
+
+	(void)state;
+	/* Neighbours in number, and prefixes of it, are other devices. */
+	assert_false(mountinfo_dev_match("36 25 259:30 / /mnt rw - ext4 /dev/ublkb30 rw", 259, 3,
+					 t, sizeof(t)));
+	assert_false(mountinfo_dev_match("36 25 259:3 / /mnt rw - ext4 /dev/ublkb3 rw", 259, 30,
+					 t, sizeof(t)));
+	assert_false(mountinfo_dev_match("36 25 25:3 / /mnt rw - ext4 /dev/x rw", 259, 3, t,
+					 sizeof(t)));
+	assert_false(mountinfo_dev_match("36 25 1259:3 / /mnt rw - ext4 /dev/x rw", 259, 3, t,
+					 sizeof(t)));
+	assert_false(mountinfo_dev_match("22 1 0:20 / /proc rw - proc proc rw", 259, 3, t,
+					 sizeof(t)));
+	assert_false(mountinfo_dev_match("", 259, 3, t, sizeof(t)));
+	assert_false(mountinfo_dev_match("36 25 259:3", 259, 3, t, sizeof(t)));
+	/* A mount point that does not fit is not reported cut short. */
+	assert_false(mountinfo_dev_match("36 25 259:3 / /a/very/long/mount/point/that/does/not/"
+					 "fit rw - ext4 /dev/ublkb3 rw", 259, 3, t, 16));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -78,6 +116,8 @@ int main(void)
 		cmocka_unit_test(test_other_sources_do_not_match),
 		cmocka_unit_test(test_escaped_mount_point),
 		cmocka_unit_test(test_malformed_and_too_long),
+		cmocka_unit_test(test_dev_match),
+		cmocka_unit_test(test_dev_no_match),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -41,6 +41,9 @@
 #define REQ_CMD(c, n)                                                                       \
 	{ .cmd = (c), .name = n, .cls = CONF_CLASS_BESTEFFORT,                              \
 	  .qos = { .weight = CONF_DEFAULT_WEIGHT }, .recovery = true }
+#define REQ_DEL(n, f)                                                                       \
+	{ .cmd = CTL_CMD_DEL, .name = n, .cls = CONF_CLASS_BESTEFFORT,                      \
+	  .qos = { .weight = CONF_DEFAULT_WEIGHT }, .recovery = true, .force = (f) }
 #define REQ_RELOAD(f, dr)                                                                   \
 	{ .cmd = CTL_CMD_RELOAD, .cls = CONF_CLASS_BESTEFFORT,                              \
 	  .qos = { .weight = CONF_DEFAULT_WEIGHT }, .recovery = true, .force = (f),         \
@@ -93,6 +96,9 @@ static const struct good_case good_cases[] = {
 	{ "del", LIT("{\"cmd\":\"del\",\"name\":\"db\"}"), REQ_CMD(CTL_CMD_DEL, "db") },
 	{ "del_name_with_dots", LIT("{\"name\":\"a..b\",\"cmd\":\"del\"}"),
 	  REQ_CMD(CTL_CMD_DEL, "a..b") },
+	{ "del_force", LIT("{\"cmd\":\"del\",\"name\":\"db\",\"force\":true}"), REQ_DEL("db", true) },
+	{ "del_force_false", LIT("{\"force\":false,\"cmd\":\"del\",\"name\":\"db\"}"),
+	  REQ_DEL("db", false) },
 	{ "list", LIT("{\"cmd\":\"list\"}"), REQ_CMD(CTL_CMD_LIST, "") },
 	{ "features", LIT("{\"cmd\":\"features\"}"), REQ_CMD(CTL_CMD_FEATURES, "") },
 	/* Only len bytes count: the daemon hands us its buffer, not a string. */
@@ -458,8 +464,13 @@ static const struct bad_case bad_cases[] = {
 	  "del: unexpected key \"class\"" },
 	{ "del_with_recovery", LIT("{\"cmd\":\"del\",\"name\":\"db\",\"recovery\":true}"),
 	  "del: unexpected key \"recovery\"" },
-	{ "del_with_force", LIT("{\"cmd\":\"del\",\"name\":\"db\",\"force\":true}"),
-	  "del: unexpected key \"force\"" },
+	{ "del_with_dry_run", LIT("{\"cmd\":\"del\",\"name\":\"db\",\"dry_run\":true}"),
+	  "del: unexpected key \"dry_run\"" },
+	{ "del_force_one", LIT("{\"cmd\":\"del\",\"name\":\"db\",\"force\":1}"), FORCE_ERR },
+	{ "del_force_string", LIT("{\"cmd\":\"del\",\"name\":\"db\",\"force\":\"yes\"}"),
+	  FORCE_ERR },
+	{ "del_force_without_name", LIT("{\"cmd\":\"del\",\"force\":true}"),
+	  "del: missing \"name\"" },
 	{ "list_with_weight", LIT("{\"cmd\":\"list\",\"weight\":1}"),
 	  "list: unexpected key \"weight\"" },
 	{ "list_with_force", LIT("{\"cmd\":\"list\",\"force\":true}"),
@@ -637,6 +648,7 @@ static void test_encode_wire_format(void **state)
 	struct ctl_request add = REQ_ADD("db", "nvme0", 1073741824, 0, 0);
 	struct ctl_request add_all = REQ_ADD("db", "nvme0", 1073741824, 1, 64);
 	struct ctl_request del = REQ_CMD(CTL_CMD_DEL, "db");
+	struct ctl_request del_force = REQ_DEL("db", true);
 	struct ctl_request list = REQ_CMD(CTL_CMD_LIST, "");
 	struct ctl_request features = REQ_CMD(CTL_CMD_FEATURES, "");
 
@@ -645,6 +657,7 @@ static void test_encode_wire_format(void **state)
 	assert_round_trip(&add_all, "{\"cmd\":\"add\",\"name\":\"db\",\"backend\":\"nvme0\","
 				    "\"size\":1073741824,\"queues\":1,\"depth\":64}\n");
 	assert_round_trip(&del, "{\"cmd\":\"del\",\"name\":\"db\"}\n");
+	assert_round_trip(&del_force, "{\"cmd\":\"del\",\"name\":\"db\",\"force\":true}\n");
 	assert_round_trip(&list, "{\"cmd\":\"list\"}\n");
 	assert_round_trip(&features, "{\"cmd\":\"features\"}\n");
 }
@@ -833,7 +846,9 @@ static void test_encode_round_trip_limits(void **state)
 	struct ctl_request odd_bw = REQ_ADD_QOS("x", "y", 8192, 0, 0, BESTEFFORT, 0, 4097,
 						DEF_WEIGHT + 1, true);
 	struct ctl_request del = REQ_CMD(CTL_CMD_DEL, NAME63);
+	struct ctl_request del_force = REQ_DEL(NAME63, true);
 
+	assert_round_trip(&del_force, NULL);
 	assert_round_trip(&big, NULL);
 	assert_round_trip(&small, NULL);
 	assert_round_trip(&only_depth, NULL);
@@ -860,7 +875,7 @@ static void test_encode_ignores_irrelevant_fields(void **state)
 	list.cmd = CTL_CMD_LIST;
 	features.cmd = CTL_CMD_FEATURES;
 	reload.cmd = CTL_CMD_RELOAD;
-	del.force = list.force = features.force = add.force = true;
+	list.force = features.force = add.force = true;
 	del.dry_run = list.dry_run = features.dry_run = add.dry_run = true;
 
 	line = ctl_request_encode(&del);

@@ -171,6 +171,12 @@ def dispatch(req):
     if cmd == "add":
         return add(req)
     if cmd == "del":
+        # "held" stands for a mounted device: refused unless forced.
+        if req["name"] == "held" and not req.get("force"):
+            return err('tenant "held": /dev/ublkb2 is in use: mounted at /mnt/held; opened by '
+                       'pid 812 (fio); nothing was changed (unmount it and stop those processes '
+                       'first, or `ublk-ctl del --force held` to delete it under them: their '
+                       'I/O fails)')
         for t in tenants:
             if t["name"] == req["name"]:
                 tenants.remove(t)
@@ -433,6 +439,24 @@ expect_request "del request on the wire" '{"cmd":"del","name":"db"}'
 
 run "${S[@]}" list --json
 expect_json "del took effect" '[t["name"] for t in v] == ["old", "web.1"]'
+
+run "${S[@]}" add --name held --backend nvme0 --size 4K
+expect "add held" 0 "/dev/ublkb0" ""
+run "${S[@]}" del held
+expect "del of a device in use is refused, holders named" 1 "" \
+'ublk-ctl: tenant "held": /dev/ublkb2 is in use: mounted at /mnt/held; opened by pid 812 (fio); nothing was changed (unmount it and stop those processes first, or `ublk-ctl del --force held` to delete it under them: their I/O fails)'
+expect_request "del without --force on the wire" '{"cmd":"del","name":"held"}'
+run "${S[@]}" list --json
+expect_json "a refused del leaves the tenant" '[t["name"] for t in v] == ["old", "web.1", "held"]'
+run "${S[@]}" del held --force
+expect "del --force (after NAME) deletes it" 0 "" ""
+expect_request "del --force on the wire" '{"cmd":"del","name":"held","force":true}'
+run "${S[@]}" add --name held --backend nvme0 --size 4K
+run "${S[@]}" del --force held
+expect "del --force (before NAME)" 0 "" ""
+expect_request "del --force NAME on the wire" '{"cmd":"del","name":"held","force":true}'
+run "${S[@]}" list --json
+expect_json "del --force took effect" '[t["name"] for t in v] == ["old", "web.1"]'
 
 # ---- reload --------------------------------------------------------------------
 
@@ -730,6 +754,14 @@ run "${S[@]}" del
 expect_usage "del without NAME" "ublk-ctl: del: missing NAME"
 run "${S[@]}" del a b
 expect_usage "del with two names" "ublk-ctl: del: unexpected argument 'b'"
+run "${S[@]}" del --force
+expect_usage "del --force without NAME" "ublk-ctl: del: missing NAME"
+run "${S[@]}" del --force=yes db
+expect_usage "del --force takes no value" "ublk-ctl: del: option '--force' takes no argument"
+run "${S[@]}" del -f db
+expect_usage "del has no short --force" "ublk-ctl: del: unknown option '-f'"
+run "${S[@]}" del --dry-run db
+expect_usage "del has no --dry-run" "ublk-ctl: del: unknown option '--dry-run'"
 run "${S[@]}" list extra
 expect_usage "list with an argument" "ublk-ctl: list: unexpected argument 'extra'"
 run "${S[@]}" list --json=yes

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `ublk-ctl del` removes a tenant: an idle one cleanly, a busy one (fio at
-# QD32) without hanging; the device node goes away, the I/O in flight fails
-# instead of blocking, and the daemon keeps serving new tenants.
+# `ublk-ctl del` removes a tenant: an idle one cleanly; a busy one (fio at
+# QD32) is refused, naming fio as the holder, and nothing changes; with
+# --force it is removed without hanging: the device node goes away, the I/O
+# in flight fails instead of blocking, and the daemon keeps serving new
+# tenants.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -48,11 +50,29 @@ for ((i = 0; i < 60; i++)); do
 	sleep 1
 done
 [ "$(ios_done "$dev")" -ge 1000 ] || fail "fio did not get 1000 I/Os done on $dev in 60 s"
-echo "fio running, $(ios_done "$dev") I/Os done; deleting"
+echo "fio running, $(ios_done "$dev") I/Os done; deleting without --force"
+rc=0
+timeout 60 ublk-ctl del busy 2>/tmp/del.err || rc=$?
+cat /tmp/del.err
+[ "$rc" = 1 ] || fail "ublk-ctl del of a device fio has open exited $rc, expected 1 (refused)"
+holders=$(grep -oE 'opened by pid [0-9]+ \(fio\)' /tmp/del.err | grep -oE '[0-9]+') ||
+	fail "the refusal does not name fio as the holder"
+for pid in $holders; do
+	[ "$pid" = "$fio_pid" ] || [ "$(ps -o ppid= -p "$pid" | tr -d ' ')" = "$fio_pid" ] ||
+		fail "the refusal names pid $pid, which is not fio ($fio_pid) or one of its jobs"
+done
+grep -q 'nothing was changed' /tmp/del.err || fail "the refusal does not say nothing was changed"
+[ "$(tenant_get busy state)" = live ] && [ -b "$dev" ] || fail "busy changed although the del was refused"
+before=$(ios_done "$dev")
+sleep 1
+[ "$(ios_done "$dev")" -gt "$before" ] || fail "fio's I/O stopped after the refused del"
+pass "del refused while fio (pid $holders) has the device open; its I/O goes on"
+
+step "del --force of the tenant under fio load"
 t0=$SECONDS
 rc=0
-timeout 60 ublk-ctl del busy || rc=$?
-[ "$rc" = 0 ] || fail "ublk-ctl del busy under load exited $rc (124: did not return within 60 s)"
+timeout 60 ublk-ctl del --force busy || rc=$?
+[ "$rc" = 0 ] || fail "ublk-ctl del --force busy under load exited $rc (124: did not return within 60 s)"
 echo "del returned after $((SECONDS - t0)) s"
 wait_gone "$dev" 10 || fail "$dev still exists 10 s after del"
 
@@ -65,7 +85,7 @@ cp /tmp/fio-busy.log "$DDUBLK_OUT/fio-busy.log"
 grep -iE 'err|fail' /tmp/fio-busy.log | head -3 || true
 [ "$fio_rc" != 0 ] || grep -qiE 'error|err=' /tmp/fio-busy.log ||
 	fail "fio exited 0 without an error although its device was deleted under it"
-pass "del under load returned, fio failed (status $fio_rc), device gone"
+pass "del --force under load returned, fio failed (status $fio_rc), device gone"
 
 step "the daemon still serves new tenants"
 daemon_alive || fail "ddublkd died"

@@ -79,12 +79,12 @@ echo "dirty: $dirty_kb KiB; writes done on $dev: $(awk '{ print $5 }' "/sys/bloc
 [ "$dirty_kb" -ge 8192 ] || fail "only $dirty_kb KiB dirty: no backlog, nothing to test"
 t0=$SECONDS
 rc=0
-timeout 20 ublk-ctl del d || rc=$?
+timeout 20 ublk-ctl del --force d || rc=$?  # fio still has it open
 echo "del returned $rc after $((SECONDS - t0)) s"
 kill -KILL "$fio_pid" 2>/dev/null || true
 for ((i = 0; i < 30; i++)); do kill -0 "$fio_pid" 2>/dev/null || break; sleep 1; done
 kill -0 "$fio_pid" 2>/dev/null && echo "fio still there 30 s after SIGKILL: $(ps -o stat,wchan:30 -p "$fio_pid")"
-[ "$rc" = 0 ] || fail "ublk-ctl del d exited $rc (124: not within 20 s)"
+[ "$rc" = 0 ] || fail "ublk-ctl del --force d exited $rc (124: not within 20 s)"
 wait_gone "$dev" 10 || fail "$dev still exists 10 s after del"
 [ -z "$(tenant_get d name)" ] || fail "list still shows d"
 daemon_alive || fail "ddublkd died"
