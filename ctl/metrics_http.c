@@ -54,7 +54,9 @@ int metrics_http_listen(const char *addr, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(ret));
 		return -1;
 	}
-	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+	/* Non-blocking: a client gone between poll and accept must not stall the loop. */
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    res->ai_protocol);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 8) < 0) {
 		snprintf(err, errlen, "cannot listen on %s:%ld: %s", host, port, strerror(errno));
