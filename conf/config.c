@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -41,7 +42,8 @@ struct loader {
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const root_keys[] = { "daemon", "scheduler", "backends", "tenants", NULL };
-static const char *const daemon_keys[] = { "socket", "workers", "log_level", "on_stop", NULL };
+static const char *const daemon_keys[] = { "socket", "socket_group", "workers", "log_level",
+					   "on_stop", NULL };
 static const char *const sched_keys[] = { "mode", "latency_target_us", "latency_queues",
 					  "adapt_interval_ms", "throughput_cap",
 					  "promote_flush", NULL };
@@ -382,6 +384,69 @@ static int get_path(const struct loader *ld, const config_setting_t *group,
 	return 1;
 }
 
+/* Portable group names: what groupadd takes without --badname. */
+static bool group_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n < CONF_GROUP_MAX && s[0] != '-' &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+/* The gid of group name into *gid: 1, 0 if there is no such group, -errno. */
+static int lookup_group(const char *name, unsigned *gid)
+{
+	struct group gr, *found = NULL;
+	size_t size = 16384;
+	char *buf = NULL;
+	int rc;
+
+	do { /* a group with many members needs a larger buffer */
+		char *bigger = realloc(buf, size);
+
+		if (!bigger) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = bigger;
+		rc = getgrnam_r(name, &gr, buf, size, &found);
+		size *= 2;
+	} while (rc == ERANGE && size <= (16u << 20));
+	if (found)
+		*gid = (unsigned)gr.gr_gid;
+	free(buf);
+	if (found)
+		return 1;
+	/* Some NSS modules say "not found" with an errno (getgrnam_r(3)). */
+	return rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM ? 0 : -rc;
+}
+
+/* daemon.socket_group: a group of this system, kept with its gid. */
+static int get_group(const struct loader *ld, const config_setting_t *d, struct conf *c)
+{
+	const config_setting_t *s = config_setting_get_member(d, "socket_group");
+	char q[QUOTE_BUF];
+	const char *name;
+	unsigned gid = 0;
+	int rc = get_string(ld, d, "socket_group", false, &name);
+
+	if (rc <= 0)
+		return rc;
+	if (!group_name_valid(name))
+		return fail(ld, s, NULL, "%s is not a group name (1 to 32 of A-Z a-z 0-9 _ . -, "
+			    "not starting with -)", quote(name, q, sizeof(q)));
+	rc = lookup_group(name, &gid);
+	if (rc < 0)
+		return fail(ld, s, NULL, "cannot look up group %s: %s", quote(name, q, sizeof(q)),
+			    strerror(-rc));
+	if (rc == 0)
+		return fail(ld, s, NULL, "no group %s on this system (create it, or leave "
+			    "socket_group out: root only)", quote(name, q, sizeof(q)));
+	strcpy(c->socket_group, name);
+	c->socket_gid = gid;
+	return 1;
+}
+
 static int load_daemon(const struct loader *ld, const config_setting_t *d,
 		       struct conf *c)
 {
@@ -401,6 +466,7 @@ static int load_daemon(const struct loader *ld, const config_setting_t *d,
 			    "each backend's reserved region");
 	if (check_keys(ld, d, daemon_keys) < 0 ||
 	    get_path(ld, d, "socket", false, c->socket_path, sizeof(c->socket_path)) < 0 ||
+	    get_group(ld, d, c) < 0 ||
 	    get_uint(ld, d, "workers", 0, CONF_MAX_WORKERS, &c->workers) < 0 ||
 	    get_choice(ld, d, "on_stop", on_stop_names, ARRAY_LEN(on_stop_names), "stop action",
 		       &on_stop) < 0)

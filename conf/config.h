@@ -8,6 +8,7 @@
  *
  *   daemon = {
  *     socket    = "/run/ddublk/ctl.sock";  # control socket path
+ *     socket_group = "ddublk";             # also serve this group's members
  *     workers   = 0;                       # 0: one per online CPU
  *     log_level = "info";                  # error|warn|info|debug
  *     on_stop   = "delete";                # delete|keep: devices at SIGTERM
@@ -40,6 +41,11 @@
  * Tenants take whole MiB after it. daemon.state_file is refused: the table
  * lives in each backend's reserved region.
  *
+ * The control socket is root's alone (mode 0600) unless "socket_group"
+ * names a group: then it is mode 0660 in that group, and the group's
+ * members (by primary or supplementary group) may use it too. The group
+ * must exist when the policy loads.
+ *
  * A backend "size" (regular files only) creates or extends the file to that
  * size; without it the file or device must already exist.
  *
@@ -59,6 +65,7 @@
 
 #define CONF_NAME_MAX 64 /* including the NUL: names are 1..63 chars */
 #define CONF_SOCKET_MAX 108 /* sizeof(sockaddr_un.sun_path) */
+#define CONF_GROUP_MAX 33 /* including the NUL: group names are 1..32 chars */
 
 #define CONF_DEFAULT_SOCKET "/run/ddublk/ctl.sock"
 #define CONF_DEFAULT_QUEUES 1
@@ -149,6 +156,8 @@ struct conf_tenant {
 
 struct conf {
 	char socket_path[CONF_SOCKET_MAX];
+	char socket_group[CONF_GROUP_MAX]; /* "" = root only */
+	unsigned socket_gid; /* of socket_group, looked up when the policy loads */
 	unsigned workers; /* 0 = one per online CPU */
 	struct conf_sched sched;
 	int log_level; /* enum log_level */

@@ -240,6 +240,10 @@ static int check_fixed(const struct conf *old_conf, const struct conf *new_conf,
 
 	if (strcmp(old_conf->socket_path, new_conf->socket_path) != 0)
 		return restart_needed(file, new_conf->daemon_line, "daemon.socket", err, errlen);
+	if (strcmp(old_conf->socket_group, new_conf->socket_group) != 0 ||
+	    old_conf->socket_gid != new_conf->socket_gid)
+		return restart_needed(file, new_conf->daemon_line, "daemon.socket_group", err,
+				      errlen);
 	if (old_conf->workers != new_conf->workers)
 		return restart_needed(file, new_conf->daemon_line, "daemon.workers", err, errlen);
 	for (size_t i = 0; i < new_conf->nr_backends; i++) {

@@ -3,9 +3,13 @@
  * The smallest HTTP server a Prometheus scrape needs, for
  * `ublk-ctl serve-metrics`: GET or HEAD /metrics answers what a render
  * callback writes (the text exposition format), / points there, anything
- * else is 404 or 405. One connection at a time, each closed after its
- * answer; a request head must arrive within 5 s and fit 8 KiB. A scraper
- * every few seconds needs no more, and the daemon itself serves no HTTP.
+ * else is 404 or 405. Up to 16 connections at once, each closed after its
+ * answer; a request head must fit 8 KiB, and each connection gets 5 s from
+ * accept to the last byte of its answer, however it trickles: a slow or
+ * stalled client is cut then (408 if its head was not in) and never holds
+ * up the others. The answer itself is rendered in place (one daemon
+ * request), so scrapes are answered one after the other. The daemon
+ * itself serves no HTTP.
  */
 #ifndef DDUBLK_CTL_METRICS_HTTP_H
 #define DDUBLK_CTL_METRICS_HTTP_H

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The control socket: JSON lines (ctl/proto.h) over a unix stream socket
- * that only root may open. Requests are served one at a time by the main
+ * that only root, and the members of daemon.socket_group if set, may use
+ * (daemon/ctlauth.h: the file's mode, and every peer's credentials).
+ * Requests are served one at a time by the main
  * thread, so each one sees and leaves a consistent tenant table; clients
  * connect concurrently and wait their turn.
  */
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "daemon/ctlauth.h"
 #include "daemon/daemon.h"
 
 #define MAX_CLIENTS 64
@@ -28,9 +31,17 @@
 
 struct client {
 	int fd;
-	char *buf; /* CTL_MAX_LINE + 1 */
+	char *buf; /* CTL_MAX_LINE + 1; NULL when refused */
 	size_t len;
+	bool refused; /* told so; closed once it sends its request or leaves */
 };
+
+static struct ctl_access access_of(const struct daemon *d)
+{
+	return (struct ctl_access){ .has_group = d->conf.socket_group[0] != '\0',
+				    .gid = (gid_t)d->conf.socket_gid,
+				    .group = d->conf.socket_group };
+}
 
 static int mkdir_parent(const char *path)
 {
@@ -68,6 +79,7 @@ static int claim_path(const struct sockaddr_un *addr, char *err, size_t errlen)
 int ctl_listen(struct daemon *d, char *err, size_t errlen)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	const struct ctl_access access = access_of(d);
 	const char *path = d->conf.socket_path;
 	int fd;
 
@@ -79,13 +91,23 @@ int ctl_listen(struct daemon *d, char *err, size_t errlen)
 	if (claim_path(&addr, err, errlen) < 0)
 		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+	if (fd < 0) {
 		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
+	if (ctl_socket_bind(fd, &addr, &access, err, errlen) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, 64) < 0) {
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	if (access.has_group)
+		log_info("control socket %s: mode 0660, group %s (gid %u) admitted besides root",
+			 path, access.group, (unsigned)access.gid);
 	d->listen_fd = fd;
 	return 0;
 }
@@ -308,6 +330,7 @@ static void drop_client(struct client *c)
 	c->fd = -1;
 	c->buf = NULL;
 	c->len = 0;
+	c->refused = false;
 }
 
 /* Serve every complete line in the client's buffer. -1: close the connection. */
@@ -334,7 +357,18 @@ static int serve_lines(struct daemon *d, struct client *c)
 
 static void on_client_readable(struct daemon *d, struct client *c)
 {
-	ssize_t n = recv(c->fd, c->buf + c->len, CTL_MAX_LINE - c->len, 0);
+	ssize_t n;
+
+	if (c->refused) {
+		char sink[512];
+
+		/* The refusal was its reply; what it sent is not read, only taken off. */
+		if (recv(c->fd, sink, sizeof(sink), 0) < 0 && errno == EAGAIN)
+			return;
+		drop_client(c);
+		return;
+	}
+	n = recv(c->fd, c->buf + c->len, CTL_MAX_LINE - c->len, 0);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -349,27 +383,36 @@ static void on_client_readable(struct daemon *d, struct client *c)
 
 static void accept_clients(struct daemon *d, struct client *clients)
 {
+	const struct ctl_access access = access_of(d);
+
 	for (;;) {
 		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		bool refused;
 		int slot = -1;
 
 		if (fd < 0)
 			return;
+		/* Every connection: the file's mode may have been widened by hand. */
+		refused = ctl_admit(fd, &access) < 0;
 		for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
 			if (clients[i].fd < 0)
 				slot = i;
 		if (slot < 0) {
-			send_reply(fd, ctl_reply_error("too many control connections; retry"));
+			if (!refused)
+				send_reply(fd, ctl_reply_error("too many control connections; retry"));
 			close(fd);
 			continue;
 		}
-		clients[slot].buf = malloc(CTL_MAX_LINE + 1);
-		if (!clients[slot].buf) {
-			close(fd);
-			continue;
+		if (!refused) {
+			clients[slot].buf = malloc(CTL_MAX_LINE + 1);
+			if (!clients[slot].buf) {
+				close(fd);
+				continue;
+			}
 		}
 		clients[slot].fd = fd;
 		clients[slot].len = 0;
+		clients[slot].refused = refused;
 	}
 }
 

@@ -2,6 +2,7 @@
 /* Policy file loading and validation (conf/config.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,7 +25,7 @@
 static const char full_policy[] =
 	"# a complete policy\n"
 	"daemon = {\n"
-	"  socket     = \"/run/test/ctl.sock\";\n"
+	"  socket     = \"/run/test/ctl.sock\"; socket_group = \"root\";\n"
 	"  workers    = 4;\n"
 	"  log_level  = \"debug\"; on_stop = \"keep\";\n"
 	"};\n"
@@ -62,6 +63,8 @@ static void test_full_file(void **state)
 	assert_int_equal(conf_load_string(full_policy, "policy.conf", &c, err, sizeof(err)), 0);
 	assert_string_equal(err, "");
 	assert_string_equal(c.socket_path, "/run/test/ctl.sock");
+	assert_string_equal(c.socket_group, "root");
+	assert_int_equal(c.socket_gid, 0);
 	assert_int_equal(c.workers, 4);
 	assert_int_equal(c.log_level, LOG_DEBUG);
 	assert_int_equal(c.on_stop, CONF_ON_STOP_KEEP);
@@ -139,6 +142,7 @@ static void expect_sched_defaults(const struct conf_sched *s)
 static void expect_defaults(const struct conf *c)
 {
 	assert_string_equal(c->socket_path, CONF_DEFAULT_SOCKET);
+	assert_string_equal(c->socket_group, ""); /* root only */
 	assert_int_equal(c->workers, 0);
 	assert_int_equal(c->log_level, LOG_INFO);
 	assert_int_equal(c->on_stop, CONF_ON_STOP_DELETE);
@@ -323,7 +327,7 @@ static void test_unknown_keys(void **state)
 		     "(valid: daemon, scheduler, backends, tenants)");
 	expect_error("daemon = {\n  wrokers = 2;\n};\n",
 		     "policy.conf:2: daemon.wrokers: unknown key "
-		     "(valid: socket, workers, log_level, on_stop)");
+		     "(valid: socket, socket_group, workers, log_level, on_stop)");
 	expect_error("backends = (\n  { name = \"a\"; path = \"/a\"; },\n"
 		     "  { name = \"b\"; path = \"/b\"; sise = \"1G\"; }\n);\n",
 		     "policy.conf:3: backends[1].sise: unknown key "
@@ -517,6 +521,32 @@ static void test_scheduler_values(void **state)
 	}
 }
 
+/* A group is looked up by name when the policy loads: its gid is kept. */
+static void test_socket_group(void **state)
+{
+	struct group *g;
+	char text[128], err[512] = "";
+	struct conf c;
+
+	(void)state;
+	setgrent();
+	while ((g = getgrent()) && (g->gr_gid == 0 || strlen(g->gr_name) > 32 ||
+				    strpbrk(g->gr_name, ":$ ")))
+		;
+	if (!g) {
+		endgrent();
+		skip();
+	}
+	snprintf(text, sizeof(text), "daemon = { socket_group = \"%s\"; };\n", g->gr_name);
+	assert_int_equal(conf_load_string(text, "policy.conf", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.socket_group, g->gr_name);
+	assert_int_equal(c.socket_gid, g->gr_gid);
+	endgrent();
+	conf_free(&c);
+}
+
+#define BAD_GROUP " is not a group name (1 to 32 of A-Z a-z 0-9 _ . -, not starting with -)"
+
 static void test_daemon_values(void **state)
 {
 	char text[256], want[256], sock[CONF_SOCKET_MAX + 1];
@@ -560,6 +590,22 @@ static void test_daemon_values(void **state)
 		     "(use delete, keep)");
 	expect_error("daemon = { on_stop = true; };\n",
 		     "policy.conf:1: daemon.on_stop: must be a string");
+
+	/* socket_group: a group that exists here, by name */
+	expect_error("daemon = {\n  socket_group = \"no-such-group.ddublk\";\n};\n",
+		     "policy.conf:2: daemon.socket_group: no group \"no-such-group.ddublk\" on this "
+		     "system (create it, or leave socket_group out: root only)");
+	expect_error("daemon = { socket_group = 0; };\n",
+		     "policy.conf:1: daemon.socket_group: must be a string");
+	expect_error("daemon = { socket_group = \"\"; };\n",
+		     "policy.conf:1: daemon.socket_group: \"\"" BAD_GROUP);
+	expect_error("daemon = { socket_group = \"wheel:x\"; };\n",
+		     "policy.conf:1: daemon.socket_group: \"wheel:x\"" BAD_GROUP);
+	expect_error("daemon = { socket_group = \"-root\"; };\n",
+		     "policy.conf:1: daemon.socket_group: \"-root\"" BAD_GROUP);
+	expect_error("daemon = { socket_group = \"abcdefghijklmnopqrstuvwxyz0123456\"; };\n",
+		     "policy.conf:1: daemon.socket_group: \"abcdefghijklmnopqrstuvwxyz0123456\""
+		     BAD_GROUP);
 }
 
 #define BAD_NAME " is not a valid name (1 to 63 of A-Z a-z 0-9 _ . -, not \".\" or \"..\")"
@@ -1132,6 +1178,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_new_key_types),
 		cmocka_unit_test(test_daemon_values),
+		cmocka_unit_test(test_socket_group),
 		cmocka_unit_test(test_backend_values),
 		cmocka_unit_test(test_backend_reserved),
 		cmocka_unit_test(test_backend_types),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ddublkd's command line without a kernel: options it refuses exit 2 with
 # a one-line reason before touching anything; --check-config takes and
-# refuses daemon.on_stop as the policy docs say. TAP output.
+# refuses daemon.on_stop and daemon.socket_group as the policy docs say.
+# TAP output.
 set -u
 
 DDUBLKD=${1:?usage: test_ddublkd_cli.sh PATH/TO/ddublkd}
@@ -44,6 +45,12 @@ check "--check-config takes on_stop = keep" 0 "" --check-config "$good"
 check "--check-config names file, line and key of a bad on_stop" 1 \
 	"ddublkd: $bad:2: daemon.on_stop: \"pause\" is not a stop action (use delete, keep)" \
 	--check-config "$bad"
+printf 'daemon = {\n  socket_group = "root";\n};\n' >"$tmp/group.conf"
+check "--check-config takes a socket_group that exists" 0 "" --check-config "$tmp/group.conf"
+printf 'daemon = {\n  socket_group = "no-such-group.ddublk";\n};\n' >"$tmp/nogroup.conf"
+check "--check-config refuses a socket_group this system lacks" 1 \
+	"ddublkd: $tmp/nogroup.conf:2: daemon.socket_group: no group \"no-such-group.ddublk\" on this system (create it, or leave socket_group out: root only)" \
+	--check-config "$tmp/nogroup.conf"
 "$DDUBLKD" --help >"$tmp/help"
 n=$((n + 1))
 if grep -q -- "--on-stop ACTION" "$tmp/help" && grep -q "on_stop keep" "$tmp/help"; then

@@ -402,6 +402,10 @@ static void test_restart_needed(void **state)
 		       "new.conf:1: daemon.socket" RESTART);
 	expect_restart(HEAD, "\ndaemon = { workers = 4; };\n" POOL,
 		       "new.conf:2: daemon.workers" RESTART);
+	expect_restart(HEAD, "daemon = {\n  workers = 2;\n  socket_group = \"root\";\n};\n" POOL,
+		       "new.conf:1: daemon.socket_group" RESTART);
+	expect_restart("daemon = { workers = 2; socket_group = \"root\"; };\n" POOL, HEAD,
+		       "new.conf:1: daemon.socket_group" RESTART);
 	/* without a daemon section there is no line to name */
 	expect_restart(HEAD, POOL, "new.conf: daemon.workers" RESTART);
 	expect_restart(BK("path = \"/dev/nvme0n1\";"), BK("path = \"/dev/nvme1n1\";"),

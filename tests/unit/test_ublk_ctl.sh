@@ -953,6 +953,44 @@ assert ask("POST", "/metrics")[0] == 405
 else
 	not_ok "serve-metrics: scrapes" "$(cat "$tmp/scrapes")" "stderr: $(cat "$tmp/metrics.err")"
 fi
+# Slowloris: A sends its request head one byte a second, each byte well
+# within any per-recv timeout, and never ends it. A is cut 5 s after it
+# connected (408), and B, asking a second later, is answered meanwhile.
+if http_check "$port" '
+import socket, threading
+a = socket.create_connection(("127.0.0.1", port))
+t0 = time.monotonic()
+a.sendall(b"GET /metrics HTTP/1.1\r\nX-Slow: ")
+def dribble():
+    while time.monotonic() - t0 < 12:
+        time.sleep(1)
+        try:
+            a.send(b"a")
+        except OSError:
+            return
+threading.Thread(target=dribble, daemon=True).start()
+time.sleep(1)
+t1 = time.monotonic()
+st, _, body = ask("GET", "/metrics")
+b_took = time.monotonic() - t1
+assert st == 200 and "ddublk_tenant_requests_total" in body, st
+a.settimeout(20)
+got = b""
+while True:
+    piece = a.recv(4096)
+    if not piece:
+        break
+    got += piece
+a_took = time.monotonic() - t0
+print("B answered in %.1f s; A cut after %.1f s: %r" % (b_took, a_took, got[:40]))
+assert b_took < 3, "B waited %.1f s behind a slow client" % b_took
+assert 4 < a_took < 8, "the slow client was held %.1f s (deadline 5 s)" % a_took
+assert got.startswith(b"HTTP/1.1 408 "), got
+' >"$tmp/slow" 2>&1; then
+	ok "serve-metrics: a slow client is cut at 5 s and does not hold up the next ($(tail -n 1 "$tmp/slow"))"
+else
+	not_ok "serve-metrics: slow client" "$(cat "$tmp/slow")" "stderr: $(cat "$tmp/metrics.err")"
+fi
 kill -TERM "$metrics_pid"
 rc=0; wait "$metrics_pid" || rc=$?
 if [ "$rc" = 0 ]; then

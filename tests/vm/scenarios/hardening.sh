@@ -4,9 +4,10 @@
 # spares it (oom_score_adj -1000); its I/O threads are IO flushers, so
 # reclaim does not recurse into writeback through their own devices; the
 # I/O buffers it touched are locked in memory; the control socket is
-# root's alone. `ublk-ctl serve-metrics` answers a Prometheus scrape with
-# the daemon's numbers. The example systemd units pass systemd-analyze
-# verify.
+# root's alone, by its mode and by the peer's credentials on every
+# connection, or also a group's with daemon.socket_group. `ublk-ctl
+# serve-metrics` answers a Prometheus scrape with the daemon's numbers.
+# The example systemd units pass systemd-analyze verify.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -62,6 +63,29 @@ echo "VmLck: $locked kB"
 [ "$(stat -c '%a %U' /run/ddublk/ctl.sock)" = "600 root" ] || fail "control socket is $(stat -c '%a %U' /run/ddublk/ctl.sock)"
 pass "oom_score_adj -1000, 2 IO-flusher workers, $locked kB of buffers locked, socket 0600 root"
 
+# as_nobody [SETPRIV-GROUP-ARGS] -- ARGS: run ublk-ctl ARGS as uid/gid 65534,
+# leaving $out (stdout and stderr) and $rc.
+as_nobody() {
+	local groups=()
+	while [ "$1" != -- ]; do groups+=("$1"); shift; done
+	shift
+	rc=0
+	out=$(setpriv --reuid 65534 --regid 65534 "${groups[@]}" ublk-ctl "$@" 2>&1) || rc=$?
+}
+
+step "control socket: another user is refused even when the file is made wider"
+chmod 0666 /run/ddublk/ctl.sock # by hand, by mistake
+as_nobody --clear-groups -- list
+echo "nobody: exit $rc: $out"
+[ "$rc" = 1 ] || fail "uid 65534 on a 0666 socket: exit $rc, expected 1 (refused): $out"
+[ "$out" = "ublk-ctl: permission denied: uid 65534 is not root (the control socket is root's alone: daemon.socket_group is not set)" ] ||
+	fail "uid 65534 was not told why: $out"
+grep -q 'WARN  control: refused a connection from uid 65534 gid 65534 (pid [0-9]*)' "$DDUBLKD_LOG" ||
+	fail "the refusal is not logged with uid and pid"
+ublk-ctl list | grep -q '^h ' || fail "root is no longer served"
+chmod 0600 /run/ddublk/ctl.sock
+pass "uid 65534 refused by its credentials, logged; root served"
+
 step "serve-metrics: a Prometheus scrape over HTTP sees the 4 MiB just written"
 ip link set lo up # the test VM boots with no network configured
 ublk-ctl serve-metrics --listen 127.0.0.1:9580 2>/run/metrics.err &
@@ -83,6 +107,32 @@ grep -q '^STOPPING=1' "$msgs" || fail "no STOPPING=1 on SIGTERM"
 kill "$listener" 2>/dev/null || true
 wait "$listener" 2>/dev/null || true
 pass "STOPPING=1 sent"
+
+step "daemon.socket_group: its members are served, others are not"
+grp=adm # in every Debian /etc/group; the guest's root is the host's
+gid=$(getent group "$grp" | cut -d: -f3)
+[ -n "$gid" ] || fail "no group $grp on this system"
+sed -i "s|workers = 2;|workers = 2; socket_group = \"$grp\";|" "$cfg"
+ddublkd --check-config "$cfg" || fail "--check-config refuses socket_group = $grp"
+start_daemon "$cfg"
+[ "$(stat -c '%a %U %G' /run/ddublk/ctl.sock)" = "660 root $grp" ] ||
+	fail "control socket is $(stat -c '%a %U %G' /run/ddublk/ctl.sock), expected 660 root $grp"
+as_nobody --groups "$gid" -- list
+if [ "$rc" != 0 ] || ! grep -q '^h ' <<<"$out"; then
+	fail "a member of $grp (supplementary) is refused: exit $rc: $out"
+fi
+as_nobody --clear-groups -- list
+if [ "$rc" != 3 ] || ! grep -q 'Permission denied' <<<"$out"; then
+	fail "a non-member reached the 0660 socket: exit $rc: $out"
+fi
+chmod 0666 /run/ddublk/ctl.sock
+as_nobody --clear-groups -- list
+if [ "$rc" != 1 ] || [ "$out" != "ublk-ctl: permission denied: uid 65534 is neither root nor in group \"$grp\" (daemon.socket_group)" ]; then
+	fail "a non-member on a 0666 socket: exit $rc: $out"
+fi
+ublk-ctl list | grep -q '^h ' || fail "root is not served with socket_group set"
+stop_daemon
+pass "socket 0660 root:$grp; a member served, a non-member refused by mode and by credentials"
 
 step "examples/ddublkd.service and ddublk-metrics.service pass systemd-analyze verify"
 mkdir -p /run/unit
