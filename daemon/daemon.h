@@ -35,6 +35,11 @@ struct pool {
 	uint64_t reserved; /* bytes before the first extent: the tenant table */
 	uint64_t generation; /* of the tenant table on disk */
 	int slot; /* its copy: 0 = A, 1 = B, -1: never written */
+	uint32_t table_version; /* its format: an older one is rewritten in both copies */
+	uint8_t uuid[TABLE_UUID_BYTES]; /* the backend's, from its table or new */
+	/* The table as pools_open read it, until tenants_restore takes it. */
+	struct table loaded;
+	bool have_loaded;
 	/* Set when the table could not be read: the backend is left alone. */
 	char broken[1024];
 };
@@ -95,6 +100,10 @@ void daemon_apply_overrides(const struct daemon *d, struct conf *c);
 void enter_own_mount_ns(void);
 
 /* daemon/pool.c */
+/*
+ * Open every backend and read its table; two tables with one uuid (one
+ * device under two names) are refused. 0 or -1 with err.
+ */
 int pools_open(struct daemon *d, char *err, size_t errlen);
 void pools_close(struct daemon *d);
 struct pool *pool_find(struct daemon *d, const char *name);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "common/log.h"
 #include "common/units.h"
@@ -69,13 +70,76 @@ int pool_load(struct pool *p, struct table *out, char *err, size_t errlen)
 	struct table_io io = pool_io(p);
 	char what[PATH_MAX + 96];
 
+	/* pools_open read it already; what it found stands */
+	if (p->broken[0]) {
+		snprintf(err, errlen, "%s", p->broken);
+		return -1;
+	}
+	if (p->have_loaded) {
+		*out = p->loaded;
+		p->loaded = (struct table){ .slot = -1 };
+		p->have_loaded = false;
+		return 0;
+	}
 	pool_what(p, what, sizeof(what));
 	return table_load(&io, what, out, err, errlen);
 }
 
+static void format_uuid(const uint8_t u[TABLE_UUID_BYTES], char out[37])
+{
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		 u[13], u[14], u[15]);
+}
+
+static bool uuid_set(const uint8_t u[TABLE_UUID_BYTES])
+{
+	for (int i = 0; i < TABLE_UUID_BYTES; i++)
+		if (u[i])
+			return true;
+	return false;
+}
+
+/*
+ * Read p's table for tenants_restore. A table that cannot be read leaves
+ * the backend refused (p->broken): nothing is placed on it.
+ */
+static void pool_read_table(struct pool *p)
+{
+	char uuid[37], err[1024];
+
+	p->have_loaded = false;
+	if (pool_load(p, &p->loaded, err, sizeof(err)) < 0) {
+		snprintf(p->broken, sizeof(p->broken), "%s", err);
+		return;
+	}
+	p->have_loaded = true;
+	p->table_version = p->loaded.version;
+	memcpy(p->uuid, p->loaded.uuid, sizeof(p->uuid));
+	if (uuid_set(p->uuid)) {
+		format_uuid(p->uuid, uuid);
+		log_info("backend \"%s\": uuid %s (tenant table generation %llu)", p->be->name,
+			 uuid, (unsigned long long)p->loaded.generation);
+		return;
+	}
+	/* a fresh backend, or a version 1 table: its next save records this one */
+	if (getrandom(p->uuid, sizeof(p->uuid), 0) != (ssize_t)sizeof(p->uuid)) {
+		snprintf(p->broken, sizeof(p->broken), "backend \"%s\": no random uuid: %s",
+			 p->be->name, strerror(errno));
+		return;
+	}
+	p->uuid[6] = (uint8_t)((p->uuid[6] & 0x0f) | 0x40); /* RFC 4122 version 4 */
+	p->uuid[8] = (uint8_t)((p->uuid[8] & 0x3f) | 0x80);
+	format_uuid(p->uuid, uuid);
+	log_info("backend \"%s\": %s; uuid %s from its next table save", p->be->name,
+		 p->loaded.generation ? "tenant table without a uuid (format 1)" :
+					"no tenant table yet", uuid);
+}
+
 int pool_save(struct daemon *d, struct pool *p, char *err, size_t errlen)
 {
-	struct table t = { .generation = p->generation, .slot = p->slot };
+	struct table t = { .generation = p->generation, .slot = p->slot,
+			   .version = p->table_version };
 	struct table_io io = pool_io(p);
 	char what[PATH_MAX + 96];
 	int ret = 0;
@@ -86,12 +150,14 @@ int pool_save(struct daemon *d, struct pool *p, char *err, size_t errlen)
 				 TABLE_MAX_ENTRIES);
 			ret = -1;
 		}
+	memcpy(t.uuid, p->uuid, sizeof(t.uuid));
 	pool_what(p, what, sizeof(what));
 	if (ret == 0)
 		ret = table_save(&io, what, &t, err, errlen);
 	if (ret == 0) {
 		p->generation = t.generation;
 		p->slot = t.slot;
+		p->table_version = t.version;
 		log_debug("backend \"%s\": tenant table generation %llu (%zu tenants) in copy %c",
 			  p->be->name, (unsigned long long)t.generation, t.nr, "AB"[t.slot]);
 	}
@@ -136,6 +202,7 @@ static int pool_open(const struct conf_backend *cb, const struct conf_sched *cs,
 	uint64_t end;
 	char sz[32], res[32];
 
+	p->loaded.slot = -1;
 	if (backend_open(cb, &p->be, err, errlen) < 0)
 		return -1;
 	p->reserved = cb->reserved > TABLE_REGION_BYTES ? cb->reserved : TABLE_REGION_BYTES;
@@ -154,21 +221,58 @@ static int pool_open(const struct conf_backend *cb, const struct conf_sched *cs,
 	return 0;
 }
 
+/*
+ * Two tables with one uuid: one device under two names that the checks
+ * above could not see (device-mapper, multipath, a copy of an image).
+ */
+static int uuids_distinct(const struct daemon *d, char *err, size_t errlen)
+{
+	char uuid[37];
+
+	for (size_t i = 0; i < d->nr_pools; i++) {
+		const struct pool *a = &d->pools[i];
+
+		if (a->broken[0] || !a->have_loaded || !uuid_set(a->loaded.uuid))
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			const struct pool *b = &d->pools[j];
+
+			if (b->broken[0] || !b->have_loaded ||
+			    memcmp(a->loaded.uuid, b->loaded.uuid, sizeof(a->uuid)))
+				continue;
+			format_uuid(a->uuid, uuid);
+			snprintf(err, errlen, "%s:%d: backends[%zu]: its tenant table has uuid %s, "
+				 "the same as backends[%zu] (line %d): one device under two names, "
+				 "or a copy of it; refusing both", d->policy_path ?
+				 d->policy_path : "policy", d->conf.backends[i].line, i, uuid, j,
+				 d->conf.backends[j].line);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int pools_open(struct daemon *d, char *err, size_t errlen)
 {
+	int ret = -1;
+
 	d->pools = calloc(d->conf.nr_backends ? d->conf.nr_backends : 1, sizeof(*d->pools));
 	if (!d->pools) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		goto out;
 	}
 	for (size_t i = 0; i < d->conf.nr_backends; i++) {
 		if (pool_open(&d->conf.backends[i], &d->conf.sched, &d->pools[i], err, errlen) < 0) {
 			backend_close(d->pools[i].be);
-			return -1;
+			goto out;
 		}
 		d->nr_pools++;
 	}
-	return 0;
+	for (size_t i = 0; i < d->nr_pools; i++)
+		pool_read_table(&d->pools[i]);
+	ret = uuids_distinct(d, err, errlen);
+out:
+	return ret;
 }
 
 void pools_close(struct daemon *d)
@@ -179,6 +283,7 @@ void pools_close(struct daemon *d)
 			router_log_counts(d->pools[i].router);
 		router_destroy(d->pools[i].router);
 		backend_close(d->pools[i].be);
+		table_free(&d->pools[i].loaded);
 	}
 	free(d->pools);
 	d->pools = NULL;
