@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "common/mountinfo.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* The n-th (0-based) space-separated field of line: its start and length. */
@@ -61,4 +62,27 @@ bool mountinfo_source_match(const char *line, const char *prefix, char *target, 
 	if (!p || slen < plen || strncmp(p, prefix, plen))
 		return false;
 	return unescape(mnt, mlen, target, len);
+}
+
+bool mountinfo_devno(const char *line, unsigned *major, unsigned *minor, char *target,
+		     size_t len)
+{
+	const char *dev, *mnt;
+	size_t dlen = 0, mlen = 0;
+	char num[24];
+	unsigned ma, mi;
+	char end;
+
+	/* id parent maj:min root mount-point ... */
+	dev = field(line, 2, &dlen);
+	mnt = field(line, 4, &mlen);
+	if (!dev || !mnt || dlen >= sizeof(num))
+		return false;
+	memcpy(num, dev, dlen);
+	num[dlen] = '\0';
+	if (sscanf(num, "%u:%u%c", &ma, &mi, &end) != 2 || !unescape(mnt, mlen, target, len))
+		return false;
+	*major = ma;
+	*minor = mi;
+	return true;
 }

@@ -14,4 +14,12 @@
  */
 bool mountinfo_source_match(const char *line, const char *prefix, char *target, size_t len);
 
+/*
+ * The device number of the mount described by line (its "major:minor"
+ * field) and its mount point, unescaped, into target. False for a
+ * malformed line or a mount point that does not fit.
+ */
+bool mountinfo_devno(const char *line, unsigned *major, unsigned *minor, char *target,
+		     size_t len);
+
 #endif

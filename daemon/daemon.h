@@ -40,6 +40,8 @@ struct pool {
 	/* The table as pools_open read it, until tenants_restore takes it. */
 	struct table loaded;
 	bool have_loaded;
+	/* Held while served: this daemon's exclusive claim (nvme/identify.h). */
+	int claim[2];
 	/* Set when the table could not be read: the backend is left alone. */
 	char broken[1024];
 };
@@ -101,8 +103,9 @@ void enter_own_mount_ns(void);
 
 /* daemon/pool.c */
 /*
- * Open every backend and read its table; two tables with one uuid (one
- * device under two names) are refused. 0 or -1 with err.
+ * Identify, check, claim and open every backend, and read its table: a
+ * backend named twice, in use elsewhere or unfit is refused here, before
+ * anything on any backend is read. 0 or -1 with err.
  */
 int pools_open(struct daemon *d, char *err, size_t errlen);
 void pools_close(struct daemon *d);

@@ -17,7 +17,9 @@
 
 #include "common/log.h"
 #include "common/units.h"
+#include "conf/backend_id.h"
 #include "daemon/daemon.h"
+#include "nvme/identify.h"
 #include "sched/sched.h"
 
 static void log_backend(const struct backend *be)
@@ -196,15 +198,19 @@ static void pool_route(struct pool *p, const struct conf_sched *cs)
 	}
 }
 
-static int pool_open(const struct conf_backend *cb, const struct conf_sched *cs, struct pool *p,
-		     char *err, size_t errlen)
+static int pool_open(const struct conf_backend *cb, const struct backend_id *id,
+		     const struct conf_sched *cs, struct pool *p, char *err, size_t errlen)
 {
 	uint64_t end;
 	char sz[32], res[32];
 
 	p->loaded.slot = -1;
-	if (backend_open(cb, &p->be, err, errlen) < 0)
+	if (backend_claim(cb, id, p->claim, err, errlen) < 0)
 		return -1;
+	if (backend_open(cb, &p->be, err, errlen) < 0) {
+		backend_unclaim(p->claim);
+		return -1;
+	}
 	p->reserved = cb->reserved > TABLE_REGION_BYTES ? cb->reserved : TABLE_REGION_BYTES;
 	p->slot = -1;
 	end = round_down_u64(p->be->size, POOL_ALIGN);
@@ -213,11 +219,26 @@ static int pool_open(const struct conf_backend *cb, const struct conf_sched *cs,
 			 "alone takes %s)", cb->name, p->be->path,
 			 format_size(p->be->size, sz, sizeof(sz)),
 			 format_size(p->reserved, res, sizeof(res)));
+		backend_unclaim(p->claim);
 		return -1;
 	}
 	extent_map_init(&p->map, p->reserved, end, POOL_ALIGN);
 	log_backend(p->be);
 	pool_route(p, cs);
+	return 0;
+}
+
+/* The policy's backends are distinct and fit to serve: "FILE:LINE: backends[N]: ..." */
+static int backends_check(const struct daemon *d, struct backend_id *ids, char *err,
+			  size_t errlen)
+{
+	char why[PATH_MAX + 1024];
+
+	backends_identify(&d->conf, ids);
+	if (conf_check_backend_ids(&d->conf, ids, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s:%s", d->policy_path ? d->policy_path : "policy", why);
+		return -1;
+	}
 	return 0;
 }
 
@@ -254,24 +275,31 @@ static int uuids_distinct(const struct daemon *d, char *err, size_t errlen)
 
 int pools_open(struct daemon *d, char *err, size_t errlen)
 {
+	struct backend_id *ids = calloc(d->conf.nr_backends ? d->conf.nr_backends : 1,
+					sizeof(*ids));
 	int ret = -1;
 
 	d->pools = calloc(d->conf.nr_backends ? d->conf.nr_backends : 1, sizeof(*d->pools));
-	if (!d->pools) {
+	if (!d->pools || !ids) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	if (backends_check(d, ids, err, errlen) < 0)
+		goto out;
 	for (size_t i = 0; i < d->conf.nr_backends; i++) {
-		if (pool_open(&d->conf.backends[i], &d->conf.sched, &d->pools[i], err, errlen) < 0) {
+		if (pool_open(&d->conf.backends[i], &ids[i], &d->conf.sched, &d->pools[i], err,
+			      errlen) < 0) {
 			backend_close(d->pools[i].be);
 			goto out;
 		}
 		d->nr_pools++;
 	}
+	/* every backend claimed: only now is any table read */
 	for (size_t i = 0; i < d->nr_pools; i++)
 		pool_read_table(&d->pools[i]);
 	ret = uuids_distinct(d, err, errlen);
 out:
+	free(ids);
 	return ret;
 }
 
@@ -284,6 +312,7 @@ void pools_close(struct daemon *d)
 		router_destroy(d->pools[i].router);
 		backend_close(d->pools[i].be);
 		table_free(&d->pools[i].loaded);
+		backend_unclaim(d->pools[i].claim);
 	}
 	free(d->pools);
 	d->pools = NULL;
