@@ -10,7 +10,9 @@
 #  (d) a mounted block device, and a disk with one of its partitions, are
 #      refused;
 #  (e) a backend whose one table copy is damaged is left alone (not
-#      allocated from), the others served.
+#      allocated from), the others served;
+#  (f) a copy of a backend image next to the original (one table uuid in
+#      two backends) is refused at start.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -156,7 +158,8 @@ before=$(checksum "$dir/damaged.img" 1048576)
 cat >"$dir/third.conf" <<CONF
 $D1
 backends = ( { name = "nvme"; path = "/dev/ng0n1"; },
-             { name = "bad"; path = "$dir/damaged.img"; } );
+             { name = "bad"; path = "$dir/damaged.img"; },
+             { name = "img"; path = "$dir/a.img"; size = "64M"; } );
 CONF
 start_daemon "$dir/third.conf"
 grep -q 'backend "bad" ('"$dir"'/damaged.img): no valid tenant table: copy A: .*; copy B: no table (no magic); the backend is left alone' "$DDUBLKD_LOG" ||
@@ -169,6 +172,21 @@ ublk-ctl add --name t3 --backend bad --size 16M >/dev/null 2>"$dir/add.err" || r
 grep -q 'not in use' "$dir/add.err" || fail "add on the damaged backend said '$(cat "$dir/add.err")'"
 echo "  add: $(cat "$dir/add.err")"
 [ "$(checksum "$dir/damaged.img" 1048576)" = "$before" ] || fail "the damaged table was written"
+ublk-ctl add --name t4 --backend img --size 16M >/dev/null || fail "add on img failed"
 ublk-ctl del keep || fail "del keep failed"
 stop_daemon
 pass "a damaged lone copy leaves its backend refused and untouched; the others are served"
+
+step "(f) a copy of a backend image"
+cp "$dir/a.img" "$dir/b.img"
+policy copy "name = \"a\"; path = \"$dir/a.img\";" "name = \"b\"; path = \"$dir/b.img\";"
+ddublkd --check-config "$dir/copy.conf" >/dev/null || fail "--check-config refused two distinct files"
+rc=0
+timeout 60 ddublkd --config "$dir/copy.conf" >"$dir/copy.start" 2>&1 || rc=$?
+cat "$dir/copy.start" >>"$DDUBLKD_LOG"
+[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "ddublkd started on an image and its copy (exit $rc)"
+grep -q "$dir/copy.conf:4: backends\[1\]: its tenant table has uuid [0-9a-f-]*, the same as backends\[0\] (line 3)" "$dir/copy.start" ||
+	fail "the copy was not recognised: '$(grep -m1 ERR "$dir/copy.start")'"
+echo "  $(grep -m1 ERR "$dir/copy.start")"
+[ -z "$(ublk_devices)" ] || fail "devices were created: $(ublk_devices)"
+pass "an image and its copy carry one uuid: refused"
