@@ -264,7 +264,7 @@ static int uuids_distinct(const struct daemon *d, char *err, size_t errlen)
 			format_uuid(a->uuid, uuid);
 			snprintf(err, errlen, "%s:%d: backends[%zu]: its tenant table has uuid %s, "
 				 "the same as backends[%zu] (line %d): one device under two names, "
-				 "or a copy of it; refusing both", d->policy_path ?
+				 "or a copy of it", d->policy_path ?
 				 d->policy_path : "policy", d->conf.backends[i].line, i, uuid, j,
 				 d->conf.backends[j].line);
 			return -1;
