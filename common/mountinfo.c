@@ -64,19 +64,33 @@ bool mountinfo_source_match(const char *line, const char *prefix, char *target, 
 	return unescape(mnt, mlen, target, len);
 }
 
+bool mountinfo_devno(const char *line, unsigned *major, unsigned *minor, char *target,
+		     size_t len)
+{
+	const char *dev, *mnt;
+	size_t dlen = 0, mlen = 0;
+	char num[24];
+	unsigned ma, mi;
+	char end;
+
+	/* id parent maj:min root mount-point ... */
+	dev = field(line, 2, &dlen);
+	mnt = field(line, 4, &mlen);
+	if (!dev || !mnt || dlen >= sizeof(num))
+		return false;
+	memcpy(num, dev, dlen);
+	num[dlen] = '\0';
+	if (sscanf(num, "%u:%u%c", &ma, &mi, &end) != 2 || !unescape(mnt, mlen, target, len))
+		return false;
+	*major = ma;
+	*minor = mi;
+	return true;
+}
+
 bool mountinfo_dev_match(const char *line, unsigned major, unsigned minor, char *target,
 			 size_t len)
 {
-	const char *num, *mnt;
-	size_t nlen, mlen;
-	char want[32];
-	int n;
+	unsigned ma, mi;
 
-	/* id parent maj:min root mount-point ... */
-	num = field(line, 2, &nlen);
-	mnt = field(line, 4, &mlen);
-	n = snprintf(want, sizeof(want), "%u:%u", major, minor);
-	if (!num || !mnt || (size_t)n != nlen || strncmp(num, want, nlen))
-		return false;
-	return unescape(mnt, mlen, target, len);
+	return mountinfo_devno(line, &ma, &mi, target, len) && ma == major && mi == minor;
 }

@@ -15,11 +15,15 @@
 bool mountinfo_source_match(const char *line, const char *prefix, char *target, size_t len);
 
 /*
- * If the mount described by line is of the block device major:minor (its
- * third field), copy its mount point, unescaped, into target and return
- * true. Unlike the source, the number is the same in every mount
- * namespace, whatever path the device was mounted by.
+ * The device number of the mount described by line (its "major:minor"
+ * field) and its mount point, unescaped, into target. False for a
+ * malformed line or a mount point that does not fit.
  */
+bool mountinfo_devno(const char *line, unsigned *major, unsigned *minor, char *target,
+		     size_t len);
+
+/* The same, true only for a mount of the block device major:minor: the
+ * number is the same in every mount namespace, whatever path mounted it. */
 bool mountinfo_dev_match(const char *line, unsigned major, unsigned minor, char *target,
 			 size_t len);
 

@@ -6,12 +6,13 @@
  *
  *   header  off  size
  *             0     8  magic "DDUBLKTB"
- *             8     4  format version (1)
+ *             8     4  format version (2; 1 is still read)
  *            12     4  entry count, 0..TABLE_MAX_ENTRIES
  *            16     8  generation, >= 1
  *            24     4  image length: 64 + 256 * count, rounded up to TABLE_ALIGN
  *            28     4  CRC32C of the image [0, length) with this field zeroed
- *            32    32  reserved, zero
+ *            32    16  backend uuid, not all zero (version 1: zero, no uuid)
+ *            48    16  reserved, zero
  *            64        the entries, then zero padding up to the length
  *
  *   entry   off  size
@@ -47,7 +48,8 @@
 
 #define MAGIC "DDUBLKTB"
 #define MAGIC_LEN 8
-#define FORMAT_VERSION 1u
+#define FORMAT_VERSION TABLE_FORMAT_VERSION
+#define FORMAT_VERSION_OLDEST 1u /* version 1: no backend uuid */
 #define HEADER_BYTES 64u
 #define ENTRY_BYTES 256u
 
@@ -57,7 +59,8 @@
 #define H_GENERATION 16
 #define H_LENGTH 24
 #define H_CRC 28
-#define H_RESERVED 32
+#define H_UUID 32
+#define H_RESERVED 48
 
 /* entry fields */
 #define E_NAME 0
@@ -278,6 +281,10 @@ long table_encode(const struct table *t, uint64_t generation, void *buf, size_t 
 		set_err(err, errlen, "generation 0 is reserved for a table never saved");
 		return -1;
 	}
+	if (all_zero(t->uuid, sizeof(t->uuid))) {
+		set_err(err, errlen, "the backend uuid is not set");
+		return -1;
+	}
 	need = image_bytes(t->nr);
 	if (len < need) {
 		set_err(err, errlen, "buffer too small (%zu bytes, need %zu)", len, need);
@@ -293,6 +300,7 @@ long table_encode(const struct table *t, uint64_t generation, void *buf, size_t 
 	put32(p + H_COUNT, (uint32_t)t->nr);
 	put64(p + H_GENERATION, generation);
 	put32(p + H_LENGTH, (uint32_t)need);
+	memcpy(p + H_UUID, t->uuid, sizeof(t->uuid));
 	for (size_t i = 0; i < t->nr; i++)
 		encode_entry(p + HEADER_BYTES + i * ENTRY_BYTES, &t->e[i]);
 	put32(p + H_CRC, image_crc(p, need));
@@ -354,10 +362,10 @@ int table_decode(const void *buf, size_t len, struct table *out, char *err, size
 	}
 	/* the version first: another version may lay out everything after it differently */
 	version = get32(p + H_VERSION);
-	if (version != FORMAT_VERSION) {
-		set_err(err, errlen, "format version %u is not supported (expected %u)", version,
-			FORMAT_VERSION);
-		return -1;
+	if (version < FORMAT_VERSION_OLDEST || version > FORMAT_VERSION) {
+		set_err(err, errlen, "format version %u is not supported (this ddublkd reads "
+			"%u..%u)", version, FORMAT_VERSION_OLDEST, FORMAT_VERSION);
+		return TABLE_DECODE_UNKNOWN_VERSION;
 	}
 	count = get32(p + H_COUNT);
 	if (count > TABLE_MAX_ENTRIES) {
@@ -388,6 +396,13 @@ int table_decode(const void *buf, size_t len, struct table *out, char *err, size
 		set_err(err, errlen, "generation 0 is invalid");
 		return -1;
 	}
+	/* version 1 had no uuid: its bytes were reserved, zero */
+	if (version == 1 ? !all_zero(p + H_UUID, TABLE_UUID_BYTES) :
+			   all_zero(p + H_UUID, TABLE_UUID_BYTES)) {
+		set_err(err, errlen, version == 1 ? "header reserved bytes are not zero" :
+						    "the backend uuid is zero");
+		return -1;
+	}
 	if (!all_zero(p + H_RESERVED, HEADER_BYTES - H_RESERVED)) {
 		set_err(err, errlen, "header reserved bytes are not zero");
 		return -1;
@@ -413,6 +428,8 @@ int table_decode(const void *buf, size_t len, struct table *out, char *err, size
 	}
 	out->generation = generation;
 	out->slot = -1;
+	out->version = version;
+	memcpy(out->uuid, p + H_UUID, sizeof(out->uuid));
 	out->nr = count;
 	out->e = e;
 	return 1;
@@ -424,6 +441,12 @@ static const char slot_name[2] = { 'A', 'B' };
 static int io_errno(int rc)
 {
 	return rc == 0 ? 0 : rc < 0 ? -rc : EIO;
+}
+
+/* A copy that is ours in a format we cannot read: a newer ddublkd's, or a mistake. */
+static bool unknown_version(const int rc[2])
+{
+	return rc[0] == TABLE_DECODE_UNKNOWN_VERSION || rc[1] == TABLE_DECODE_UNKNOWN_VERSION;
 }
 
 int table_load(const struct table_io *io, const char *what, struct table *out, char *err,
@@ -454,6 +477,16 @@ int table_load(const struct table_io *io, const char *what, struct table *out, c
 	}
 	free(buf);
 
+	if (unknown_version(rc)) {
+		/* the other copy may be older than it: never serve a table behind a newer one */
+		int s = rc[1] == TABLE_DECODE_UNKNOWN_VERSION;
+
+		set_err(err, errlen, "%s: tenant table copy %c: %s (written by a newer ddublkd?)",
+			what, slot_name[s], why[s]);
+		table_free(&copy[0]);
+		table_free(&copy[1]);
+		return -1;
+	}
 	if (rc[0] == 1 && rc[1] == 1) {
 		/* save never writes one generation twice: equal ones are not ours */
 		if (copy[0].generation == copy[1].generation) {
@@ -469,14 +502,15 @@ int table_load(const struct table_io *io, const char *what, struct table *out, c
 	} else if (rc[0] == 1 || rc[1] == 1) {
 		/* the other one is the torn newer write (or older and damaged) */
 		pick = rc[1] == 1;
-	} else if (rc[1] == 0 && (rc[0] == 0 || rc[0] == -1)) {
+	} else if (rc[0] == 0 && (rc[1] == 0 || rc[1] == -1)) {
 		/*
-		 * B never written: no save or one, and the first save goes to A.
-		 * A damaged A is then that first save, torn; before it the table
-		 * was empty, so empty it is (else a crash in the first add of a
-		 * fresh backend would lock the backend for good).
+		 * A never written: no save completed. The first save writes B
+		 * and then A, so a damaged B is that first save, torn; before
+		 * it the table was empty, so empty it is (else a crash in the
+		 * first add of a fresh backend would lock the backend for good).
+		 * Any other damage (A damaged, whatever B holds) is refused:
+		 * it may have held tenants.
 		 */
-		table_free(&copy[0]);
 		*out = (struct table){ .generation = 0, .slot = -1 };
 		return 0;
 	} else {
@@ -489,25 +523,21 @@ int table_load(const struct table_io *io, const char *what, struct table *out, c
 	return 0;
 }
 
-int table_save(const struct table_io *io, const char *what, struct table *t, char *err,
-	       size_t errlen)
+/* Encode t as generation into copy slot and flush it. 0 or -1 with err. */
+static int save_copy(const struct table_io *io, const char *what, const struct table *t,
+		     uint64_t generation, int slot, char *err, size_t errlen)
 {
-	int slot = t->slot == 0 ? 1 : 0, e;
 	size_t cap = t->nr <= TABLE_MAX_ENTRIES ? image_bytes(t->nr) : TABLE_ALIGN;
 	char why[WHY_MAX];
 	void *buf;
 	long n;
+	int e;
 
-	if (t->generation == UINT64_MAX) {
-		set_err(err, errlen, "%s: cannot save the tenant table: generations exhausted",
-			what);
-		return -1;
-	}
 	if (posix_memalign(&buf, TABLE_ALIGN, cap)) {
 		set_err(err, errlen, "%s: cannot save the tenant table: out of memory", what);
 		return -1;
 	}
-	n = table_encode(t, t->generation + 1, buf, cap, why, sizeof(why));
+	n = table_encode(t, generation, buf, cap, why, sizeof(why));
 	if (n < 0) {
 		set_err(err, errlen, "%s: cannot save the tenant table: %s", what, why);
 		free(buf);
@@ -520,15 +550,41 @@ int table_save(const struct table_io *io, const char *what, struct table *t, cha
 			slot_name[slot], strerror(e));
 		return -1;
 	}
-	/* until the flush returns the new copy may not be durable: t stays as it was */
+	/* until the flush returns the new copy may not be durable */
 	e = io_errno(io->flush(io->ctx));
 	if (e) {
 		set_err(err, errlen, "%s: cannot flush tenant table copy %c: %s", what,
 			slot_name[slot], strerror(e));
 		return -1;
 	}
-	t->generation++;
-	t->slot = slot;
+	return 0;
+}
+
+int table_save(const struct table_io *io, const char *what, struct table *t, char *err,
+	       size_t errlen)
+{
+	/* never saved: B first (see table_load: a torn B alone means "still empty") */
+	int slot = t->slot == 1 ? 0 : 1;
+	bool both = t->slot < 0 || t->version != FORMAT_VERSION;
+	uint64_t last = t->generation + (both ? 2 : 1);
+
+	if (t->generation > UINT64_MAX - (both ? 2 : 1)) {
+		set_err(err, errlen, "%s: cannot save the tenant table: generations exhausted",
+			what);
+		return -1;
+	}
+	if (save_copy(io, what, t, t->generation + 1, slot, err, errlen) < 0)
+		return -1;
+	/*
+	 * The other copy too, newer still: an old-format or missing copy
+	 * would otherwise be all that is left when this one is damaged.
+	 * Failing here leaves t as it was: the next save starts over.
+	 */
+	if (both && save_copy(io, what, t, last, !slot, err, errlen) < 0)
+		return -1;
+	t->generation = last;
+	t->slot = both ? !slot : slot;
+	t->version = FORMAT_VERSION;
 	return 0;
 }
 

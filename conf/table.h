@@ -7,15 +7,26 @@
  *
  * Two copies, A at offset 0 and B at TABLE_COPY_BYTES. Each copy is a
  * 4 KiB-aligned image: a header (magic, format version, generation, entry
- * count, length, CRC32C over the whole image) followed by fixed-size
- * little-endian entries. A save writes the copy that does NOT hold the
- * newest valid table, with generation + 1, then flushes; a crash in the
- * middle tears at most that copy and the other still holds the previous
- * table. A load takes the valid copy with the highest generation.
+ * count, length, the backend's uuid, CRC32C over the whole image) followed
+ * by fixed-size little-endian entries. A save writes the copy that does
+ * NOT hold the newest valid table, with generation + 1, then flushes; a
+ * crash in the middle tears at most that copy and the other still holds
+ * the previous table. The first save of a backend, and the first save of
+ * a table read in an older format, write both copies (B first, then A
+ * with the generation after): from then on one damaged copy never leaves
+ * the backend without a table. A load takes the valid copy with the
+ * highest generation.
  *
- *   no copy carries the magic         -> a fresh backend: empty table
- *   some copy is valid                -> the newest valid one
- *   magic present but no copy valid   -> error: refuse to touch the backend
+ *   no copy carries the magic              -> a fresh backend: empty table
+ *   A without magic, B damaged             -> the first save (B) was torn:
+ *                                             empty, as before it
+ *   a copy in a format version we do not
+ *   know (a newer ddublkd wrote it)        -> error: refuse the backend
+ *   some copy is valid                     -> the newest valid one
+ *   magic present but no copy valid        -> error: refuse the backend
+ *
+ * A refused backend is left alone: nothing is allocated on it and its
+ * table is not written, so an operator can look at what is there.
  *
  * Pure encode/decode plus load/save over a tiny I/O interface, so the
  * unit tests and the fuzz target need no device.
@@ -33,6 +44,8 @@
 #define TABLE_COPY_BYTES (TABLE_REGION_BYTES / 2)
 #define TABLE_ALIGN 4096u /* images are written in multiples of this */
 #define TABLE_MAX_ENTRIES 1024
+#define TABLE_FORMAT_VERSION 2u /* what table_encode writes; 1 (no uuid) is still read */
+#define TABLE_UUID_BYTES 16
 
 struct table_entry {
 	char name[CONF_NAME_MAX];
@@ -52,6 +65,14 @@ struct table_entry {
 struct table {
 	uint64_t generation; /* of the copy loaded / last saved; 0: never saved */
 	int slot; /* copy holding that generation: 0 = A, 1 = B, -1: none */
+	uint32_t version; /* format of the copy loaded / saved; 0: never saved */
+	/*
+	 * The backend's identity, random, written with its first table and
+	 * kept by every later one: two backends of one daemon with the same
+	 * uuid are one device under two names (or a copy). All zero: none
+	 * yet (a fresh backend, or a version 1 table); table_encode needs one.
+	 */
+	uint8_t uuid[TABLE_UUID_BYTES];
 	size_t nr;
 	struct table_entry *e; /* malloc'd, nr entries (NULL when nr == 0) */
 };
@@ -73,11 +94,14 @@ struct table_io {
 long table_encode(const struct table *t, uint64_t generation, void *buf, size_t len,
 		  char *err, size_t errlen);
 
+/* table_decode: the magic, but a format version this daemon cannot read. */
+#define TABLE_DECODE_UNKNOWN_VERSION (-2)
+
 /*
- * Decode one copy's image: 1 valid (*out filled, out->generation set),
- * 0 no magic (never written), -1 magic but damaged or invalid (message in
- * err). Never trusts a length or count from the image: a fuzz target feeds
- * it arbitrary bytes.
+ * Decode one copy's image: 1 valid (*out filled: generation, version,
+ * uuid), 0 no magic (never written), -1 magic but damaged or invalid,
+ * TABLE_DECODE_UNKNOWN_VERSION (message in err). Never trusts a length or
+ * count from the image: a fuzz target feeds it arbitrary bytes.
  */
 int table_decode(const void *buf, size_t len, struct table *out, char *err, size_t errlen);
 
@@ -90,8 +114,10 @@ int table_load(const struct table_io *io, const char *what, struct table *out, c
 
 /*
  * Save t with generation t->generation + 1 into the other copy, flush, and
- * on success update t->generation and t->slot. On failure t is unchanged
- * and the previous table stays valid on disk.
+ * on success update t->generation, t->slot and t->version. When t was
+ * never saved (slot -1) or was read in an older format, the copy it came
+ * from is written too, next, with the generation after. On failure t is
+ * unchanged and the previous table stays valid on disk.
  */
 int table_save(const struct table_io *io, const char *what, struct table *t, char *err,
 	       size_t errlen);

@@ -35,6 +35,13 @@ struct pool {
 	uint64_t reserved; /* bytes before the first extent: the tenant table */
 	uint64_t generation; /* of the tenant table on disk */
 	int slot; /* its copy: 0 = A, 1 = B, -1: never written */
+	uint32_t table_version; /* its format: an older one is rewritten in both copies */
+	uint8_t uuid[TABLE_UUID_BYTES]; /* the backend's, from its table or new */
+	/* The table as pools_open read it, until tenants_restore takes it. */
+	struct table loaded;
+	bool have_loaded;
+	/* Held while served: this daemon's exclusive claim (nvme/identify.h). */
+	int claim[2];
 	/* Set when the table could not be read: the backend is left alone. */
 	char broken[1024];
 };
@@ -102,6 +109,11 @@ void enter_own_mount_ns(void);
 bool ublk_disk_holders(int dev_id, char *out, size_t len);
 
 /* daemon/pool.c */
+/*
+ * Identify, check, claim and open every backend, and read its table: a
+ * backend named twice, in use elsewhere or unfit is refused here, before
+ * anything on any backend is read. 0 or -1 with err.
+ */
 int pools_open(struct daemon *d, char *err, size_t errlen);
 void pools_close(struct daemon *d);
 struct pool *pool_find(struct daemon *d, const char *name);

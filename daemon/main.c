@@ -24,6 +24,7 @@
 
 #include "common/log.h"
 #include "daemon/daemon.h"
+#include "nvme/identify.h"
 
 #define DEFAULT_CONFIG "/etc/ddublk/policy.conf"
 
@@ -329,14 +330,21 @@ static uint64_t backend_bytes(const struct conf_backend *cb)
 static int check_config(const struct conf *c, const char *path)
 {
 	uint64_t *bytes = calloc(c->nr_backends ? c->nr_backends : 1, sizeof(*bytes));
-	char err[1024];
+	struct backend_id *ids = calloc(c->nr_backends ? c->nr_backends : 1, sizeof(*ids));
+	char err[PATH_MAX + 1024];
 	int ret = 0;
 
-	if (!bytes)
+	if (!bytes || !ids) {
+		free(bytes);
+		free(ids);
 		return 1;
+	}
 	for (size_t i = 0; i < c->nr_backends; i++)
 		bytes[i] = c->backends[i].size ? c->backends[i].size : backend_bytes(&c->backends[i]);
-	if (conf_check_capacity(c, bytes, err, sizeof(err)) < 0) {
+	/* the same storage named twice, a ublk device, a partition of another, mounted */
+	backends_identify(c, ids);
+	if (conf_check_backend_ids(c, ids, err, sizeof(err)) < 0 ||
+	    conf_check_capacity(c, bytes, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ddublkd: %s:%s\n", path, err); /* err is "LINE: key: ..." */
 		ret = 1;
 	} else {
@@ -344,6 +352,7 @@ static int check_config(const struct conf *c, const char *path)
 		       c->nr_backends, c->nr_tenants, conf_sched_mode_name(c->sched.mode));
 	}
 	free(bytes);
+	free(ids);
 	return ret;
 }
 

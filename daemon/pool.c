@@ -13,10 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "common/log.h"
 #include "common/units.h"
+#include "conf/backend_id.h"
 #include "daemon/daemon.h"
+#include "nvme/identify.h"
 #include "sched/sched.h"
 
 static void log_backend(const struct backend *be)
@@ -69,13 +72,76 @@ int pool_load(struct pool *p, struct table *out, char *err, size_t errlen)
 	struct table_io io = pool_io(p);
 	char what[PATH_MAX + 96];
 
+	/* pools_open read it already; what it found stands */
+	if (p->broken[0]) {
+		snprintf(err, errlen, "%s", p->broken);
+		return -1;
+	}
+	if (p->have_loaded) {
+		*out = p->loaded;
+		p->loaded = (struct table){ .slot = -1 };
+		p->have_loaded = false;
+		return 0;
+	}
 	pool_what(p, what, sizeof(what));
 	return table_load(&io, what, out, err, errlen);
 }
 
+static void format_uuid(const uint8_t u[TABLE_UUID_BYTES], char out[37])
+{
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		 u[13], u[14], u[15]);
+}
+
+static bool uuid_set(const uint8_t u[TABLE_UUID_BYTES])
+{
+	for (int i = 0; i < TABLE_UUID_BYTES; i++)
+		if (u[i])
+			return true;
+	return false;
+}
+
+/*
+ * Read p's table for tenants_restore. A table that cannot be read leaves
+ * the backend refused (p->broken): nothing is placed on it.
+ */
+static void pool_read_table(struct pool *p)
+{
+	char uuid[37], err[1024];
+
+	p->have_loaded = false;
+	if (pool_load(p, &p->loaded, err, sizeof(err)) < 0) {
+		snprintf(p->broken, sizeof(p->broken), "%s", err);
+		return;
+	}
+	p->have_loaded = true;
+	p->table_version = p->loaded.version;
+	memcpy(p->uuid, p->loaded.uuid, sizeof(p->uuid));
+	if (uuid_set(p->uuid)) {
+		format_uuid(p->uuid, uuid);
+		log_info("backend \"%s\": uuid %s (tenant table generation %llu)", p->be->name,
+			 uuid, (unsigned long long)p->loaded.generation);
+		return;
+	}
+	/* a fresh backend, or a version 1 table: its next save records this one */
+	if (getrandom(p->uuid, sizeof(p->uuid), 0) != (ssize_t)sizeof(p->uuid)) {
+		snprintf(p->broken, sizeof(p->broken), "backend \"%s\": no random uuid: %s",
+			 p->be->name, strerror(errno));
+		return;
+	}
+	p->uuid[6] = (uint8_t)((p->uuid[6] & 0x0f) | 0x40); /* RFC 4122 version 4 */
+	p->uuid[8] = (uint8_t)((p->uuid[8] & 0x3f) | 0x80);
+	format_uuid(p->uuid, uuid);
+	log_info("backend \"%s\": %s; uuid %s from its next table save", p->be->name,
+		 p->loaded.generation ? "tenant table without a uuid (format 1)" :
+					"no tenant table yet", uuid);
+}
+
 int pool_save(struct daemon *d, struct pool *p, char *err, size_t errlen)
 {
-	struct table t = { .generation = p->generation, .slot = p->slot };
+	struct table t = { .generation = p->generation, .slot = p->slot,
+			   .version = p->table_version };
 	struct table_io io = pool_io(p);
 	char what[PATH_MAX + 96];
 	int ret = 0;
@@ -86,12 +152,14 @@ int pool_save(struct daemon *d, struct pool *p, char *err, size_t errlen)
 				 TABLE_MAX_ENTRIES);
 			ret = -1;
 		}
+	memcpy(t.uuid, p->uuid, sizeof(t.uuid));
 	pool_what(p, what, sizeof(what));
 	if (ret == 0)
 		ret = table_save(&io, what, &t, err, errlen);
 	if (ret == 0) {
 		p->generation = t.generation;
 		p->slot = t.slot;
+		p->table_version = t.version;
 		log_debug("backend \"%s\": tenant table generation %llu (%zu tenants) in copy %c",
 			  p->be->name, (unsigned long long)t.generation, t.nr, "AB"[t.slot]);
 	}
@@ -130,14 +198,19 @@ static void pool_route(struct pool *p, const struct conf_sched *cs)
 	}
 }
 
-static int pool_open(const struct conf_backend *cb, const struct conf_sched *cs, struct pool *p,
-		     char *err, size_t errlen)
+static int pool_open(const struct conf_backend *cb, const struct backend_id *id,
+		     const struct conf_sched *cs, struct pool *p, char *err, size_t errlen)
 {
 	uint64_t end;
 	char sz[32], res[32];
 
-	if (backend_open(cb, &p->be, err, errlen) < 0)
+	p->loaded.slot = -1;
+	if (backend_claim(cb, id, p->claim, err, errlen) < 0)
 		return -1;
+	if (backend_open(cb, &p->be, err, errlen) < 0) {
+		backend_unclaim(p->claim);
+		return -1;
+	}
 	p->reserved = cb->reserved > TABLE_REGION_BYTES ? cb->reserved : TABLE_REGION_BYTES;
 	p->slot = -1;
 	end = round_down_u64(p->be->size, POOL_ALIGN);
@@ -146,6 +219,7 @@ static int pool_open(const struct conf_backend *cb, const struct conf_sched *cs,
 			 "alone takes %s)", cb->name, p->be->path,
 			 format_size(p->be->size, sz, sizeof(sz)),
 			 format_size(p->reserved, res, sizeof(res)));
+		backend_unclaim(p->claim);
 		return -1;
 	}
 	extent_map_init(&p->map, p->reserved, end, POOL_ALIGN);
@@ -154,21 +228,79 @@ static int pool_open(const struct conf_backend *cb, const struct conf_sched *cs,
 	return 0;
 }
 
-int pools_open(struct daemon *d, char *err, size_t errlen)
+/* The policy's backends are distinct and fit to serve: "FILE:LINE: backends[N]: ..." */
+static int backends_check(const struct daemon *d, struct backend_id *ids, char *err,
+			  size_t errlen)
 {
-	d->pools = calloc(d->conf.nr_backends ? d->conf.nr_backends : 1, sizeof(*d->pools));
-	if (!d->pools) {
-		snprintf(err, errlen, "out of memory");
+	char why[PATH_MAX + 1024];
+
+	backends_identify(&d->conf, ids);
+	if (conf_check_backend_ids(&d->conf, ids, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s:%s", d->policy_path ? d->policy_path : "policy", why);
 		return -1;
 	}
-	for (size_t i = 0; i < d->conf.nr_backends; i++) {
-		if (pool_open(&d->conf.backends[i], &d->conf.sched, &d->pools[i], err, errlen) < 0) {
-			backend_close(d->pools[i].be);
+	return 0;
+}
+
+/*
+ * Two tables with one uuid: one device under two names that the checks
+ * above could not see (device-mapper, multipath, a copy of an image).
+ */
+static int uuids_distinct(const struct daemon *d, char *err, size_t errlen)
+{
+	char uuid[37];
+
+	for (size_t i = 0; i < d->nr_pools; i++) {
+		const struct pool *a = &d->pools[i];
+
+		if (a->broken[0] || !a->have_loaded || !uuid_set(a->loaded.uuid))
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			const struct pool *b = &d->pools[j];
+
+			if (b->broken[0] || !b->have_loaded ||
+			    memcmp(a->loaded.uuid, b->loaded.uuid, sizeof(a->uuid)))
+				continue;
+			format_uuid(a->uuid, uuid);
+			snprintf(err, errlen, "%s:%d: backends[%zu]: its tenant table has uuid %s, "
+				 "the same as backends[%zu] (line %d): one device under two names, "
+				 "or a copy of it", d->policy_path ?
+				 d->policy_path : "policy", d->conf.backends[i].line, i, uuid, j,
+				 d->conf.backends[j].line);
 			return -1;
+		}
+	}
+	return 0;
+}
+
+int pools_open(struct daemon *d, char *err, size_t errlen)
+{
+	struct backend_id *ids = calloc(d->conf.nr_backends ? d->conf.nr_backends : 1,
+					sizeof(*ids));
+	int ret = -1;
+
+	d->pools = calloc(d->conf.nr_backends ? d->conf.nr_backends : 1, sizeof(*d->pools));
+	if (!d->pools || !ids) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (backends_check(d, ids, err, errlen) < 0)
+		goto out;
+	for (size_t i = 0; i < d->conf.nr_backends; i++) {
+		if (pool_open(&d->conf.backends[i], &ids[i], &d->conf.sched, &d->pools[i], err,
+			      errlen) < 0) {
+			backend_close(d->pools[i].be);
+			goto out;
 		}
 		d->nr_pools++;
 	}
-	return 0;
+	/* every backend claimed: only now is any table read */
+	for (size_t i = 0; i < d->nr_pools; i++)
+		pool_read_table(&d->pools[i]);
+	ret = uuids_distinct(d, err, errlen);
+out:
+	free(ids);
+	return ret;
 }
 
 void pools_close(struct daemon *d)
@@ -179,6 +311,8 @@ void pools_close(struct daemon *d)
 			router_log_counts(d->pools[i].router);
 		router_destroy(d->pools[i].router);
 		backend_close(d->pools[i].be);
+		table_free(&d->pools[i].loaded);
+		backend_unclaim(d->pools[i].claim);
 	}
 	free(d->pools);
 	d->pools = NULL;

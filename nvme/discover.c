@@ -295,6 +295,17 @@ out:
 	return ret;
 }
 
+int nvme_ns_of_controller(const struct conf_backend *cb, char *ns, size_t len, char *err,
+			  size_t errlen)
+{
+	struct nvme_ns_info info = { 0 };
+
+	if (lookup(cb, NULL, &info, err, errlen) < 0)
+		return -1;
+	snprintf(ns, len, "%s", info.ns);
+	return 0;
+}
+
 static int check_format(const struct conf_backend *cb, const struct nvme_ns_info *ns, char *err,
 			size_t errlen)
 {

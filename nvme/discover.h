@@ -68,6 +68,10 @@ bool nvme_mq_entry_is_queue(const char *name);
  */
 int nvme_path_namespace(const char *path, char *ns, size_t len);
 
+/* The namespace ("nvme0n1") of cb's controller + nsid: 0, or -1 with a message. */
+int nvme_ns_of_controller(const struct conf_backend *cb, char *ns, size_t len, char *err,
+			  size_t errlen);
+
 /* Resolve cb to a namespace. Returns 0, or -1 with a message naming the backend. */
 int nvme_discover(const struct conf_backend *cb, struct nvme_ns_info *out, char *err,
 		  size_t errlen);

@@ -4,7 +4,8 @@
  *
  *   fuzz_table_seeds tests/fuzz/corpus/table
  *
- * corpus/table/ holds its output; run it again when the format changes.
+ * corpus/table/ holds its output; run it again when the format changes
+ * (the v1-*.bin seeds are what version 1, without a backend uuid, wrote).
  * Each image is only as long as table_encode() says (4 or 8 KiB).
  */
 #include <errno.h>
@@ -56,7 +57,9 @@ int main(int argc, char **argv)
 		  .cls = CONF_CLASS_THROUGHPUT,
 		  .qos = { .iops_limit = UINT64_MAX, .bw_limit = 1, .weight = 1 } },
 	};
-	struct table t = { .slot = -1, .e = e };
+	struct table t = { .slot = -1, .e = e,
+			   .uuid = { 0x3b, 0x9c, 0x41, 0x07, 0xd2, 0x5e, 0x4a, 0x88, 0x91, 0x0f,
+				     0x6c, 0x2a, 0xe4, 0x17, 0x5d, 0xb3 } };
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s DIR\n", argv[0]);

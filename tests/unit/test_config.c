@@ -15,9 +15,14 @@
 
 #include <cmocka.h>
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include "common/log.h"
+#include "conf/backend_id.h"
 #include "conf/config.h"
 #include "conf/diff.h"
+#include "nvme/identify.h"
 
 #define GiB (1ULL << 30)
 #define MiB (1ULL << 20)
@@ -997,6 +1002,207 @@ static void test_check_capacity(void **state)
 	conf_free(&c);
 }
 
+/* Four backends on lines 2..5, whatever they name: the ids say what they are. */
+static const char four_backends[] =
+	"backends = (\n"
+	"  { name = \"a\"; path = \"/dev/nvme0n1\"; },\n"
+	"  { name = \"b\"; path = \"/dev/ng0n1\"; },\n"
+	"  { name = \"c\"; controller = \"nvme0\"; nsid = 1; },\n"
+	"  { name = \"d\"; path = \"/srv/pool.img\"; size = \"1G\"; }\n"
+	");\n";
+
+static struct backend_id nvme_id(const char *ns, unsigned ma, unsigned mi)
+{
+	struct backend_id id = { .kind = BACKEND_ID_NVME, .rdev_major = ma, .rdev_minor = mi,
+				 .disk_major = ma, .disk_minor = mi };
+
+	snprintf(id.nvme_ns, sizeof(id.nvme_ns), "%s", ns);
+	return id;
+}
+
+static struct backend_id block_id(unsigned ma, unsigned mi, unsigned dma, unsigned dmi)
+{
+	return (struct backend_id){ .kind = BACKEND_ID_BLOCK, .rdev_major = ma, .rdev_minor = mi,
+				    .disk_major = dma, .disk_minor = dmi };
+}
+
+static void expect_ids(const struct conf *c, const struct backend_id *ids, const char *want)
+{
+	char err[PATH_MAX + 512] = "";
+
+	assert_int_equal(conf_check_backend_ids(c, ids, err, sizeof(err)), want ? -1 : 0);
+	assert_string_equal(err, want ? want : "");
+}
+
+/* One namespace, one disk, one file named twice: each would be two backends' tenants. */
+static void test_backend_ids_duplicates(void **state)
+{
+	struct backend_id ids[4] = { 0 };
+	char err[512] = "";
+	struct conf c;
+
+	(void)state;
+	assert_int_equal(conf_load_string(four_backends, "p", &c, err, sizeof(err)), 0);
+	/* nothing known: nothing to say */
+	expect_ids(&c, ids, NULL);
+	/* /dev/nvme0n1 and /dev/ng0n1 */
+	ids[0] = nvme_id("nvme0n1", 259, 0);
+	ids[1] = ids[0];
+	expect_ids(&c, ids, "3: backends[1]: the same NVMe namespace nvme0n1 as backends[0] "
+		   "(line 2)");
+	/* controller + nsid, the namespace without a block device */
+	ids[1] = (struct backend_id){ .kind = BACKEND_ID_NVME, .nvme_ns = "nvme1n1" };
+	ids[2] = ids[1];
+	expect_ids(&c, ids, "4: backends[2]: the same NVMe namespace nvme1n1 as backends[1] "
+		   "(line 3)");
+	/* the namespace as a block device (type = "file") is the namespace */
+	ids[2] = block_id(259, 0, 259, 0);
+	expect_ids(&c, ids, "4: backends[2]: the same block device 259:0 as backends[0] "
+		   "(line 2)");
+	/* two partitions of one disk are two backends */
+	ids[0] = block_id(8, 17, 8, 16);
+	ids[1] = block_id(8, 18, 8, 16);
+	ids[2] = block_id(8, 33, 8, 32);
+	expect_ids(&c, ids, NULL);
+	/* a file by two paths (a symlink, a hard link) */
+	ids[0] = (struct backend_id){ .kind = BACKEND_ID_FILE, .st_dev = makedev(8, 1),
+				      .st_ino = 12 };
+	ids[3] = ids[0];
+	expect_ids(&c, ids, "5: backends[3]: the same file (inode 12 on device 8:1) as "
+		   "backends[0] (line 2)");
+	ids[3].st_ino = 13;
+	expect_ids(&c, ids, NULL);
+	/* a file still to be created, named twice */
+	ids[0] = (struct backend_id){ .kind = BACKEND_ID_NEW_FILE, .path = "/srv/pool.img" };
+	ids[3] = ids[0];
+	expect_ids(&c, ids, "5: backends[3]: the same file /srv/pool.img as backends[0] (line 2)");
+	conf_free(&c);
+}
+
+/* A disk and a partition of it overlap; a ublk device, a mounted or held one are not ours. */
+static void test_backend_ids_unusable(void **state)
+{
+	struct backend_id ids[4] = { 0 };
+	char err[512] = "";
+	struct conf c;
+
+	(void)state;
+	assert_int_equal(conf_load_string(four_backends, "p", &c, err, sizeof(err)), 0);
+	ids[0] = nvme_id("nvme0n1", 259, 0);
+	ids[1] = block_id(259, 1, 259, 0);
+	expect_ids(&c, ids, "3: backends[1]: block device 259:1 is a partition of backends[0] "
+		   "(line 2)");
+	ids[1] = ids[0];
+	ids[0] = block_id(259, 1, 259, 0);
+	expect_ids(&c, ids, "3: backends[1]: NVMe namespace nvme0n1 is the disk of backends[0] "
+		   "(line 2), a partition of it");
+
+	memset(ids, 0, sizeof(ids));
+	ids[1] = block_id(252, 0, 252, 0);
+	strcpy(ids[1].ublk, "ublkb0");
+	expect_ids(&c, ids, "3: backends[1]: block device 252:0 is /dev/ublkb0, a ublk device: a "
+		   "tenant of ddublkd cannot be a backend");
+	ids[1] = (struct backend_id){ .kind = BACKEND_ID_FILE, .st_dev = makedev(252, 3),
+				      .st_ino = 77, .ublk = "ublkb3" };
+	expect_ids(&c, ids, "3: backends[1]: file (inode 77 on device 252:3) is on a file system "
+		   "on /dev/ublkb3, a ublk device: a tenant of ddublkd cannot hold a backend");
+
+	ids[1] = block_id(8, 16, 8, 16);
+	strcpy(ids[1].mounted, "/mnt/data");
+	strcpy(ids[1].mounted_dev, "8:17");
+	expect_ids(&c, ids, "3: backends[1]: block device 8:16 is mounted (8:17 at /mnt/data); "
+		   "unmount it first: a backend's bytes belong to its tenants");
+	ids[1] = block_id(8, 16, 8, 16);
+	strcpy(ids[1].holder, "dm-0");
+	expect_ids(&c, ids, "3: backends[1]: block device 8:16 is in use by dm-0 (see its "
+		   "holders in sysfs)");
+	conf_free(&c);
+}
+
+/* Real files: a symlink and a hard link are the file; the lock holds across names. */
+static void test_backend_identify_files(void **state)
+{
+	char dir[] = "/tmp/ddublk-id-XXXXXX", a[64], l[64], h[64], n1[80], n2[80], text[1024];
+	char err[PATH_MAX + 512] = "", want[PATH_MAX + 512];
+	struct backend_id ids[2];
+	struct stat st;
+	struct conf c;
+	int fds[2], fds2[2], fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(a, sizeof(a), "%s/a.img", dir);
+	snprintf(l, sizeof(l), "%s/l.img", dir);
+	snprintf(h, sizeof(h), "%s/h.img", dir);
+	fd = open(a, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(symlink(a, l), 0);
+	assert_int_equal(link(a, h), 0);
+	assert_int_equal(stat(a, &st), 0);
+
+	snprintf(text, sizeof(text), "backends = (\n  { name = \"x\"; path = \"%s\"; },\n"
+		 "  { name = \"y\"; path = \"%s\"; }\n);\n", a, l);
+	assert_int_equal(conf_load_string(text, "p", &c, err, sizeof(err)), 0);
+	backends_identify(&c, ids);
+	assert_int_equal(ids[0].kind, BACKEND_ID_FILE);
+	snprintf(want, sizeof(want), "3: backends[1]: the same file (inode %llu on device %u:%u) "
+		 "as backends[0] (line 2)", (unsigned long long)st.st_ino, major(st.st_dev),
+		 minor(st.st_dev));
+	expect_ids(&c, ids, want);
+
+	/* claimed by one name, refused by another: nothing else is opened */
+	assert_int_equal(backend_claim(&c.backends[0], &ids[0], fds, err, sizeof(err)), 0);
+	assert_int_equal(backend_claim(&c.backends[1], &ids[1], fds2, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "backend \"y\": file (inode %llu on device %u:%u) is in "
+		 "use: another process holds the lock on %s (another ddublkd serving it?); "
+		 "nothing on it was read or changed", (unsigned long long)st.st_ino,
+		 major(st.st_dev), minor(st.st_dev), l);
+	assert_string_equal(err, want);
+	assert_int_equal(fds2[0], -1);
+	assert_int_equal(fds2[1], -1);
+	backend_unclaim(fds);
+	assert_int_equal(fds[0], -1);
+	assert_int_equal(backend_claim(&c.backends[1], &ids[1], fds2, err, sizeof(err)), 0);
+	backend_unclaim(fds2);
+	conf_free(&c);
+
+	/* a hard link is the same inode; another file is not */
+	snprintf(text, sizeof(text), "backends = (\n  { name = \"x\"; path = \"%s\"; },\n"
+		 "  { name = \"y\"; path = \"%s\"; }\n);\n", h, dir);
+	assert_int_equal(conf_load_string(text, "p", &c, err, sizeof(err)), 0);
+	backends_identify(&c, ids);
+	assert_int_equal(ids[0].kind, BACKEND_ID_FILE);
+	assert_int_equal(ids[1].kind, BACKEND_ID_NONE); /* a directory: opening it says so */
+	expect_ids(&c, ids, NULL);
+	conf_free(&c);
+
+	/* files still to be made: their directory resolved, the same path is one file */
+	snprintf(n1, sizeof(n1), "%s/new.img", dir);
+	snprintf(n2, sizeof(n2), "%s/./new.img", dir);
+	snprintf(text, sizeof(text), "backends = (\n  { name = \"x\"; path = \"%s\"; "
+		 "size = \"8M\"; },\n  { name = \"y\"; path = \"%s\"; size = \"8M\"; }\n);\n",
+		 n1, n2);
+	assert_int_equal(conf_load_string(text, "p", &c, err, sizeof(err)), 0);
+	backends_identify(&c, ids);
+	assert_int_equal(ids[1].kind, BACKEND_ID_NEW_FILE);
+	{
+		char real[PATH_MAX];
+
+		assert_non_null(realpath(dir, real));
+		snprintf(want, sizeof(want), "3: backends[1]: the same file %s/new.img as "
+			 "backends[0] (line 2)", real);
+	}
+	expect_ids(&c, ids, want);
+	conf_free(&c);
+
+	unlink(h);
+	unlink(l);
+	unlink(a);
+	unlink(n1);
+	rmdir(dir);
+}
+
 static void test_wrapped_integers(void **state)
 {
 	(void)state;
@@ -1189,6 +1395,9 @@ int main(void)
 		cmocka_unit_test(test_scheduler_values),
 		cmocka_unit_test(test_oversubscribed_backend),
 		cmocka_unit_test(test_check_capacity),
+		cmocka_unit_test(test_backend_ids_duplicates),
+		cmocka_unit_test(test_backend_ids_unusable),
+		cmocka_unit_test(test_backend_identify_files),
 		cmocka_unit_test(test_wrapped_integers),
 		cmocka_unit_test(test_failure_keeps_loaded_conf),
 		cmocka_unit_test(test_error_buffer_edges),

@@ -108,6 +108,30 @@ static void test_dev_no_match(void **state)
 					 "fit rw - ext4 /dev/ublkb3 rw", 259, 3, t, 16));
 }
 
+/* A backend's device number, mounted or not (the "maj:min" field). */
+static void test_devno(void **state)
+{
+	unsigned ma = 0, mi = 0;
+	char t[64], small[4];
+
+	(void)state;
+	assert_true(mountinfo_devno("36 25 259:1 / /srv/my\\040data rw,relatime shared:1 - ext4 "
+				    "/dev/nvme0n1p1 rw\n", &ma, &mi, t, sizeof(t)));
+	assert_int_equal(ma, 259);
+	assert_int_equal(mi, 1);
+	assert_string_equal(t, "/srv/my data");
+	assert_true(mountinfo_devno("22 1 8:16 / / rw - xfs /dev/sdb rw", &ma, &mi, t, sizeof(t)));
+	assert_int_equal(ma, 8);
+	assert_int_equal(mi, 16);
+	assert_string_equal(t, "/");
+	assert_false(mountinfo_devno("", &ma, &mi, t, sizeof(t)));
+	assert_false(mountinfo_devno("36 25 259 / /m rw - ext4 x rw", &ma, &mi, t, sizeof(t)));
+	assert_false(mountinfo_devno("36 25 259:1x / /m rw - ext4 x rw", &ma, &mi, t, sizeof(t)));
+	assert_false(mountinfo_devno("36 25 8:1", &ma, &mi, t, sizeof(t)));
+	assert_false(mountinfo_devno("36 25 8:1 / /long rw - ext4 x rw", &ma, &mi, small,
+				     sizeof(small)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -118,6 +142,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_and_too_long),
 		cmocka_unit_test(test_dev_match),
 		cmocka_unit_test(test_dev_no_match),
+		cmocka_unit_test(test_devno),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

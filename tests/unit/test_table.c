@@ -24,6 +24,7 @@
 #define H_GENERATION 16
 #define H_LENGTH 24
 #define H_CRC 28
+#define H_UUID 32
 #define E_NAME 0
 #define E_UUID 64
 #define E_OFFSET 80
@@ -42,6 +43,9 @@
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
 #define WHAT "backend \"pool\""
+/* a backend uuid for every table the tests encode */
+#define UUID { 0xb4, 0x7e, 0x21, 0x90, 0x0c, 0x5d, 0x4f, 0x13, 0xa2, 0x66, 0x8b, 0xe1, 0x3d, \
+	       0x49, 0xf0, 0x07 }
 
 static const struct table_entry base[] = {
 	{ .name = "web", .uuid = { 1, 2, 3 }, .offset = MiB, .size = GiB, .ctime = 1700000000,
@@ -58,7 +62,8 @@ static const struct table_entry base[] = {
 #define NR_BASE (sizeof(base) / sizeof(base[0]))
 
 static const struct table base_table = { .generation = 0, .slot = -1, .nr = NR_BASE,
-					 .e = (struct table_entry *)base };
+					 .e = (struct table_entry *)base, .uuid = UUID };
+static const uint8_t uuid[TABLE_UUID_BYTES] = UUID;
 
 static uint32_t rd32(const unsigned char *p)
 {
@@ -171,7 +176,7 @@ static void test_round_trip(void **state)
 		{ .name = "z", .offset = 1ULL << 62, .size = (uint64_t)INT64_MAX - (1ULL << 62),
 		  .dev_id = -1, .queues = 1, .depth = 1, .qos = { .weight = 1 } },
 	};
-	struct table t = { .nr = 5, .e = ext }, out = { .slot = 7 };
+	struct table t = { .nr = 5, .e = ext, .uuid = UUID }, out = { .slot = 7 };
 	unsigned char *img;
 	char err[256] = "";
 	long len;
@@ -186,6 +191,8 @@ static void test_round_trip(void **state)
 	assert_string_equal(err, "");
 	assert_true(out.generation == UINT64_MAX);
 	assert_int_equal(out.slot, -1);
+	assert_int_equal(out.version, TABLE_FORMAT_VERSION);
+	assert_memory_equal(out.uuid, uuid, sizeof(uuid));
 	assert_entries_equal(&out, &t);
 	/* decoding reads only the image, whatever follows it */
 	table_free(&out);
@@ -199,7 +206,7 @@ static void test_round_trip(void **state)
 static void test_image_sizes(void **state)
 {
 	struct table_entry *e = calloc(TABLE_MAX_ENTRIES + 1, sizeof(*e));
-	struct table t = { .e = e }, out;
+	struct table t = { .e = e, .uuid = UUID }, out;
 	char err[256] = "";
 	static const struct { size_t nr; long len; } cases[] = {
 		{ 0, 4096 }, { 15, 4096 }, { 16, 8192 }, { 100, 28672 },
@@ -245,7 +252,7 @@ static void test_image_sizes(void **state)
 
 static void test_empty_table(void **state)
 {
-	struct table t = { .slot = -1 }, out = { .slot = 5, .nr = 9 };
+	struct table t = { .slot = -1, .uuid = UUID }, out = { .slot = 5, .nr = 9 };
 	unsigned char *img;
 	char err[256] = "";
 	long len;
@@ -271,12 +278,13 @@ static void test_layout(void **state)
 	(void)state;
 	img = encode(&base_table, 0x0102030405060708ULL, &len);
 	assert_memory_equal(img, "DDUBLKTB", 8);
-	assert_int_equal(rd32(img + H_VERSION), 1);
+	assert_int_equal(rd32(img + H_VERSION), 2);
 	assert_int_equal(rd32(img + H_COUNT), 3);
 	assert_true(rd64(img + H_GENERATION) == 0x0102030405060708ULL);
 	assert_int_equal(img[H_GENERATION], 0x08); /* little-endian */
 	assert_int_equal(rd32(img + H_LENGTH), 4096);
-	for (int i = 32; i < HDR; i++)
+	assert_memory_equal(img + H_UUID, uuid, sizeof(uuid));
+	for (int i = 48; i < HDR; i++)
 		assert_int_equal(img[i], 0);
 	{
 		uint32_t stored = rd32(img + H_CRC);
@@ -346,6 +354,20 @@ static void expect_decode_error(const unsigned char *img, size_t len, const char
 	assert_ptr_equal(out.e, base);
 }
 
+/* img with version v (CRC made right) is a version this daemon cannot read. */
+static void expect_unknown_version(unsigned char *img, uint32_t v, const char *want)
+{
+	struct table out = { .generation = 99 };
+	char err[512] = "";
+
+	wr32(img + H_VERSION, v);
+	fix_crc(img);
+	assert_int_equal(table_decode(img, TABLE_COPY_BYTES, &out, err, sizeof(err)),
+			 TABLE_DECODE_UNKNOWN_VERSION);
+	assert_string_equal(err, want);
+	assert_true(out.generation == 99);
+}
+
 static void test_decode_header_errors(void **state)
 {
 	unsigned char *good, *img;
@@ -361,12 +383,10 @@ static void test_decode_header_errors(void **state)
 	expect_decode_error(img, 64, "truncated: the image is 4096 bytes, only 64 available");
 	expect_decode_error(img, 4095, "truncated: the image is 4096 bytes, only 4095 available");
 
-	wr32(img + H_VERSION, 2);
-	expect_decode_error(img, TABLE_COPY_BYTES,
-			    "format version 2 is not supported (expected 1)");
-	wr32(img + H_VERSION, 0);
-	expect_decode_error(img, TABLE_COPY_BYTES,
-			    "format version 0 is not supported (expected 1)");
+	expect_unknown_version(img, 3, "format version 3 is not supported (this ddublkd reads 1..2)");
+	expect_unknown_version(img, 0, "format version 0 is not supported (this ddublkd reads 1..2)");
+	expect_unknown_version(img, UINT32_MAX,
+			       "format version 4294967295 is not supported (this ddublkd reads 1..2)");
 
 	RESET();
 	wr32(img + H_COUNT, TABLE_MAX_ENTRIES + 1);
@@ -421,7 +441,16 @@ static void test_decode_header_errors(void **state)
 	fix_crc(img);
 	expect_decode_error(img, TABLE_COPY_BYTES, "header reserved bytes are not zero");
 	RESET();
-	img[32] = 0x80;
+	img[48] = 0x80;
+	fix_crc(img);
+	expect_decode_error(img, TABLE_COPY_BYTES, "header reserved bytes are not zero");
+	/* version 2 has a uuid; version 1 had none, its bytes reserved */
+	RESET();
+	memset(img + H_UUID, 0, 16);
+	fix_crc(img);
+	expect_decode_error(img, TABLE_COPY_BYTES, "the backend uuid is zero");
+	RESET();
+	wr32(img + H_VERSION, 1);
 	fix_crc(img);
 	expect_decode_error(img, TABLE_COPY_BYTES, "header reserved bytes are not zero");
 	RESET();
@@ -542,7 +571,7 @@ static void test_validation_rules(void **state)
 	good = encode(&base_table, 9, &len);
 	for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++) {
 		struct table_entry e[NR_BASE];
-		struct table t = { .nr = NR_BASE, .e = e };
+		struct table t = { .nr = NR_BASE, .e = e, .uuid = UUID };
 		char err[512] = "";
 
 		memcpy(e, base, sizeof(e));
@@ -610,7 +639,7 @@ static void test_validation_raw_bytes(void **state)
 static void test_extents_may_touch(void **state)
 {
 	struct table_entry e[2] = { base[0], base[1] };
-	struct table t = { .nr = 2, .e = e }, out;
+	struct table t = { .nr = 2, .e = e, .uuid = UUID }, out;
 	unsigned char *img;
 	char err[256] = "";
 	long len;
@@ -633,6 +662,14 @@ static void test_encode_errors(void **state)
 	(void)state;
 	assert_int_equal(table_encode(&base_table, 0, img, TABLE_COPY_BYTES, err, sizeof(err)), -1);
 	assert_string_equal(err, "generation 0 is reserved for a table never saved");
+	{
+		struct table no_uuid = base_table;
+
+		memset(no_uuid.uuid, 0, sizeof(no_uuid.uuid));
+		assert_int_equal(table_encode(&no_uuid, 1, img, TABLE_COPY_BYTES, err, sizeof(err)),
+				 -1);
+		assert_string_equal(err, "the backend uuid is not set");
+	}
 	assert_int_equal(table_encode(&base_table, 1, img, 4095, err, sizeof(err)), -1);
 	assert_string_equal(err, "buffer too small (4095 bytes, need 4096)");
 	assert_int_equal(table_encode(&base_table, 1, img, 4096, err, sizeof(err)), 4096);
@@ -670,6 +707,7 @@ struct fake {
 	int write_rc, flush_rc; /* returned instead of doing the job (write: after tearing) */
 	size_t tear_keep; /* nonzero: a write lands only its first tear_keep bytes */
 	size_t tear_skip; /* nonzero: a write lands all but its first tear_skip bytes */
+	unsigned fail_write_nr; /* nonzero: only write number fail_write_nr (1-based) fails */
 };
 
 static void check_io_args(const void *buf, size_t len, uint64_t off)
@@ -702,6 +740,10 @@ static int fake_write(void *ctx, const void *buf, size_t len, uint64_t off)
 	check_io_args(buf, len, off);
 	f->writes++;
 	f->last_write_off = off;
+	if (f->fail_write_nr && f->writes != f->fail_write_nr) {
+		memcpy(f->disk + off, buf, len);
+		return 0;
+	}
 	if (f->tear_keep)
 		memcpy(f->disk + off, buf, f->tear_keep < len ? f->tear_keep : len);
 	else if (f->tear_skip)
@@ -792,7 +834,11 @@ static void test_load_save_sequence(void **state)
 	fake_init(&f, &io);
 	assert_int_equal(table_load(&io, WHAT, &t, err, sizeof(err)), 0);
 	assert_int_equal(t.slot, -1);
-	/* the first save goes to A, then they alternate, generations always rising */
+	memcpy(t.uuid, uuid, sizeof(uuid));
+	/*
+	 * The first save writes both copies, B (1) then A (2); then they
+	 * alternate, generations always rising.
+	 */
 	for (unsigned i = 0; i < 6; i++) {
 		struct table_entry e = base[i % NR_BASE];
 
@@ -800,34 +846,38 @@ static void test_load_save_sequence(void **state)
 		e.offset = 8 * GiB + i * GiB;
 		assert_int_equal(table_append(&t, &e), 0);
 		save_ok(&io, &t);
-		assert_true(t.generation == i + 1);
+		assert_true(t.generation == i + 2);
 		assert_int_equal(t.slot, (int)(i % 2));
+		assert_int_equal(t.version, TABLE_FORMAT_VERSION);
 		assert_true(f.last_write_off == (i % 2) * TABLE_COPY_BYTES);
-		assert_int_equal(f.writes, i + 1);
-		assert_int_equal(f.flushes, i + 1);
-		expect_load(&io, i + 1, (int)(i % 2), &t);
+		assert_int_equal(f.writes, i + 2);
+		assert_int_equal(f.flushes, i + 2);
+		expect_load(&io, i + 2, (int)(i % 2), &t);
 	}
 	/* a table emptied is saved like any other */
 	while (t.nr)
 		table_remove(&t, 0);
 	save_ok(&io, &t);
-	assert_true(t.generation == 7);
+	assert_true(t.generation == 8);
 	assert_int_equal(t.slot, 0);
-	expect_load(&io, 7, 0, &t);
+	expect_load(&io, 8, 0, &t);
 	table_free(&t);
 	free(f.disk);
 }
 
-/* Leave the region holding generation 1 (base[0..1]) in A and 2 (base) in B. */
+/*
+ * Leave the region holding generation 2 (base[0..1]) in A and 3 (base) in
+ * B (the first save wrote base[0..1] to both, B as 1 and A as 2).
+ */
 static void two_generations(const struct table_io *io, struct table *t)
 {
-	*t = (struct table){ .slot = -1 };
+	*t = (struct table){ .slot = -1, .uuid = UUID };
 	assert_int_equal(table_append(t, &base[0]), 0);
 	assert_int_equal(table_append(t, &base[1]), 0);
 	save_ok(io, t);
 	assert_int_equal(table_append(t, &base[2]), 0);
 	save_ok(io, t);
-	assert_true(t->generation == 2);
+	assert_true(t->generation == 3);
 	assert_int_equal(t->slot, 1);
 }
 
@@ -846,7 +896,7 @@ static void test_torn_newest_copy(void **state)
 		fake_init(&f, &io);
 		two_generations(&io, &t);
 		assert_int_equal(table_copy(&gen2, &t), 0);
-		/* generation 3 (a fourth tenant) into A, which the crash tears */
+		/* generation 4 (a fourth tenant) into A, which the crash tears */
 		assert_int_equal(table_append(&t, &(struct table_entry){ .name = "late",
 			.offset = 64 * GiB, .size = GiB, .queues = 1, .depth = 1,
 			.qos = { .weight = 1 } }), 0);
@@ -858,10 +908,10 @@ static void test_torn_newest_copy(void **state)
 		assert_int_equal(table_save(&io, WHAT, &t, err, sizeof(err)), -1);
 		assert_string_equal(err,
 				    WHAT ": cannot write tenant table copy A: Input/output error");
-		assert_true(t.generation == 2);
+		assert_true(t.generation == 3);
 		assert_int_equal(t.slot, 1);
-		/* restart: generation 2 from B */
-		expect_load(&io, 2, 1, &gen2);
+		/* restart: generation 3 from B */
+		expect_load(&io, 3, 1, &gen2);
 		table_free(&t);
 		table_free(&gen2);
 		free(f.disk);
@@ -882,14 +932,15 @@ static void test_damaged_newest_copy(void **state)
 	/* one byte of B's entries */
 	f.disk[TABLE_COPY_BYTES + HDR + ENT + 7] ^= 0x20;
 	table_free(&t);
-	expect_load(&io, 1, 0, &(struct table){ .nr = 2, .e = (struct table_entry *)base });
-	/* the daemon goes on from generation 1: its next save overwrites the damage */
+	expect_load(&io, 2, 0, &(struct table){ .nr = 2, .e = (struct table_entry *)base });
+	/* the daemon goes on from generation 2: its next save overwrites the damage */
 	assert_int_equal(table_load(&io, WHAT, &t, NULL, 0), 0);
+	assert_memory_equal(t.uuid, uuid, sizeof(uuid));
 	assert_int_equal(table_append(&t, &base[2]), 0);
 	save_ok(&io, &t);
-	assert_true(t.generation == 2);
+	assert_true(t.generation == 3);
 	assert_int_equal(t.slot, 1);
-	expect_load(&io, 2, 1, &gen2);
+	expect_load(&io, 3, 1, &gen2);
 	table_free(&gen2);
 	table_free(&t);
 	free(f.disk);
@@ -904,17 +955,17 @@ static void test_torn_older_copy(void **state)
 	(void)state;
 	fake_init(&f, &io);
 	two_generations(&io, &t);
-	/* A (generation 1) damaged: B, the newest, is all that is needed */
+	/* A (generation 2) damaged: B, the newest, is all that is needed */
 	f.disk[HDR + 3] ^= 1;
-	expect_load(&io, 2, 1, &t);
+	expect_load(&io, 3, 1, &t);
 	/* and A's magic gone entirely: the same */
 	memset(f.disk, 0, TABLE_ALIGN);
-	expect_load(&io, 2, 1, &t);
-	/* saving again writes A, generation 3 */
+	expect_load(&io, 3, 1, &t);
+	/* saving again writes A, generation 4 */
 	save_ok(&io, &t);
-	assert_true(t.generation == 3);
+	assert_true(t.generation == 4);
 	assert_int_equal(t.slot, 0);
-	expect_load(&io, 3, 0, &t);
+	expect_load(&io, 4, 0, &t);
 	table_free(&t);
 	free(f.disk);
 }
@@ -925,13 +976,12 @@ static void test_both_copies_damaged(void **state)
 	struct table t;
 	struct table_io io;
 	struct fake f;
-	char want[512];
 
 	(void)state;
 	fake_init(&f, &io);
 	two_generations(&io, &t);
 	f.disk[HDR + 1] ^= 1;
-	wr32(f.disk + TABLE_COPY_BYTES + H_VERSION, 3);
+	f.disk[TABLE_COPY_BYTES + HDR + 1] ^= 1;
 	memcpy(before, f.disk, TABLE_REGION_BYTES);
 	f.writes = 0;
 	expect_load_error(&io, WHAT ": no valid tenant table: copy A: CRC32C mismatch (stored 0x");
@@ -940,36 +990,222 @@ static void test_both_copies_damaged(void **state)
 		char err[1024];
 
 		assert_int_equal(table_load(&io, WHAT, &out, err, sizeof(err)), -1);
-		snprintf(want, sizeof(want),
-			 "; copy B: format version 3 is not supported (expected 1)");
-		assert_non_null(strstr(err, want));
+		assert_non_null(strstr(err, "; copy B: CRC32C mismatch (stored 0x"));
 	}
 	/* refusing touches nothing */
 	assert_int_equal(f.writes, 0);
 	assert_memory_equal(f.disk, before, TABLE_REGION_BYTES);
+	table_free(&t);
+	free(before);
+	free(f.disk);
+}
 
-	/*
-	 * A damaged and B never written: the first save (always to A) was
-	 * torn, and before it the table was empty. Loading says so and
-	 * writes nothing.
-	 */
-	memset(f.disk + TABLE_COPY_BYTES, 0, TABLE_ALIGN);
-	f.writes = 0;
-	{
-		struct table out = { .generation = 99 };
-		char err[1024];
+/*
+ * The first save writes both copies: either one alone still holds the
+ * tenants. (It used to write A only, so a damaged A forgot them all.)
+ */
+static void test_first_save_writes_both(void **state)
+{
+	struct table t = { .slot = -1, .uuid = UUID }, b_only;
+	struct table_io io;
+	struct fake f;
 
-		assert_int_equal(table_load(&io, WHAT, &out, err, sizeof(err)), 0);
-		assert_int_equal(out.nr, 0);
-		assert_true(out.generation == 0);
-		assert_int_equal(out.slot, -1);
-		assert_int_equal(f.writes, 0);
-	}
-	/* B damaged and A never written cannot come from our saves: refused. */
-	memcpy(f.disk + TABLE_COPY_BYTES, before + TABLE_COPY_BYTES, TABLE_ALIGN);
+	(void)state;
+	fake_init(&f, &io);
+	assert_int_equal(table_append(&t, &base[0]), 0);
+	save_ok(&io, &t);
+	assert_int_equal(f.writes, 2);
+	assert_int_equal(f.flushes, 2);
+	assert_true(t.generation == 2);
+	assert_int_equal(t.slot, 0);
+	expect_load(&io, 2, 0, &t);
+	assert_int_equal(table_copy(&b_only, &t), 0);
+
+	/* B damaged after the fact: A */
+	f.disk[TABLE_COPY_BYTES + HDR + E_SIZE] ^= 0x01;
+	expect_load(&io, 2, 0, &t);
+	f.disk[TABLE_COPY_BYTES + HDR + E_SIZE] ^= 0x01;
+	/* A damaged: B (generation 1) has the same tenants */
+	f.disk[HDR + E_SIZE] ^= 0x01;
+	expect_load(&io, 1, 1, &b_only);
+	/* A gone entirely (its magic too): still B */
 	memset(f.disk, 0, TABLE_ALIGN);
-	expect_load_error(&io, WHAT ": no valid tenant table: copy A: no table (no magic); "
-			  "copy B: format version 3 is not supported (expected 1)");
+	expect_load(&io, 1, 1, &b_only);
+	table_free(&t);
+	table_free(&b_only);
+	free(f.disk);
+}
+
+/* A crash tears the first save: while A holds nothing, a torn B means "still empty". */
+static void test_torn_first_save(void **state)
+{
+	struct table t = { .slot = -1, .uuid = UUID }, empty = { .slot = -1 };
+	struct table_io io;
+	struct fake f;
+	char err[256] = "";
+
+	(void)state;
+	fake_init(&f, &io);
+	assert_int_equal(table_append(&t, &base[0]), 0);
+	/* B, written first, torn after its header (the entry did not make it) */
+	f.tear_keep = HDR;
+	f.write_rc = -EIO;
+	assert_int_equal(table_save(&io, WHAT, &t, err, sizeof(err)), -1);
+	assert_string_equal(err, WHAT ": cannot write tenant table copy B: Input/output error");
+	assert_int_equal(f.last_write_off, TABLE_COPY_BYTES);
+	assert_int_equal(f.writes, 1);
+	assert_true(t.generation == 0);
+	assert_int_equal(t.slot, -1);
+	expect_load(&io, 0, -1, &empty);
+
+	/* B lands, A (the second write) fails: B holds the table, t is unchanged */
+	f.tear_keep = 0;
+	f.write_rc = -EIO;
+	f.fail_write_nr = f.writes + 2;
+	assert_int_equal(table_save(&io, WHAT, &t, err, sizeof(err)), -1);
+	assert_string_equal(err, WHAT ": cannot write tenant table copy A: Input/output error");
+	assert_true(t.generation == 0);
+	assert_int_equal(t.slot, -1);
+	expect_load(&io, 1, 1, &t);
+	/* the next save starts over and writes both */
+	f.write_rc = 0;
+	f.fail_write_nr = 0;
+	save_ok(&io, &t);
+	assert_true(t.generation == 2);
+	assert_int_equal(t.slot, 0);
+	expect_load(&io, 2, 0, &t);
+	table_free(&t);
+	free(f.disk);
+}
+
+/* Write t as a version 1 image (no uuid) with generation gen into copy slot. */
+static void write_v1(struct fake *f, const struct table *t, uint64_t gen, int slot)
+{
+	struct table u = *t;
+	unsigned char *img;
+	long len;
+
+	memcpy(u.uuid, uuid, sizeof(uuid));
+	img = encode(&u, gen, &len);
+	wr32(img + H_VERSION, 1);
+	memset(img + H_UUID, 0, 16);
+	fix_crc(img);
+	memcpy(f->disk + (size_t)slot * TABLE_COPY_BYTES, img, (size_t)len);
+	free(img);
+}
+
+/*
+ * What the first ddublk wrote: one save, one copy (A, generation 1, format
+ * 1). Read as it is; damaged, it is refused, not taken for an empty table
+ * (whose first add would then reuse its tenants' extents).
+ */
+static void test_single_old_copy(void **state)
+{
+	unsigned char *before = malloc(TABLE_REGION_BYTES);
+	struct table out = { .slot = -1 };
+	struct table_io io;
+	struct fake f;
+	char err[1024] = "";
+
+	(void)state;
+	fake_init(&f, &io);
+	write_v1(&f, &base_table, 1, 0);
+	assert_int_equal(table_load(&io, WHAT, &out, err, sizeof(err)), 0);
+	assert_true(out.generation == 1);
+	assert_int_equal(out.slot, 0);
+	assert_int_equal(out.version, 1);
+	assert_true(out.uuid[0] == 0 && !memcmp(out.uuid, out.uuid + 1, 15));
+	assert_entries_equal(&out, &base_table);
+	table_free(&out);
+
+	/* damaged: refused, nothing written */
+	f.disk[HDR + ENT + E_OFFSET] ^= 0x40;
+	memcpy(before, f.disk, TABLE_REGION_BYTES);
+	expect_load_error(&io, WHAT ": no valid tenant table: copy A: CRC32C mismatch (stored 0x");
+	assert_int_equal(table_load(&io, WHAT, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "; copy B: no table (no magic)"));
+	/* torn within its header sector: refused too */
+	memset(f.disk + 256, 0, TABLE_ALIGN - 256);
+	expect_load_error(&io, WHAT ": no valid tenant table: copy A: ");
+	assert_int_equal(f.writes, 0);
+	free(before);
+	free(f.disk);
+}
+
+/* A version 1 table is upgraded by its next save, which writes both copies. */
+static void test_old_version_upgrade(void **state)
+{
+	struct table t, b;
+	struct table_io io;
+	struct fake f;
+	char err[256] = "";
+
+	(void)state;
+	fake_init(&f, &io);
+	write_v1(&f, &(struct table){ .nr = 2, .e = (struct table_entry *)base }, 7, 0);
+	assert_int_equal(table_load(&io, WHAT, &t, err, sizeof(err)), 0);
+	assert_int_equal(t.version, 1);
+	assert_int_equal(table_append(&t, &base[2]), 0);
+	/* encoding needs the uuid the caller gives it */
+	assert_int_equal(table_save(&io, WHAT, &t, err, sizeof(err)), -1);
+	assert_string_equal(err, WHAT ": cannot save the tenant table: the backend uuid is not set");
+	assert_int_equal(f.writes, 0);
+	memcpy(t.uuid, uuid, sizeof(uuid));
+	save_ok(&io, &t);
+	/* B as 8, then A (the old copy) as 9: no copy of the old format is left */
+	assert_int_equal(f.writes, 2);
+	assert_true(t.generation == 9);
+	assert_int_equal(t.slot, 0);
+	assert_int_equal(t.version, TABLE_FORMAT_VERSION);
+	expect_load(&io, 9, 0, &t);
+	assert_int_equal(table_decode(f.disk + TABLE_COPY_BYTES, TABLE_COPY_BYTES, &b, err,
+				      sizeof(err)), 1);
+	assert_true(b.generation == 8);
+	assert_int_equal(b.version, TABLE_FORMAT_VERSION);
+	assert_memory_equal(b.uuid, uuid, sizeof(uuid));
+	assert_entries_equal(&b, &t);
+	table_free(&b);
+	/* later saves write one copy again */
+	save_ok(&io, &t);
+	assert_int_equal(f.writes, 3);
+	assert_true(t.generation == 10);
+	assert_int_equal(t.slot, 1);
+	table_free(&t);
+	free(f.disk);
+}
+
+/*
+ * A copy in a version this daemon does not know (a newer ddublkd wrote
+ * it) may be the newest table: the backend is refused whatever the other
+ * copy holds, never served from the older one.
+ */
+static void test_unknown_version_refused(void **state)
+{
+	unsigned char *before = malloc(TABLE_REGION_BYTES);
+	struct table t;
+	struct table_io io;
+	struct fake f;
+
+	(void)state;
+	fake_init(&f, &io);
+	two_generations(&io, &t);
+	wr32(f.disk + TABLE_COPY_BYTES + H_VERSION, 3);
+	fix_crc(f.disk + TABLE_COPY_BYTES);
+	memcpy(before, f.disk, TABLE_REGION_BYTES);
+	f.writes = 0;
+	expect_load_error(&io, WHAT ": tenant table copy B: format version 3 is not supported "
+			  "(this ddublkd reads 1..2) (written by a newer ddublkd?)");
+	assert_int_equal(f.writes, 0);
+	assert_memory_equal(f.disk, before, TABLE_REGION_BYTES);
+	/* the same in A, B valid */
+	table_free(&t);
+	memset(f.disk, 0, TABLE_REGION_BYTES);
+	two_generations(&io, &t);
+	wr32(f.disk + H_VERSION, 0x100);
+	expect_load_error(&io, WHAT ": tenant table copy A: format version 256 is not supported");
+	/* and alone: not a fresh backend */
+	memset(f.disk + TABLE_COPY_BYTES, 0, TABLE_ALIGN);
+	expect_load_error(&io, WHAT ": tenant table copy A: format version 256 is not supported");
 	table_free(&t);
 	free(before);
 	free(f.disk);
@@ -985,7 +1221,7 @@ static void test_equal_generations(void **state)
 	fake_init(&f, &io);
 	two_generations(&io, &t);
 	memcpy(f.disk, f.disk + TABLE_COPY_BYTES, TABLE_COPY_BYTES);
-	expect_load_error(&io, WHAT ": tenant table copies A and B both hold generation 2");
+	expect_load_error(&io, WHAT ": tenant table copies A and B both hold generation 3");
 	table_free(&t);
 	free(f.disk);
 }
@@ -1027,11 +1263,11 @@ static void test_failed_write_or_flush(void **state)
 	assert_int_equal(table_save(&io, WHAT, &t, err, sizeof(err)), -1);
 	assert_string_equal(err,
 			    WHAT ": cannot write tenant table copy A: No space left on device");
-	assert_true(t.generation == 2);
+	assert_true(t.generation == 3);
 	assert_int_equal(t.slot, 1);
 	assert_int_equal(t.nr, 4);
-	assert_int_equal(f.flushes, 2); /* no flush after a failed write */
-	expect_load(&io, 2, 1, &gen2);
+	assert_int_equal(f.flushes, 3); /* no flush after a failed write */
+	expect_load(&io, 3, 1, &gen2);
 
 	/* a callback that breaks the -errno promise is still an error */
 	f.write_rc = 1;
@@ -1043,21 +1279,21 @@ static void test_failed_write_or_flush(void **state)
 	f.flush_rc = -EIO;
 	assert_int_equal(table_save(&io, WHAT, &t, err, sizeof(err)), -1);
 	assert_string_equal(err, WHAT ": cannot flush tenant table copy A: Input/output error");
-	assert_true(t.generation == 2);
+	assert_true(t.generation == 3);
 	assert_int_equal(t.slot, 1);
 	assert_int_equal(table_decode(f.disk + TABLE_COPY_BYTES, TABLE_COPY_BYTES, &out, err,
 				      sizeof(err)), 1);
-	assert_true(out.generation == 2);
+	assert_true(out.generation == 3);
 	assert_entries_equal(&out, &gen2);
 	table_free(&out);
 
 	/* retrying writes the same copy with the same generation */
 	f.flush_rc = 0;
 	save_ok(&io, &t);
-	assert_true(t.generation == 3);
+	assert_true(t.generation == 4);
 	assert_int_equal(t.slot, 0);
 	assert_true(f.last_write_off == 0);
-	expect_load(&io, 3, 0, &t);
+	expect_load(&io, 4, 0, &t);
 	table_free(&t);
 	table_free(&gen2);
 	free(f.disk);
@@ -1079,7 +1315,7 @@ static void test_save_invalid_table(void **state)
 	assert_string_equal(err,
 			    WHAT ": cannot save the tenant table: entry 1 (\"db\"): size is 0");
 	assert_int_equal(f.writes, 0);
-	assert_true(t.generation == 2);
+	assert_true(t.generation == 3);
 	assert_int_equal(t.slot, 1);
 
 	t.e[1].size = GiB;
@@ -1183,6 +1419,11 @@ int main(void)
 		cmocka_unit_test(test_damaged_newest_copy),
 		cmocka_unit_test(test_torn_older_copy),
 		cmocka_unit_test(test_both_copies_damaged),
+		cmocka_unit_test(test_first_save_writes_both),
+		cmocka_unit_test(test_torn_first_save),
+		cmocka_unit_test(test_single_old_copy),
+		cmocka_unit_test(test_old_version_upgrade),
+		cmocka_unit_test(test_unknown_version_refused),
 		cmocka_unit_test(test_equal_generations),
 		cmocka_unit_test(test_read_error),
 		cmocka_unit_test(test_failed_write_or_flush),
