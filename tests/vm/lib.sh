@@ -283,6 +283,39 @@ trace_commands() {
 # log_field PATTERN: the rest of ddublkd's latest log line after PATTERN.
 log_field() { grep -F "$1" "$DDUBLKD_LOG" | tail -n 1 | sed "s/.*$1//"; }
 
+# ---- blk-mq tags (debugfs) ----
+# tags_busy DISK: "hctxN=COUNT" for each hardware queue of DISK with tags
+# in use now (normal and reserved), one a line; nothing if none is.
+tags_busy() {
+	awk '/^busy=/ { n[FILENAME] += substr($0, 6) }
+	END { for (f in n) if (n[f]) { k = split(f, p, "/"); print p[k - 1] "=" n[f] } }' \
+		/sys/kernel/debug/block/"$1"/hctx*/tags | sort -V
+}
+
+# assert_tags_idle DISK [SECS]: for when every user of DISK is done and has
+# reaped all its commands: then no tag may stay in use. Waits up to SECS
+# (default 10) for completions already under way to free theirs; well below
+# nvme's 30 s io_timeout, so a polled command that nobody polls (only the
+# timeout handler would complete it) is still caught. On failure, shows the
+# busy queues' requests (debugfs hctxN/busy, /dispatch) and NVMe timeouts.
+assert_tags_idle() {
+	local disk=$1 secs=${2:-10} dbg=/sys/kernel/debug/block/$1 busy h deadline
+	[ -f "$dbg/hctx0/tags" ] || fail "no $dbg/hctx0/tags (debugfs not mounted?)"
+	deadline=$((SECONDS + secs))
+	busy=$(tags_busy "$disk") || fail "cannot read $dbg/hctx*/tags"
+	while [ -n "$busy" ] && [ "$SECONDS" -lt "$deadline" ]; do
+		sleep 0.5
+		busy=$(tags_busy "$disk") || fail "cannot read $dbg/hctx*/tags"
+	done
+	[ -n "$busy" ] || return 0
+	for h in $busy; do
+		echo "  $disk ${h%=*}: ${h#*=} tag(s) busy; started requests, then the dispatch list:" >&2
+		cat "$dbg/${h%=*}/busy" "$dbg/${h%=*}/dispatch" 2>&1 | sed 's/^/    /' >&2 || true
+	done
+	dmesg | grep -E 'nvme[0-9]+: I/O [0-9]+ (QID|tag) [0-9]+' | tail -n 10 | sed 's/^/  /' >&2 || true
+	fail "$disk: tags still busy $secs s after every command was reaped: ${busy//$'\n'/ }"
+}
+
 # ---- crash recovery (recovery, recovery_repeat, no_recovery) ----
 CRASHED_PID=
 

@@ -186,9 +186,14 @@ void *qid_alloc(size_t len)
 
 const char *qid_res_str(int res, char *buf, size_t len)
 {
+	/* res > 0: the NVMe status field without the phase bit (nvme_req()->status). */
 	if (res < 0)
 		snprintf(buf, len, "%d (%s)", res, strerror(-res));
+	else if (res)
+		snprintf(buf, len, "NVMe status 0x%x (SCT %u SC 0x%02x%s)", (unsigned int)res,
+			 (unsigned int)res >> 8 & 7, (unsigned int)res & 0xff,
+			 res & 0x4000 ? ", DNR" : "");
 	else
-		snprintf(buf, len, "%d (%s)", res, res ? "NVMe status" : "ok");
+		snprintf(buf, len, "0 (ok)");
 	return buf;
 }

@@ -45,7 +45,7 @@ void qid_prep(const struct qid_dev *dev, struct io_uring_sqe *sqe, unsigned int 
 	      uint32_t len, uint64_t off, uint32_t hw_queue, uint64_t user_data);
 /* 4 KiB aligned, zeroed; exits 3 if out of memory. */
 void *qid_alloc(size_t len);
-/* "-11 (Resource temporarily unavailable)", "0 (ok)", "641 (NVMe status)". */
+/* "-11 (Resource temporarily unavailable)", "0 (ok)", "NVMe status 0x281 (SCT 2 SC 0x81)". */
 const char *qid_res_str(int res, char *buf, size_t len);
 
 #endif /* DDUBLK_QID_COMMON_H */
