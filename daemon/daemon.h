@@ -121,8 +121,11 @@ struct pool *pool_find(struct daemon *d, const char *name);
 int pool_load(struct pool *p, struct table *out, char *err, size_t errlen);
 /* Write the tenants on p as its new table generation. 0 or -1 with err. */
 int pool_save(struct daemon *d, struct pool *p, char *err, size_t errlen);
-/* Discard a freed extent if the backend can; failures are only logged. */
-void pool_discard(struct pool *p, uint64_t offset, uint64_t size);
+/*
+ * Make an extent read back as zeroes, durably (backend_zero()), before it
+ * can be given to another tenant. 0, or -1 with err (partly zeroed, maybe).
+ */
+int pool_scrub(struct pool *p, uint64_t offset, uint64_t size, char *err, size_t errlen);
 /* The routers' periodic scheduler adaptation; how long until the next is due (ms, -1: never). */
 int pools_tick(struct daemon *d);
 

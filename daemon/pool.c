@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/units.h"
 #include "conf/backend_id.h"
@@ -167,18 +168,22 @@ int pool_save(struct daemon *d, struct pool *p, char *err, size_t errlen)
 	return ret;
 }
 
-void pool_discard(struct pool *p, uint64_t offset, uint64_t size)
+int pool_scrub(struct pool *p, uint64_t offset, uint64_t size, char *err, size_t errlen)
 {
 	char off[32], sz[32];
-	int ret;
+	uint64_t t0 = monotonic_ns();
+	int ret = backend_zero(p->be, size, offset);
 
-	if (!p->be->can_discard)
-		return;
-	ret = backend_sync(p->be, BIO_DISCARD, NULL, size, offset);
-	if (ret < 0)
-		log_warn("backend \"%s\": discarding the freed extent %s+%s failed: %s",
-			 p->be->name, format_size(offset, off, sizeof(off)),
-			 format_size(size, sz, sizeof(sz)), strerror(-ret));
+	format_size(offset, off, sizeof(off));
+	format_size(size, sz, sizeof(sz));
+	if (ret < 0) {
+		snprintf(err, errlen, "backend \"%s\": cannot zero the extent %s+%s: %s",
+			 p->be->name, off, sz, strerror(-ret));
+		return -1;
+	}
+	log_info("backend \"%s\": extent %s+%s zeroed in %llu ms", p->be->name, off, sz,
+		 (unsigned long long)((monotonic_ns() - t0) / 1000000));
+	return 0;
 }
 
 static void pool_route(struct pool *p, const struct conf_sched *cs)

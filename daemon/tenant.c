@@ -419,9 +419,18 @@ int tenant_del(struct daemon *d, const char *name, bool force, char *err, size_t
 	p = t->pool;
 	offset = t->e.offset;
 	size = t->e.size;
-	/* Before the extent is free: the next tenant there must not read this one's data. */
-	if (!p->broken[0])
-		pool_discard(p, offset, size);
+	/*
+	 * Zeroed while still recorded: the next tenant there must never read
+	 * this one's data, and a crash or a failure here leaves the tenant in
+	 * the table, so the delete can be tried again.
+	 */
+	if (!p->broken[0] && pool_scrub(p, offset, size, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "tenant \"%s\" not deleted: %s; its device is stopped, its "
+			 "extent stays recorded and taken (its data may be partly zeroed); "
+			 "`ublk-ctl del %s` tries again", name, why, name);
+		return -1;
+	}
+	crash_point(d, "del-zeroed");
 	remove_tenant(d, t);
 	if (pool_save(d, p, why, sizeof(why)) < 0) {
 		/* Still recorded: it comes back next start, so its extent stays taken. */
@@ -430,8 +439,8 @@ int tenant_del(struct daemon *d, const char *name, bool force, char *err, size_t
 		return -1;
 	}
 	extent_release(&p->map, offset);
-	log_info("tenant \"%s\": deleted; its extent on backend \"%s\" is free%s", name,
-		 p->be->name, p->be->can_discard ? " (discarded)" : "");
+	log_info("tenant \"%s\": deleted; its extent on backend \"%s\" is zeroed and free", name,
+		 p->be->name);
 	return 0;
 }
 

@@ -43,6 +43,11 @@ static inline bool backend_op_moves_data(enum backend_op op)
 struct backend_io {
 	enum backend_op op;
 	bool fua; /* WRITE: durable before completion */
+	/*
+	 * WRITE_ZEROES: the blocks may be deallocated rather than written,
+	 * where that still reads back zeroes (a file's hole, NVMe DEAC).
+	 */
+	bool unmap;
 	uint64_t off; /* absolute byte offset on the backend */
 	uint64_t len; /* bytes */
 	void *buf; /* READ/WRITE data, page aligned */
@@ -98,6 +103,8 @@ struct backend {
 	bool direct; /* O_DIRECT in use */
 	bool is_blockdev;
 	bool can_discard;
+	/* A DISCARD is guaranteed to read back as zeroes (NVMe DLFEAT 001b). */
+	bool discard_zeroes;
 	/* Register the tag buffers with the ring (pins them; passthrough wants it). */
 	bool wants_fixed_buffers;
 	uint32_t max_transfer; /* NVMe: the device's largest command in bytes; 0: n/a */
@@ -133,6 +140,18 @@ void backend_close(struct backend *be);
  * 0 or -errno.
  */
 int backend_sync(struct backend *be, enum backend_op op, void *buf, uint64_t len, uint64_t off);
+
+/*
+ * Make bytes [off, off + len) read back as zeroes, whatever the backend
+ * (nvme/sync.c, for the control thread): WRITE ZEROES that may deallocate
+ * (NVMe DEAC where DLFEAT allows it; a file's punched hole; a block
+ * device's unmapping zero-out), else a DISCARD where that is known to read
+ * zeroes, else writing zeroes. Never a bare deallocate whose read-back is
+ * not promised; then a FLUSH, so that the zeroes are durable before
+ * anything that relies on them is recorded. 0 or -errno (then the range
+ * may be partly zeroed).
+ */
+int backend_zero(struct backend *be, uint64_t len, uint64_t off);
 
 /* Map a UBLK_IO_OP_* to a backend op; -EOPNOTSUPP for anything else. */
 int backend_op_from_ublk(unsigned ublk_op);

@@ -161,6 +161,19 @@ unsigned nvme_cmd_nr_chunks(uint64_t len, uint64_t max_chunk)
 	return (unsigned)((len - 1) / max_chunk + 1);
 }
 
+enum nvme_split_step nvme_split_complete(struct backend_io *io, uint64_t max_chunk, int err)
+{
+	if (err == -EAGAIN)
+		return NVME_SPLIT_AGAIN;
+	if (err) {
+		io->result = err;
+		io->done = 0;
+		return NVME_SPLIT_DONE;
+	}
+	io->done += nvme_cmd_chunk(io->len, io->done, max_chunk);
+	return io->done < io->len ? NVME_SPLIT_NEXT : NVME_SPLIT_DONE;
+}
+
 /* Status codes (SCT << 8 | SC) that Linux 6.1's nvme_error_status() singles out. */
 enum {
 	SC_INVALID_OPCODE = 0x001,

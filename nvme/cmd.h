@@ -28,6 +28,24 @@
 #define NVME_CMD_DSM_MAX_RANGES 256u
 #define NVME_CMD_DSM_AD (1u << 2) /* cdw11: Attribute Deallocate */
 #define NVME_CMD_FUA (1u << 30) /* cdw12 */
+#define NVME_CMD_WZ_DEAC (1u << 25) /* cdw12 of WRITE ZEROES: the blocks may be deallocated */
+
+/* Identify Namespace DLFEAT: what reading a deallocated block returns. */
+#define NVME_DLFEAT_READ_MASK 0x7u
+#define NVME_DLFEAT_READ_ZEROES 0x1u /* all bytes 0 */
+#define NVME_DLFEAT_WZ_DEAC (1u << 3) /* WRITE ZEROES takes the Deallocate bit */
+
+/* A deallocated block of the namespace reads back as zeroes. */
+static inline bool nvme_dlfeat_reads_zeroes(uint8_t dlfeat)
+{
+	return (dlfeat & NVME_DLFEAT_READ_MASK) == NVME_DLFEAT_READ_ZEROES;
+}
+
+/* WRITE ZEROES may set DEAC: the controller deallocates where it can, reads stay zero. */
+static inline bool nvme_dlfeat_wz_deac(uint8_t dlfeat)
+{
+	return nvme_dlfeat_reads_zeroes(dlfeat) && (dlfeat & NVME_DLFEAT_WZ_DEAC);
+}
 
 /* What encoding needs to know about a namespace. */
 struct nvme_cmd_ns {
@@ -73,6 +91,27 @@ static inline uint64_t nvme_cmd_chunk(uint64_t len, uint64_t done, uint64_t max_
 
 /* Commands a len-byte request takes at max_chunk bytes each (1 for len 0). */
 unsigned nvme_cmd_nr_chunks(uint64_t len, uint64_t max_chunk);
+
+/*
+ * A request split into commands goes one command at a time: io->done
+ * counts the bytes of the commands that succeeded, in order, and the one
+ * in flight is always [io->done, + nvme_cmd_chunk()). The commands of a
+ * request share its user_data, so only then does a CQE say which command
+ * it answers: a -EAGAIN (a steered queue out of tags) retries that
+ * command alone, never those already done, and a request never holds more
+ * than one tag of a queue it shares with other tenants.
+ */
+enum nvme_split_step {
+	NVME_SPLIT_NEXT, /* issue the next command (at io->done) */
+	NVME_SPLIT_AGAIN, /* issue the same command again, when its queue has room */
+	NVME_SPLIT_DONE, /* finished: io->result, io->done */
+};
+
+/*
+ * Fold the outcome of the command in flight (0, -EAGAIN, or another -errno:
+ * the request fails, io->done = 0) into io's progress.
+ */
+enum nvme_split_step nvme_split_complete(struct backend_io *io, uint64_t max_chunk, int err);
 
 /* NVMe status fields of a passthrough cqe->res > 0 (the CQE's status >> 1). */
 static inline unsigned nvme_status_sct(uint16_t status)

@@ -252,6 +252,7 @@ static void not_found(const struct conf_backend *cb, const char *ns_name, bool c
 static void fill_from_ns(nvme_ns_t n, struct nvme_ns_info *out)
 {
 	const char *gen = nvme_ns_get_generic_name(n);
+	struct nvme_id_ns id;
 
 	snprintf(out->ns, sizeof(out->ns), "%s", nvme_ns_get_name(n));
 	out->nsid = (uint32_t)nvme_ns_get_nsid(n);
@@ -263,6 +264,9 @@ static void fill_from_ns(nvme_ns_t n, struct nvme_ns_info *out)
 			 gen[0] == '/' ? "" : "/dev/", gen);
 	else if (nvme_generic_path(out->ns, out->generic_path, sizeof(out->generic_path)) < 0)
 		out->generic_path[0] = '\0';
+	/* What a deallocated block reads back as; unknown: nothing is promised. */
+	if (nvme_ns_identify(n, &id) == 0)
+		out->dlfeat = id.dlfeat;
 }
 
 /* Look the namespace up in libnvme's view of the topology. */

@@ -31,6 +31,7 @@ struct nvme_ns_info {
 	unsigned nr_io_queues; /* blk-mq hardware queues; 0: unknown */
 	uint64_t max_discard_bytes; /* per DSM range (DMRSL); 0: no deallocate */
 	unsigned max_discard_ranges; /* per DSM command (DMRL) */
+	uint8_t dlfeat; /* Identify Namespace DLFEAT; 0 (nothing promised) if unknown */
 };
 
 /*
@@ -75,5 +76,13 @@ int nvme_ns_of_controller(const struct conf_backend *cb, char *ns, size_t len, c
 /* Resolve cb to a namespace. Returns 0, or -1 with a message naming the backend. */
 int nvme_discover(const struct conf_backend *cb, struct nvme_ns_info *out, char *err,
 		  size_t errlen);
+
+struct backend;
+/*
+ * nvme/passthru.c: the passthrough backend on fd (the generic char device)
+ * for a namespace nvme_discover() described; NULL if out of memory. The
+ * tests build one on no device to drive its queue/complete methods.
+ */
+struct backend *nvme_backend_make(const struct nvme_ns_info *ns, const char *name, int fd);
 
 #endif

@@ -22,8 +22,21 @@
 
 #define FILE_MAX_IO_BYTES (512u << 10)
 
-/* Stages of WRITE_ZEROES: ZERO_RANGE first, PUNCH_HOLE where it is missing. */
-enum { WZ_ZERO_RANGE = 0, WZ_PUNCH_HOLE = 1 };
+/* Stages of WRITE_ZEROES: the first fallocate mode, then the other where it is missing. */
+enum { WZ_FIRST = 0, WZ_FALLBACK = 1 };
+
+/*
+ * ZERO_RANGE keeps the blocks allocated; PUNCH_HOLE frees them (a regular
+ * file's hole reads zeroes; on a block device it is the kernel's zero-out
+ * that may unmap, and fails rather than writing zeroes). io->unmap prefers
+ * the hole.
+ */
+static int wz_mode(const struct backend_io *io)
+{
+	bool punch = io->unmap ? io->stage == WZ_FIRST : io->stage == WZ_FALLBACK;
+
+	return punch ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE;
+}
 
 static void prep_rw(struct io_uring_sqe *sqe, struct backend *be, struct backend_io *io)
 {
@@ -61,7 +74,7 @@ static int file_queue(struct backend *be, struct io_uring *ring, struct backend_
 					io->off, io->len);
 		break;
 	case BIO_WRITE_ZEROES:
-		mode = io->stage == WZ_ZERO_RANGE ? FALLOC_FL_ZERO_RANGE : FALLOC_FL_PUNCH_HOLE;
+		mode = wz_mode(io);
 		io_uring_prep_fallocate(sqe, be->fd, mode | FALLOC_FL_KEEP_SIZE, io->off, io->len);
 		break;
 	default:
@@ -114,8 +127,8 @@ static int file_complete(struct backend *be, struct io_uring *ring, struct backe
 		io->result = res == -EOPNOTSUPP ? 0 : res;
 		break;
 	case BIO_WRITE_ZEROES:
-		if (res == -EOPNOTSUPP && io->stage == WZ_ZERO_RANGE) {
-			io->stage = WZ_PUNCH_HOLE;
+		if (res == -EOPNOTSUPP && io->stage == WZ_FIRST) {
+			io->stage = WZ_FALLBACK;
 			return requeue(be, ring, io, user_data);
 		}
 		io->result = res < 0 ? res : 0;

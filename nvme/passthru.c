@@ -4,15 +4,16 @@
  * sent as IORING_OP_URING_CMD on the namespace's generic char device
  * (/dev/ngXnY), past the block layer's scheduling and splitting.
  *
- * A request larger than one command allows is split; its commands are
- * in flight together and share the request's user_data, so the CQEs do
- * not say which piece they belong to. That is why a command answered
- * -EAGAIN makes the whole request go again once the rest is back: every
- * op here is idempotent, and nothing has been reported yet. A request
- * steered to a queue (io->steer, the kernel series' NVME_URING_CMD_IO_QID)
- * goes back to the caller instead (BACKEND_AGAIN): resubmitting at once
- * would spin on a queue that stays full until its commands complete, and
- * the caller knows when that may be.
+ * A request larger than one command allows (a big WRITE ZEROES or
+ * DISCARD: reads and writes never are, the ublk device's max_sectors is
+ * the transfer limit) is split, and its commands go one at a time (see
+ * nvme_split_complete()): they share the request's user_data, so a CQE
+ * names its command only while it is the only one out. A command answered
+ * -EAGAIN goes again alone. A request steered to a queue (io->steer, the
+ * kernel series' NVME_URING_CMD_IO_QID) goes back to the caller instead
+ * (BACKEND_AGAIN): resubmitting at once would spin on a queue that stays
+ * full until its commands complete, and the caller knows when that may
+ * be; queued again, it resumes with the command that failed.
  */
 #include "nvme/cmd.h"
 #include "nvme/discover.h"
@@ -31,16 +32,16 @@
 
 /*
  * A DSM command's range array lives in the request's own (otherwise unused)
- * data buffer, one slot per command in flight.
+ * data buffer: one command is in flight at a time.
  */
-#define DSM_SLOT_BYTES (NVME_CMD_DSM_MAX_RANGES * 16u)
 
-/* io->stage bit: a command came back -EAGAIN; reissue the request. */
-#define STAGE_RETRY 1
+/* io->stage bit: the request has been queued once; io->done is its progress. */
+#define STAGE_STARTED 1
 
 struct passthru {
 	struct nvme_cmd_ns ns;
 	uint32_t max_transfer;
+	bool wz_deac; /* WRITE ZEROES with io->unmap sets DEAC (DLFEAT) */
 };
 
 static const struct passthru *pt_of(const struct backend *be)
@@ -54,8 +55,7 @@ static int queue_cmd(struct backend *be, struct io_uring *ring, struct backend_i
 {
 	const struct passthru *pt = pt_of(be);
 	char *base = io->buf;
-	void *buf = backend_op_moves_data(io->op) ? base + (off - io->off) :
-		    base ? base + (size_t)io->pending * DSM_SLOT_BYTES : NULL;
+	void *buf = backend_op_moves_data(io->op) ? base + (off - io->off) : base;
 	struct nvme_uring_cmd cmd;
 	struct io_uring_sqe *sqe;
 	int ret;
@@ -63,6 +63,8 @@ static int queue_cmd(struct backend *be, struct io_uring *ring, struct backend_i
 	ret = nvme_cmd_encode(&cmd, &pt->ns, io->op, io->fua, off, len, buf);
 	if (ret)
 		return ret;
+	if (io->op == BIO_WRITE_ZEROES && io->unmap && pt->wz_deac)
+		cmd.cdw12 |= NVME_CMD_WZ_DEAC;
 	if (nvme_cmd_check(&cmd, &pt->ns)) {
 		log_err("backend \"%s\": command opcode 0x%02x at %llu: data_len %u does not "
 			"match its block count; refusing it", be->name, cmd.opcode,
@@ -91,39 +93,30 @@ static int queue_cmd(struct backend *be, struct io_uring *ring, struct backend_i
 	return 0;
 }
 
-/*
- * Queue commands for io from io->done (bytes issued so far) on. If the SQ
- * fills up with commands already out, the rest follows when they are back.
- */
+static uint64_t max_chunk(const struct backend *be, const struct backend_io *io)
+{
+	const struct passthru *pt = pt_of(be);
+
+	return nvme_cmd_max_chunk(io->op, &pt->ns, pt->max_transfer);
+}
+
+/* Queue the command in flight: the one at io->done (see nvme_split_complete()). */
 static int issue(struct backend *be, struct io_uring *ring, struct backend_io *io,
 		 uint64_t user_data)
 {
-	const struct passthru *pt = pt_of(be);
-	uint64_t max = nvme_cmd_max_chunk(io->op, &pt->ns, pt->max_transfer);
+	uint64_t len = io->op == BIO_FLUSH ? 0 : nvme_cmd_chunk(io->len, io->done, max_chunk(be, io));
 
-	do {
-		uint64_t len = io->op == BIO_FLUSH ? 0 : nvme_cmd_chunk(io->len, io->done, max);
-		int ret;
-
-		/* Out of range-array slots: the rest goes when these are back. */
-		if (io->op == BIO_DISCARD && io->pending &&
-		    (uint64_t)(io->pending + 1) * DSM_SLOT_BYTES > be->max_io_bytes)
-			return 0;
-		ret = queue_cmd(be, ring, io, user_data, io->off + io->done, len);
-		if (ret == -EAGAIN && io->pending)
-			return 0;
-		if (ret < 0)
-			return ret;
-		io->done += len;
-	} while (io->done < io->len);
-	return 0;
+	return queue_cmd(be, ring, io, user_data, io->off + io->done, len);
 }
 
+/* A new request, or (STAGE_STARTED) one back after BACKEND_AGAIN: it resumes. */
 static int pt_queue(struct backend *be, struct io_uring *ring, struct backend_io *io,
 		    uint64_t user_data)
 {
-	io->done = 0;
-	io->stage = 0;
+	if (!(io->stage & STAGE_STARTED)) {
+		io->done = 0;
+		io->stage = STAGE_STARTED;
+	}
 	return issue(be, ring, io, user_data);
 }
 
@@ -168,31 +161,25 @@ static int pt_complete(struct backend *be, struct io_uring *ring, struct backend
 	int res = cqe->res, ret;
 
 	io->pending--;
-	if (res == -EAGAIN)
-		io->stage |= STAGE_RETRY; /* out of tags: never a failure */
-	else if (res && !io->result)
-		io->result = failure(be, io, res);
-	if (io->pending)
-		return 0;
-	if (io->result) {
-		io->done = 0;
+	/* -EAGAIN: out of tags, never a failure. */
+	switch (nvme_split_complete(io, max_chunk(be, io),
+				    res == -EAGAIN ? -EAGAIN : res ? failure(be, io, res) : 0)) {
+	case NVME_SPLIT_DONE:
 		return 1;
-	}
-	if (io->stage & STAGE_RETRY) {
-		io->stage = 0;
-		io->done = 0;
+	case NVME_SPLIT_AGAIN:
 		if (io->steer)
 			return BACKEND_AGAIN;
+		break;
+	case NVME_SPLIT_NEXT:
+		break;
 	}
-	if (io->done == io->len)
-		return 1;
-	/* The rest of a split request, or all of it again. */
 	ret = issue(be, ring, io, user_data);
 	if (ret < 0) {
 		io->result = ret;
 		io->done = 0;
+		return 1;
 	}
-	return io->pending ? 0 : 1;
+	return 0;
 }
 
 static void pt_close(struct backend *be)
@@ -228,12 +215,48 @@ static uint32_t dsm_range_blocks(const struct nvme_ns_info *ns)
 						     (uint32_t)blocks;
 }
 
+struct backend *nvme_backend_make(const struct nvme_ns_info *ns, const char *name, int fd)
+{
+	struct backend *be = calloc(1, sizeof(*be));
+	struct passthru *pt = calloc(1, sizeof(*pt));
+
+	if (!be || !pt) {
+		free(be);
+		free(pt);
+		return NULL;
+	}
+	pt->ns = (struct nvme_cmd_ns){
+		.nsid = ns->nsid,
+		.lba_shift = ilog2_u32(ns->lba_size),
+		.dsm_range_blocks = dsm_range_blocks(ns),
+		.dsm_ranges = ns->max_discard_ranges,
+	};
+	pt->max_transfer = ns->max_transfer;
+	pt->wz_deac = nvme_dlfeat_wz_deac(ns->dlfeat);
+	be->ops = &passthru_ops;
+	be->fd = fd;
+	be->priv = pt;
+	be->size = ns->lba_count * ns->lba_size;
+	be->block_size = ns->lba_size;
+	be->max_io_bytes = ns->max_transfer < PASSTHRU_MAX_IO_BYTES ? ns->max_transfer :
+								       PASSTHRU_MAX_IO_BYTES;
+	be->max_transfer = ns->max_transfer;
+	be->nr_io_queues = ns->nr_io_queues;
+	be->direct = true;
+	be->can_discard = ns->max_discard_bytes >= ns->lba_size;
+	be->discard_zeroes = be->can_discard && nvme_dlfeat_reads_zeroes(ns->dlfeat);
+	be->wants_fixed_buffers = true;
+	snprintf(be->name, sizeof(be->name), "%s", name);
+	snprintf(be->path, sizeof(be->path), "%s", ns->generic_path);
+	snprintf(be->nvme_ns, sizeof(be->nvme_ns), "%s", ns->ns);
+	return be;
+}
+
 int nvme_backend_open(const struct conf_backend *cb, struct backend **out, char *err,
 		      size_t errlen)
 {
 	struct nvme_ns_info ns;
-	struct passthru *pt = NULL;
-	struct backend *be = NULL;
+	struct backend *be;
 	int fd;
 
 	if (nvme_discover(cb, &ns, err, errlen) < 0)
@@ -245,39 +268,15 @@ int nvme_backend_open(const struct conf_backend *cb, struct backend **out, char 
 			 ns.generic_path, strerror(errno));
 		return -1;
 	}
-	be = calloc(1, sizeof(*be));
-	pt = calloc(1, sizeof(*pt));
-	if (!be || !pt) {
+	be = nvme_backend_make(&ns, cb->name, fd);
+	if (!be) {
 		snprintf(err, errlen, "backend \"%s\": out of memory", cb->name);
-		free(be);
-		free(pt);
 		close(fd);
 		return -1;
 	}
-	pt->ns = (struct nvme_cmd_ns){
-		.nsid = ns.nsid,
-		.lba_shift = ilog2_u32(ns.lba_size),
-		.dsm_range_blocks = dsm_range_blocks(&ns),
-		.dsm_ranges = ns.max_discard_ranges,
-	};
-	pt->max_transfer = ns.max_transfer;
-	be->ops = &passthru_ops;
-	be->fd = fd;
-	be->priv = pt;
-	be->size = ns.lba_count * ns.lba_size;
-	be->block_size = ns.lba_size;
-	be->max_io_bytes = ns.max_transfer < PASSTHRU_MAX_IO_BYTES ? ns.max_transfer :
-								      PASSTHRU_MAX_IO_BYTES;
-	be->max_transfer = ns.max_transfer;
-	be->nr_io_queues = ns.nr_io_queues;
-	be->direct = true;
-	be->can_discard = ns.max_discard_bytes >= ns.lba_size;
-	be->wants_fixed_buffers = true;
-	snprintf(be->name, sizeof(be->name), "%s", cb->name);
-	snprintf(be->path, sizeof(be->path), "%s", ns.generic_path);
-	snprintf(be->nvme_ns, sizeof(be->nvme_ns), "%s", ns.ns);
-	log_debug("backend \"%s\": namespace %s (controller %s, nsid %u), %llu blocks",
-		  cb->name, ns.ns, ns.ctrl, ns.nsid, (unsigned long long)ns.lba_count);
+	log_debug("backend \"%s\": namespace %s (controller %s, nsid %u), %llu blocks, "
+		  "DLFEAT 0x%02x", cb->name, ns.ns, ns.ctrl, ns.nsid,
+		  (unsigned long long)ns.lba_count, ns.dlfeat);
 	*out = be;
 	return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Synchronous backend I/O for the control thread: the tenant table in the
- * metadata region and the discard of a freed extent. Rare and small next
+ * metadata region and the zeroing of a freed extent. Rare and small next
  * to the data path, so each call sets up a private ring and reuses the
  * backend's own queue/complete methods: the same code moves the bytes.
  */
@@ -40,7 +40,8 @@ static int run_one(struct backend *be, struct io_uring *ring, struct backend_io 
 	}
 }
 
-int backend_sync(struct backend *be, enum backend_op op, void *buf, uint64_t len, uint64_t off)
+static int sync_io(struct backend *be, enum backend_op op, bool unmap, void *buf, uint64_t len,
+		   uint64_t off)
 {
 	struct io_uring ring;
 	uint64_t chunk_max = backend_op_moves_data(op) ? be->max_io_bytes : len;
@@ -64,6 +65,7 @@ int backend_sync(struct backend *be, enum backend_op op, void *buf, uint64_t len
 		uint64_t n = len - done < chunk_max ? len - done : chunk_max;
 		struct backend_io io = {
 			.op = op,
+			.unmap = unmap,
 			.off = off + done,
 			.len = n,
 			.buf = dsm ? dsm : buf ? (char *)buf + done : NULL,
@@ -78,4 +80,49 @@ int backend_sync(struct backend *be, enum backend_op op, void *buf, uint64_t len
 	free(dsm);
 	io_uring_queue_exit(&ring);
 	return ret;
+}
+
+int backend_sync(struct backend *be, enum backend_op op, void *buf, uint64_t len, uint64_t off)
+{
+	return sync_io(be, op, false, buf, len, off);
+}
+
+/* The last resort: write zeroes, a buffer at a time. */
+static int write_zeroes(struct backend *be, uint64_t len, uint64_t off)
+{
+	uint64_t chunk = be->max_io_bytes, done = 0;
+	void *zeroes;
+	int ret = 0;
+
+	if (posix_memalign(&zeroes, 4096, chunk))
+		return -ENOMEM;
+	memset(zeroes, 0, chunk);
+	while (ret == 0 && done < len) {
+		uint64_t n = len - done < chunk ? len - done : chunk;
+
+		ret = backend_sync(be, BIO_WRITE, zeroes, n, off + done);
+		done += n;
+	}
+	free(zeroes);
+	return ret;
+}
+
+static int zero_range(struct backend *be, uint64_t len, uint64_t off)
+{
+	int ret = sync_io(be, BIO_WRITE_ZEROES, true, NULL, len, off);
+
+	/* Not supported (NVMe: invalid opcode or field; a file system without fallocate). */
+	if (ret != -EOPNOTSUPP)
+		return ret;
+	if (be->discard_zeroes && backend_sync(be, BIO_DISCARD, NULL, len, off) == 0)
+		return 0;
+	return write_zeroes(be, len, off);
+}
+
+int backend_zero(struct backend *be, uint64_t len, uint64_t off)
+{
+	int ret = zero_range(be, len, off);
+
+	/* Durable before the caller records anything that relies on it. */
+	return ret ? ret : backend_sync(be, BIO_FLUSH, NULL, 0, 0);
 }

@@ -3,7 +3,9 @@
  * The file backend driven through a real SQE128|CQE32 io_uring, the way a
  * worker drives it, against a temporary file: bytes written are the bytes
  * read back, discard and write-zeroes read back as zeroes, and a read past
- * the end fails instead of returning garbage.
+ * the end fails instead of returning garbage. Then backend_zero(), which
+ * scrubs a freed extent: on a file, and its fallbacks on a scripted
+ * backend.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -222,6 +224,163 @@ static void test_op_mapping(void **state)
 	assert_int_equal(backend_op_from_ublk(UBLK_IO_OP_WRITE_SAME), -EOPNOTSUPP);
 }
 
+/* An unmapping WRITE ZEROES punches a hole first: zeroes, and the space goes back. */
+static void test_write_zeroes_unmap_punches(void **state)
+{
+	struct fixture *f = *state;
+	struct backend_io io = { .op = BIO_WRITE_ZEROES, .off = 3 << 20, .len = 2 << 20,
+				 .unmap = true };
+	struct stat before, after;
+
+	for (unsigned i = 0; i < 4; i++) {
+		fill(f->buf, 1 << 20, 20 + i);
+		assert_int_equal(do_io(f, BIO_WRITE, (2u + i) << 20, 1 << 20, false), 0);
+	}
+	assert_int_equal(do_io(f, BIO_FLUSH, 0, 0, false), 0);
+	assert_int_equal(stat(f->path, &before), 0);
+	assert_int_equal(run_io(f, &io), 0);
+	assert_zeroes(f, 3 << 20, 1 << 20);
+	assert_zeroes(f, 4 << 20, 1 << 20);
+	assert_int_equal(stat(f->path, &after), 0);
+	assert_true(after.st_blocks + (2 << 20) / 512 <= before.st_blocks);
+	assert_int_equal(after.st_size, SIZE);
+	/* Around it the data is intact. */
+	assert_int_equal(do_io(f, BIO_READ, 2 << 20, 1 << 20, false), 0);
+	assert_int_equal(((unsigned char *)f->buf)[77], (unsigned char)((77 * 31 + 20) ^ (77 >> 9)));
+	assert_int_equal(do_io(f, BIO_READ, 5 << 20, 1 << 20, false), 0);
+	assert_int_equal(((unsigned char *)f->buf)[77], (unsigned char)((77 * 31 + 23) ^ (77 >> 9)));
+}
+
+static void test_zero_file(void **state)
+{
+	struct fixture *f = *state;
+
+	fill(f->buf, 1 << 20, 31);
+	for (unsigned i = 1; i < 8; i++)
+		assert_int_equal(do_io(f, BIO_WRITE, (uint64_t)i << 20, 1 << 20, false), 0);
+	assert_int_equal(backend_zero(f->be, 4 << 20, 2 << 20), 0);
+	assert_zeroes(f, 2 << 20, 1 << 20);
+	assert_zeroes(f, 5 << 20, 1 << 20);
+	assert_int_equal(do_io(f, BIO_READ, 6 << 20, 1 << 20, false), 0);
+	assert_int_equal(((unsigned char *)f->buf)[3], (unsigned char)((3 * 31 + 31) ^ 0));
+}
+
+/*
+ * A scripted backend: each op completes at once (a NOP on the ring) with
+ * the result the test gives it; what was asked is recorded.
+ */
+struct scripted {
+	struct backend be;
+	int res[BIO_WRITE_ZEROES + 1];
+	unsigned calls[BIO_WRITE_ZEROES + 1];
+	uint64_t bytes[BIO_WRITE_ZEROES + 1];
+	bool wz_unmap, nonzero_write;
+};
+
+static int scripted_queue(struct backend *be, struct io_uring *ring, struct backend_io *io,
+			  uint64_t user_data)
+{
+	struct scripted *s = (struct scripted *)be;
+	struct io_uring_sqe *sqe = backend_get_sqe(ring);
+
+	if (!sqe)
+		return -EAGAIN;
+	io_uring_prep_nop(sqe);
+	io_uring_sqe_set_data64(sqe, user_data);
+	io->pending++;
+	s->calls[io->op]++;
+	s->bytes[io->op] += io->len;
+	if (io->op == BIO_WRITE_ZEROES)
+		s->wz_unmap = io->unmap;
+	if (io->op == BIO_WRITE)
+		for (uint64_t i = 0; i < io->len; i++)
+			s->nonzero_write |= ((const char *)io->buf)[i] != 0;
+	return 0;
+}
+
+static int scripted_complete(struct backend *be, struct io_uring *ring, struct backend_io *io,
+			     const struct io_uring_cqe *cqe, uint64_t user_data)
+{
+	struct scripted *s = (struct scripted *)be;
+
+	(void)ring, (void)cqe, (void)user_data;
+	io->pending--;
+	io->result = s->res[io->op];
+	io->done = io->result ? 0 : io->len;
+	return 1;
+}
+
+static void scripted_close(struct backend *be)
+{
+	(void)be;
+}
+
+static const struct backend_ops scripted_ops = {
+	.kind = "scripted",
+	.queue = scripted_queue,
+	.complete = scripted_complete,
+	.close = scripted_close,
+};
+
+static struct scripted scripted(int wz, int discard, int write, bool discard_zeroes)
+{
+	struct scripted s = { .be = { .ops = &scripted_ops, .name = "s", .fd = -1,
+				      .block_size = 512, .max_io_bytes = 512 << 10,
+				      .can_discard = true, .discard_zeroes = discard_zeroes } };
+
+	s.res[BIO_WRITE_ZEROES] = wz;
+	s.res[BIO_DISCARD] = discard;
+	s.res[BIO_WRITE] = write;
+	return s;
+}
+
+static void test_zero_fallbacks(void **state)
+{
+	const uint64_t len = (3 << 20) + 4096, off = 5 << 20;
+	struct scripted s;
+
+	(void)state;
+	/* Write Zeroes that may unmap, then a flush: nothing else. */
+	s = scripted(0, 0, 0, false);
+	assert_int_equal(backend_zero(&s.be, len, off), 0);
+	assert_int_equal(s.calls[BIO_WRITE_ZEROES], 1);
+	assert_int_equal(s.bytes[BIO_WRITE_ZEROES], len);
+	assert_true(s.wz_unmap);
+	assert_int_equal(s.calls[BIO_DISCARD] + s.calls[BIO_WRITE], 0);
+	assert_int_equal(s.calls[BIO_FLUSH], 1);
+
+	/* No Write Zeroes, deallocate promised to read zeroes: a discard. */
+	s = scripted(-EOPNOTSUPP, 0, 0, true);
+	assert_int_equal(backend_zero(&s.be, len, off), 0);
+	assert_int_equal(s.bytes[BIO_DISCARD], len);
+	assert_int_equal(s.calls[BIO_WRITE], 0);
+	assert_int_equal(s.calls[BIO_FLUSH], 1);
+
+	/* No Write Zeroes, no promise: never a bare discard; zeroes are written. */
+	s = scripted(-EOPNOTSUPP, 0, 0, false);
+	assert_int_equal(backend_zero(&s.be, len, off), 0);
+	assert_int_equal(s.calls[BIO_DISCARD], 0);
+	assert_int_equal(s.bytes[BIO_WRITE], len);
+	assert_false(s.nonzero_write);
+	assert_int_equal(s.calls[BIO_FLUSH], 1);
+
+	/* The promised discard failed: zeroes are written. */
+	s = scripted(-EOPNOTSUPP, -EIO, 0, true);
+	assert_int_equal(backend_zero(&s.be, len, off), 0);
+	assert_int_equal(s.bytes[BIO_WRITE], len);
+
+	/* Failures are failures: no fallback hides them, nothing is flushed as done. */
+	s = scripted(-EIO, 0, 0, true);
+	assert_int_equal(backend_zero(&s.be, len, off), -EIO);
+	assert_int_equal(s.calls[BIO_DISCARD] + s.calls[BIO_WRITE] + s.calls[BIO_FLUSH], 0);
+	s = scripted(-EOPNOTSUPP, 0, -ENOSPC, false);
+	assert_int_equal(backend_zero(&s.be, len, off), -ENOSPC);
+	assert_int_equal(s.calls[BIO_FLUSH], 0);
+	s = scripted(0, 0, 0, false);
+	s.res[BIO_FLUSH] = -EIO;
+	assert_int_equal(backend_zero(&s.be, len, off), -EIO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +393,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_existing_file_is_extended_never_shrunk, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_write_zeroes_unmap_punches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_file, setup, teardown),
+		cmocka_unit_test(test_zero_fallbacks),
 		cmocka_unit_test(test_op_mapping),
 	};
 

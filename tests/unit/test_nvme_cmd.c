@@ -2,7 +2,9 @@
 /*
  * NVMe passthrough without hardware: command encoding (nvme/cmd.h), the
  * splitting arithmetic, status -> errno, and the name/sysfs helpers of
- * nvme/discover.h.
+ * nvme/discover.h. The split bookkeeping is driven through the real
+ * backend's queue/complete on a ring that is never submitted: the test
+ * reads the SQEs it fills and answers them with made-up CQEs.
  */
 #include <libnvme.h>
 
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <liburing.h>
 
 #include "nvme/cmd.h"
 #include "nvme/discover.h"
@@ -386,6 +389,203 @@ static void test_sysfs_parsing(void **state)
 	assert_false(nvme_mq_entry_is_queue("cpu_list"));
 }
 
+static void test_split_complete(void **state)
+{
+	struct backend_io io = { .op = BIO_WRITE_ZEROES, .len = 80 * MiB };
+	uint64_t max = 32 * MiB;
+
+	(void)state;
+	/* -EAGAIN: the same command again, nothing counted */
+	assert_int_equal(nvme_split_complete(&io, max, -EAGAIN), NVME_SPLIT_AGAIN);
+	assert_int_equal(io.done, 0);
+	assert_int_equal(nvme_split_complete(&io, max, 0), NVME_SPLIT_NEXT);
+	assert_int_equal(io.done, 32 * MiB);
+	assert_int_equal(nvme_split_complete(&io, max, -EAGAIN), NVME_SPLIT_AGAIN);
+	assert_int_equal(io.done, 32 * MiB);
+	assert_int_equal(nvme_split_complete(&io, max, 0), NVME_SPLIT_NEXT);
+	assert_int_equal(nvme_split_complete(&io, max, 0), NVME_SPLIT_DONE); /* the 16 MiB tail */
+	assert_int_equal(io.done, 80 * MiB);
+	assert_int_equal(io.result, 0);
+	/* a failure ends it, whatever is left */
+	io = (struct backend_io){ .op = BIO_WRITE_ZEROES, .len = 80 * MiB };
+	assert_int_equal(nvme_split_complete(&io, max, 0), NVME_SPLIT_NEXT);
+	assert_int_equal(nvme_split_complete(&io, max, -EIO), NVME_SPLIT_DONE);
+	assert_int_equal(io.result, -EIO);
+	assert_int_equal(io.done, 0);
+	/* FLUSH: one command of no bytes */
+	io = (struct backend_io){ .op = BIO_FLUSH };
+	assert_int_equal(nvme_split_complete(&io, UINT64_MAX, 0), NVME_SPLIT_DONE);
+}
+
+/* A passthrough backend on no device: 512-byte blocks, 512 KiB transfers, DLFEAT as given. */
+static struct backend *fake_passthru(uint8_t dlfeat)
+{
+	struct nvme_ns_info ns = {
+		.ns = "nvme0n1", .generic_path = "/dev/ng0n1", .nsid = 1, .lba_size = 512,
+		.lba_count = 8 * GiB / 512, .max_transfer = 512 * KiB,
+		.max_discard_bytes = 0xffffffffULL * 512, .max_discard_ranges = 256,
+		.dlfeat = dlfeat,
+	};
+	struct backend *be = nvme_backend_make(&ns, "t", -1);
+
+	assert_non_null(be);
+	return be;
+}
+
+/* The SQEs queued on ring since *tail (at most one expected), as the command they carry. */
+static unsigned new_cmds(struct io_uring *ring, unsigned *tail, struct nvme_uring_cmd *cmd,
+			 uint32_t *cmd_op)
+{
+	unsigned n = ring->sq.sqe_tail - *tail;
+
+	if (n) {
+		struct io_uring_sqe *sqe =
+			&ring->sq.sqes[((ring->sq.sqe_tail - 1) & ring->sq.ring_mask) << 1];
+
+		memcpy(cmd, sqe->cmd, sizeof(*cmd));
+		*cmd_op = sqe->cmd_op;
+	}
+	*tail = ring->sq.sqe_tail;
+	return n;
+}
+
+static uint64_t slba_of(const struct nvme_uring_cmd *c)
+{
+	return (uint64_t)c->cdw10 | (uint64_t)c->cdw11 << 32;
+}
+
+/*
+ * A steered 1 GiB WRITE ZEROES on a queue whose tags other tenants keep
+ * taking: every third attempt finds none (-EAGAIN). One command is out at
+ * a time, a refused one goes again alone (after BACKEND_AGAIN, when the
+ * caller queues the request again), and every 32 MiB piece succeeds once,
+ * in order. Before: all 32 commands went out together and one -EAGAIN sent
+ * all of them again, forever on a queue of fewer than 32 free tags.
+ */
+static void test_split_steered_retry(void **state)
+{
+	struct backend *be = fake_passthru(0x09);
+	struct backend_io io = { .op = BIO_WRITE_ZEROES, .off = 1 * MiB, .len = 1 * GiB,
+				 .steer = true, .hw_queue = 3, .buf_index = -1 };
+	struct io_uring ring;
+	struct nvme_uring_cmd c;
+	uint32_t cmd_op = 0;
+	unsigned tail, attempts = 0, refused = 0, pieces = 0;
+	int ret;
+
+	(void)state;
+	assert_int_equal(io_uring_queue_init(256, &ring, IORING_SETUP_SQE128 | IORING_SETUP_CQE32), 0);
+	tail = ring.sq.sqe_tail;
+	assert_int_equal(be->ops->queue(be, &ring, &io, 42), 0);
+	for (;;) {
+		struct io_uring_cqe cqe = { .user_data = 42 };
+		uint64_t want = (1 * MiB + (uint64_t)pieces * 32 * MiB) >> 9;
+
+		assert_int_equal(new_cmds(&ring, &tail, &c, &cmd_op), 1);
+		assert_int_equal(io.pending, 1);
+		assert_int_equal(cmd_op, NVME_URING_CMD_IO_QID);
+		assert_int_equal(c.opcode, nvme_cmd_write_zeroes);
+		assert_int_equal(slba_of(&c), want); /* the first piece not yet done */
+		assert_int_equal(c.cdw12 & 0xffff, 65535);
+		assert_int_equal(c.cdw12 & NVME_CMD_WZ_DEAC, 0); /* io.unmap is off */
+		cqe.res = ++attempts % 3 == 2 ? -EAGAIN : 0;
+		ret = be->ops->complete(be, &ring, &io, &cqe, 42);
+		assert_int_equal(io.pending, ret == 0 ? 1 : 0);
+		if (cqe.res == -EAGAIN) {
+			refused++;
+			assert_int_equal(ret, BACKEND_AGAIN);
+			assert_int_equal(new_cmds(&ring, &tail, &c, &cmd_op), 0);
+			assert_int_equal(be->ops->queue(be, &ring, &io, 42), 0);
+			continue;
+		}
+		pieces++;
+		if (ret == 1)
+			break;
+		assert_int_equal(ret, 0);
+	}
+	assert_int_equal(pieces, 32);
+	assert_int_equal(attempts, pieces + refused);
+	assert_true(refused >= 10);
+	assert_int_equal(io.result, 0);
+	assert_int_equal(io.done, 1 * GiB);
+	assert_int_equal(new_cmds(&ring, &tail, &c, &cmd_op), 0);
+	io_uring_queue_exit(&ring);
+	backend_close(be);
+}
+
+/* Unsteered, a -EAGAIN goes again at once, alone; a failure stops the rest. */
+static void test_split_unsteered(void **state)
+{
+	struct backend *be = fake_passthru(0);
+	struct backend_io io = { .op = BIO_WRITE_ZEROES, .len = 96 * MiB, .buf_index = -1 };
+	struct io_uring_cqe ok = { .res = 0 }, again = { .res = -EAGAIN };
+	struct io_uring_cqe bad = { .res = 0x4002 }; /* invalid field, DNR */
+	struct io_uring ring;
+	struct nvme_uring_cmd c;
+	uint32_t cmd_op = 0;
+	unsigned tail;
+
+	(void)state;
+	assert_int_equal(io_uring_queue_init(64, &ring, IORING_SETUP_SQE128 | IORING_SETUP_CQE32), 0);
+	tail = ring.sq.sqe_tail;
+	assert_int_equal(be->ops->queue(be, &ring, &io, 7), 0);
+	assert_int_equal(new_cmds(&ring, &tail, &c, &cmd_op), 1);
+	assert_int_equal(cmd_op, NVME_URING_CMD_IO);
+	assert_int_equal(slba_of(&c), 0);
+	assert_int_equal(be->ops->complete(be, &ring, &io, &ok, 7), 0);
+	assert_int_equal(new_cmds(&ring, &tail, &c, &cmd_op), 1);
+	assert_int_equal(slba_of(&c), 32 * MiB >> 9);
+	assert_int_equal(be->ops->complete(be, &ring, &io, &again, 7), 0);
+	assert_int_equal(new_cmds(&ring, &tail, &c, &cmd_op), 1);
+	assert_int_equal(slba_of(&c), 32 * MiB >> 9); /* the same piece, not the first */
+	assert_int_equal(be->ops->complete(be, &ring, &io, &bad, 7), 1);
+	assert_int_equal(io.result, -EOPNOTSUPP);
+	assert_int_equal(io.pending, 0);
+	assert_int_equal(new_cmds(&ring, &tail, &c, &cmd_op), 0);
+	io_uring_queue_exit(&ring);
+	backend_close(be);
+}
+
+/* WRITE ZEROES sets DEAC only when asked (io.unmap) and DLFEAT allows it. */
+static void test_write_zeroes_deac(void **state)
+{
+	static const struct { uint8_t dlfeat; bool unmap, deac; } cases[] = {
+		{ 0x09, true, true },   /* reads zeroes, DEAC supported */
+		{ 0x09, false, false }, /* not asked */
+		{ 0x01, true, false },  /* reads zeroes, but no DEAC in WRITE ZEROES */
+		{ 0x0a, true, false },  /* deallocated blocks read 0xff */
+		{ 0x00, true, false },  /* nothing promised (or unknown) */
+	};
+
+	(void)state;
+	assert_true(nvme_dlfeat_reads_zeroes(0x01));
+	assert_true(nvme_dlfeat_reads_zeroes(0x19));
+	assert_false(nvme_dlfeat_reads_zeroes(0x00));
+	assert_false(nvme_dlfeat_reads_zeroes(0x02));
+	assert_false(nvme_dlfeat_reads_zeroes(0x08));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct backend *be = fake_passthru(cases[i].dlfeat);
+		struct backend_io io = { .op = BIO_WRITE_ZEROES, .len = 1 * MiB,
+					 .unmap = cases[i].unmap, .buf_index = -1 };
+		struct io_uring ring;
+		struct nvme_uring_cmd c;
+		uint32_t cmd_op;
+		unsigned tail;
+
+		assert_int_equal(io_uring_queue_init(8, &ring,
+						     IORING_SETUP_SQE128 | IORING_SETUP_CQE32), 0);
+		tail = ring.sq.sqe_tail;
+		assert_int_equal(be->ops->queue(be, &ring, &io, 1), 0);
+		assert_int_equal(new_cmds(&ring, &tail, &c, &cmd_op), 1);
+		assert_int_equal(!!(c.cdw12 & NVME_CMD_WZ_DEAC), cases[i].deac);
+		assert_int_equal(c.cdw12 & 0xffff, (1 * MiB >> 9) - 1);
+		/* a deallocate is trusted to zero only with DLFEAT 001b */
+		assert_int_equal(be->discard_zeroes, nvme_dlfeat_reads_zeroes(cases[i].dlfeat));
+		io_uring_queue_exit(&ring);
+		backend_close(be);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +595,10 @@ int main(void)
 		cmocka_unit_test(test_dsm_ranges),
 		cmocka_unit_test(test_data_len_check),
 		cmocka_unit_test(test_split),
+		cmocka_unit_test(test_split_complete),
+		cmocka_unit_test(test_split_steered_retry),
+		cmocka_unit_test(test_split_unsteered),
+		cmocka_unit_test(test_write_zeroes_deac),
 		cmocka_unit_test(test_status_errno),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_sysfs_parsing),

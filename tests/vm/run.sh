@@ -36,6 +36,10 @@
 #   # vm-suite: soak          a long stress or repeat scenario: ctest labels it
 #                             "soak", not "vm", so only `scripts/check.sh
 #                             --soak` runs it (run.sh runs it either way)
+#   # vm-nvme-discard: ignore the emulated SSD drops deallocates and keeps
+#                             the data, though its DLFEAT still says
+#                             deallocated blocks read zeroes (default:
+#                             unmap, they do)
 #   # vm-qemu-trace: EVENTS   QEMU trace events (comma or space separated) to
 #                             out/qemu-trace.log, which the guest can read
 #                             live at $DDUBLK_OUT/qemu-trace.log (the
@@ -189,6 +193,12 @@ read_directives() {
 	maxcpus=$(directive maxcpus)
 	maxcpus=${maxcpus:-64}
 	qemu_trace=$(directive qemu-trace)
+	nvme_discard=$(directive nvme-discard)
+	nvme_discard=${nvme_discard:-unmap}
+	case $nvme_discard in
+	unmap|ignore) ;;
+	*) die "$scenario_file: '# vm-nvme-discard: $nvme_discard' wants unmap or ignore" ;;
+	esac
 	if ! [[ $maxcpus =~ ^[1-9][0-9]*$ ]] || [ "$maxcpus" -gt 64 ]; then
 		die "$scenario_file: '# vm-maxcpus: $maxcpus' wants 1..64"
 	fi
@@ -261,15 +271,15 @@ build_qemu_args() {
 	share build "$build_dir" ro
 	share out "$work/out" rw
 	# discard=unmap: QEMU's NVMe reports DLFEAT "deallocated blocks read
-	# 0x00" but, with the default discard=ignore, drops the deallocate and
-	# the old data stays.
+	# 0x00" but, with QEMU's default discard=ignore, drops the deallocate
+	# and the old data stays ("# vm-nvme-discard: ignore" asks for that).
 	# A scenario that needs the SSD to be the bottleneck (weights only
 	# matter under contention) caps its IOPS with "# vm-nvme-iops: N".
 	local throttle iops
 	iops=$(directive nvme-iops)
 	[[ -z $iops || $iops =~ ^[0-9]+$ ]] || die "bad vm-nvme-iops '$iops' in $scenario_file"
 	throttle=${iops:+,throttling.iops-total=$iops}
-	qemu_args+=(-drive "file=$img,if=none,id=nvm,format=raw,cache=$nvme_cache,discard=unmap$throttle"
+	qemu_args+=(-drive "file=$img,if=none,id=nvm,format=raw,cache=$nvme_cache,discard=$nvme_discard$throttle"
 		-device nvme,id=nvme0,serial=ddublk0,max_ioqpairs=64,msix_qsize=65
 		-device nvme-ns,drive=nvm,bus=nvme0,nsid=1)
 }
@@ -342,7 +352,7 @@ main() {
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
 
-	say "scenario $scenario ${scenario_args[*]}: $kernel_variant kernel $kernel, work dir $work, nvme $nvme_size cache=$nvme_cache, timeout ${timeout_s}s"
+	say "scenario $scenario ${scenario_args[*]}: $kernel_variant kernel $kernel, work dir $work, nvme $nvme_size cache=$nvme_cache discard=$nvme_discard, timeout ${timeout_s}s"
 	say "kernel command line: ${cmdline}"
 	local qrc=0
 	run_qemu || qrc=$?
