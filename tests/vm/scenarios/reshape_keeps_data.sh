@@ -69,21 +69,21 @@ step "7: a mounted device is neither deleted nor recreated"
 dev_b=$(tenant_get b device)
 uuid_b=$(tenant_get b uuid)
 mkfs.ext4 -q -F "$dev_b" || fail "mkfs.ext4 $dev_b failed"
-mkdir -p /mnt/b
-mount -t ext4 "$dev_b" /mnt/b || fail "mount $dev_b failed"
-echo hello >/mnt/b/file && sync
-refused "del of a mounted tenant" 'in use: mounted at /mnt/b.*nothing was changed' ublk-ctl del b
+mkdir -p /run/mnt-b
+mount -t ext4 "$dev_b" /run/mnt-b || fail "mount $dev_b failed"
+echo hello >/run/mnt-b/file && sync
+refused "del of a mounted tenant" 'in use: mounted at /run/mnt-b.*nothing was changed' ublk-ctl del b
 policy "$a2" "$b2"
 refused "reload --force recreating a mounted tenant" \
-	'tenant "b" would be recreated.*mounted at /mnt/b.*nothing was changed' ublk-ctl reload --force
+	'tenant "b" would be recreated.*mounted at /run/mnt-b.*nothing was changed' ublk-ctl reload --force
 policy "$a2"
 refused "reload --force removing a mounted tenant" \
-	'tenant "b" would be deleted.*mounted at /mnt/b.*nothing was changed' ublk-ctl reload --force
+	'tenant "b" would be deleted.*mounted at /run/mnt-b.*nothing was changed' ublk-ctl reload --force
 [ "$(tenant_get b uuid)" = "$uuid_b" ] && [ "$(tenant_get b device)" = "$dev_b" ] &&
 	[ "$(tenant_get b state)" = live ] || fail "b changed although every request was refused"
-[ "$(cat /mnt/b/file)" = hello ] || fail "the file system on b lost its file"
-echo more >>/mnt/b/file && sync || fail "the file system on b no longer takes writes"
-umount /mnt/b || fail "umount /mnt/b failed"
+[ "$(cat /run/mnt-b/file)" = hello ] || fail "the file system on b lost its file"
+echo more >>/run/mnt-b/file && sync || fail "the file system on b no longer takes writes"
+umount /run/mnt-b || fail "umount /run/mnt-b failed"
 pass "del, and reload --force to recreate or remove it, refused while mounted; the fs still works"
 
 step "7: a device held open by a process is not deleted; nobody's is"
@@ -97,10 +97,10 @@ policy "$a2" "$b2"
 ublk-ctl reload --force || fail "reload --force of b, unmounted, failed"
 [ "$(tenant_get b uuid)" = "$uuid_b" ] && [ "$(tenant_num b depth)" = 16 ] ||
 	fail "b was not recreated in place: uuid $(tenant_get b uuid), depth $(tenant_get b depth)"
-mount -t ext4 "$(tenant_get b device)" /mnt/b || fail "b's file system does not mount after the reshape"
-[ "$(cat /mnt/b/file)" = "hello
-more" ] || fail "b's file reads '$(cat /mnt/b/file)' after the reshape"
-umount /mnt/b
+mount -t ext4 "$(tenant_get b device)" /run/mnt-b || fail "b's file system does not mount after the reshape"
+[ "$(cat /run/mnt-b/file)" = "hello
+more" ] || fail "b's file reads '$(cat /run/mnt-b/file)' after the reshape"
+umount /run/mnt-b
 pass "refused while open (holder named), done once free: b's file system survived its reshape"
 
 step "4: a device whose rollback fails keeps its tenant and extent"
