@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # QoS limits count every request, and never hold up a del:
-# - a tenant with iops_limit = 200 running fio write + fsync after every
-#   write gets ~200 requests a second in all, FLUSHes included (they were
-#   not counted: 200 writes + 200 flushes); fio's DISCARDs (trim) are
-#   limited to ~200 a second too;
+# - a tenant with iops_limit = 10 running fio write + fsync after every
+#   write gets ~10 requests a second in all, FLUSHes included (they were
+#   not counted: 10 writes + the flushes on top); fio's DISCARDs (trim) are
+#   limited to ~10 a second too. The limit is low because under TCG, on a
+#   busy host, the emulated SSD's flushes alone can be as slow as ~11/s;
+#   the test needs the limit, not the SSD, to be what holds the tenant.
 # - a tenant with iops_limit = 50 and a backlog (fio buffered randwrite at
 #   QD32: dirty pages that STOP_DEV writes back first) is deleted within
 #   20 s: its gate is lifted before the stop (it was not: the writeback
@@ -16,7 +18,7 @@ cat >"$cfg" <<'CONF'
 daemon = { socket = "/run/ddublk/ctl.sock"; workers = 2; log_level = "info"; };
 backends = ( { name = "nvme"; path = "/dev/nvme0n1"; } );
 tenants = (
-  { name = "f"; backend = "nvme"; size = "64M"; iops_limit = 200; },
+  { name = "f"; backend = "nvme"; size = "64M"; iops_limit = 10; },
   { name = "d"; backend = "nvme"; size = "32M"; iops_limit = 50; }
 );
 CONF
@@ -41,30 +43,30 @@ within() { # VALUE TARGET PERCENT
 dev=$(tenant_get f device)
 [ -b "$dev" ] || fail "tenant f has no device ('$dev')"
 
-step "iops_limit 200: fio write with fsync after every write (FLUSH)"
+step "iops_limit 10: fio write with fsync after every write (FLUSH)"
 fio --name=flush --filename="$dev" --ioengine=psync --direct=1 --rw=write --bs=4k --fsync=1 \
-	--time_based --runtime=9 --size=64M >flush.log 2>&1 &
+	--time_based --runtime=14 --size=64M >flush.log 2>&1 &
 fio_pid=$!
 sleep 3 # past the first second's burst
-a=$(snap "$dev"); sleep 5; b=$(snap "$dev")
+a=$(snap "$dev"); sleep 10; b=$(snap "$dev")
 wait "$fio_pid" || fail "fio (write + fsync) failed: $(tail -5 flush.log)"
 writes=$(per_s "$a" "$b" 2); flushes=$(per_s "$a" "$b" 4)
-echo "writes $writes/s, flushes $flushes/s, together $((writes + flushes))/s (limit 200)"
-[ "$flushes" -ge 50 ] || fail "only $flushes flushes/s: fio's fsync sent no FLUSH, nothing was tested"
-within $((writes + flushes)) 200 20 ||
-	fail "iops_limit 200: $writes writes/s + $flushes flushes/s = $((writes + flushes)) requests/s"
+echo "writes $writes/s, flushes $flushes/s, together $((writes + flushes))/s (limit 10)"
+[ "$flushes" -ge 2 ] || fail "only $flushes flushes/s: fio's fsync sent no FLUSH, nothing was tested"
+within $((writes + flushes)) 10 20 ||
+	fail "iops_limit 10: $writes writes/s + $flushes flushes/s = $((writes + flushes)) requests/s"
 pass "FLUSHes count against iops_limit: $((writes + flushes)) requests/s"
 
-step "iops_limit 200: fio trim (DISCARD), 4 jobs"
+step "iops_limit 10: fio trim (DISCARD), 4 jobs"
 fio --name=trim --filename="$dev" --ioengine=psync --rw=randtrim --bs=64k --numjobs=4 \
-	--time_based --runtime=9 --size=64M --group_reporting >trim.log 2>&1 &
+	--time_based --runtime=14 --size=64M --group_reporting >trim.log 2>&1 &
 fio_pid=$!
 sleep 3
-a=$(snap "$dev"); sleep 5; b=$(snap "$dev")
+a=$(snap "$dev"); sleep 10; b=$(snap "$dev")
 wait "$fio_pid" || fail "fio (trim) failed: $(tail -5 trim.log)"
 discards=$(per_s "$a" "$b" 3)
-echo "discards $discards/s (limit 200)"
-within "$discards" 200 20 || fail "iops_limit 200: $discards discards/s"
+echo "discards $discards/s (limit 10)"
+within "$discards" 10 20 || fail "iops_limit 10: $discards discards/s"
 pass "DISCARDs count against iops_limit: $discards/s"
 
 step "del of a tenant held at iops_limit 50 with a writeback backlog"
