@@ -8,7 +8,8 @@
 # tree), so the stock kernel comes along for ~2 minutes more and the
 # scripts that need one, the other or both share one cache.
 #
-# Builds Debian's linux-source-6.1 with tests/vm/kernel.config and, unless
+# Builds Debian's linux-source-6.1 configured by tests/vm/kernel.config
+# alone (allnoconfig plus that file) and, unless
 # --stock is given, every patch in patches/linux-6.1/ (in name order).
 # The bzImage is cached under ${DDUBLK_CACHE:-~/.cache/ddublk}/kernel-KEY/
 # where KEY hashes the source package version, the config fragment, the
@@ -48,7 +49,7 @@ if [ -d "$top/patches/linux-6.1" ]; then
 	while IFS= read -r p; do patches+=("$p"); done < <(find "$top/patches/linux-6.1" -maxdepth 1 -name '*.patch' | sort)
 fi
 
-recipe=1
+recipe=2 # 2: allnoconfig + kernel.config (was defconfig + kvm_guest + fragment)
 # key_of VARIANT: the cache key (unchanged by --both: the same images).
 key_of() {
 	local p
@@ -82,15 +83,13 @@ cached() { [ -s "$1/bzImage" ]; }
 configure() {
 	(
 		cd "$1/linux-source-6.1"
-		make x86_64_defconfig
-		make kvm_guest.config
-		scripts/kconfig/merge_config.sh -m .config "$here/kernel.config"
-		make olddefconfig
+		# Everything off but what kernel.config names (and what that selects).
+		make allnoconfig KCONFIG_ALLCONFIG="$here/kernel.config"
 	) >>"$1/build.log" 2>&1 || { tail -40 "$1/build.log" >&2; die "kernel configuration failed (log: $1/build.log)"; }
 	local missing
-	missing=$(grep -E '^CONFIG_[A-Z0-9_]+=y' "$here/kernel.config" | while read -r l; do
+	missing=$(grep -E '^CONFIG_[A-Z0-9_]+=[^n]' "$here/kernel.config" | while read -r l; do
 		grep -qx "$l" "$1/linux-source-6.1/.config" || echo "$l"; done)
-	[ -z "$missing" ] || die "config options lost in olddefconfig: $missing"
+	[ -z "$missing" ] || die "config options kernel.config asks for but could not be set (a dependency is missing): $missing"
 }
 
 # unpack WORK [patched]: a fresh source tree in WORK/linux-source-6.1, configured.
@@ -136,7 +135,7 @@ build_one() {
 		return 0
 	fi
 	work=$cache/build-$key
-	echo "build-kernel: building $1 kernel $key; ~18 min on 2 cores" >&2
+	echo "build-kernel: building $1 kernel $key; ~10 min on 2 cores" >&2
 	unpack "$work" "$1"
 	make_image "$work" "$out" "$1"
 	rm -rf "$work"
