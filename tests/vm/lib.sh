@@ -371,3 +371,15 @@ wait_written() {
 		sleep 0.2
 	done
 }
+
+# range_sum DEV OFFSET BYTES: sha256 of BYTES at OFFSET of DEV, read with
+# O_DIRECT (what the device holds, not the page cache).
+range_sum() {
+	local s
+	s=$(dd if="$1" bs=64K iflag=direct,skip_bytes,count_bytes skip="$2" count="$3" status=none | sha256sum) ||
+		fail "cannot read $3 bytes at $2 of $1"
+	echo "${s%% *}"
+}
+
+# zeros_sum BYTES: sha256 of BYTES zero bytes, to compare with range_sum.
+zeros_sum() { local s; s=$(head -c "$1" /dev/zero | sha256sum); echo "${s%% *}"; }

@@ -22,15 +22,6 @@ ns=/dev/nvme0n1
 MiB=$((1 << 20))
 cfg=/run/freed_extent.conf
 
-# range_sum SRC OFFSET BYTES: sha256 of a byte range, read with O_DIRECT.
-range_sum() {
-	local s
-	s=$(dd if="$1" bs=1M iflag=direct,skip_bytes,count_bytes skip="$2" count="$3" status=none | sha256sum) ||
-		fail "cannot read $3 bytes at $2 of $1"
-	echo "${s%% *}"
-}
-zeros_sum() { local s; s=$(head -c "$1" /dev/zero | sha256sum); echo "${s%% *}"; }
-
 # write_at DEV OFFSET BYTES: random bytes there (O_DIRECT, synced).
 write_at() {
 	head -c "$3" /dev/urandom | dd of="$1" bs=1M seek="$2" oflag=direct,seek_bytes conv=notrunc,fsync \

@@ -30,15 +30,6 @@ dlfeat() {
 	nvme id-ns $ns -o json 2>/dev/null | jq -r '.dlfeat // empty'
 }
 
-# range_sum SRC OFFSET BYTES [iflag]: sha256 of a byte range (O_DIRECT).
-range_sum() {
-	local s
-	s=$(dd if="$1" bs=64K iflag=direct,skip_bytes,count_bytes skip="$2" count="$3" status=none | sha256sum) ||
-		fail "cannot read $3 bytes at $2 of $1"
-	echo "${s%% *}"
-}
-zeros_sum() { local s; s=$(head -c "$1" /dev/zero | sha256sum); echo "${s%% *}"; }
-
 # zero_file OFFSET BYTES: zero that range of the expected copy.
 zero_file() {
 	dd if=/dev/zero of=/tmp/d.bin bs=64K seek="$1" count="$2" oflag=seek_bytes iflag=count_bytes \
