@@ -6,6 +6,7 @@
  * mounted on it never notices more than a pause.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,10 +19,16 @@
 /* 6.1 checks on a device's daemon every 5 s; leave room for a slow machine. */
 #define QUIESCE_TIMEOUT_MS 20000
 
+/* pid is a running process (EPERM: it exists, we may not signal it). */
+static bool pid_alive(int pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
 static enum ublk_reattach look(struct daemon *d, const struct tenant *t,
 			       struct ublksrv_ctrl_dev_info *info, char *why, size_t len)
 {
-	const struct ublk_reattach_want want = {
+	struct ublk_reattach_want want = {
 		.recovery = t->e.recovery,
 		.queues = t->e.queues,
 		.depth = t->e.depth,
@@ -33,6 +40,7 @@ static enum ublk_reattach look(struct daemon *d, const struct tenant *t,
 	int ret = ublk_ctrl_get_dev_info(&d->ctrl, id, info);
 	bool have_params = ret == 0 && ublk_ctrl_get_params(&d->ctrl, id, &params) == 0;
 
+	want.server_alive = ret == 0 && pid_alive(info->ublksrv_pid);
 	return ublk_reattach_decide(&want, ret, info, have_params ? &params : NULL, why, len);
 }
 
@@ -78,6 +86,10 @@ int tenant_reattach(struct daemon *d, struct tenant *t)
 	case UBLK_REATTACH_WAIT:
 		snprintf(msg, sizeof(msg), "ublk device %d is %s after %d s", t->e.dev_id, why,
 			 QUIESCE_TIMEOUT_MS / 1000);
+		return refuse(t, msg);
+	case UBLK_REATTACH_BUSY:
+		snprintf(msg, sizeof(msg), "ublk device %d is %s (another ddublkd, or one "
+			 "that is stopped?)", t->e.dev_id, why);
 		return refuse(t, msg);
 	case UBLK_REATTACH_REPLACE:
 		if (!t->e.recovery)
