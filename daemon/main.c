@@ -53,6 +53,15 @@ static const char usage_text[] =
 	"restarted daemon serves the same tenants on the same extents, whatever\n"
 	"the policy says; the policy's tenants that the tables lack are added.\n"
 	"\n"
+	"Start-up: a policy tenant the tables lack that cannot be created (it\n"
+	"does not fit, its backend is unusable, it asks for more queues than\n"
+	"workers) makes ddublkd refuse to start before any device is touched.\n"
+	"A start that fails later (a device cannot be made, the control socket\n"
+	"cannot be bound) exits 1 as after a crash: no device is stopped or\n"
+	"deleted, recovery tenants' devices wait for the next ddublkd.\n"
+	"A device that is LIVE under a process still running is never touched:\n"
+	"its tenant is left unserved (state failed).\n"
+	"\n"
 	"Signals: SIGTERM or SIGINT stop every tenant device (in-flight I/O\n"
 	"completes, new I/O fails) and exit; the tenant tables are kept.\n"
 	"With on_stop keep, devices of tenants with recovery on are left\n"
@@ -345,6 +354,29 @@ static int check_config(const struct conf *c, const char *path)
 	return ret;
 }
 
+/*
+ * A start that failed exits as if it had crashed: no device it found,
+ * re-attached or made is stopped or deleted, and no record goes. The
+ * kernel quiesces the devices of recovery tenants (a mounted file system
+ * only waits) for the next ddublkd to re-attach, and stops the others, as
+ * after a crash. Only a start that never reached a device cleans up.
+ */
+static void give_up(struct daemon *d)
+{
+	size_t left = 0;
+
+	ctl_close(d);
+	for (size_t i = 0; i < d->nr_tenants; i++)
+		left += d->tenants[i].dev != NULL;
+	if (!left) {
+		stop(d);
+		return;
+	}
+	log_err("start failed: exiting as after a crash, every device left as it is: %zu "
+		"tenant device(s); those of recovery tenants wait, their I/O held, for the "
+		"next ddublkd to re-attach them", left);
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = { .listen_fd = -1, .signal_fd = -1, .ctrl = { .fd = -1 } };
@@ -377,7 +409,7 @@ int main(int argc, char **argv)
 		 d.conf.socket_path, conf_sched_mode_name(d.conf.sched.mode));
 	if (start(&d, err, sizeof(err)) < 0) {
 		log_err("%s", err);
-		stop(&d);
+		give_up(&d);
 		return 1;
 	}
 	log_info("ready: %zu tenant(s), control socket %s", d.nr_tenants, d.conf.socket_path);
