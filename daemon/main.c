@@ -13,11 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -44,7 +39,10 @@ static const char usage_text[] =
 	"  -l, --log-level LEVEL   error, warn, info or debug (default info)\n"
 	"      --on-stop ACTION    delete or keep: what SIGTERM does to devices\n"
 	"                          (overrides daemon.on_stop; default delete)\n"
-	"      --check-config FILE validate FILE, print a summary, touch nothing\n"
+	"      --check-config FILE validate FILE and check that its tenants fit the\n"
+	"                          backends as they are now (sizes, and the tenants\n"
+	"                          their tables already hold, read read-only);\n"
+	"                          print a summary, touch nothing\n"
 	"  -h, --help              this text\n"
 	"  -V, --version           print the version\n"
 	"\n"
@@ -308,50 +306,6 @@ static size_t stop(struct daemon *d)
 		close(d->signal_fd);
 	conf_free(&d->conf);
 	return 0;
-}
-
-/* Size of an existing backend without opening it for I/O: 0 if unknown. */
-static uint64_t backend_bytes(const struct conf_backend *cb)
-{
-	struct stat st;
-	uint64_t bytes = 0;
-	int fd;
-
-	if (!cb->path[0] || stat(cb->path, &st) < 0)
-		return 0;
-	if (S_ISREG(st.st_mode))
-		return (uint64_t)st.st_size;
-	if (!S_ISBLK(st.st_mode))
-		return 0;
-	fd = open(cb->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (ioctl(fd, BLKGETSIZE64, &bytes) < 0)
-		bytes = 0;
-	close(fd);
-	return bytes;
-}
-
-/* Parse, then check the tenants fit the backends as they are now. Writes nothing. */
-static int check_config(const struct conf *c, const char *path)
-{
-	uint64_t *bytes = calloc(c->nr_backends ? c->nr_backends : 1, sizeof(*bytes));
-	char err[1024];
-	int ret = 0;
-
-	if (!bytes)
-		return 1;
-	for (size_t i = 0; i < c->nr_backends; i++)
-		bytes[i] = c->backends[i].size ? c->backends[i].size : backend_bytes(&c->backends[i]);
-	if (conf_check_capacity(c, bytes, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ddublkd: %s:%s\n", path, err); /* err is "LINE: key: ..." */
-		ret = 1;
-	} else {
-		printf("%s: OK: %zu backend(s), %zu tenant(s), scheduler %s\n", path,
-		       c->nr_backends, c->nr_tenants, conf_sched_mode_name(c->sched.mode));
-	}
-	free(bytes);
-	return ret;
 }
 
 /*
