@@ -19,10 +19,35 @@
 /* 6.1 checks on a device's daemon every 5 s; leave room for a slow machine. */
 #define QUIESCE_TIMEOUT_MS 20000
 
-/* pid is a running process (EPERM: it exists, we may not signal it). */
+#define PF_EXITING 0x00000004 /* include/linux/sched.h */
+
+/*
+ * pid is a running process: it exists (EPERM: we may not signal it), and
+ * is neither a zombie nor exiting, the state the kernel waits for before
+ * it quiesces the process's devices. Unknown counts as running.
+ */
 static bool pid_alive(int pid)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+	char path[64], buf[1024], state = 0;
+	unsigned long flags = 0;
+	const char *p;
+	size_t n;
+	FILE *f;
+
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) state ppid pgrp session tty_nr tpgid flags ...": comm may hold ')' */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+		return true;
+	return state != 'Z' && state != 'X' && !(flags & PF_EXITING);
 }
 
 static enum ublk_reattach look(struct daemon *d, const struct tenant *t,
