@@ -98,6 +98,13 @@ struct daemon {
 void crash_point(const struct daemon *d, const char *where);
 void daemon_apply_overrides(const struct daemon *d, struct conf *c);
 
+/*
+ * daemon/checkcfg.c: --check-config. c parsed from path; the backends are
+ * sized and their tables read, read-only, and the policy's new tenants
+ * placed as a start would. Prints the verdict; returns the exit status.
+ */
+int check_config(const struct conf *c, const char *path);
+
 /* daemon/mountns.c: a private mount namespace without copies of tenant mounts. */
 void enter_own_mount_ns(void);
 

@@ -13,18 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "daemon/daemon.h"
-#include "nvme/identify.h"
 
 #define DEFAULT_CONFIG "/etc/ddublk/policy.conf"
 
@@ -45,7 +39,10 @@ static const char usage_text[] =
 	"  -l, --log-level LEVEL   error, warn, info or debug (default info)\n"
 	"      --on-stop ACTION    delete or keep: what SIGTERM does to devices\n"
 	"                          (overrides daemon.on_stop; default delete)\n"
-	"      --check-config FILE validate FILE, print a summary, touch nothing\n"
+	"      --check-config FILE validate FILE and check that its tenants fit the\n"
+	"                          backends as they are now (sizes, and the tenants\n"
+	"                          their tables already hold, read read-only);\n"
+	"                          print a summary, touch nothing\n"
 	"  -h, --help              this text\n"
 	"  -V, --version           print the version\n"
 	"\n"
@@ -53,6 +50,15 @@ static const char usage_text[] =
 	"reserved region, 1 MiB by default: two checksummed copies), so a\n"
 	"restarted daemon serves the same tenants on the same extents, whatever\n"
 	"the policy says; the policy's tenants that the tables lack are added.\n"
+	"\n"
+	"Start-up: a policy tenant the tables lack that cannot be created (it\n"
+	"does not fit, its backend is unusable, it asks for more queues than\n"
+	"workers) makes ddublkd refuse to start before any device is touched.\n"
+	"A start that fails later (a device cannot be made, the control socket\n"
+	"cannot be bound) exits 1 as after a crash: no device is stopped or\n"
+	"deleted, recovery tenants' devices wait for the next ddublkd.\n"
+	"A device that is LIVE under a process still running is never touched:\n"
+	"its tenant is left unserved (state failed).\n"
 	"\n"
 	"Signals: SIGTERM or SIGINT stop every tenant device (in-flight I/O\n"
 	"completes, new I/O fails) and exit; the tenant tables are kept.\n"
@@ -304,56 +310,27 @@ static size_t stop(struct daemon *d)
 	return 0;
 }
 
-/* Size of an existing backend without opening it for I/O: 0 if unknown. */
-static uint64_t backend_bytes(const struct conf_backend *cb)
+/*
+ * A start that failed exits as if it had crashed: no device it found,
+ * re-attached or made is stopped or deleted, and no record goes. The
+ * kernel quiesces the devices of recovery tenants (a mounted file system
+ * only waits) for the next ddublkd to re-attach, and stops the others, as
+ * after a crash. Only a start that never reached a device cleans up.
+ */
+static void give_up(struct daemon *d)
 {
-	struct stat st;
-	uint64_t bytes = 0;
-	int fd;
+	size_t left = 0;
 
-	if (!cb->path[0] || stat(cb->path, &st) < 0)
-		return 0;
-	if (S_ISREG(st.st_mode))
-		return (uint64_t)st.st_size;
-	if (!S_ISBLK(st.st_mode))
-		return 0;
-	fd = open(cb->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (ioctl(fd, BLKGETSIZE64, &bytes) < 0)
-		bytes = 0;
-	close(fd);
-	return bytes;
-}
-
-/* Parse, then check the tenants fit the backends as they are now. Writes nothing. */
-static int check_config(const struct conf *c, const char *path)
-{
-	uint64_t *bytes = calloc(c->nr_backends ? c->nr_backends : 1, sizeof(*bytes));
-	struct backend_id *ids = calloc(c->nr_backends ? c->nr_backends : 1, sizeof(*ids));
-	char err[PATH_MAX + 1024];
-	int ret = 0;
-
-	if (!bytes || !ids) {
-		free(bytes);
-		free(ids);
-		return 1;
+	ctl_close(d);
+	for (size_t i = 0; i < d->nr_tenants; i++)
+		left += d->tenants[i].dev != NULL;
+	if (!left) {
+		stop(d);
+		return;
 	}
-	for (size_t i = 0; i < c->nr_backends; i++)
-		bytes[i] = c->backends[i].size ? c->backends[i].size : backend_bytes(&c->backends[i]);
-	/* the same storage named twice, a ublk device, a partition of another, mounted */
-	backends_identify(c, ids);
-	if (conf_check_backend_ids(c, ids, err, sizeof(err)) < 0 ||
-	    conf_check_capacity(c, bytes, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ddublkd: %s:%s\n", path, err); /* err is "LINE: key: ..." */
-		ret = 1;
-	} else {
-		printf("%s: OK: %zu backend(s), %zu tenant(s), scheduler %s\n", path,
-		       c->nr_backends, c->nr_tenants, conf_sched_mode_name(c->sched.mode));
-	}
-	free(bytes);
-	free(ids);
-	return ret;
+	log_err("start failed: exiting as after a crash, every device left as it is: %zu "
+		"tenant device(s); those of recovery tenants wait, their I/O held, for the "
+		"next ddublkd to re-attach them", left);
 }
 
 int main(int argc, char **argv)
@@ -388,7 +365,7 @@ int main(int argc, char **argv)
 		 d.conf.socket_path, conf_sched_mode_name(d.conf.sched.mode));
 	if (start(&d, err, sizeof(err)) < 0) {
 		log_err("%s", err);
-		stop(&d);
+		give_up(&d);
 		return 1;
 	}
 	log_info("ready: %zu tenant(s), control socket %s", d.nr_tenants, d.conf.socket_path);

@@ -6,6 +6,7 @@
  * mounted on it never notices more than a pause.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,10 +19,41 @@
 /* 6.1 checks on a device's daemon every 5 s; leave room for a slow machine. */
 #define QUIESCE_TIMEOUT_MS 20000
 
+#define PF_EXITING 0x00000004 /* include/linux/sched.h */
+
+/*
+ * pid is a running process: it exists (EPERM: we may not signal it), and
+ * is neither a zombie nor exiting, the state the kernel waits for before
+ * it quiesces the process's devices. Unknown counts as running.
+ */
+static bool pid_alive(int pid)
+{
+	char path[64], buf[1024], state = 0;
+	unsigned long flags = 0;
+	const char *p;
+	size_t n;
+	FILE *f;
+
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) state ppid pgrp session tty_nr tpgid flags ...": comm may hold ')' */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+		return true;
+	return state != 'Z' && state != 'X' && !(flags & PF_EXITING);
+}
+
 static enum ublk_reattach look(struct daemon *d, const struct tenant *t,
 			       struct ublksrv_ctrl_dev_info *info, char *why, size_t len)
 {
-	const struct ublk_reattach_want want = {
+	struct ublk_reattach_want want = {
 		.recovery = t->e.recovery,
 		.queues = t->e.queues,
 		.depth = t->e.depth,
@@ -33,6 +65,7 @@ static enum ublk_reattach look(struct daemon *d, const struct tenant *t,
 	int ret = ublk_ctrl_get_dev_info(&d->ctrl, id, info);
 	bool have_params = ret == 0 && ublk_ctrl_get_params(&d->ctrl, id, &params) == 0;
 
+	want.server_alive = ret == 0 && pid_alive(info->ublksrv_pid);
 	return ublk_reattach_decide(&want, ret, info, have_params ? &params : NULL, why, len);
 }
 
@@ -78,6 +111,10 @@ int tenant_reattach(struct daemon *d, struct tenant *t)
 	case UBLK_REATTACH_WAIT:
 		snprintf(msg, sizeof(msg), "ublk device %d is %s after %d s", t->e.dev_id, why,
 			 QUIESCE_TIMEOUT_MS / 1000);
+		return refuse(t, msg);
+	case UBLK_REATTACH_BUSY:
+		snprintf(msg, sizeof(msg), "ublk device %d is %s (another ddublkd, or one "
+			 "that is stopped?)", t->e.dev_id, why);
 		return refuse(t, msg);
 	case UBLK_REATTACH_REPLACE:
 		if (!t->e.recovery)

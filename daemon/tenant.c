@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "common/units.h"
+#include "conf/place.h"
 #include "daemon/daemon.h"
 
 struct tenant *tenant_find(struct daemon *d, const char *name)
@@ -243,20 +244,7 @@ static int check_shape(struct daemon *d, unsigned queues, unsigned depth, char *
 
 void explain_no_room(struct pool *p, uint64_t size, char *err, size_t errlen)
 {
-	char want[32], free_b[32], largest[32], usable[32];
-	uint64_t capacity = p->map.capacity - p->map.base;
-
-	if (size > capacity) {
-		snprintf(err, errlen, "%s is larger than backend \"%s\" (%s usable of %s)",
-			 format_size(size, want, sizeof(want)), p->be->name,
-			 format_size(capacity, usable, sizeof(usable)),
-			 format_size(p->be->size, largest, sizeof(largest)));
-		return;
-	}
-	snprintf(err, errlen, "backend \"%s\" has no room for %s (free: %s, largest free "
-		 "extent: %s)", p->be->name, format_size(size, want, sizeof(want)),
-		 format_size(extent_free_bytes(&p->map), free_b, sizeof(free_b)),
-		 format_size(extent_largest_free(&p->map), largest, sizeof(largest)));
+	conf_explain_no_room(p->be->name, p->be->size, &p->map, size, err, errlen);
 }
 
 static struct pool *usable_pool(struct daemon *d, const char *name, char *err, size_t errlen)
@@ -598,10 +586,13 @@ size_t tenants_stop_all(struct daemon *d, bool keep)
 	return kept;
 }
 
-/* Bring back one tenant of p's table on exactly its old extent. */
-static void restore_one(struct daemon *d, struct pool *p, const struct table_entry *e)
+/*
+ * Take one tenant of p's table back into the list, its extent reserved (as
+ * allocated: whole MiB), its device not touched yet. "stopped" marks it to
+ * be brought up; "failed" leaves it unserved, its extent still taken.
+ */
+static void record_one(struct daemon *d, struct pool *p, const struct table_entry *e)
 {
-	char err[512];
 	struct tenant *t;
 	bool clash = tenant_find(d, e->name) != NULL;
 
@@ -612,33 +603,26 @@ static void restore_one(struct daemon *d, struct pool *p, const struct table_ent
 	}
 	/* Kept in the list either way, so that saving p's table keeps its record. */
 	t->state = "failed";
-	if (clash) {
-		log_err("tenant \"%s\" on backend \"%s\": another backend has a tenant of that "
-			"name; not served (delete one of them)", e->name, p->be->name);
-		return;
-	}
-	if (extent_reserve(&p->map, e->offset, e->size) < 0) {
+	if (conf_reserve_tenant(&p->map, e->offset, e->size) < 0) {
 		log_err("tenant \"%s\": its extent %llu+%llu lies outside backend \"%s\"'s "
 			"usable space (reserved %llu bytes, %llu bytes); not served", e->name,
 			(unsigned long long)e->offset, (unsigned long long)e->size, p->be->name,
 			(unsigned long long)p->reserved, (unsigned long long)p->map.capacity);
 		return;
 	}
-	/* Back on the device the last daemon left (1), or that device is held (-1). */
-	if (e->dev_id >= 0 && tenant_reattach(d, t) != 0)
-		return;
-	if (tenant_start(d, t, err, sizeof(err)) < 0) {
-		/* Keep it in the table: its data is there; the operator decides. */
-		log_err("%s", err);
+	/* Its extent stays reserved: no new tenant may be placed on its data. */
+	if (clash) {
+		log_err("tenant \"%s\" on backend \"%s\": another backend has a tenant of that "
+			"name; not served (delete one of them)", e->name, p->be->name);
 		return;
 	}
-	log_tenant_up(t, "live");
+	t->state = "stopped";
 }
 
-static void restore_pool(struct daemon *d, struct pool *p)
+/* Read p's table and take its tenants back (no device is touched). */
+static void load_pool(struct daemon *d, struct pool *p)
 {
 	struct table tab = { 0 };
-	bool moved = false;
 	char err[1024];
 
 	if (pool_load(p, &tab, err, sizeof(err)) < 0) {
@@ -651,13 +635,49 @@ static void restore_pool(struct daemon *d, struct pool *p)
 	if (tab.nr)
 		log_info("backend \"%s\": tenant table generation %llu: %zu tenant(s)",
 			 p->be->name, (unsigned long long)tab.generation, tab.nr);
-	for (size_t i = 0; i < tab.nr; i++) {
-		restore_one(d, p, &tab.e[i]);
-		moved |= d->tenants[d->nr_tenants - 1].e.dev_id != tab.e[i].dev_id;
-	}
+	for (size_t i = 0; i < tab.nr; i++)
+		record_one(d, p, &tab.e[i]);
 	table_free(&tab);
-	if (moved && pool_save(d, p, err, sizeof(err)) < 0)
-		log_warn("backend \"%s\": new device ids not recorded: %s", p->be->name, err);
+}
+
+/* Serve a recorded tenant: on the device the last daemon left, or a new one. */
+static void bring_up(struct daemon *d, struct tenant *t)
+{
+	char err[512];
+
+	/* Back on the device the last daemon left (1), or that device is held (-1). */
+	if (t->e.dev_id >= 0 && tenant_reattach(d, t) != 0)
+		return;
+	if (tenant_start(d, t, err, sizeof(err)) < 0) {
+		/* Keep it in the table: its data is there; the operator decides. */
+		log_err("%s", err);
+		return;
+	}
+	log_tenant_up(t, "live");
+}
+
+/* Bring up every tenant the tables recorded; record the device ids that changed. */
+static void bring_up_recorded(struct daemon *d, size_t nr)
+{
+	bool *moved = calloc(d->nr_pools ? d->nr_pools : 1, sizeof(*moved));
+	char err[1024];
+
+	for (size_t i = 0; i < nr; i++) {
+		struct tenant *t = &d->tenants[i];
+		int id = t->e.dev_id;
+
+		if (strcmp(t->state, "stopped") != 0)
+			continue;
+		bring_up(d, t);
+		if (moved && t->e.dev_id != id)
+			moved[t->pool - d->pools] = true;
+	}
+	for (size_t i = 0; i < d->nr_pools; i++)
+		if ((moved ? moved[i] : !d->pools[i].broken[0]) &&
+		    pool_save(d, &d->pools[i], err, sizeof(err)) < 0)
+			log_warn("backend \"%s\": new device ids not recorded: %s",
+				 d->pools[i].be->name, err);
+	free(moved);
 }
 
 void tenant_request_from_conf(const struct conf_tenant *ct, struct ctl_request *req)
@@ -692,43 +712,77 @@ static int adopt_from_policy(struct daemon *d, struct tenant *t, const struct co
 	return tenant_update(d, t, ct, err, errlen);
 }
 
+static bool has_tenant(void *ctx, const char *name)
+{
+	return tenant_find(ctx, name) != NULL;
+}
+
+/* What tenant_add would refuse of a policy tenant, short of placing it. */
+static int policy_tenant_ok(struct daemon *d, const struct conf_tenant *ct, char *why,
+			    size_t len)
+{
+	struct pool *p = pool_find(d, ct->backend);
+
+	if (check_shape(d, ct->queues ? ct->queues : CONF_DEFAULT_QUEUES,
+			ct->depth ? ct->depth : CONF_DEFAULT_DEPTH, why, len) < 0)
+		return -1;
+	if (p && !p->broken[0] && ct->size % p->be->block_size) {
+		snprintf(why, len, "size must be a multiple of backend \"%s\"'s block size (%u)",
+			 p->be->name, p->be->block_size);
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * Place every policy tenant the tables do not have yet, then give the
- * space back: if one does not fit, the policy is refused before any tenant
- * is created (first-fit places them the same way again for real).
+ * Before any device is touched: every policy tenant the tables do not
+ * have must be creatable, and fit where first fit will place it (on the
+ * real extent maps, the tables' tenants reserved; then undone). If one
+ * does not, the start is refused and no tenant is created or touched.
  */
 static int policy_fits(struct daemon *d, char *err, size_t errlen)
 {
-	struct trial trial;
+	struct conf_room *rooms = calloc(d->conf.nr_backends ? d->conf.nr_backends : 1,
+					 sizeof(*rooms));
+	size_t bad = 0;
+	char why[512];
 	int ret = 0;
 
-	if (trial_init(&trial, d->conf.nr_tenants) < 0) {
+	if (!rooms) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < d->conf.nr_tenants && ret == 0; i++) {
-		const struct conf_tenant *ct = &d->conf.tenants[i];
-		struct pool *p = pool_find(d, ct->backend);
-		char why[512];
-
-		if (tenant_find(d, ct->name) || !p || p->broken[0])
-			continue; /* kept from the table / reported by tenant_add */
-		if (trial_alloc(&trial, p, ct->size, why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "tenant \"%s\" (policy line %d): %s; no tenant "
-				 "was created", ct->name, ct->line, why);
-			ret = -1;
-		}
+		if (tenant_find(d, d->conf.tenants[i].name))
+			continue;
+		ret = policy_tenant_ok(d, &d->conf.tenants[i], why, sizeof(why));
+		bad = i;
 	}
-	trial_undo(&trial);
+	for (size_t i = 0; i < d->conf.nr_backends && ret == 0; i++) {
+		struct pool *p = pool_find(d, d->conf.backends[i].name);
+
+		if (p)
+			rooms[i] = (struct conf_room){ .bytes = p->be->size,
+						       .map = p->broken[0] ? NULL : &p->map,
+						       .refused = p->broken[0] ? p->broken : NULL };
+	}
+	if (ret == 0)
+		ret = conf_place_new(&d->conf, rooms, has_tenant, d, &bad, why, sizeof(why));
+	if (ret < 0)
+		snprintf(err, errlen, "tenant \"%s\" (policy line %d): %s; no tenant was created "
+			 "and no device touched", d->conf.tenants[bad].name,
+			 d->conf.tenants[bad].line, why);
+	free(rooms);
 	return ret;
 }
 
 int tenants_restore(struct daemon *d, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < d->nr_pools; i++)
-		restore_pool(d, &d->pools[i]);
+		load_pool(d, &d->pools[i]);
 	if (policy_fits(d, err, errlen) < 0)
 		return -1;
+	bring_up_recorded(d, d->nr_tenants);
 	for (size_t i = 0; i < d->conf.nr_tenants; i++) {
 		const struct conf_tenant *ct = &d->conf.tenants[i];
 		struct tenant *t = tenant_find(d, ct->name);

@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 
+#include "common/units.h"
 #include "daemon/daemon.h"
 
 int trial_init(struct trial *t, size_t steps)
@@ -19,6 +20,8 @@ bool trial_release(struct trial *t, struct pool *p, uint64_t start, uint64_t len
 {
 	if (t->n == t->cap || extent_release(&p->map, start) < 0)
 		return false;
+	/* The extent was allocated in whole map units: undo reserves all of it. */
+	len = round_up_u64(len, p->map.align);
 	t->v[t->n++] = (struct trial_step){ .p = p, .start = start, .len = len, .freed = true };
 	return true;
 }

@@ -63,6 +63,11 @@ enum ublk_reattach ublk_reattach_decide(const struct ublk_reattach_want *want, i
 		snprintf(why, len, "GET_DEV_INFO: %s", strerror(-info_ret));
 		return UBLK_REATTACH_REPLACE;
 	}
+	if (info->state == UBLK_S_DEV_LIVE && want->server_alive) {
+		snprintf(why, len, "LIVE, served by pid %d, which is still running",
+			 info->ublksrv_pid);
+		return UBLK_REATTACH_BUSY;
+	}
 	if (!want->recovery) {
 		snprintf(why, len, "the tenant has recovery off");
 		return UBLK_REATTACH_REPLACE;
@@ -77,7 +82,9 @@ enum ublk_reattach ublk_reattach_decide(const struct ublk_reattach_want *want, i
 	case UBLK_S_DEV_QUIESCED:
 		return UBLK_REATTACH_GO;
 	case UBLK_S_DEV_LIVE:
-		snprintf(why, len, "still LIVE (served by pid %d)", info->ublksrv_pid);
+		/* Its server is gone: the kernel quiesces it within seconds. */
+		snprintf(why, len, "still LIVE (served by pid %d, which has exited)",
+			 info->ublksrv_pid);
 		return UBLK_REATTACH_WAIT;
 	default:
 		snprintf(why, len, "it is %s, not QUIESCED", ublk_state_name(info->state));

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # ddublkd's command line without a kernel: options it refuses exit 2 with
 # a one-line reason before touching anything; --check-config takes and
-# refuses daemon.on_stop and daemon.socket_group as the policy docs say.
-# TAP output.
+# refuses daemon.on_stop and daemon.socket_group as the policy docs say, and
+# counts the tenants a backend's table already holds (written by
+# WRITE_TABLE). TAP output.
 set -u
 
-DDUBLKD=${1:?usage: test_ddublkd_cli.sh PATH/TO/ddublkd}
+DDUBLKD=${1:?usage: test_ddublkd_cli.sh PATH/TO/ddublkd PATH/TO/write_table}
+WRITE_TABLE=${2:?usage: test_ddublkd_cli.sh PATH/TO/ddublkd PATH/TO/write_table}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ddublkd-cli.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 n=0 failed=0
@@ -51,6 +53,31 @@ printf 'daemon = {\n  socket_group = "no-such-group.ddublk";\n};\n' >"$tmp/nogro
 check "--check-config refuses a socket_group this system lacks" 1 \
 	"ddublkd: $tmp/nogroup.conf:2: daemon.socket_group: no group \"no-such-group.ddublk\" on this system (create it, or leave socket_group out: root only)" \
 	--check-config "$tmp/nogroup.conf"
+
+# A 16 MiB image whose table holds a 4 KiB tenant (it takes 1 MiB) and one
+# of 6 MiB + 4 KiB (7 MiB): with the reserved MiB, 7 MiB are left. A
+# policy tenant of 8 MiB fits the image's size, not what is free.
+img=$tmp/img
+truncate -s 16M "$img"
+"$WRITE_TABLE" "$img" x:1048576:4096 y:2097152:6295552 || exit 1
+placed=$tmp/placed.conf
+printf 'backends = ( { name = "img"; path = "%s"; } );\ntenants = ( { name = "a"; backend = "img"; size = "%s"; } );\n' \
+	"$img" 8M >"$placed"
+check "--check-config counts the tenants a backend's table holds, in whole MiB" 1 \
+	"ddublkd: $placed:2: tenants\[0]: backend \"img\" has no room for 8 MiB (free: 7 MiB, largest free extent: 7 MiB) (its tenant table already holds 2 tenant(s), 8 MiB*" \
+	--check-config "$placed"
+sed -i 's/"8M"/"7M"/' "$placed"
+check "--check-config takes a tenant that fits beside the table's" 0 "" --check-config "$placed"
+grep -q 'backend "img": 16 MiB, 2 tenant(s) in its table' "$tmp/out" || {
+	failed=$((failed + 1)); echo "# --check-config did not report the table: $(cat "$tmp/out")"; }
+# A tenant the table already has is served where it is, not placed again.
+sed -i 's/name = "a"; backend = "img"; size = "7M"/name = "y"; backend = "img"; size = "7M"/' "$placed"
+"$WRITE_TABLE" "$img" x:1048576:4096 y:2097152:6295552 z:9437184:7340032 || exit 1
+check "--check-config does not place a tenant its table holds again" 0 "" --check-config "$placed"
+check "--check-config sizes a file to be created from its size" 0 "" --check-config <(
+	printf 'backends = ( { name = "new"; path = "%s/new.img"; size = "8M"; } );\n' "$tmp"
+	printf 'tenants = ( { name = "a"; backend = "new"; size = "7M"; } );\n')
+
 "$DDUBLKD" --help >"$tmp/help"
 n=$((n + 1))
 if grep -q -- "--on-stop ACTION" "$tmp/help" && grep -q "on_stop keep" "$tmp/help"; then

@@ -148,6 +148,54 @@ static void test_info_error_is_replaced(void **state)
 	assert_non_null(strstr(f.why, "GET_DEV_INFO"));
 }
 
+/*
+ * A device LIVE under a server that still runs belongs to that process:
+ * whatever the table says of it, it is never stopped or deleted.
+ */
+static void test_live_device_of_running_server_is_left_alone(void **state)
+{
+	struct fixture f = matching();
+
+	(void)state;
+	f.info.state = UBLK_S_DEV_LIVE;
+	f.want.server_alive = true;
+	assert_int_equal(decide(&f, 0, true), UBLK_REATTACH_BUSY);
+	assert_non_null(strstr(f.why, "pid 1234"));
+	assert_non_null(strstr(f.why, "still running"));
+	/* recovery off: a new daemon would replace it; not while it is served */
+	f.want.recovery = false;
+	assert_int_equal(decide(&f, 0, true), UBLK_REATTACH_BUSY);
+	f = matching();
+	f.info.state = UBLK_S_DEV_LIVE;
+	f.want.server_alive = true;
+	f.info.flags = 0;
+	assert_int_equal(decide(&f, 0, true), UBLK_REATTACH_BUSY);
+	f = matching();
+	f.info.state = UBLK_S_DEV_LIVE;
+	f.want.server_alive = true;
+	f.info.queue_depth = 128;
+	assert_int_equal(decide(&f, 0, true), UBLK_REATTACH_BUSY);
+	assert_int_equal(decide(&f, 0, false), UBLK_REATTACH_BUSY);
+}
+
+/* Its server gone, a LIVE device is what a crash left: the usual rules. */
+static void test_live_device_of_dead_server(void **state)
+{
+	struct fixture f = matching();
+
+	(void)state;
+	f.info.state = UBLK_S_DEV_LIVE;
+	assert_int_equal(decide(&f, 0, true), UBLK_REATTACH_WAIT);
+	f.want.recovery = false;
+	assert_int_equal(decide(&f, 0, true), UBLK_REATTACH_REPLACE);
+	/* not LIVE: no process serves it, whatever runs under that pid now */
+	f = matching();
+	f.want.server_alive = true;
+	assert_int_equal(decide(&f, 0, true), UBLK_REATTACH_GO);
+	f.info.state = UBLK_S_DEV_DEAD;
+	assert_int_equal(decide(&f, 0, true), UBLK_REATTACH_REPLACE);
+}
+
 static void test_state_names(void **state)
 {
 	(void)state;
@@ -171,6 +219,8 @@ int main(void)
 		cmocka_unit_test(test_other_block_size_is_replaced),
 		cmocka_unit_test(test_unreadable_params_are_replaced),
 		cmocka_unit_test(test_info_error_is_replaced),
+		cmocka_unit_test(test_live_device_of_running_server_is_left_alone),
+		cmocka_unit_test(test_live_device_of_dead_server),
 		cmocka_unit_test(test_state_names),
 	};
 
