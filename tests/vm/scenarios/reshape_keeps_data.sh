@@ -58,7 +58,7 @@ grep -q '^! tenant "a".*same extent, data kept' /tmp/reload || fail "reload does
 [ "$(tenant_get a state)" = live ] || fail "a is $(tenant_get a state) after the reshape"
 dev_a=$(tenant_get a device)
 [ -b "$dev_a" ] || fail "a's device $dev_a is not a block device"
-[ "$(cat "/sys/block/${dev_a#/dev/}/mq/"*/nr_tags | head -n 1)" = 32 ] ||
+[ "$(cat "/sys/block/${dev_a#/dev/}/mq/"*/nr_tags | { head -n 1; cat >/dev/null; })" = 32 ] ||
 	fail "$dev_a does not have depth 32: $(cat "/sys/block/${dev_a#/dev/}/mq/"*/nr_tags)"
 [ "$(checksum "$dev_a")" = "$(checksum /tmp/a.bin)" ] || fail "a's data changed across the reshape"
 grep -q 'tenant "a": .* recreated on the same extent, uuid and data kept' "$DDUBLKD_LOG" ||
