@@ -103,8 +103,6 @@ struct backend {
 	bool direct; /* O_DIRECT in use */
 	bool is_blockdev;
 	bool can_discard;
-	/* A DISCARD is guaranteed to read back as zeroes (NVMe DLFEAT 001b). */
-	bool discard_zeroes;
 	/* Register the tag buffers with the ring (pins them; passthrough wants it). */
 	bool wants_fixed_buffers;
 	uint32_t max_transfer; /* NVMe: the device's largest command in bytes; 0: n/a */
@@ -145,9 +143,9 @@ int backend_sync(struct backend *be, enum backend_op op, void *buf, uint64_t len
  * Make bytes [off, off + len) read back as zeroes, whatever the backend
  * (nvme/sync.c, for the control thread): WRITE ZEROES that may deallocate
  * (NVMe DEAC where DLFEAT allows it; a file's punched hole; a block
- * device's unmapping zero-out), else a DISCARD where that is known to read
- * zeroes, else writing zeroes. Never a bare deallocate whose read-back is
- * not promised; then a FLUSH, so that the zeroes are durable before
+ * device's unmapping zero-out), else writing zeroes. Never a bare
+ * deallocate: it is advisory even where DLFEAT promises zeroes for what it
+ * deallocates. Then a FLUSH, so that the zeroes are durable before
  * anything that relies on them is recorded. 0 or -errno (then the range
  * may be partly zeroed).
  */

@@ -244,7 +244,6 @@ struct backend *nvme_backend_make(const struct nvme_ns_info *ns, const char *nam
 	be->nr_io_queues = ns->nr_io_queues;
 	be->direct = true;
 	be->can_discard = ns->max_discard_bytes >= ns->lba_size;
-	be->discard_zeroes = be->can_discard && nvme_dlfeat_reads_zeroes(ns->dlfeat);
 	be->wants_fixed_buffers = true;
 	snprintf(be->name, sizeof(be->name), "%s", name);
 	snprintf(be->path, sizeof(be->path), "%s", ns->generic_path);

@@ -111,11 +111,14 @@ static int zero_range(struct backend *be, uint64_t len, uint64_t off)
 {
 	int ret = sync_io(be, BIO_WRITE_ZEROES, true, NULL, len, off);
 
-	/* Not supported (NVMe: invalid opcode or field; a file system without fallocate). */
+	/*
+	 * Not supported (NVMe: invalid opcode or field; a file system without
+	 * fallocate): zeroes are written. Never a bare deallocate, whatever
+	 * DLFEAT says: it is advisory, a controller may skip any range of it,
+	 * and a skipped range keeps the deleted tenant's bytes.
+	 */
 	if (ret != -EOPNOTSUPP)
 		return ret;
-	if (be->discard_zeroes && backend_sync(be, BIO_DISCARD, NULL, len, off) == 0)
-		return 0;
 	return write_zeroes(be, len, off);
 }
 

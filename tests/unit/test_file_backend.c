@@ -322,11 +322,11 @@ static const struct backend_ops scripted_ops = {
 	.close = scripted_close,
 };
 
-static struct scripted scripted(int wz, int discard, int write, bool discard_zeroes)
+static struct scripted scripted(int wz, int discard, int write)
 {
 	struct scripted s = { .be = { .ops = &scripted_ops, .name = "s", .fd = -1,
 				      .block_size = 512, .max_io_bytes = 512 << 10,
-				      .can_discard = true, .discard_zeroes = discard_zeroes } };
+				      .can_discard = true } };
 
 	s.res[BIO_WRITE_ZEROES] = wz;
 	s.res[BIO_DISCARD] = discard;
@@ -341,7 +341,7 @@ static void test_zero_fallbacks(void **state)
 
 	(void)state;
 	/* Write Zeroes that may unmap, then a flush: nothing else. */
-	s = scripted(0, 0, 0, false);
+	s = scripted(0, 0, 0);
 	assert_int_equal(backend_zero(&s.be, len, off), 0);
 	assert_int_equal(s.calls[BIO_WRITE_ZEROES], 1);
 	assert_int_equal(s.bytes[BIO_WRITE_ZEROES], len);
@@ -349,34 +349,27 @@ static void test_zero_fallbacks(void **state)
 	assert_int_equal(s.calls[BIO_DISCARD] + s.calls[BIO_WRITE], 0);
 	assert_int_equal(s.calls[BIO_FLUSH], 1);
 
-	/* No Write Zeroes, deallocate promised to read zeroes: a discard. */
-	s = scripted(-EOPNOTSUPP, 0, 0, true);
-	assert_int_equal(backend_zero(&s.be, len, off), 0);
-	assert_int_equal(s.bytes[BIO_DISCARD], len);
-	assert_int_equal(s.calls[BIO_WRITE], 0);
-	assert_int_equal(s.calls[BIO_FLUSH], 1);
-
-	/* No Write Zeroes, no promise: never a bare discard; zeroes are written. */
-	s = scripted(-EOPNOTSUPP, 0, 0, false);
+	/*
+	 * No Write Zeroes: zeroes are written, never a bare deallocate, even
+	 * where DLFEAT says deallocated blocks read zeroes. A deallocate is
+	 * advisory: the controller may skip ranges (granularity, its own
+	 * choice), and what it skips keeps the deleted tenant's bytes.
+	 */
+	s = scripted(-EOPNOTSUPP, 0, 0);
 	assert_int_equal(backend_zero(&s.be, len, off), 0);
 	assert_int_equal(s.calls[BIO_DISCARD], 0);
 	assert_int_equal(s.bytes[BIO_WRITE], len);
 	assert_false(s.nonzero_write);
 	assert_int_equal(s.calls[BIO_FLUSH], 1);
 
-	/* The promised discard failed: zeroes are written. */
-	s = scripted(-EOPNOTSUPP, -EIO, 0, true);
-	assert_int_equal(backend_zero(&s.be, len, off), 0);
-	assert_int_equal(s.bytes[BIO_WRITE], len);
-
 	/* Failures are failures: no fallback hides them, nothing is flushed as done. */
-	s = scripted(-EIO, 0, 0, true);
+	s = scripted(-EIO, 0, 0);
 	assert_int_equal(backend_zero(&s.be, len, off), -EIO);
 	assert_int_equal(s.calls[BIO_DISCARD] + s.calls[BIO_WRITE] + s.calls[BIO_FLUSH], 0);
-	s = scripted(-EOPNOTSUPP, 0, -ENOSPC, false);
+	s = scripted(-EOPNOTSUPP, 0, -ENOSPC);
 	assert_int_equal(backend_zero(&s.be, len, off), -ENOSPC);
 	assert_int_equal(s.calls[BIO_FLUSH], 0);
-	s = scripted(0, 0, 0, false);
+	s = scripted(0, 0, 0);
 	s.res[BIO_FLUSH] = -EIO;
 	assert_int_equal(backend_zero(&s.be, len, off), -EIO);
 }

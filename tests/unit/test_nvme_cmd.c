@@ -579,8 +579,6 @@ static void test_write_zeroes_deac(void **state)
 		assert_int_equal(new_cmds(&ring, &tail, &c, &cmd_op), 1);
 		assert_int_equal(!!(c.cdw12 & NVME_CMD_WZ_DEAC), cases[i].deac);
 		assert_int_equal(c.cdw12 & 0xffff, (1 * MiB >> 9) - 1);
-		/* a deallocate is trusted to zero only with DLFEAT 001b */
-		assert_int_equal(be->discard_zeroes, nvme_dlfeat_reads_zeroes(cases[i].dlfeat));
 		io_uring_queue_exit(&ring);
 		backend_close(be);
 	}
