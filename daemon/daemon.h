@@ -175,6 +175,13 @@ int tenant_reshape(struct daemon *d, struct tenant *t, const struct conf_tenant 
 		   size_t errlen);
 /* Whether t's device is in use: true with who (holders.c's words) set. */
 bool tenant_held(const struct tenant *t, char *who, size_t len);
+/*
+ * The tenant's recorded ublk device exists but this daemon does not serve
+ * it (start-up refused it: held open, LIVE under a running server, not
+ * quiesced in time): true, with the operator's message in why. Such a
+ * tenant is neither deleted, zeroed nor recreated, --force or not.
+ */
+bool tenant_unserved(const struct tenant *t, char *why, size_t len);
 /* New class/QoS for a running tenant, recorded in its table: 0 or -1, unchanged. */
 int tenant_update(struct daemon *d, struct tenant *t, const struct conf_tenant *ct, char *err,
 		  size_t errlen);

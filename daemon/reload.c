@@ -110,8 +110,13 @@ static int devices_free(struct reload *r, char *err, size_t errlen)
 		struct tenant *t = tenant_find(r->d, c->tenant);
 		char who[512];
 
-		if ((c->kind != CHANGE_REMOVE && c->kind != CHANGE_RESHAPE) || !t ||
-		    !tenant_held(t, who, sizeof(who)))
+		if ((c->kind != CHANGE_REMOVE && c->kind != CHANGE_RESHAPE) || !t)
+			continue;
+		if (tenant_unserved(t, who, sizeof(who))) {
+			snprintf(err, errlen, "reload refused: %s", who);
+			return -1;
+		}
+		if (!tenant_held(t, who, sizeof(who)))
 			continue;
 		snprintf(err, errlen, "reload refused: tenant \"%s\" would be %s, but /dev/ublkb%d "
 			 "is in use: %s; nothing was changed (unmount it and stop those "

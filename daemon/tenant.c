@@ -369,6 +369,22 @@ bool tenant_held(const struct tenant *t, char *who, size_t len)
 	return t->dev && ublk_disk_holders(ublk_dev_id(t->dev), who, len);
 }
 
+bool tenant_unserved(const struct tenant *t, char *why, size_t len)
+{
+	char node[64];
+
+	if (t->dev || t->e.dev_id < 0)
+		return false;
+	snprintf(node, sizeof(node), "/dev/ublkc%d", t->e.dev_id);
+	if (access(node, F_OK) != 0)
+		return false;
+	snprintf(why, len, "tenant \"%s\": its ublk device %d still exists but this ddublkd "
+		 "does not serve it (start-up left it alone, see the log): whatever serves or "
+		 "holds it may still use the extent; nothing was changed (stop that, then "
+		 "restart ddublkd)", t->e.name, t->e.dev_id);
+	return true;
+}
+
 int tenant_del(struct daemon *d, const char *name, bool force, char *err, size_t errlen)
 {
 	struct tenant *t = tenant_find(d, name);
@@ -380,6 +396,9 @@ int tenant_del(struct daemon *d, const char *name, bool force, char *err, size_t
 		snprintf(err, errlen, "no tenant \"%s\"", name);
 		return -1;
 	}
+	/* Not even with --force: the extent may be another server's to use. */
+	if (tenant_unserved(t, err, errlen))
+		return -1;
 	if (tenant_held(t, why, sizeof(why))) {
 		if (!force) {
 			snprintf(err, errlen, "tenant \"%s\": /dev/ublkb%d is in use: %s; nothing "
@@ -506,6 +525,8 @@ int tenant_reshape(struct daemon *d, struct tenant *t, const struct conf_tenant 
 			 ublk_dev_id(t->dev), why);
 		return -1;
 	}
+	if (tenant_unserved(t, err, errlen))
+		return -1;
 	/* Recorded first: a crash from here on brings it back reshaped, on its extent. */
 	t->e = next;
 	if (pool_save(d, t->pool, why, sizeof(why)) < 0) {
@@ -514,7 +535,9 @@ int tenant_reshape(struct daemon *d, struct tenant *t, const struct conf_tenant 
 			 "was changed", t->e.name, why);
 		return -1;
 	}
+	gate_lift(t->gate); /* as in tenant_del: the stop must not wait on the limits */
 	if (t->dev && ublk_dev_destroy(&d->ctrl, t->dev, why, sizeof(why)) < 0) {
+		gate_set(t->gate, old.cls, &old.qos);
 		revert_entry(d, t, &old);
 		t->state = "failed";
 		snprintf(err, errlen, "tenant \"%s\": cannot stop its device to recreate it: %s; "

@@ -11,7 +11,12 @@
 #      add that the policy does not name;
 #  (c) a second ddublkd started while the first is stopped (SIGSTOP) leaves
 #      the first one's LIVE devices alone, recovery off or not: their
-#      tenants are "failed" in the second, and their data intact.
+#      tenants are "failed" in the second, and their data intact;
+#  (d) a device the daemon cannot re-attach (its /dev/ublkcN held open by
+#      someone else) is left alone, and its tenant can then be neither
+#      deleted (not even with --force: its extent would be zeroed under the
+#      mounted file system) nor recreated; once the char device is free,
+#      the next daemon re-attaches it with the data intact.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
@@ -151,6 +156,32 @@ kill -CONT "$DDUBLKD_PID"
 cmp -s /tmp/fs.bin "$mnt/data" || fail "$mnt/data differs"
 [ "$(tenant_get plain state)" = live ] || fail "plain is '$(tenant_get plain state)' in the first daemon"
 pass "(c) the second daemon left the LIVE devices of the stopped one alone"
+
+step "(d) a device left alone at start-up is not deleted, not even with --force"
+id=$(tenant_num fs dev_id)
+crash_daemon
+reap_crashed
+# What a stuck old server would still hold (free once the killed daemon's ring is gone).
+for ((i = 0; i < 100; i++)); do
+	{ exec 9<>"/dev/ublkc$id"; } 2>/dev/null && break
+	sleep 0.2
+done
+[ -e /proc/$$/fd/9 ] || fail "cannot open /dev/ublkc$id after the crash"
+start_daemon "$dir/good.conf"
+[ "$(tenant_get fs state)" = failed ] || fail "fs is '$(tenant_get fs state)' with /dev/ublkc$id held"
+rc=0
+out=$(ublk-ctl del --force fs 2>&1) || rc=$?
+echo "  del --force fs: exit $rc: $out"
+[ "$rc" = 1 ] || fail "del --force of an unserved tenant exited $rc, expected 1"
+grep -q "does not serve it" <<<"$out" || fail "del --force fs: no clear reason: $out"
+[ -n "$(tenant_get fs name)" ] || fail "fs is no longer listed after the refused del"
+[ -b "$dev" ] || fail "$dev is gone after the refused del"
+exec 9>&-
+stop_daemon
+start_daemon "$dir/good.conf"
+assert_reattached fs "$dev"
+cmp -s /tmp/fs.bin "$mnt/data" || fail "$mnt/data differs after the refused del"
+pass "(d) the unserved tenant kept its device and data; re-attached once its char device was free"
 
 umount "$mnt" || fail "umount $mnt failed"
 stop_daemon
