@@ -621,7 +621,10 @@ static void record_one(struct daemon *d, struct pool *p, const struct table_entr
 
 	t = append_tenant(d, e, p);
 	if (!t) {
-		log_err("tenant \"%s\": out of memory", e->name);
+		/* Unlisted, its record would go with the next save: leave the backend alone. */
+		snprintf(p->broken, sizeof(p->broken), "backend \"%s\": out of memory reading "
+			 "its tenant table (tenant \"%s\")", p->be->name, e->name);
+		log_err("%s; the backend is left alone until ddublkd restarts", p->broken);
 		return;
 	}
 	/* Kept in the list either way, so that saving p's table keeps its record. */
