@@ -135,7 +135,7 @@ build_one() {
 		return 0
 	fi
 	work=$cache/build-$key
-	echo "build-kernel: building $1 kernel $key; ~10 min on 2 cores" >&2
+	echo "build-kernel: building $1 kernel $key; ~12 min on 2 cores" >&2
 	unpack "$work" "$1"
 	make_image "$work" "$out" "$1"
 	rm -rf "$work"
