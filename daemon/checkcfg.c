@@ -151,20 +151,11 @@ static void look_file(const struct conf_backend *cb, struct seen *s)
 		read_table(cb, cb->path, s);
 }
 
-static bool is_nvme(const struct conf_backend *cb)
-{
-	char ns[NVME_NAME_MAX];
-
-	if (cb->type != CONF_BACKEND_AUTO)
-		return cb->type == CONF_BACKEND_NVME;
-	return cb->controller[0] || nvme_path_namespace(cb->path, ns, sizeof(ns)) == 1;
-}
-
 static void look(const struct conf_backend *cb, struct seen *s)
 {
 	size_t skipped;
 
-	if (is_nvme(cb))
+	if (backend_is_nvme(cb)) /* as backend_open() decides */
 		look_nvme(cb, s);
 	else
 		look_file(cb, s);

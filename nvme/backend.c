@@ -7,21 +7,20 @@
 #include "nvme/discover.h"
 #include "ublk/uapi.h"
 
-int backend_open(const struct conf_backend *cb, struct backend **out, char *err, size_t errlen)
+bool backend_is_nvme(const struct conf_backend *cb)
 {
 	char ns[NVME_NAME_MAX];
 
-	switch (cb->type) {
-	case CONF_BACKEND_FILE:
-		return file_backend_open(cb, out, err, errlen);
-	case CONF_BACKEND_NVME:
+	if (cb->type != CONF_BACKEND_AUTO)
+		return cb->type == CONF_BACKEND_NVME;
+	return cb->controller[0] || nvme_path_namespace(cb->path, ns, sizeof(ns)) == 1;
+}
+
+int backend_open(const struct conf_backend *cb, struct backend **out, char *err, size_t errlen)
+{
+	if (backend_is_nvme(cb))
 		return nvme_backend_open(cb, out, err, errlen);
-	case CONF_BACKEND_AUTO:
-	default:
-		if (cb->controller[0] || nvme_path_namespace(cb->path, ns, sizeof(ns)) == 1)
-			return nvme_backend_open(cb, out, err, errlen);
-		return file_backend_open(cb, out, err, errlen);
-	}
+	return file_backend_open(cb, out, err, errlen);
 }
 
 void backend_close(struct backend *be)

@@ -125,6 +125,12 @@ static inline struct io_uring_sqe *backend_get_sqe(struct io_uring *ring)
 }
 
 /*
+ * Whether cb is served by NVMe passthrough: type "nvme", or "auto" naming
+ * a controller + nsid or a path that is an NVMe namespace. Everything else
+ * goes through the file backend.
+ */
+bool backend_is_nvme(const struct conf_backend *cb);
+/*
  * Open the backend a policy entry describes: its type, or for "auto" the
  * nvme backend for an NVMe namespace and the file backend for the rest.
  */
