@@ -8,7 +8,7 @@
  * key is the setting's path (daemon.workers, tenants[2].size, ...).
  */
 #include "conf/config.h"
-#include "conf/table.h"
+#include "store/table.h"
 #include "common/err.h"
 #include "common/text.h"
 

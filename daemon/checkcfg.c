@@ -6,7 +6,7 @@
  * /dev/nvmeXnY, /dev/ngXnY or controller + nsid), its tenant table is read
  * read-only (what `ublk-ctl add` and earlier policies left there), and the
  * policy's new tenants are placed on what is free exactly as a start
- * places them (conf/place.h). Nothing is written, created or locked.
+ * places them (store/place.h). Nothing is written, created or locked.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,10 +20,10 @@
 #include <unistd.h>
 
 #include "common/units.h"
-#include "conf/place.h"
+#include "store/place.h"
 #include "daemon/daemon.h"
-#include "nvme/discover.h"
-#include "nvme/identify.h"
+#include "backend/nvme/discover.h"
+#include "backend/identify.h"
 
 /* What the start will find on one backend. */
 struct seen {

@@ -15,10 +15,10 @@
 
 #include "conf/config.h"
 #include "conf/diff.h"
-#include "conf/extent.h"
-#include "conf/table.h"
+#include "store/extent.h"
+#include "store/table.h"
 #include "ctl/proto.h"
-#include "nvme/backend.h"
+#include "backend/backend.h"
 #include "router/router.h"
 #include "sched/qos.h"
 #include "ublk/ctrl.h"
@@ -40,7 +40,7 @@ struct pool {
 	/* The table as pools_open read it, until tenants_restore takes it. */
 	struct table loaded;
 	bool have_loaded;
-	/* Held while served: this daemon's exclusive claim (nvme/identify.h). */
+	/* Held while served: this daemon's exclusive claim (backend/identify.h). */
 	int claim[2];
 	/* Set when the table could not be read: the backend is left alone. */
 	char broken[1024];

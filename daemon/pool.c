@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Pools: the backends tenants are carved from. The first `reserved` bytes
- * of each hold its tenant table (conf/table.h), read at start-up and
+ * of each hold its tenant table (store/table.h), read at start-up and
  * rewritten, as a new generation, on every change of its tenants.
  *
  * An NVMe passthrough pool gets a router (router/): its tenants' requests
@@ -18,9 +18,9 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/units.h"
-#include "conf/backend_id.h"
+#include "backend/backend_id.h"
 #include "daemon/daemon.h"
-#include "nvme/identify.h"
+#include "backend/identify.h"
 #include "sched/sched.h"
 
 static void log_backend(const struct backend *be)

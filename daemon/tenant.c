@@ -16,7 +16,7 @@
 
 #include "common/log.h"
 #include "common/units.h"
-#include "conf/place.h"
+#include "store/place.h"
 #include "daemon/daemon.h"
 
 struct tenant *tenant_find(struct daemon *d, const char *name)

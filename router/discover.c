@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nvme/discover.h"
+#include "backend/nvme/discover.h"
 #include "router/cpulist.h"
 
 #define TEXT_MAX 8192 /* a cpu_list of a few hundred CPUs */

@@ -9,7 +9,7 @@
  *   on one of the NQ's CPUs and the NQ is a DEFAULT one (worker rings are
  *   not IOPOLL); everything else goes to the NQ's pinned submitter.
  * - NQ_ROUTE_QID (kernels with the patch series, patches/linux-6.1): the
- *   command names its queue (NVME_URING_CMD_IO_QID, nvme/nvme_qid.h), so
+ *   command names its queue (NVME_URING_CMD_IO_QID, backend/nvme/nvme_qid.h), so
  *   the owner submits every request itself, from any CPU: DEFAULT NQs on
  *   its ring, POLL NQs on its IOPOLL ring (port->poll_ring), which it polls
  *   while they have commands. A request another thread lets go goes to the
@@ -26,7 +26,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "nvme/backend.h"
+#include "backend/backend.h"
 #include "router/req.h"
 #include "router/submitter.h"
 #include "sched/nq.h"

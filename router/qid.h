@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "nvme/backend.h"
+#include "backend/backend.h"
 
 /* true if be's kernel took a command steered to hardware queue hctx. */
 bool qid_supported(struct backend *be, unsigned hctx);

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nvme/backend.h"
+#include "backend/backend.h"
 #include "router/inbox.h"
 #include "sched/sched.h"
 

@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "conf/config.h"
-#include "nvme/backend.h"
+#include "backend/backend.h"
 #include "router/discover.h"
 #include "router/req.h"
 #include "stats/hist.h"

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nvme/backend.h"
+#include "backend/backend.h"
 #include "router/req.h"
 #include "sched/nq.h"
 

@@ -15,7 +15,7 @@
 
 #include "stats/hist.h"
 
-/* Request kinds, in nvme/backend.h's enum backend_op order. */
+/* Request kinds, in backend/backend.h's enum backend_op order. */
 enum stats_op {
 	STATS_OP_READ = 0,
 	STATS_OP_WRITE,

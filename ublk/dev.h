@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nvme/backend.h"
+#include "backend/backend.h"
 #include "router/router.h"
 #include "stats/io.h"
 #include "ublk/ctrl.h"

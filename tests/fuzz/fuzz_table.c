@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target: table_decode() on arbitrary bytes (conf/table.h).
+ * libFuzzer target: table_decode() on arbitrary bytes (store/table.h).
  *
  * Whatever decodes must encode back to exactly the bytes it came from (a
  * table has one image: every byte is checked or must be zero) and decode
@@ -20,7 +20,7 @@
 #include "tests/fuzz/fuzz_check.h"
 
 #include "common/crc32c.h"
-#include "conf/table.h"
+#include "store/table.h"
 
 #define H_LENGTH 24
 #define H_CRC 28

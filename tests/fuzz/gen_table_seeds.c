@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf/table.h"
+#include "store/table.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)

@@ -19,10 +19,10 @@
 #include <sys/sysmacros.h>
 
 #include "common/log.h"
-#include "conf/backend_id.h"
+#include "backend/backend_id.h"
 #include "conf/config.h"
 #include "conf/diff.h"
-#include "nvme/identify.h"
+#include "backend/identify.h"
 
 #define GiB (1ULL << 30)
 #define MiB (1ULL << 20)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* First-fit extent allocator (conf/extent.h). */
+/* First-fit extent allocator (store/extent.h). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "conf/extent.h"
+#include "store/extent.h"
 
 #define K4 4096ULL
 #define MiB (1ULL << 20)

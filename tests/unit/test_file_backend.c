@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "nvme/backend.h"
+#include "backend/backend.h"
 #include "ublk/uapi.h"
 
 struct fixture {

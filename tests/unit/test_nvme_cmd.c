@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * NVMe passthrough without hardware: command encoding (nvme/cmd.h), the
+ * NVMe passthrough without hardware: command encoding (backend/nvme/cmd.h), the
  * splitting arithmetic, status -> errno, and the name/sysfs helpers of
- * nvme/discover.h. The split bookkeeping is driven through the real
+ * backend/nvme/discover.h. The split bookkeeping is driven through the real
  * backend's queue/complete on a ring that is never submitted: the test
  * reads the SQEs it fills and answers them with made-up CQEs.
  */
@@ -19,8 +19,8 @@
 #include <cmocka.h>
 #include <liburing.h>
 
-#include "nvme/cmd.h"
-#include "nvme/discover.h"
+#include "backend/nvme/cmd.h"
+#include "backend/nvme/discover.h"
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)

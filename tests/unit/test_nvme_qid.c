@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * nvme/nvme_qid.h: the queue-steering cmd_ops have the values the kernel
+ * backend/nvme/nvme_qid.h: the queue-steering cmd_ops have the values the kernel
  * patch (patches/linux-6.1/0005) gives them, and the hardware queue goes
  * into the last word of struct nvme_uring_cmd and nowhere else. Included
  * after <libnvme.h>, as the daemon does.
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "nvme/nvme_qid.h"
+#include "backend/nvme/nvme_qid.h"
 
 static void test_cmd_op_values(void **state)
 {

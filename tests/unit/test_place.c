@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Placement before a start (conf/place.h): the tenants a backend's table
+ * Placement before a start (store/place.h): the tenants a backend's table
  * records take their extents, rounded up to whole MiB, before the policy's
  * new tenants are placed first fit; what does not fit is named.
  */
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "conf/place.h"
+#include "store/place.h"
 
 #define GiB (1ULL << 30)
 #define MiB (1ULL << 20)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The tenant table in the backend's metadata region (conf/table.h). */
+/* The tenant table in the backend's metadata region (store/table.h). */
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -14,9 +14,9 @@
 #include <cmocka.h>
 
 #include "common/crc32c.h"
-#include "conf/table.h"
+#include "store/table.h"
 
-/* The layout the on-disk format promises (conf/table.c); pinned here on purpose. */
+/* The layout the on-disk format promises (store/table.c); pinned here on purpose. */
 #define HDR 64
 #define ENT 256
 #define H_VERSION 8

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf/table.h"
+#include "store/table.h"
 
 static int img_read(void *ctx, void *buf, size_t len, uint64_t off)
 {

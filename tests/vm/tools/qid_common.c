@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "qid_common.h"
 
-#include "nvme/nvme_qid.h"
+#include "backend/nvme/nvme_qid.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
 /*
  * Shared by the guest-side queue-steering tools (qid_smoke, qid_stress):
  * what the namespace's hardware queues are, and steered commands
- * (nvme/nvme_qid.h) on rings set up for NVMe passthrough.
+ * (backend/nvme/nvme_qid.h) on rings set up for NVMe passthrough.
  */
 #ifndef DDUBLK_QID_COMMON_H
 #define DDUBLK_QID_COMMON_H

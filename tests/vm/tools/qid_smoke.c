@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * qid_smoke: guest-side check of NVMe passthrough queue steering
- * (patches/linux-6.1/0004 and 0005, nvme/nvme_qid.h). Run by the VM
+ * (patches/linux-6.1/0004 and 0005, backend/nvme/nvme_qid.h). Run by the VM
  * scenarios tests/vm/scenarios/kernel_qid*.sh, as root, with debugfs on
  * /sys/kernel/debug, on a scratch namespace (it writes from byte offset
  * 1 MiB on: 4 KiB per hardware queue, then 8 KiB blocks from 5 MiB on).
@@ -27,7 +27,7 @@
  */
 #include "qid_common.h"
 
-#include "nvme/nvme_qid.h"
+#include "backend/nvme/nvme_qid.h"
 
 #include <errno.h>
 #include <signal.h>

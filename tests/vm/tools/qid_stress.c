@@ -2,7 +2,7 @@
 /*
  * qid_stress: several "tenants" (threads) hammer every hardware queue of
  * an NVMe namespace with steered passthrough writes and reads
- * (NVME_URING_CMD_IO_QID, nvme/nvme_qid.h) for a while, each tenant in its
+ * (NVME_URING_CMD_IO_QID, backend/nvme/nvme_qid.h) for a while, each tenant in its
  * own extent, each read checked against what the tenant last wrote there.
  * Every tenant sends a quarter of its commands to one hot queue of its own
  * and a quarter to a hot queue that all tenants share (the last polled

@@ -9,10 +9,10 @@
  * of it, a mounted device, or one another driver holds (device-mapper, md).
  *
  * The identity is gathered from the system by backend_identify()
- * (nvme/backend_id.c); comparing and judging it is pure, for the tests.
+ * (backend/identify.c); comparing and judging it is pure, for the tests.
  */
-#ifndef DDUBLK_CONF_BACKEND_ID_H
-#define DDUBLK_CONF_BACKEND_ID_H
+#ifndef DDUBLK_BACKEND_BACKEND_ID_H
+#define DDUBLK_BACKEND_BACKEND_ID_H
 
 #include <limits.h>
 #include <stdbool.h>

@@ -31,8 +31,8 @@
  * Pure encode/decode plus load/save over a tiny I/O interface, so the
  * unit tests and the fuzz target need no device.
  */
-#ifndef DDUBLK_CONF_TABLE_H
-#define DDUBLK_CONF_TABLE_H
+#ifndef DDUBLK_STORE_TABLE_H
+#define DDUBLK_STORE_TABLE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Placement of tenants on backends before anything is created (place.h). */
-#include "conf/place.h"
+#include "store/place.h"
 
 #include <errno.h>
 #include <stdio.h>

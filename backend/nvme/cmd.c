@@ -2,7 +2,7 @@
 /* libnvme first: it carries its own copy of the kernel's nvme_ioctl.h. */
 #include <libnvme.h>
 
-#include "nvme/cmd.h"
+#include "backend/nvme/cmd.h"
 
 #include <endian.h>
 #include <errno.h>

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Finding out what a policy's backend is (conf/backend_id.h) and claiming
+ * Finding out what a policy's backend is (backend/backend_id.h) and claiming
  * it for this daemon alone.
  */
-#ifndef DDUBLK_NVME_IDENTIFY_H
-#define DDUBLK_NVME_IDENTIFY_H
+#ifndef DDUBLK_BACKEND_IDENTIFY_H
+#define DDUBLK_BACKEND_IDENTIFY_H
 
 #include <stddef.h>
 
-#include "conf/backend_id.h"
+#include "backend/backend_id.h"
 #include "conf/config.h"
 
 /* Where backend lock files live (NVMe namespaces and block devices). */

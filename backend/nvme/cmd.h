@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "nvme/backend.h"
-#include "nvme/nvme_qid.h" /* queue steering: the kernel series of patches/linux-6.1 */
+#include "backend/backend.h"
+#include "backend/nvme/nvme_qid.h" /* queue steering: the kernel series of patches/linux-6.1 */
 
 /* NLB is a 16-bit field (0's based): one command moves at most this many blocks. */
 #define NVME_CMD_MAX_BLOCKS 65536u

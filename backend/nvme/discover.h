@@ -79,7 +79,7 @@ int nvme_discover(const struct conf_backend *cb, struct nvme_ns_info *out, char 
 
 struct backend;
 /*
- * nvme/passthru.c: the passthrough backend on fd (the generic char device)
+ * backend/nvme/passthru.c: the passthrough backend on fd (the generic char device)
  * for a namespace nvme_discover() described; NULL if out of memory. The
  * tests build one on no device to drive its queue/complete methods.
  */

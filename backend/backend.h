@@ -14,8 +14,8 @@
  * The backend object is shared by every worker; its methods must not keep
  * per-call state outside struct backend_io.
  */
-#ifndef DDUBLK_NVME_BACKEND_H
-#define DDUBLK_NVME_BACKEND_H
+#ifndef DDUBLK_BACKEND_BACKEND_H
+#define DDUBLK_BACKEND_BACKEND_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -138,7 +138,7 @@ int backend_open(const struct conf_backend *cb, struct backend **out, char *err,
 void backend_close(struct backend *be);
 
 /*
- * Run one request to completion on a private ring (nvme/sync.c): for the
+ * Run one request to completion on a private ring (backend/sync.c): for the
  * control thread's rare I/O (the tenant table, discarding a freed extent),
  * never for tenant requests. buf: page aligned (READ/WRITE), else NULL.
  * 0 or -errno.
@@ -147,7 +147,7 @@ int backend_sync(struct backend *be, enum backend_op op, void *buf, uint64_t len
 
 /*
  * Make bytes [off, off + len) read back as zeroes, whatever the backend
- * (nvme/sync.c, for the control thread): WRITE ZEROES that may deallocate
+ * (backend/sync.c, for the control thread): WRITE ZEROES that may deallocate
  * (NVMe DEAC where DLFEAT allows it; a file's punched hole; a block
  * device's unmapping zero-out), else writing zeroes. Never a bare
  * deallocate: it is advisory even where DLFEAT promises zeroes for what it

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-#include "nvme/backend.h"
+#include "backend/backend.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-#include "nvme/discover.h"
+#include "backend/nvme/discover.h"
 #include "ublk/uapi.h"
 
 bool backend_is_nvme(const struct conf_backend *cb)

@@ -5,7 +5,7 @@
  * A sorted array: a backend carries tens of tenants, not millions, and a
  * flat array keeps every invariant checkable by reading it in order.
  */
-#include "conf/extent.h"
+#include "store/extent.h"
 
 #include <errno.h>
 #include <stdbool.h>

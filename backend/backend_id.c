@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "conf/backend_id.h"
+#include "backend/backend_id.h"
 #include "common/err.h"
 
 #include <stdio.h>

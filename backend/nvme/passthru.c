@@ -15,8 +15,8 @@
  * full until its commands complete, and the caller knows when that may
  * be; queued again, it resumes with the command that failed.
  */
-#include "nvme/cmd.h"
-#include "nvme/discover.h"
+#include "backend/nvme/cmd.h"
+#include "backend/nvme/discover.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "nvme/backend.h"
+#include "backend/backend.h"
 
 #define PASSTHRU_MAX_IO_BYTES (512u << 10)
 

@@ -35,7 +35,7 @@
  * zero, so a table has exactly one image and the lengths in the header are
  * only compared with what the count implies, never used to index.
  */
-#include "conf/table.h"
+#include "store/table.h"
 #include "common/crc32c.h"
 #include "common/err.h"
 #include "common/units.h"

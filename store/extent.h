@@ -6,8 +6,8 @@
  * Extents never overlap, are aligned to `align` (start and length), and lie
  * inside [base, capacity). Allocation is first-fit, lowest address first.
  */
-#ifndef DDUBLK_CONF_EXTENT_H
-#define DDUBLK_CONF_EXTENT_H
+#ifndef DDUBLK_STORE_EXTENT_H
+#define DDUBLK_STORE_EXTENT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "nvme/identify.h"
+#include "backend/identify.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,7 +15,7 @@
 
 #include "common/log.h"
 #include "common/mountinfo.h"
-#include "nvme/discover.h"
+#include "backend/nvme/discover.h"
 
 /* Copy s into buf[len], cut if need be (kernel names fit; a cut one does not match). */
 static void copy_name(char *buf, size_t len, const char *s)

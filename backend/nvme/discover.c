@@ -2,7 +2,7 @@
 /* libnvme first: it carries its own copy of the kernel's nvme_ioctl.h. */
 #include <libnvme.h>
 
-#include "nvme/discover.h"
+#include "backend/nvme/discover.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nvme/backend.h"
+#include "backend/backend.h"
 
 #define SYNC_RING_ENTRIES 8
 

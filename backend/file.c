@@ -18,7 +18,7 @@
 
 #include "common/log.h"
 #include "common/units.h"
-#include "nvme/backend.h"
+#include "backend/backend.h"
 
 #define FILE_MAX_IO_BYTES (512u << 10)
 

@@ -10,16 +10,16 @@
  *
  * Pure: extent maps in, a verdict out; every trial allocation is undone.
  */
-#ifndef DDUBLK_CONF_PLACE_H
-#define DDUBLK_CONF_PLACE_H
+#ifndef DDUBLK_STORE_PLACE_H
+#define DDUBLK_STORE_PLACE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "conf/config.h"
-#include "conf/extent.h"
-#include "conf/table.h"
+#include "store/extent.h"
+#include "store/table.h"
 
 /* One backend as the start will find it. */
 struct conf_room {
