@@ -13,6 +13,7 @@
 
 #include <liburing.h>
 
+#include "backend/backend.h"
 #include "ublk/uapi.h"
 
 /* Which opcode encoding the kernel speaks (6.1: legacy only). */
@@ -28,6 +29,9 @@ const char *ublk_form_name(enum ublk_opcode_form form);
 uint32_t ublk_ctrl_opcode(uint32_t legacy_op, enum ublk_opcode_form form);
 /* Legacy io opcode (UBLK_IO_*) -> the opcode to send in `form`. */
 uint32_t ublk_io_opcode(uint32_t legacy_op, enum ublk_opcode_form form);
+
+/* Map a UBLK_IO_OP_* to a backend op; -EOPNOTSUPP for anything else. */
+int ublk_backend_op(unsigned ublk_op);
 
 /* Short name of a control opcode for messages ("ADD_DEV"). */
 const char *ublk_ctrl_name(uint32_t legacy_op);

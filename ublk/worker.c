@@ -465,7 +465,7 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io)
 			 "\"%s\" in hand (test hook)", q->name);
 		raise(SIGKILL);
 	}
-	op = ret ? ret : backend_op_from_ublk(req.op);
+	op = ret ? ret : ublk_backend_op(req.op);
 	if (op < 0) {
 		count_refused(q, ret == -EIO ? STATS_ERR_RANGE : STATS_ERR_UNSUPPORTED);
 		commit(w, io, op);

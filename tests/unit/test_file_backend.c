@@ -22,7 +22,6 @@
 #include <cmocka.h>
 
 #include "backend/backend.h"
-#include "ublk/uapi.h"
 
 struct fixture {
 	char dir[64];
@@ -213,17 +212,6 @@ static void test_existing_file_is_extended_never_shrunk(void **state)
 	backend_close(be);
 }
 
-static void test_op_mapping(void **state)
-{
-	(void)state;
-	assert_int_equal(backend_op_from_ublk(UBLK_IO_OP_READ), BIO_READ);
-	assert_int_equal(backend_op_from_ublk(UBLK_IO_OP_WRITE), BIO_WRITE);
-	assert_int_equal(backend_op_from_ublk(UBLK_IO_OP_FLUSH), BIO_FLUSH);
-	assert_int_equal(backend_op_from_ublk(UBLK_IO_OP_DISCARD), BIO_DISCARD);
-	assert_int_equal(backend_op_from_ublk(UBLK_IO_OP_WRITE_ZEROES), BIO_WRITE_ZEROES);
-	assert_int_equal(backend_op_from_ublk(UBLK_IO_OP_WRITE_SAME), -EOPNOTSUPP);
-}
-
 /* An unmapping WRITE ZEROES punches a hole first: zeroes, and the space goes back. */
 static void test_write_zeroes_unmap_punches(void **state)
 {
@@ -389,7 +377,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_zeroes_unmap_punches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_file, setup, teardown),
 		cmocka_unit_test(test_zero_fallbacks),
-		cmocka_unit_test(test_op_mapping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -191,6 +191,17 @@ static void test_flags_describe(void **state)
 	assert_null(ublk_flag_name(63));
 }
 
+static void test_op_mapping(void **state)
+{
+	(void)state;
+	assert_int_equal(ublk_backend_op(UBLK_IO_OP_READ), BIO_READ);
+	assert_int_equal(ublk_backend_op(UBLK_IO_OP_WRITE), BIO_WRITE);
+	assert_int_equal(ublk_backend_op(UBLK_IO_OP_FLUSH), BIO_FLUSH);
+	assert_int_equal(ublk_backend_op(UBLK_IO_OP_DISCARD), BIO_DISCARD);
+	assert_int_equal(ublk_backend_op(UBLK_IO_OP_WRITE_ZEROES), BIO_WRITE_ZEROES);
+	assert_int_equal(ublk_backend_op(UBLK_IO_OP_WRITE_SAME), -EOPNOTSUPP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +215,7 @@ int main(void)
 		cmocka_unit_test(test_decode_flush_and_unknown),
 		cmocka_unit_test(test_desc_mmap_layout),
 		cmocka_unit_test(test_flags_describe),
+		cmocka_unit_test(test_op_mapping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
