@@ -5,7 +5,6 @@
 #include <stdlib.h>
 
 #include "backend/nvme/discover.h"
-#include "ublk/uapi.h"
 
 bool backend_is_nvme(const struct conf_backend *cb)
 {
@@ -29,14 +28,7 @@ void backend_close(struct backend *be)
 		be->ops->close(be);
 }
 
-int backend_op_from_ublk(unsigned ublk_op)
+const char *backend_route_ns(const struct backend *be)
 {
-	switch (ublk_op) {
-	case UBLK_IO_OP_READ: return BIO_READ;
-	case UBLK_IO_OP_WRITE: return BIO_WRITE;
-	case UBLK_IO_OP_FLUSH: return BIO_FLUSH;
-	case UBLK_IO_OP_DISCARD: return BIO_DISCARD;
-	case UBLK_IO_OP_WRITE_ZEROES: return BIO_WRITE_ZEROES;
-	default: return -EOPNOTSUPP;
-	}
+	return be->ops->route_ns ? be->ops->route_ns(be) : NULL;
 }

@@ -91,6 +91,14 @@ struct backend_ops {
 	int (*complete)(struct backend *be, struct io_uring *ring, struct backend_io *io,
 			const struct io_uring_cqe *cqe, uint64_t user_data);
 	void (*close)(struct backend *be);
+	/* What the backend is, for the log: "on /dev/ng0n1, LBA size 4096, ...". */
+	void (*describe)(const struct backend *be, char *buf, size_t len);
+	/*
+	 * The NVMe namespace ("nvme0n1") whose hardware queues a router may
+	 * schedule requests onto; NULL (or no method): none, every worker
+	 * submits to the backend directly.
+	 */
+	const char *(*route_ns)(const struct backend *be);
 };
 
 struct backend {
@@ -105,9 +113,6 @@ struct backend {
 	bool can_discard;
 	/* Register the tag buffers with the ring (pins them; passthrough wants it). */
 	bool wants_fixed_buffers;
-	uint32_t max_transfer; /* NVMe: the device's largest command in bytes; 0: n/a */
-	unsigned nr_io_queues; /* NVMe: I/O queues the block layer shows; 0: unknown */
-	char nvme_ns[32]; /* NVMe passthrough: the namespace ("nvme0n1"); else "" */
 	int fd;
 	void *priv;
 };
@@ -136,6 +141,8 @@ bool backend_is_nvme(const struct conf_backend *cb);
  */
 int backend_open(const struct conf_backend *cb, struct backend **out, char *err, size_t errlen);
 void backend_close(struct backend *be);
+/* be->ops->route_ns(be), or NULL for a backend without routable queues. */
+const char *backend_route_ns(const struct backend *be);
 
 /*
  * Run one request to completion on a private ring (backend/sync.c): for the
@@ -156,9 +163,6 @@ int backend_sync(struct backend *be, enum backend_op op, void *buf, uint64_t len
  * may be partly zeroed).
  */
 int backend_zero(struct backend *be, uint64_t len, uint64_t off);
-
-/* Map a UBLK_IO_OP_* to a backend op; -EOPNOTSUPP for anything else. */
-int backend_op_from_ublk(unsigned ublk_op);
 
 /* The file backend (regular file or block device, io_uring read/write). */
 int file_backend_open(const struct conf_backend *cb, struct backend **out, char *err,

@@ -148,7 +148,17 @@ static void file_close(struct backend *be)
 	free(be);
 }
 
+static void file_describe(const struct backend *be, char *buf, size_t len)
+{
+	char sz[32];
+
+	snprintf(buf, len, "on %s (%s), %s, block size %u", be->path,
+		 be->is_blockdev ? "block device" : "file", format_size(be->size, sz, sizeof(sz)),
+		 be->block_size);
+}
+
 static const struct backend_ops file_ops = {
+	.describe = file_describe,
 	.kind = "file",
 	.queue = file_queue,
 	.complete = file_complete,

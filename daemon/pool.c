@@ -25,20 +25,10 @@
 
 static void log_backend(const struct backend *be)
 {
-	char sz[32], xfer[32], queues[32] = "unknown";
+	char what[PATH_MAX + 160];
 
-	format_size(be->size, sz, sizeof(sz));
-	if (!be->max_transfer) {
-		log_info("backend \"%s\": %s on %s (%s), %s, block size %u", be->name,
-			 be->ops->kind, be->path, be->is_blockdev ? "block device" : "file", sz,
-			 be->block_size);
-		return;
-	}
-	if (be->nr_io_queues)
-		snprintf(queues, sizeof(queues), "%u", be->nr_io_queues);
-	log_info("backend \"%s\": %s on %s, %s, LBA size %u, max transfer %s, %s I/O queues",
-		 be->name, be->ops->kind, be->path, sz, be->block_size,
-		 format_size(be->max_transfer, xfer, sizeof(xfer)), queues);
+	be->ops->describe(be, what, sizeof(what));
+	log_info("backend \"%s\": %s %s", be->name, be->ops->kind, what);
 }
 
 /* struct table_io over the backend's own I/O path. */
@@ -188,15 +178,16 @@ int pool_scrub(struct pool *p, uint64_t offset, uint64_t size, char *err, size_t
 
 static void pool_route(struct pool *p, const struct conf_sched *cs)
 {
+	const char *ns = backend_route_ns(p->be);
 	char why[512];
 
-	if (!p->be->nvme_ns[0]) {
+	if (!ns) {
 		if (cs->mode == CONF_SCHED_DAREDEVIL)
 			log_info("backend \"%s\": not NVMe passthrough, so no NVMe queues to "
 				 "schedule: every worker submits to it directly", p->be->name);
 		return;
 	}
-	if (router_create(p->be, p->be->nvme_ns, cs, &p->router, why, sizeof(why)) < 0) {
+	if (router_create(p->be, ns, cs, &p->router, why, sizeof(why)) < 0) {
 		p->router = NULL;
 		log_warn("backend \"%s\": no queue routing (%s); every worker submits to its own "
 			 "CPU's NVMe queue", p->be->name, why);

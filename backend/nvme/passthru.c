@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/units.h"
 #include "backend/backend.h"
 
 #define PASSTHRU_MAX_IO_BYTES (512u << 10)
@@ -40,7 +41,9 @@
 
 struct passthru {
 	struct nvme_cmd_ns ns;
-	uint32_t max_transfer;
+	uint32_t max_transfer; /* the device's largest command in bytes */
+	unsigned nr_io_queues; /* I/O queues the block layer shows; 0: unknown */
+	char ns_name[NVME_NAME_MAX]; /* "nvme0n1" */
 	bool wz_deac; /* WRITE ZEROES with io->unmap sets DEAC (DLFEAT) */
 };
 
@@ -190,11 +193,30 @@ static void pt_close(struct backend *be)
 	free(be);
 }
 
+static void pt_describe(const struct backend *be, char *buf, size_t len)
+{
+	const struct passthru *pt = pt_of(be);
+	char sz[32], xfer[32], queues[32] = "unknown";
+
+	if (pt->nr_io_queues)
+		snprintf(queues, sizeof(queues), "%u", pt->nr_io_queues);
+	snprintf(buf, len, "on %s, %s, LBA size %u, max transfer %s, %s I/O queues", be->path,
+		 format_size(be->size, sz, sizeof(sz)), be->block_size,
+		 format_size(pt->max_transfer, xfer, sizeof(xfer)), queues);
+}
+
+static const char *pt_route_ns(const struct backend *be)
+{
+	return pt_of(be)->ns_name;
+}
+
 static const struct backend_ops passthru_ops = {
 	.kind = "nvme passthrough",
 	.queue = pt_queue,
 	.complete = pt_complete,
 	.close = pt_close,
+	.describe = pt_describe,
+	.route_ns = pt_route_ns,
 };
 
 static unsigned ilog2_u32(uint32_t v)
@@ -232,6 +254,8 @@ struct backend *nvme_backend_make(const struct nvme_ns_info *ns, const char *nam
 		.dsm_ranges = ns->max_discard_ranges,
 	};
 	pt->max_transfer = ns->max_transfer;
+	pt->nr_io_queues = ns->nr_io_queues;
+	snprintf(pt->ns_name, sizeof(pt->ns_name), "%s", ns->ns);
 	pt->wz_deac = nvme_dlfeat_wz_deac(ns->dlfeat);
 	be->ops = &passthru_ops;
 	be->fd = fd;
@@ -240,14 +264,11 @@ struct backend *nvme_backend_make(const struct nvme_ns_info *ns, const char *nam
 	be->block_size = ns->lba_size;
 	be->max_io_bytes = ns->max_transfer < PASSTHRU_MAX_IO_BYTES ? ns->max_transfer :
 								       PASSTHRU_MAX_IO_BYTES;
-	be->max_transfer = ns->max_transfer;
-	be->nr_io_queues = ns->nr_io_queues;
 	be->direct = true;
 	be->can_discard = ns->max_discard_bytes >= ns->lba_size;
 	be->wants_fixed_buffers = true;
 	snprintf(be->name, sizeof(be->name), "%s", name);
 	snprintf(be->path, sizeof(be->path), "%s", ns->generic_path);
-	snprintf(be->nvme_ns, sizeof(be->nvme_ns), "%s", ns->ns);
 	return be;
 }
 
