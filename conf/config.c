@@ -68,6 +68,7 @@ static const char *const on_stop_names[] = {
 	[CONF_ON_STOP_KEEP] = "keep",
 };
 
+/* A scheduler mode's policy name; its code is sched/mode_NAME.c (see sched/mode.h). */
 static const char *const sched_modes[] = {
 	[CONF_SCHED_STATIC] = "static",
 	[CONF_SCHED_DAREDEVIL] = "daredevil",

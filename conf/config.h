@@ -111,6 +111,7 @@ enum conf_on_stop {
 	CONF_ON_STOP_KEEP,
 };
 
+/* Each mode's code is sched/mode_NAME.c, its policy name in config.c's sched_modes[]. */
 enum conf_sched_mode {
 	CONF_SCHED_STATIC = 0, /* like stock blk-mq: a worker's own queue, no classes */
 	CONF_SCHED_DAREDEVIL,

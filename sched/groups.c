@@ -22,8 +22,6 @@
  */
 #include "sched/sched_int.h"
 
-#include <errno.h>
-
 static unsigned latency_start(const struct sched *s)
 {
 	unsigned n = s->p.latency_queues ? s->p.latency_queues : s->nr_nqs / 2;
@@ -60,15 +58,11 @@ static void join_latency(struct sched *s, unsigned i)
 	nq_group_add(&s->group[NQ_LANE_LATENCY], i);
 }
 
-int sched_groups_init(struct sched *s)
+/* The first split, into the groups sched_new() allocated empty. */
+void sched_groups_split(struct sched *s)
 {
 	unsigned nl, polls, defaults = 0;
 
-	for (int l = 0; l < NQ_NR_LANES; l++)
-		if (nq_group_init(&s->group[l], s->nr_nqs))
-			return -ENOMEM;
-	if (!sched_daredevil(s))
-		return 0; /* static: one lane, every NQ in THROUGHPUT, no groups */
 	/*
 	 * L on POLL queues first: reaped by polling, no interrupt in its path;
 	 * then DEFAULT ones, its owed one at least, leaving T its own.
@@ -94,7 +88,6 @@ int sched_groups_init(struct sched *s)
 	for (unsigned i = 0; i < s->nr_nqs; i++)
 		if (s->nq[i].lane == NQ_LANE_THROUGHPUT)
 			nq_group_add(&s->group[NQ_LANE_THROUGHPUT], i);
-	return 0;
 }
 
 static void move(struct sched *s, unsigned i, enum nq_lane to)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The scheduler object: parameters, tenants, the queue decision and the
- * in-flight accounting, and the periodic adaptation's clock (see sched.h).
+ * The scheduler object: parameters, tenants, the in-flight accounting and
+ * the periodic adaptation's clock (see sched.h). What differs between
+ * modes -- the queue decision, the FIFOs, the adaptation -- is the mode's
+ * ops (mode.h), called through s->ops.
  */
 #include "sched/sched_int.h"
 
@@ -41,30 +43,30 @@ void sched_params_from_conf(struct sched_params *p, const struct conf_sched *c)
 		p->throughput_cap = c->throughput_cap;
 }
 
+/* Every mode, by enum conf_sched_mode: a new mode adds its line here. */
+static const struct sched_mode_ops *const modes[] = {
+	[CONF_SCHED_STATIC] = &sched_mode_static,
+	[CONF_SCHED_DAREDEVIL] = &sched_mode_daredevil,
+};
+
+static const struct sched_mode_ops *mode_ops(enum conf_sched_mode mode)
+{
+	return (size_t)mode < sizeof(modes) / sizeof(modes[0]) ? modes[mode] : NULL;
+}
+
 static bool params_valid(const struct sched_params *p, const struct nq_desc *descs,
 			 unsigned nr_nqs)
 {
+	const struct sched_mode_ops *ops = mode_ops(p->mode);
+
 	if (!nr_nqs || !p->latency_target_us || !p->adapt_interval_ms || !p->throughput_cap)
 		return false;
-	if (p->mode != CONF_SCHED_STATIC && p->mode != CONF_SCHED_DAREDEVIL)
+	if (!ops || nr_nqs < ops->min_nqs)
 		return false;
-	if (p->mode == CONF_SCHED_DAREDEVIL && nr_nqs < 2)
-		return false; /* two disjoint groups need two queues */
 	for (unsigned i = 0; i < nr_nqs; i++)
 		if (!descs[i].depth)
 			return false;
 	return true;
-}
-
-/* The NQ that mapped CPU i first, DEFAULT before POLL, as blk-mq's default map would. */
-static unsigned cpu_queue(const struct nq_desc *descs, unsigned nr_nqs, unsigned cpu)
-{
-	for (int pass = 0; pass < 2; pass++)
-		for (unsigned i = 0; i < nr_nqs; i++)
-			if (descs[i].kind == (pass ? NQ_POLL : NQ_DEFAULT) &&
-			    nq_desc_has_cpu(&descs[i], cpu))
-				return i;
-	return cpu % nr_nqs;
 }
 
 /* The bounds stretch to take in the starting cap: the policy's value is never overruled. */
@@ -85,6 +87,15 @@ static void window_reset(struct sched *s)
 		s->win.peak[l] = s->inflight[l];
 }
 
+/* Both lanes' groups, empty: a mode that has groups fills them. */
+static int groups_init(struct sched *s)
+{
+	for (int l = 0; l < NQ_NR_LANES; l++)
+		if (nq_group_init(&s->group[l], s->nr_nqs))
+			return -ENOMEM;
+	return 0;
+}
+
 struct sched *sched_new(const struct sched_params *p, const struct nq_desc *descs,
 			unsigned nr_nqs, uint64_t now_ns)
 {
@@ -98,6 +109,7 @@ struct sched *sched_new(const struct sched_params *p, const struct nq_desc *desc
 	if (!s)
 		return NULL;
 	s->p = *p;
+	s->ops = mode_ops(p->mode);
 	s->target_ns = p->latency_target_us * NS_PER_US;
 	s->interval_ns = p->adapt_interval_ms * NS_PER_MS;
 	s->next_adapt_ns = now_ns + s->interval_ns;
@@ -113,10 +125,8 @@ struct sched *sched_new(const struct sched_params *p, const struct nq_desc *desc
 		};
 		s->nr_kind[d->kind == NQ_POLL]++;
 	}
-	for (unsigned c = 0; c < NQ_MAX_CPUS; c++)
-		s->cpu_nq[c] = cpu_queue(descs, nr_nqs, c);
 	cap_init(s);
-	if (sched_groups_init(s) || sched_fifos_init(s))
+	if (groups_init(s) || s->ops->init(s, descs) || sched_fifos_init(s))
 		goto oom;
 	return s;
 oom:
@@ -167,16 +177,9 @@ enum conf_class sched_tenant_class(const struct sched *s, unsigned tenant)
 	return tenant < s->nr_tenants ? s->tenant[tenant] : CONF_CLASS_BESTEFFORT;
 }
 
-enum nq_lane sched_lane_of(const struct sched *s, const struct sched_req *r)
+enum nq_lane sched_class_lane(const struct sched *s, const struct sched_req *r)
 {
 	if (sched_tenant_class(s, r->tenant) == CONF_CLASS_LATENCY)
-		return NQ_LANE_LATENCY;
-	/*
-	 * A T tenant's fsync waits on its flush: promote_flush lets it jump
-	 * ahead, at the price of an L request queueing behind it. Never a FUA
-	 * write: its data would sit in L's queues.
-	 */
-	if (sched_daredevil(s) && s->p.promote_flush && r->op == SCHED_OP_FLUSH)
 		return NQ_LANE_LATENCY;
 	return NQ_LANE_THROUGHPUT;
 }
@@ -195,11 +198,9 @@ void sched_latency_touch(struct sched *s, uint64_t now_ns)
 		s->latency_last_ns = now_ns;
 }
 
-/* Close the p99 window if it holds enough samples; the cap follows it in daredevil. */
+/* Close the p99 window if it holds enough samples, and tell the mode (daredevil's cap). */
 static void p99_window(struct sched *s, uint64_t now_ns)
 {
-	uint64_t before = s->cap.cap;
-
 	if (!sched_latency_active(s, now_ns)) {
 		lathist_reset(&s->hist); /* stale samples would judge the next busy period */
 		s->cap_limited = false;
@@ -208,11 +209,8 @@ static void p99_window(struct sched *s, uint64_t now_ns)
 	if (s->hist.total < s->p.min_samples)
 		return; /* too few for a p99: let the window grow */
 	s->latency_p99_ns = lathist_quantile(&s->hist, 0.99);
-	if (sched_daredevil(s)) {
-		tcap_adapt(&s->cap, s->latency_p99_ns, s->target_ns, s->cap_limited);
-		s->cap_cuts += s->cap.cap < before;
-		s->cap_raises += s->cap.cap > before;
-	}
+	if (s->ops->p99_closed)
+		s->ops->p99_closed(s);
 	lathist_reset(&s->hist);
 	s->cap_limited = false;
 }
@@ -223,65 +221,15 @@ void sched_tick(struct sched *s, uint64_t now_ns)
 		return;
 	s->next_adapt_ns = now_ns + s->interval_ns;
 	p99_window(s, now_ns);
-	if (sched_daredevil(s))
-		sched_groups_resize(s);
+	if (s->ops->adapt)
+		s->ops->adapt(s);
 	window_reset(s);
-}
-
-/*
- * The NQ of r's group: join-shortest-queue, but a command without data
- * only on a DEFAULT member (on a POLL queue the kernel would send it to the
- * CPU's DEFAULT queue, maybe the other group's), and an L data request on
- * an idle POLL member rather than an idle DEFAULT one.
- */
-static int group_pick(const struct sched *s, enum nq_lane lane, const struct sched_req *r)
-{
-	const struct nq_group *g = &s->group[lane];
-	int q;
-
-	if (!sched_req_has_data(r)) {
-		/* None only where the backend has a single DEFAULT NQ, for T: L has it. */
-		if (nq_group_count_kind(g, s->nq, NQ_DEFAULT))
-			return nq_group_pick_kind(g, s->nq, NQ_DEFAULT);
-		return nq_group_pick(g, s->nq);
-	}
-	if (lane == NQ_LANE_LATENCY) {
-		q = nq_group_pick_kind(g, s->nq, NQ_POLL);
-		if (q >= 0 && !s->nq[q].inflight)
-			return q;
-	}
-	return nq_group_pick(g, s->nq);
-}
-
-static int pick_daredevil(struct sched *s, const struct sched_req *r, uint64_t now_ns)
-{
-	enum nq_lane lane = sched_lane_of(s, r);
-	int q;
-
-	/* T bytes in either lane count; a promoted flush is not held (it heads L's FIFO). */
-	if (lane == NQ_LANE_THROUGHPUT && sched_latency_active(s, now_ns) &&
-	    !tcap_allows(&s->cap, s->capped_bytes, r->bytes)) {
-		s->cap_limited = true;
-		return SCHED_NO_QUEUE;
-	}
-	q = group_pick(s, lane, r);
-	if (q < 0)
-		s->win.stalled[lane]++;
-	return q < 0 ? SCHED_NO_QUEUE : q;
-}
-
-/* Stock blk-mq: the submitting CPU's queue or nothing (the submitter waits for a tag). */
-static int pick_static(const struct sched *s, const struct sched_req *r)
-{
-	unsigned q = sched_cpu_nq(s, r->cpu);
-
-	return nq_usable(&s->nq[q]) ? (int)q : SCHED_NO_QUEUE;
 }
 
 int sched_pick(struct sched *s, const struct sched_req *r, uint64_t now_ns)
 {
 	sched_tick(s, now_ns);
-	return sched_daredevil(s) ? pick_daredevil(s, r, now_ns) : pick_static(s, r);
+	return s->ops->pick(s, r, now_ns);
 }
 
 void sched_submitted(struct sched *s, struct sched_req *r, unsigned nq, uint64_t now_ns)
@@ -373,7 +321,7 @@ void sched_get_stats(const struct sched *s, uint64_t now_ns, struct sched_stats 
 	for (unsigned i = 0; i < s->nr_nqs; i++)
 		out->draining += s->nq[i].draining;
 	for (unsigned f = 0; f < s->nr_fifos; f++)
-		out->waiting[sched_daredevil(s) ? f : NQ_LANE_THROUGHPUT] += s->fifo[f].nr;
+		out->waiting[s->ops->fifo_lane(s, f)] += s->fifo[f].nr;
 	out->throughput_cap = s->cap.cap;
 	out->latency_p99_ns = s->latency_p99_ns;
 	out->latency_active = sched_latency_active(s, now_ns);

@@ -7,7 +7,7 @@
  * adaptation runs inside whichever call first sees an interval has passed.
  * Not thread-safe: one owner, or one lock around every call.
  *
- * Two modes (conf's enum conf_sched_mode):
+ * Two modes (conf's enum conf_sched_mode), each an ops table (mode.h):
  *
  * - static: like stock blk-mq. A request goes to the NQ its submitting CPU
  *   maps to (DEFAULT queues first, then POLL; an unmapped CPU gets

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The scheduler's insides, shared by sched.c, groups.c and dispatch.c only. */
+/* The scheduler's insides, shared by sched.c, dispatch.c and the modes (mode.h) only. */
 #ifndef DDUBLK_SCHED_SCHED_INT_H
 #define DDUBLK_SCHED_SCHED_INT_H
 
 #include "sched/lathist.h"
+#include "sched/mode.h"
 #include "sched/sched.h"
 #include "sched/tcap.h"
 
@@ -23,6 +24,7 @@ struct sched_window {
 
 struct sched {
 	struct sched_params p;
+	const struct sched_mode_ops *ops; /* p.mode's, chosen by sched_new() */
 	uint64_t target_ns, interval_ns;
 
 	struct nq *nq;
@@ -56,18 +58,12 @@ struct sched {
 	uint64_t moves, cap_cuts, cap_raises;
 };
 
-static inline bool sched_daredevil(const struct sched *s)
+/* L for an L tenant's request, T for everybody else's: the lane unless a mode moves it. */
+enum nq_lane sched_class_lane(const struct sched *s, const struct sched_req *r);
+static inline enum nq_lane sched_lane_of(const struct sched *s, const struct sched_req *r)
 {
-	return s->p.mode == CONF_SCHED_DAREDEVIL;
+	return s->ops->lane_of(s, r);
 }
-
-/* Static mode's queue for a submitting CPU. */
-static inline unsigned sched_cpu_nq(const struct sched *s, unsigned cpu)
-{
-	return s->cpu_nq[cpu % NQ_MAX_CPUS];
-}
-
-enum nq_lane sched_lane_of(const struct sched *s, const struct sched_req *r);
 /* READ and WRITE carry data; FLUSH, DISCARD, WRITE ZEROES do not (and cannot be polled). */
 static inline bool sched_req_has_data(const struct sched_req *r)
 {
@@ -77,11 +73,14 @@ bool sched_latency_active(const struct sched *s, uint64_t now_ns);
 /* An L tenant did I/O now: L counts as active for an interval. */
 void sched_latency_touch(struct sched *s, uint64_t now_ns);
 
-/* groups.c */
-int sched_groups_init(struct sched *s);
+/* groups.c (daredevil) */
+void sched_groups_split(struct sched *s);
 void sched_groups_resize(struct sched *s);
 
 /* dispatch.c */
 int sched_fifos_init(struct sched *s);
+/* Pop FIFO f's head and submit it to NQ nq: what a mode's next() hands out. */
+struct sched_req *sched_fifo_submit_head(struct sched *s, unsigned f, unsigned nq,
+					 uint64_t now_ns);
 
 #endif
