@@ -30,8 +30,6 @@
 #define TENANT_ALIGN 4096u
 #define POLICY_MAX_BYTES (16u << 20) /* far beyond any sane policy */
 #define KEY_MAX 256
-#define QUOTE_MAX 64 /* longest piece of user text echoed in a message */
-#define QUOTE_BUF (QUOTE_MAX * 4 + 8)
 
 struct loader {
 	const char *file;
@@ -87,27 +85,6 @@ static void appendf(char *buf, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf + n, len - n, fmt, ap);
 	va_end(ap);
-}
-
-/* User text may hold anything; keep messages on one line and bounded. */
-static const char *quote(const char *s, char *buf, size_t len)
-{
-	size_t i;
-
-	buf[0] = '\0';
-	appendf(buf, len, "\"");
-	for (i = 0; s[i] && i < QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			appendf(buf, len, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			appendf(buf, len, "\\x%02x", c);
-		else
-			appendf(buf, len, "%c", c);
-	}
-	appendf(buf, len, s[i] ? "\"..." : "\"");
-	return buf;
 }
 
 /* Exact, so that "need X but only Y" never prints two equal numbers. */

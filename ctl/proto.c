@@ -6,6 +6,7 @@
  * or is refused with a reason an operator can act on, and nothing changes.
  */
 #include "ctl/proto.h"
+#include "common/text.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -15,9 +16,6 @@
 #include <string.h>
 
 #define CTL_SIZE_ALIGN 4096u
-/* Longest piece of untrusted text echoed back in an error message. */
-#define QUOTE_MAX 64
-#define QUOTE_BUF (QUOTE_MAX * 4 + 16) /* all \xNN, quotes and "..." */
 
 enum {
 	BIT_ADD = 1u << CTL_CMD_ADD,
@@ -113,37 +111,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -1;
-}
-
-/*
- * Quote untrusted text for an error message: printable ASCII as is, the
- * rest as \xNN, cut at QUOTE_MAX bytes, so a hostile request cannot put
- * terminal escapes or megabytes into the reply.
- */
-static const char *quote(const char *s, size_t len, char *buf, size_t buflen)
-{
-	size_t o = 0;
-
-	buf[o++] = '"';
-	for (size_t i = 0; i < len && i < QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (o + 8 >= buflen)
-			break;
-		if (c == '"' || c == '\\')
-			o += (size_t)snprintf(buf + o, buflen - o, "\\%c", c);
-		else if (c >= 0x20 && c < 0x7f)
-			buf[o++] = (char)c;
-		else
-			o += (size_t)snprintf(buf + o, buflen - o, "\\x%02x", c);
-	}
-	buf[o++] = '"';
-	if (len > QUOTE_MAX && o + 4 < buflen) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
 }
 
 /*
@@ -300,7 +267,7 @@ static int decode_name(json_object *obj, const char *key, const char *what,
 	if (strlen(s) != len || !conf_name_valid(s))
 		return fail(err, errlen,
 			    "invalid %s name %s (use letters, digits, '_', '.', '-')",
-			    what, quote(s, len, q, sizeof(q)));
+			    what, quote_n(s, len, q, sizeof(q)));
 	memcpy(out, s, len + 1);
 	return 0;
 }
@@ -393,7 +360,7 @@ static int decode_class(json_object *obj, enum conf_class *cls, char *err, size_
 	if (c < 0)
 		return fail(err, errlen, "\"class\" must be \"latency\", \"throughput\" or "
 			    "\"besteffort\"%s%s", s ? ", not " : "",
-			    s ? quote(s, len, q, sizeof(q)) : "");
+			    s ? quote_n(s, len, q, sizeof(q)) : "");
 	*cls = (enum conf_class)c;
 	return 0;
 }
@@ -430,7 +397,7 @@ static int decode_cmd(json_object *obj, enum ctl_cmd *cmd, char *err, size_t err
 	if (*cmd == CTL_CMD_NONE)
 		return fail(err, errlen,
 			    "unknown command %s (use add, del, list, features, reload or stats)",
-			    quote(s, len, q, sizeof(q)));
+			    quote_n(s, len, q, sizeof(q)));
 	return 0;
 }
 
@@ -447,7 +414,7 @@ static int check_keys(json_object *obj, enum ctl_cmd cmd, char *err, size_t errl
 				break;
 		if (i == n)
 			return fail(err, errlen, "unknown key %s",
-				    quote(key, strlen(key), q, sizeof(q)));
+				    quote(key, q, sizeof(q)));
 		if (!(request_keys[i].cmds & (1u << cmd)))
 			return fail(err, errlen, "%s: unexpected key \"%s\"",
 				    ctl_cmd_name(cmd), key);

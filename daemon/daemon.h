@@ -23,6 +23,7 @@
 #include "sched/qos.h"
 #include "ublk/ctrl.h"
 #include "ublk/dev.h"
+#include "daemon/overrides.h"
 
 /* Tenant extents start and end on this boundary. */
 #define POOL_ALIGN (1ULL << 20)
@@ -67,18 +68,10 @@ struct tenant {
 	const char *state; /* "live", "stopped", "failed" */
 };
 
-/* Command-line settings that beat the policy file's, at start and on reload. */
-struct daemon_overrides {
-	const char *socket; /* NULL: the policy's */
-	int workers; /* -1: the policy's */
-	int log_level; /* -1: the policy's */
-	int on_stop; /* enum conf_on_stop, -1: the policy's */
-};
-
 struct daemon {
 	struct conf conf;
 	const char *policy_path; /* what reload and SIGHUP read again */
-	struct daemon_overrides ov;
+	struct daemon_overrides ov; /* command line's, applied at start and on reload */
 	struct ublk_ctrl ctrl;
 	struct ublk_workers *workers;
 	uint64_t ublk_flags; /* what the kernel's ublk driver supports */
@@ -89,14 +82,9 @@ struct daemon {
 	int listen_fd;
 	int signal_fd;
 	bool stopping;
-	/* DDUBLKD_CRASH_AT (tests only): die with SIGKILL at this named point. */
+	/* DDUBLKD_CRASH_AT (tests only, daemon/fault.c): die with SIGKILL at this named point. */
 	const char *crash_at;
 };
-
-/* daemon/main.c */
-/* Tests kill the daemon at named points of a change (DDUBLKD_CRASH_AT). */
-void crash_point(const struct daemon *d, const char *where);
-void daemon_apply_overrides(const struct daemon *d, struct conf *c);
 
 /*
  * daemon/checkcfg.c: --check-config. c parsed from path; the backends are

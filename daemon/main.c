@@ -19,6 +19,8 @@
 
 #include "common/log.h"
 #include "daemon/daemon.h"
+#include "daemon/fault.h"
+#include "daemon/overrides.h"
 
 #define DEFAULT_CONFIG "/etc/ddublk/policy.conf"
 
@@ -145,36 +147,6 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static int check_overrides(const struct daemon_overrides *ov)
-{
-	if (ov->socket && (ov->socket[0] != '/' || strlen(ov->socket) >= CONF_SOCKET_MAX)) {
-		fprintf(stderr, "ddublkd: --socket must be an absolute path shorter than %d bytes\n",
-			CONF_SOCKET_MAX);
-		return -1;
-	}
-	return 0;
-}
-
-void daemon_apply_overrides(const struct daemon *d, struct conf *c)
-{
-	if (d->ov.socket)
-		snprintf(c->socket_path, sizeof(c->socket_path), "%s", d->ov.socket);
-	if (d->ov.workers >= 0)
-		c->workers = (unsigned)d->ov.workers;
-	if (d->ov.log_level >= 0)
-		c->log_level = d->ov.log_level;
-	if (d->ov.on_stop >= 0)
-		c->on_stop = (enum conf_on_stop)d->ov.on_stop;
-}
-
-void crash_point(const struct daemon *d, const char *where)
-{
-	if (!d->crash_at || strcmp(d->crash_at, where))
-		return;
-	log_warn("DDUBLKD_CRASH_AT=%s: killing myself (test hook)", where);
-	raise(SIGKILL);
-}
-
 /*
  * Learn what the ublk driver supports: GET_FEATURES on 6.5+, otherwise add
  * a throw-away device asking for every flag we know and read back what the
@@ -269,10 +241,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	if (ublk_workers_create(worker_count(&d->conf), d->ctrl.form, &d->workers, err,
 				errlen) < 0)
 		return -1;
-	if (d->crash_at && !strcmp(d->crash_at, "first-read"))
-		ublk_workers_crash_on_read(d->workers);
-	if (getenv("DDUBLKD_FAULT") && !strncmp(getenv("DDUBLKD_FAULT"), "stuck-create:", 13))
-		ublk_dev_fault_stuck_create(getenv("DDUBLKD_FAULT") + 13);
+	fault_arm(d);
 	log_info("%u worker thread(s)", ublk_workers_count(d->workers));
 	if (pools_open(d, err, errlen) < 0)
 		return -1;
@@ -352,14 +321,13 @@ int main(int argc, char **argv)
 		conf_free(&d.conf);
 		return ret;
 	}
-	if (check_overrides(&opts.ov) < 0) {
+	if (overrides_check(&opts.ov) < 0) {
 		conf_free(&d.conf);
 		return 2;
 	}
 	d.ov = opts.ov;
 	d.policy_path = opts.config;
-	d.crash_at = getenv("DDUBLKD_CRASH_AT");
-	daemon_apply_overrides(&d, &d.conf);
+	overrides_apply(&d.ov, &d.conf);
 	log_set_level((enum log_level)d.conf.log_level);
 	log_info("ddublkd 0.1.0 starting: policy %s, socket %s, scheduler %s", opts.config,
 		 d.conf.socket_path, conf_sched_mode_name(d.conf.sched.mode));

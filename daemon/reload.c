@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "daemon/daemon.h"
+#include "daemon/overrides.h"
 
 struct reload {
 	struct daemon *d;
@@ -247,7 +248,7 @@ int daemon_reload(struct daemon *d, bool force, bool dry_run, char ***lines, siz
 	conf_init(&r.next);
 	if (conf_load_file(d->policy_path, &r.next, err, errlen) < 0)
 		goto out;
-	daemon_apply_overrides(d, &r.next);
+	overrides_apply(&d->ov, &r.next);
 	if (collect_running(&r, err, errlen) < 0 ||
 	    conf_diff(&d->conf, r.running, r.nr_running, &r.next, d->policy_path, &r.changes,
 		      &r.nr_changes, err, errlen) < 0)

@@ -18,6 +18,7 @@
 #include "common/units.h"
 #include "store/place.h"
 #include "daemon/daemon.h"
+#include "daemon/fault.h"
 
 struct tenant *tenant_find(struct daemon *d, const char *name)
 {

@@ -38,6 +38,7 @@
 #include "store/table.h"
 #include "common/crc32c.h"
 #include "common/err.h"
+#include "common/text.h"
 #include "common/units.h"
 
 #include <errno.h>
@@ -86,7 +87,6 @@
 #define EXTENT_END_MAX ((uint64_t)INT64_MAX)
 
 #define WHY_MAX 256 /* one copy's problem, inside a longer message */
-#define QUOTE_MAX (CONF_NAME_MAX * 4 + 8)
 
 _Static_assert(CONF_NAME_MAX == E_UUID - E_NAME, "the entry holds a CONF_NAME_MAX name");
 _Static_assert(HEADER_BYTES + ENTRY_BYTES * (uint64_t)TABLE_MAX_ENTRIES <= TABLE_COPY_BYTES,
@@ -147,26 +147,6 @@ static uint32_t image_crc(const unsigned char *p, size_t length)
 	return crc32c(crc, p + H_CRC + 4, length - H_CRC - 4);
 }
 
-/* Untrusted name in a message: one line, printable (it failed conf_name_valid). */
-static const char *quote(const char *s, char *buf, size_t len)
-{
-	size_t n = (size_t)snprintf(buf, len, "\"");
-
-	for (size_t i = 0; s[i] && n < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			n += (size_t)snprintf(buf + n, len - n, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", c);
-		else
-			n += (size_t)snprintf(buf + n, len - n, "%c", c);
-	}
-	if (n < len)
-		snprintf(buf + n, len - n, "\"");
-	return buf;
-}
-
 /* "entry I (\"NAME\"): problem", or "entry I: problem" before the name is known good. */
 static int bad_entry(char *err, size_t errlen, size_t i, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
@@ -188,7 +168,7 @@ static int bad_entry(char *err, size_t errlen, size_t i, const char *name, const
 
 static int check_name(const char *name, size_t i, char *err, size_t errlen)
 {
-	char q[QUOTE_MAX];
+	char q[QUOTE_BUF];
 
 	if (!memchr(name, '\0', CONF_NAME_MAX))
 		return bad_entry(err, errlen, i, NULL, "name is not NUL-terminated");

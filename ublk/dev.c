@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/bits.h"
 #include "common/log.h"
 #include "ublk/queue.h"
 #include "ublk/reattach.h"
@@ -79,15 +80,6 @@ unsigned ublk_dev_depth(const struct ublk_dev *d)
 bool ublk_dev_recoverable(const struct ublk_dev *d)
 {
 	return d->flags & UBLK_F_USER_RECOVERY;
-}
-
-static unsigned ilog2_u32(uint32_t v)
-{
-	unsigned r = 0;
-
-	while (v >>= 1)
-		r++;
-	return r;
 }
 
 static void fill_params(struct ublk_params *p, const struct ublk_dev_config *cfg,

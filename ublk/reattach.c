@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "ublk/reattach.h"
+#include "common/bits.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,15 +14,6 @@ const char *ublk_state_name(uint16_t state)
 	case UBLK_S_DEV_QUIESCED: return "QUIESCED";
 	default: return "unknown";
 	}
-}
-
-static unsigned ilog2_u32(uint32_t v)
-{
-	unsigned r = 0;
-
-	while (v >>= 1)
-		r++;
-	return r;
 }
 
 /* The device's shape differs from the record: describe how, return true. */

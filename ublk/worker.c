@@ -545,7 +545,7 @@ static void park_again(struct ublk_worker *w, struct ublk_io *io)
 }
 
 /* Send each request of the list rq to the queue it was steered to. */
-static void send_steered(struct ublk_worker *w, struct router_req *rq)
+static void send_list(struct ublk_worker *w, struct router_req *rq)
 {
 	while (rq) {
 		struct router_req *next = router_req_next(rq);
@@ -561,7 +561,7 @@ static void resend_again(struct ublk_worker *w)
 	struct router_req *rq = w->again;
 
 	w->again = NULL;
-	send_steered(w, rq);
+	send_list(w, rq);
 }
 
 /* A CQE of io's backend commands, on ring (the worker's, or its IOPOLL ring). */
@@ -616,7 +616,7 @@ static void drain_port(struct ublk_worker *w)
 		backend_done(w, (struct ublk_io *)((char *)rq - offsetof(struct ublk_io, rr)));
 		rq = next;
 	}
-	send_steered(w, router_port_take_send(&w->port));
+	send_list(w, router_port_take_send(&w->port));
 }
 
 static bool should_quit(struct ublk_worker *w)

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/bits.h"
 #include "common/log.h"
 #include "common/units.h"
 #include "backend/backend.h"
@@ -218,15 +219,6 @@ static const struct backend_ops passthru_ops = {
 	.describe = pt_describe,
 	.route_ns = pt_route_ns,
 };
-
-static unsigned ilog2_u32(uint32_t v)
-{
-	unsigned r = 0;
-
-	while (v >>= 1)
-		r++;
-	return r;
-}
 
 /* The largest DSM range the controller takes, in blocks (0: no deallocate). */
 static uint32_t dsm_range_blocks(const struct nvme_ns_info *ns)
