@@ -89,10 +89,42 @@ struct deadline {
 	struct timespec at;
 };
 
+/* One run of a command: what its options and arguments said. */
+struct cmd_ctx {
+	struct ctl_opts *o;
+	const struct command *cmd;
+	struct ctl_request req; /* what query_and_show() sends */
+	bool json; /* --json */
+	bool prometheus; /* stats --prometheus */
+	/* add: the required values, checked once every option is read */
+	const char *name, *backend, *size;
+	/* top */
+	unsigned interval_ms, iterations;
+	int sort;
+	const char *listen; /* serve-metrics */
+};
+
+/*
+ * A command is its table entry. run_command() parses the common options
+ * and the command's own (option), then its arguments (args); then it
+ * sends req and hands the reply's payload to show, or calls loop for a
+ * command that asks more than once. raw takes over all of it (help).
+ */
 struct command {
 	const char *name;
-	int (*run)(struct ctl_opts *o, int argc, char **argv);
 	const char *help;
+	int (*raw)(struct ctl_opts *o, int argc, char **argv);
+	enum ctl_cmd request; /* the request ctx.req starts as */
+	const struct option *longopts; /* NULL: the common ones only */
+	const char *shortopts; /* NULL: ":h" */
+	/* 0, or an exit status (its reason printed), or OPT_NOT_COMMON */
+	int (*option)(struct cmd_ctx *x, int c, const char *arg);
+	/* The operands argv[optind..argc); NULL: there must be none. */
+	int (*args)(struct cmd_ctx *x, int argc, char **argv);
+	const char *payload; /* the reply's key show takes; NULL: none */
+	enum json_type payload_type;
+	int (*show)(struct cmd_ctx *x, json_object *payload);
+	int (*loop)(struct cmd_ctx *x); /* instead of one request and show */
 };
 
 /* ---- messages ---------------------------------------------------------- */
@@ -500,6 +532,102 @@ static void print_json(json_object *obj)
 						 JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+/* ---- the command skeleton ------------------------------------------------ */
+
+static const struct option common_options[] = {
+	COMMON_LONG_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The flags, for every command: its longopts decide which it takes. */
+static int flag_option(struct cmd_ctx *x, int c, const char *arg)
+{
+	(void)arg;
+	switch (c) {
+	case OPT_JSON:
+		x->json = true;
+		return 0;
+	case OPT_PROMETHEUS:
+		x->prometheus = true;
+		return 0;
+	case OPT_FORCE:
+		x->req.force = true;
+		return 0;
+	case OPT_DRY_RUN:
+		x->req.dry_run = true;
+		return 0;
+	}
+	return OPT_NOT_COMMON;
+}
+
+/* -1 to go on, or the exit status to stop with (0 after --help). */
+static int parse_options(struct cmd_ctx *x, int argc, char **argv)
+{
+	const struct command *cmd = x->cmd;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, cmd->shortopts ? cmd->shortopts : ":h",
+				cmd->longopts ? cmd->longopts : common_options, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return bad_option(cmd->name, c, argv);
+		ret = common_option(x->o, cmd->name, c, cmd->help);
+		if (ret == OPT_NOT_COMMON)
+			ret = (cmd->option ? cmd->option : flag_option)(x, c, optarg);
+		if (ret)
+			return option_status(cmd->name, c, argv, ret);
+	}
+	return -1;
+}
+
+static int no_operands(struct cmd_ctx *x, int argc, char **argv)
+{
+	if (optind < argc)
+		return usage_error(x->cmd->name, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+/* One request, one reply: its payload goes to the command's show. */
+static int query_and_show(struct cmd_ctx *x)
+{
+	const struct command *cmd = x->cmd;
+	json_object *reply, *p;
+	int ret;
+
+	ret = transact(x->o, &x->req, &reply);
+	if (ret)
+		return ret;
+	if (cmd->payload) {
+		p = payload(reply, cmd->payload, cmd->payload_type);
+		ret = p ? cmd->show(x, p) : EXIT_REFUSED;
+	}
+	json_object_put(reply);
+	return ret;
+}
+
+static int run_command(const struct command *cmd, struct ctl_opts *o, int argc, char **argv)
+{
+	struct cmd_ctx x = {
+		.o = o,
+		.cmd = cmd,
+		/* the defaults of the options that take a value */
+		.interval_ms = 1000,
+		.sort = sf_sort_column("iops"),
+		.listen = DEFAULT_METRICS_LISTEN,
+	};
+	int ret;
+
+	if (cmd->raw)
+		return cmd->raw(o, argc, argv);
+	ctl_request_init(&x.req, cmd->request);
+	ret = parse_options(&x, argc, argv);
+	if (ret >= 0)
+		return ret;
+	ret = (cmd->args ? cmd->args : no_operands)(&x, argc, argv);
+	if (ret)
+		return ret;
+	return cmd->loop ? cmd->loop(&x) : query_and_show(&x);
+}
+
 /* ---- commands ---------------------------------------------------------- */
 
 /* --class, --iops-limit, --bw-limit, --weight, --no-recovery: 0 or EXIT_USAGE. */
@@ -722,7 +850,7 @@ static void print_table(const struct table_row *rows, size_t n)
 	}
 }
 
-static int show_tenants(json_object *tenants, bool json)
+static int show_tenants(struct cmd_ctx *x, json_object *tenants)
 {
 	size_t n = json_object_array_length(tenants);
 	struct ctl_tenant_info t;
@@ -742,65 +870,12 @@ static int show_tenants(json_object *tenants, bool json)
 		}
 		tenant_row(&t, &rows[i]);
 	}
-	if (json)
+	if (x->json)
 		print_json(tenants);
 	else
 		print_table(rows, n);
 	free(rows);
 	return EXIT_OK;
-}
-
-/*
- * list and features take the same options: --json plus the common ones.
- * Returns -1 to go on, or the exit status to stop with (0 after --help).
- */
-static int parse_json_flag(struct ctl_opts *o, const char *cmd, const char *help, int argc,
-			   char **argv, bool *json)
-{
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int c, ret;
-
-	*json = false;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_JSON:
-			*json = true;
-			break;
-		case '?':
-		case ':':
-			return bad_option(cmd, c, argv);
-		default:
-			ret = common_option(o, cmd, c, help);
-			if (ret)
-				return option_status(cmd, c, argv, ret);
-		}
-	}
-	if (optind < argc)
-		return usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	return -1;
-}
-
-static int cmd_list(struct ctl_opts *o, int argc, char **argv)
-{
-	struct ctl_request req = { .cmd = CTL_CMD_LIST };
-	json_object *reply, *tenants;
-	bool json;
-	int ret;
-
-	ret = parse_json_flag(o, "list", help_list, argc, argv, &json);
-	if (ret >= 0)
-		return ret;
-	ret = transact(o, &req, &reply);
-	if (ret)
-		return ret;
-	tenants = payload(reply, "tenants", json_type_array);
-	ret = tenants ? show_tenants(tenants, json) : EXIT_REFUSED;
-	json_object_put(reply);
-	return ret;
 }
 
 /*
@@ -839,7 +914,7 @@ static int show_backends(json_object *f, bool print)
 	return EXIT_OK;
 }
 
-static int show_features(json_object *f, bool json)
+static int show_features(struct cmd_ctx *x, json_object *f)
 {
 	json_object *opcodes, *flags, *raw, *kernel, *flag;
 	size_t n;
@@ -864,7 +939,7 @@ static int show_features(json_object *f, bool json)
 	}
 	if (show_backends(f, false) != EXIT_OK)
 		return EXIT_REFUSED;
-	if (json) {
+	if (x->json) {
 		print_json(f);
 		return EXIT_OK;
 	}
@@ -880,70 +955,25 @@ static int show_features(json_object *f, bool json)
 	return show_backends(f, true);
 }
 
-static int cmd_features(struct ctl_opts *o, int argc, char **argv)
+/* del NAME */
+static int del_operands(struct cmd_ctx *x, int argc, char **argv)
 {
-	struct ctl_request req = { .cmd = CTL_CMD_FEATURES };
-	json_object *reply, *features;
-	bool json;
-	int ret;
-
-	ret = parse_json_flag(o, "features", help_features, argc, argv, &json);
-	if (ret >= 0)
-		return ret;
-	ret = transact(o, &req, &reply);
-	if (ret)
-		return ret;
-	features = payload(reply, "features", json_type_object);
-	ret = features ? show_features(features, json) : EXIT_REFUSED;
-	json_object_put(reply);
-	return ret;
-}
-
-static int cmd_del(struct ctl_opts *o, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "force", no_argument, NULL, OPT_FORCE },
-		COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct ctl_request req;
-	json_object *reply;
-	int c, ret;
-
-	ctl_request_init(&req, CTL_CMD_DEL);
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_FORCE:
-			req.force = true;
-			break;
-		case '?':
-		case ':':
-			return bad_option("del", c, argv);
-		default:
-			ret = common_option(o, "del", c, help_del);
-			if (ret)
-				return option_status("del", c, argv, ret);
-		}
-	}
 	if (optind >= argc)
 		return usage_error("del", "missing NAME");
 	if (optind + 1 < argc)
 		return usage_error("del", "unexpected argument '%s'", argv[optind + 1]);
 	if (check_name("del", "tenant", argv[optind]))
 		return EXIT_USAGE;
-	strcpy(req.name, argv[optind]);
-
-	ret = transact(o, &req, &reply);
-	if (ret == EXIT_OK)
-		json_object_put(reply);
-	return ret;
+	strcpy(x->req.name, argv[optind]);
+	return 0;
 }
 
-static int show_reload(json_object *r)
+static int show_reload(struct cmd_ctx *x, json_object *r)
 {
 	json_object *applied, *changes, *line;
 	size_t n;
 
+	(void)x;
 	if (!json_object_object_get_ex(r, "applied", &applied) ||
 	    !json_object_is_type(applied, json_type_boolean) ||
 	    !json_object_object_get_ex(r, "changes", &changes) ||
@@ -970,107 +1000,45 @@ static int show_reload(json_object *r)
 	return EXIT_OK;
 }
 
-static int cmd_reload(struct ctl_opts *o, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct ctl_request req;
-	json_object *reply, *r;
-	int c, ret;
-
-	ctl_request_init(&req, CTL_CMD_RELOAD);
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_FORCE:
-			req.force = true;
-			break;
-		case OPT_DRY_RUN:
-			req.dry_run = true;
-			break;
-		case '?':
-		case ':':
-			return bad_option("reload", c, argv);
-		default:
-			ret = common_option(o, "reload", c, help_reload);
-			if (ret)
-				return option_status("reload", c, argv, ret);
-		}
-	}
-	if (optind < argc)
-		return usage_error("reload", "unexpected argument '%s'", argv[optind]);
-	ret = transact(o, &req, &reply);
-	if (ret)
-		return ret;
-	r = payload(reply, "reload", json_type_object);
-	ret = r ? show_reload(r) : EXIT_REFUSED;
-	json_object_put(reply);
-	return ret;
-}
-
 /* ---- statistics ---------------------------------------------------------- */
 
-/* One "stats" request: the parsed snapshot (and the raw payload if json), or an exit status. */
-static int fetch_stats(struct ctl_opts *o, const char *name, struct sf_snap **snap,
-		       json_object **raw)
+/* The snapshot in a "stats" payload, or NULL (reported). */
+static struct sf_snap *parse_stats(json_object *st)
+{
+	struct sf_snap *snap;
+	char err[256];
+
+	snap = sf_parse(st, err, sizeof(err));
+	if (!snap)
+		errmsg("%s", err);
+	return snap;
+}
+
+/* One "stats" request, for the commands that ask more than once. */
+static int fetch_stats(struct ctl_opts *o, struct sf_snap **snap)
 {
 	struct ctl_request req;
 	json_object *reply, *st;
-	char err[256];
 	int ret;
 
 	*snap = NULL;
 	ctl_request_init(&req, CTL_CMD_STATS);
-	if (name)
-		snprintf(req.name, sizeof(req.name), "%s", name);
 	ret = transact(o, &req, &reply);
 	if (ret)
 		return ret;
 	st = payload(reply, "stats", json_type_object);
-	*snap = st ? sf_parse(st, err, sizeof(err)) : NULL;
-	if (st && !*snap)
-		errmsg("%s", err);
-	if (*snap && raw)
-		*raw = json_object_get(st);
+	*snap = st ? parse_stats(st) : NULL;
 	json_object_put(reply);
 	return *snap ? EXIT_OK : EXIT_REFUSED;
 }
 
-static int cmd_stats(struct ctl_opts *o, int argc, char **argv)
+/* stats [NAME] */
+static int stats_operands(struct cmd_ctx *x, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "prometheus", no_argument, NULL, OPT_PROMETHEUS },
-		COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	bool json = false, prom = false;
 	const char *name = NULL;
-	struct sf_snap *snap;
-	json_object *raw = NULL;
-	int c, ret;
+	int ret;
 
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_JSON:
-			json = true;
-			break;
-		case OPT_PROMETHEUS:
-			prom = true;
-			break;
-		case '?':
-		case ':':
-			return bad_option("stats", c, argv);
-		default:
-			ret = common_option(o, "stats", c, help_stats);
-			if (ret)
-				return option_status("stats", c, argv, ret);
-		}
-	}
-	if (json && prom)
+	if (x->json && x->prometheus)
 		return usage_error("stats", "--json and --prometheus exclude each other");
 	if (optind < argc)
 		name = argv[optind++];
@@ -1078,40 +1046,40 @@ static int cmd_stats(struct ctl_opts *o, int argc, char **argv)
 		return usage_error("stats", "unexpected argument '%s'", argv[optind]);
 	if (name && (ret = check_name("stats", "tenant", name)))
 		return ret;
-	ret = fetch_stats(o, name, &snap, json ? &raw : NULL);
-	if (ret)
-		return ret;
-	if (json)
-		print_json(raw);
-	else if (prom)
+	if (name)
+		snprintf(x->req.name, sizeof(x->req.name), "%s", name);
+	return 0;
+}
+
+static int show_stats(struct cmd_ctx *x, json_object *st)
+{
+	struct sf_snap *snap = parse_stats(st);
+
+	if (!snap)
+		return EXIT_REFUSED;
+	if (x->json)
+		print_json(st);
+	else if (x->prometheus)
 		sf_print_prometheus(stdout, snap);
 	else
 		sf_print_stats(stdout, snap);
-	json_object_put(raw);
 	sf_free(snap);
 	return EXIT_OK;
 }
 
-static int cmd_nq(struct ctl_opts *o, int argc, char **argv)
+static int show_nqs(struct cmd_ctx *x, json_object *st)
 {
-	struct sf_snap *snap;
-	json_object *raw = NULL, *nqs;
-	bool json;
-	int ret;
+	struct sf_snap *snap = parse_stats(st);
+	json_object *nqs;
 
-	ret = parse_json_flag(o, "nq", help_nq, argc, argv, &json);
-	if (ret >= 0)
-		return ret;
-	ret = fetch_stats(o, NULL, &snap, json ? &raw : NULL);
-	if (ret)
-		return ret;
-	if (!json)
+	if (!snap)
+		return EXIT_REFUSED;
+	if (!x->json)
 		sf_print_nqs(stdout, snap);
-	else if (json_object_object_get_ex(raw, "nqs", &nqs))
+	else if (json_object_object_get_ex(st, "nqs", &nqs))
 		print_json(nqs);
 	else
 		puts("[]"); /* a daemon without routers */
-	json_object_put(raw);
 	sf_free(snap);
 	return EXIT_OK;
 }
@@ -1131,7 +1099,7 @@ static int render_metrics(void *arg, FILE *out, char *err, size_t errlen)
 {
 	struct sf_snap *snap;
 
-	if (fetch_stats(arg, NULL, &snap, NULL)) { /* its reason went to stderr */
+	if (fetch_stats(arg, &snap)) { /* its reason went to stderr */
 		snprintf(err, errlen, "no statistics from ddublkd (see ublk-ctl's stderr)");
 		return -1;
 	}
@@ -1140,43 +1108,29 @@ static int render_metrics(void *arg, FILE *out, char *err, size_t errlen)
 	return 0;
 }
 
-static int cmd_serve_metrics(struct ctl_opts *o, int argc, char **argv)
+static int serve_metrics_option(struct cmd_ctx *x, int c, const char *arg)
 {
-	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, OPT_LISTEN },
-		COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *listen_at = DEFAULT_METRICS_LISTEN;
+	if (c != OPT_LISTEN)
+		return OPT_NOT_COMMON;
+	x->listen = arg;
+	return 0;
+}
+
+static int serve_metrics(struct cmd_ctx *x)
+{
 	struct sigaction sa = { .sa_handler = on_stop_signal };
 	char err[512];
-	int c, ret, fd;
+	int fd;
 
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_LISTEN:
-			listen_at = optarg;
-			break;
-		case '?':
-		case ':':
-			return bad_option("serve-metrics", c, argv);
-		default:
-			ret = common_option(o, "serve-metrics", c, help_serve_metrics);
-			if (ret)
-				return option_status("serve-metrics", c, argv, ret);
-		}
-	}
-	if (optind < argc)
-		return usage_error("serve-metrics", "unexpected argument '%s'", argv[optind]);
-	fd = metrics_http_listen(listen_at, err, sizeof(err));
+	fd = metrics_http_listen(x->listen, err, sizeof(err));
 	if (fd < 0)
 		return usage_error("serve-metrics", "%s", err);
 	/* No SA_RESTART: the wait for a connection ends, and sees metrics_stop. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	fprintf(stderr, "ublk-ctl: serving metrics of %s on http://%s/metrics\n", o->socket,
-		listen_at);
-	metrics_http_serve(fd, render_metrics, o, &metrics_stop);
+	fprintf(stderr, "ublk-ctl: serving metrics of %s on http://%s/metrics\n", x->o->socket,
+		x->listen);
+	metrics_http_serve(fd, render_metrics, x->o, &metrics_stop);
 	close(fd);
 	return EXIT_OK;
 }
@@ -1216,17 +1170,17 @@ static unsigned terminal_lines(void)
 	return ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row ? ws.ws_row : 24;
 }
 
-static int top_loop(struct ctl_opts *o, unsigned interval_ms, int sort, unsigned iterations)
+static int top_loop(struct cmd_ctx *x)
 {
-	struct sf_frame_opts fo = { .sort = sort, .tty = isatty(STDOUT_FILENO) == 1 };
+	struct sf_frame_opts fo = { .sort = x->sort, .tty = isatty(STDOUT_FILENO) == 1 };
 	struct sf_snap *prev = NULL, *cur;
 	char when[64];
 	int ret;
 
-	ret = fetch_stats(o, NULL, &prev, NULL);
-	for (unsigned i = 0; !ret && (!iterations || i < iterations); i++) {
-		sleep_ms(interval_ms);
-		ret = fetch_stats(o, NULL, &cur, NULL);
+	ret = fetch_stats(x->o, &prev);
+	for (unsigned i = 0; !ret && (!x->iterations || i < x->iterations); i++) {
+		sleep_ms(x->interval_ms);
+		ret = fetch_stats(x->o, &cur);
 		if (ret)
 			break;
 		frame_time(when, sizeof(when));
@@ -1242,62 +1196,112 @@ static int top_loop(struct ctl_opts *o, unsigned interval_ms, int sort, unsigned
 	return ret;
 }
 
-static int cmd_top(struct ctl_opts *o, int argc, char **argv)
+static int top_option(struct cmd_ctx *x, int c, const char *arg)
 {
-	static const struct option longopts[] = {
-		{ "interval", required_argument, NULL, OPT_INTERVAL },
-		{ "sort", required_argument, NULL, OPT_SORT },
-		{ "iterations", required_argument, NULL, 'n' },
-		COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	unsigned interval_ms = 1000, iterations = 0;
-	int c, ret, sort = sf_sort_column("iops");
-
-	while ((c = getopt_long(argc, argv, ":hn:", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_INTERVAL:
-			if (parse_interval(optarg, &interval_ms))
-				return usage_error("top", "--interval must be 0.1 to 86400 seconds, "
-						   "not '%s'", optarg);
-			break;
-		case OPT_SORT:
-			sort = sf_sort_column(optarg);
-			if (sort < 0)
-				return usage_error("top", "unknown sort column '%s' (use %s)", optarg,
-						   sf_sort_columns());
-			break;
-		case 'n':
-			if (parse_count(optarg, 1000000, &iterations) || !iterations)
-				return usage_error("top", "-n must be 1 to 1000000, not '%s'", optarg);
-			break;
-		case '?':
-		case ':':
-			return bad_option("top", c, argv);
-		default:
-			ret = common_option(o, "top", c, help_top);
-			if (ret)
-				return option_status("top", c, argv, ret);
-		}
+	switch (c) {
+	case OPT_INTERVAL:
+		if (parse_interval(arg, &x->interval_ms))
+			return usage_error("top", "--interval must be 0.1 to 86400 seconds, not '%s'",
+					   arg);
+		return 0;
+	case OPT_SORT:
+		x->sort = sf_sort_column(arg);
+		if (x->sort < 0)
+			return usage_error("top", "unknown sort column '%s' (use %s)", arg,
+					   sf_sort_columns());
+		return 0;
+	case 'n':
+		if (parse_count(arg, 1000000, &x->iterations) || !x->iterations)
+			return usage_error("top", "-n must be 1 to 1000000, not '%s'", arg);
+		return 0;
 	}
-	if (optind < argc)
-		return usage_error("top", "unexpected argument '%s'", argv[optind]);
-	return top_loop(o, interval_ms, sort, iterations);
+	return OPT_NOT_COMMON;
 }
 
 static int cmd_help(struct ctl_opts *o, int argc, char **argv);
 
+static const struct option json_options[] = {
+	{ "json", no_argument, NULL, OPT_JSON },
+	COMMON_LONG_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option del_options[] = {
+	{ "force", no_argument, NULL, OPT_FORCE },
+	COMMON_LONG_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option reload_options[] = {
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	COMMON_LONG_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option stats_options[] = {
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "prometheus", no_argument, NULL, OPT_PROMETHEUS },
+	COMMON_LONG_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option top_options[] = {
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "sort", required_argument, NULL, OPT_SORT },
+	{ "iterations", required_argument, NULL, 'n' },
+	COMMON_LONG_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option serve_metrics_options[] = {
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	COMMON_LONG_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
 static const struct command commands[] = {
-	{ "add", cmd_add, help_add },
-	{ "list", cmd_list, help_list },
-	{ "del", cmd_del, help_del },
-	{ "reload", cmd_reload, help_reload },
-	{ "features", cmd_features, help_features },
-	{ "stats", cmd_stats, help_stats },
-	{ "top", cmd_top, help_top },
-	{ "nq", cmd_nq, help_nq },
-	{ "serve-metrics", cmd_serve_metrics, help_serve_metrics },
-	{ "help", cmd_help, help_help },
+	{ .name = "add", .help = help_add, .raw = cmd_add },
+	{
+		.name = "list", .help = help_list,
+		.request = CTL_CMD_LIST, .longopts = json_options,
+		.payload = "tenants", .payload_type = json_type_array, .show = show_tenants,
+	},
+	{
+		.name = "del", .help = help_del,
+		.request = CTL_CMD_DEL, .longopts = del_options, .args = del_operands,
+	},
+	{
+		.name = "reload", .help = help_reload,
+		.request = CTL_CMD_RELOAD, .longopts = reload_options,
+		.payload = "reload", .payload_type = json_type_object, .show = show_reload,
+	},
+	{
+		.name = "features", .help = help_features,
+		.request = CTL_CMD_FEATURES, .longopts = json_options,
+		.payload = "features", .payload_type = json_type_object, .show = show_features,
+	},
+	{
+		.name = "stats", .help = help_stats,
+		.request = CTL_CMD_STATS, .longopts = stats_options, .args = stats_operands,
+		.payload = "stats", .payload_type = json_type_object, .show = show_stats,
+	},
+	{
+		.name = "top", .help = help_top,
+		.longopts = top_options, .shortopts = ":hn:", .option = top_option,
+		.loop = top_loop,
+	},
+	{
+		.name = "nq", .help = help_nq,
+		.request = CTL_CMD_STATS, .longopts = json_options,
+		.payload = "stats", .payload_type = json_type_object, .show = show_nqs,
+	},
+	{
+		.name = "serve-metrics", .help = help_serve_metrics,
+		.longopts = serve_metrics_options, .option = serve_metrics_option,
+		.loop = serve_metrics,
+	},
+	{ .name = "help", .help = help_help, .raw = cmd_help },
 };
 
 static const struct command *find_command(const char *name)
@@ -1371,7 +1375,7 @@ static int run(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 0; /* full getopt reset (glibc) for the command's own options */
-	return cmd->run(&o, argc, argv);
+	return run_command(cmd, &o, argc, argv);
 }
 
 int main(int argc, char **argv)
