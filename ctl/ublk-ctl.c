@@ -630,7 +630,7 @@ static int run_command(const struct command *cmd, struct ctl_opts *o, int argc, 
 
 /* ---- commands ---------------------------------------------------------- */
 
-/* --class, --iops-limit, --bw-limit, --weight, --no-recovery: 0 or EXIT_USAGE. */
+/* --class, --iops-limit, --bw-limit, --weight, --no-recovery. */
 static int qos_option(struct ctl_request *req, int c, const char *arg)
 {
 	unsigned long long v;
@@ -669,109 +669,88 @@ static int qos_option(struct ctl_request *req, int c, const char *arg)
 		req->recovery = false;
 		return 0;
 	}
-	return 0;
+	return OPT_NOT_COMMON;
 }
 
-static int cmd_add(struct ctl_opts *o, int argc, char **argv)
+/* add's options: where the tenant goes, its shape, its QoS. */
+static int add_option(struct cmd_ctx *x, int c, const char *arg)
 {
-	static const struct option longopts[] = {
-		{ "name", required_argument, NULL, OPT_NAME },
-		{ "backend", required_argument, NULL, OPT_BACKEND },
-		{ "size", required_argument, NULL, OPT_SIZE },
-		{ "queues", required_argument, NULL, OPT_QUEUES },
-		{ "depth", required_argument, NULL, OPT_DEPTH },
-		{ "class", required_argument, NULL, OPT_CLASS },
-		{ "iops-limit", required_argument, NULL, OPT_IOPS_LIMIT },
-		{ "bw-limit", required_argument, NULL, OPT_BW_LIMIT },
-		{ "weight", required_argument, NULL, OPT_WEIGHT },
-		{ "no-recovery", no_argument, NULL, OPT_NO_RECOVERY },
-		COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *name = NULL, *backend = NULL, *size = NULL;
-	struct ctl_request req;
-	struct ctl_tenant_info t;
-	json_object *reply, *tenant;
-	int c, ret;
-
-	ctl_request_init(&req, CTL_CMD_ADD);
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_CLASS:
-		case OPT_IOPS_LIMIT:
-		case OPT_BW_LIMIT:
-		case OPT_WEIGHT:
-		case OPT_NO_RECOVERY:
-			ret = qos_option(&req, c, optarg);
-			if (ret)
-				return ret;
-			break;
-		case OPT_NAME:
-			name = optarg;
-			break;
-		case OPT_BACKEND:
-			backend = optarg;
-			break;
-		case OPT_SIZE:
-			size = optarg;
-			break;
-		case OPT_QUEUES:
-			if (parse_count(optarg, CONF_MAX_QUEUES, &req.queues))
-				return usage_error("add", "--queues must be an integer from 1 to %d, not '%s'",
-						   CONF_MAX_QUEUES, optarg);
-			break;
-		case OPT_DEPTH:
-			if (parse_count(optarg, CONF_MAX_DEPTH, &req.depth))
-				return usage_error("add", "--depth must be an integer from 1 to %d, not '%s'",
-						   CONF_MAX_DEPTH, optarg);
-			break;
-		case '?':
-		case ':':
-			return bad_option("add", c, argv);
-		default:
-			ret = common_option(o, "add", c, help_add);
-			if (ret)
-				return option_status("add", c, argv, ret);
-		}
+	switch (c) {
+	case OPT_NAME:
+		x->name = arg;
+		return 0;
+	case OPT_BACKEND:
+		x->backend = arg;
+		return 0;
+	case OPT_SIZE:
+		x->size = arg;
+		return 0;
+	case OPT_QUEUES:
+		if (parse_count(arg, CONF_MAX_QUEUES, &x->req.queues))
+			return usage_error("add", "--queues must be an integer from 1 to %d, not '%s'",
+					   CONF_MAX_QUEUES, arg);
+		return 0;
+	case OPT_DEPTH:
+		if (parse_count(arg, CONF_MAX_DEPTH, &x->req.depth))
+			return usage_error("add", "--depth must be an integer from 1 to %d, not '%s'",
+					   CONF_MAX_DEPTH, arg);
+		return 0;
 	}
-	if (optind < argc)
-		return usage_error("add", "unexpected argument '%s'", argv[optind]);
-	if (!name)
-		return usage_error("add", "missing --name");
-	if (!backend)
-		return usage_error("add", "missing --backend");
-	if (!size)
-		return usage_error("add", "missing --size");
-	if (check_name("add", "tenant", name) || check_name("add", "backend", backend))
-		return EXIT_USAGE;
-	switch (parse_size(size, &req.size)) {
+	return qos_option(&x->req, c, arg);
+}
+
+/* --size: a positive multiple of 4096 bytes. */
+static int parse_device_size(const char *text, uint64_t *size)
+{
+	switch (parse_size(text, size)) {
 	case 0:
 		break;
 	case -ERANGE:
-		return usage_error("add", "size '%s' is too large", size);
+		return usage_error("add", "size '%s' is too large", text);
 	default:
-		return usage_error("add", "invalid size '%s' (use e.g. 4K, 64M, 1G, 2T)", size);
+		return usage_error("add", "invalid size '%s' (use e.g. 4K, 64M, 1G, 2T)", text);
 	}
-	if (req.size == 0 || req.size % 4096)
+	if (*size == 0 || *size % 4096)
 		return usage_error("add", "size must be a positive multiple of 4096 bytes, not %s",
-				   size);
-	strcpy(req.name, name); /* lengths checked by check_name() */
-	strcpy(req.backend, backend);
+				   text);
+	return 0;
+}
 
-	ret = transact(o, &req, &reply);
+/* Once every option is read: the required ones complete the request. */
+static int add_operands(struct cmd_ctx *x, int argc, char **argv)
+{
+	int ret = no_operands(x, argc, argv);
+
 	if (ret)
 		return ret;
-	tenant = payload(reply, "tenant", json_type_object);
-	if (!tenant) {
-		ret = EXIT_REFUSED;
-	} else if (ctl_tenant_from_json(tenant, &t) || !t.device[0]) {
+	if (!x->name)
+		return usage_error("add", "missing --name");
+	if (!x->backend)
+		return usage_error("add", "missing --backend");
+	if (!x->size)
+		return usage_error("add", "missing --size");
+	if (check_name("add", "tenant", x->name) || check_name("add", "backend", x->backend))
+		return EXIT_USAGE;
+	ret = parse_device_size(x->size, &x->req.size);
+	if (ret)
+		return ret;
+	strcpy(x->req.name, x->name); /* lengths checked by check_name() */
+	strcpy(x->req.backend, x->backend);
+	return 0;
+}
+
+/* The new device's path, and nothing else: dev=$(ublk-ctl add ...). */
+static int show_added(struct cmd_ctx *x, json_object *tenant)
+{
+	struct ctl_tenant_info t;
+
+	(void)x;
+	if (ctl_tenant_from_json(tenant, &t) || !t.device[0]) {
 		errmsg("malformed reply from the daemon (bad \"tenant\")");
-		ret = EXIT_REFUSED;
-	} else {
-		printf("%s\n", t.device);
+		return EXIT_REFUSED;
 	}
-	json_object_put(reply);
-	return ret;
+	printf("%s\n", t.device);
+	return EXIT_OK;
 }
 
 enum list_column {
@@ -1220,6 +1199,21 @@ static int top_option(struct cmd_ctx *x, int c, const char *arg)
 
 static int cmd_help(struct ctl_opts *o, int argc, char **argv);
 
+static const struct option add_options[] = {
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "queues", required_argument, NULL, OPT_QUEUES },
+	{ "depth", required_argument, NULL, OPT_DEPTH },
+	{ "class", required_argument, NULL, OPT_CLASS },
+	{ "iops-limit", required_argument, NULL, OPT_IOPS_LIMIT },
+	{ "bw-limit", required_argument, NULL, OPT_BW_LIMIT },
+	{ "weight", required_argument, NULL, OPT_WEIGHT },
+	{ "no-recovery", no_argument, NULL, OPT_NO_RECOVERY },
+	COMMON_LONG_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
 static const struct option json_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	COMMON_LONG_OPTIONS,
@@ -1261,7 +1255,12 @@ static const struct option serve_metrics_options[] = {
 };
 
 static const struct command commands[] = {
-	{ .name = "add", .help = help_add, .raw = cmd_add },
+	{
+		.name = "add", .help = help_add,
+		.request = CTL_CMD_ADD, .longopts = add_options, .option = add_option,
+		.args = add_operands,
+		.payload = "tenant", .payload_type = json_type_object, .show = show_added,
+	},
 	{
 		.name = "list", .help = help_list,
 		.request = CTL_CMD_LIST, .longopts = json_options,
