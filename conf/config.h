@@ -63,7 +63,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONF_NAME_MAX 64 /* including the NUL: names are 1..63 chars */
+#include "conf/tenant_spec.h"
+
 #define CONF_SOCKET_MAX 108 /* sizeof(sockaddr_un.sun_path) */
 #define CONF_GROUP_MAX 33 /* including the NUL: group names are 1..32 chars */
 
@@ -85,23 +86,6 @@ enum conf_backend_type {
 	CONF_BACKEND_AUTO = 0, /* NVMe namespace: passthrough; else: file */
 	CONF_BACKEND_FILE,
 	CONF_BACKEND_NVME,
-};
-
-/* A tenant's class: which NQ group serves it (sched/). */
-enum conf_class {
-	CONF_CLASS_BESTEFFORT = 0, /* default */
-	CONF_CLASS_LATENCY,
-	CONF_CLASS_THROUGHPUT,
-};
-
-#define CONF_DEFAULT_WEIGHT 100
-#define CONF_MAX_WEIGHT 10000
-
-/* Per-tenant QoS. Limits are token buckets with one second's worth of burst. */
-struct conf_qos {
-	uint64_t iops_limit; /* requests per second, 0 = unlimited */
-	uint64_t bw_limit; /* bytes per second, 0 = unlimited */
-	unsigned weight; /* 1..CONF_MAX_WEIGHT: share among tenants of one class */
 };
 
 /* What SIGTERM/SIGINT do to tenant devices. */
