@@ -635,7 +635,7 @@ static int load_backend(const struct loader *ld, const config_setting_t *g,
 static const struct conf_tenant *find_tenant(const struct conf *c, const char *name)
 {
 	for (size_t i = 0; i < c->nr_tenants; i++)
-		if (strcmp(c->tenants[i].name, name) == 0)
+		if (strcmp(c->tenants[i].spec.name, name) == 0)
 			return &c->tenants[i];
 	return NULL;
 }
@@ -666,9 +666,9 @@ static uint64_t backend_need(const struct conf *c, const struct conf_backend *b,
 	for (size_t i = 0; i <= upto; i++) {
 		uint64_t len;
 
-		if (strcmp(c->tenants[i].backend, b->name) != 0)
+		if (strcmp(c->tenants[i].spec.backend, b->name) != 0)
 			continue;
-		len = round_up_u64(c->tenants[i].size, CONF_EXTENT_ALIGN);
+		len = round_up_u64(c->tenants[i].spec.size, CONF_EXTENT_ALIGN);
 		need = need > UINT64_MAX - len ? UINT64_MAX : need + len;
 	}
 	return need;
@@ -698,7 +698,7 @@ static bool room_problem(const struct conf *c, const struct conf_backend *b, siz
 static int check_room(const struct loader *ld, const config_setting_t *g,
 		      const struct conf *c)
 {
-	const struct conf_backend *b = conf_find_backend(c, c->tenants[c->nr_tenants].backend);
+	const struct conf_backend *b = conf_find_backend(c, c->tenants[c->nr_tenants].spec.backend);
 	char msg[512];
 
 	if (!room_problem(c, b, c->nr_tenants, b->size, msg, sizeof(msg)))
@@ -708,7 +708,7 @@ static int check_room(const struct loader *ld, const config_setting_t *g,
 
 /* Class, QoS and recovery: what a live reload may change. */
 static int load_service(const struct loader *ld, const config_setting_t *g,
-			struct conf_tenant *t)
+			struct tenant_spec *t)
 {
 	int cls = (int)t->cls;
 	unsigned iops = 0;
@@ -728,12 +728,13 @@ static int load_service(const struct loader *ld, const config_setting_t *g,
 static int load_tenant(const struct loader *ld, const config_setting_t *g,
 		       struct conf *c)
 {
-	struct conf_tenant *t = &c->tenants[c->nr_tenants];
+	struct conf_tenant *ct = &c->tenants[c->nr_tenants];
+	struct tenant_spec *t = &ct->spec;
 	const struct conf_tenant *first;
 	char q[QUOTE_BUF], sz[32];
 	const char *ref;
 
-	t->line = (int)config_setting_source_line(g);
+	ct->line = (int)config_setting_source_line(g);
 	t->queues = CONF_DEFAULT_QUEUES;
 	t->depth = CONF_DEFAULT_DEPTH;
 	t->cls = CONF_CLASS_BESTEFFORT;
@@ -1139,7 +1140,7 @@ int conf_check_capacity(const struct conf *c, const uint64_t *backend_bytes, cha
 		}
 	}
 	for (size_t i = 0; i < c->nr_tenants; i++) {
-		const struct conf_backend *b = conf_find_backend(c, c->tenants[i].backend);
+		const struct conf_backend *b = conf_find_backend(c, c->tenants[i].spec.backend);
 
 		if (b && room_problem(c, b, i, backend_bytes[b - c->backends], msg, sizeof(msg))) {
 			set_err(err, errlen, "%d: tenants[%zu]: %s", c->tenants[i].line, i, msg);

@@ -128,14 +128,7 @@ struct conf_backend {
 };
 
 struct conf_tenant {
-	char name[CONF_NAME_MAX];
-	char backend[CONF_NAME_MAX];
-	uint64_t size; /* bytes, > 0, multiple of 4096 */
-	unsigned queues; /* 1..CONF_MAX_QUEUES */
-	unsigned depth; /* 1..CONF_MAX_DEPTH */
-	enum conf_class cls;
-	struct conf_qos qos;
-	bool recovery; /* ublk user recovery (default true) */
+	struct tenant_spec spec; /* unset keys hold their defaults (recovery: true) */
 	int line;
 };
 

@@ -92,7 +92,7 @@ static const char *iops_text(uint64_t v, char *buf, size_t len)
 }
 
 /* What recreating the device involves: the fields that need it. */
-static void list_reshape(const struct conf_tenant *a, const struct conf_tenant *b, char *w,
+static void list_reshape(const struct tenant_spec *a, const struct tenant_spec *b, char *w,
 			 size_t len)
 {
 	if (strcmp(a->backend, b->backend) != 0)
@@ -108,7 +108,7 @@ static void list_reshape(const struct conf_tenant *a, const struct conf_tenant *
 }
 
 /* What a live update changes: class and QoS. */
-static void list_service(const struct conf_tenant *a, const struct conf_tenant *b, char *w,
+static void list_service(const struct tenant_spec *a, const struct tenant_spec *b, char *w,
 			 size_t len)
 {
 	char x[32], y[32];
@@ -124,19 +124,19 @@ static void list_service(const struct conf_tenant *a, const struct conf_tenant *
 		item(w, len, "weight %u -> %u", a->qos.weight, b->qos.weight);
 }
 
-static bool needs_reshape(const struct conf_tenant *a, const struct conf_tenant *b)
+static bool needs_reshape(const struct tenant_spec *a, const struct tenant_spec *b)
 {
 	return strcmp(a->backend, b->backend) != 0 || a->size != b->size ||
 	       a->queues != b->queues || a->depth != b->depth || a->recovery != b->recovery;
 }
 
-static bool service_differs(const struct conf_tenant *a, const struct conf_tenant *b)
+static bool service_differs(const struct tenant_spec *a, const struct tenant_spec *b)
 {
 	return a->cls != b->cls || a->qos.iops_limit != b->qos.iops_limit ||
 	       a->qos.bw_limit != b->qos.bw_limit || a->qos.weight != b->qos.weight;
 }
 
-static void describe_add(const struct conf_tenant *t, char *w, size_t len)
+static void describe_add(const struct tenant_spec *t, char *w, size_t len)
 {
 	char x[32];
 
@@ -152,7 +152,7 @@ static void describe_add(const struct conf_tenant *t, char *w, size_t len)
 		item(w, len, "recovery false");
 }
 
-static void describe_remove(const struct conf_tenant *t, char *w, size_t len)
+static void describe_remove(const struct tenant_spec *t, char *w, size_t len)
 {
 	char x[32];
 
@@ -161,7 +161,7 @@ static void describe_remove(const struct conf_tenant *t, char *w, size_t len)
 }
 
 /* A new size or backend means a new, empty extent; the rest keeps the data. */
-static void describe_reshape(const struct conf_tenant *a, const struct conf_tenant *b, char *w,
+static void describe_reshape(const struct tenant_spec *a, const struct tenant_spec *b, char *w,
 			     size_t len)
 {
 	bool moved = strcmp(a->backend, b->backend) != 0 || a->size != b->size;
@@ -172,10 +172,10 @@ static void describe_reshape(const struct conf_tenant *a, const struct conf_tena
 				       "device recreated on the same extent, data kept");
 }
 
-static void describe_update(const struct conf_running *r, const struct conf_tenant *b, char *w,
+static void describe_update(const struct conf_running *r, const struct tenant_spec *b, char *w,
 			    size_t len)
 {
-	list_service(&r->t, b, w, len);
+	list_service(&r->spec, b, w, len);
 	if (!r->from_policy)
 		item(w, len, "now managed by the policy (was added by ublk-ctl)");
 }
@@ -267,7 +267,7 @@ static int check_fixed(const struct conf *old_conf, const struct conf *new_conf,
 static long find_running(const struct conf_running *running, size_t nr, const char *name)
 {
 	for (size_t i = 0; i < nr; i++)
-		if (strcmp(running[i].t.name, name) == 0)
+		if (strcmp(running[i].spec.name, name) == 0)
 			return (long)i;
 	return -1;
 }
@@ -275,21 +275,21 @@ static long find_running(const struct conf_running *running, size_t nr, const ch
 static long find_new(const struct conf *c, const char *name)
 {
 	for (size_t i = 0; i < c->nr_tenants; i++)
-		if (strcmp(c->tenants[i].name, name) == 0)
+		if (strcmp(c->tenants[i].spec.name, name) == 0)
 			return (long)i;
 	return -1;
 }
 
 /* What happens to new->tenants[j]: a kind, or -1 for nothing. */
 static int classify(const struct conf_running *running, size_t nr_running,
-		    const struct conf_tenant *t, long *ri)
+		    const struct tenant_spec *t, long *ri)
 {
 	*ri = find_running(running, nr_running, t->name);
 	if (*ri < 0)
 		return CHANGE_ADD;
-	if (needs_reshape(&running[*ri].t, t))
+	if (needs_reshape(&running[*ri].spec, t))
 		return CHANGE_RESHAPE;
-	if (service_differs(&running[*ri].t, t) || !running[*ri].from_policy)
+	if (service_differs(&running[*ri].spec, t) || !running[*ri].from_policy)
 		return CHANGE_UPDATE;
 	return -1;
 }
@@ -340,9 +340,9 @@ static void add_removes(const struct conf_running *running, size_t nr_running,
 	for (size_t i = 0; i < nr_running; i++) {
 		const struct conf_running *r = &running[i];
 
-		if (!r->from_policy || find_new(new_conf, r->t.name) >= 0)
+		if (!r->from_policy || find_new(new_conf, r->spec.name) >= 0)
 			continue;
-		describe_remove(&r->t, next(v, n, CHANGE_REMOVE, r->t.name, -1, (long)i)->what,
+		describe_remove(&r->spec, next(v, n, CHANGE_REMOVE, r->spec.name, -1, (long)i)->what,
 				WHAT_LEN);
 	}
 }
@@ -353,7 +353,7 @@ static void add_tenant_changes(const struct conf_running *running, size_t nr_run
 			       struct conf_change *v, size_t *n)
 {
 	for (size_t j = 0; j < new_conf->nr_tenants; j++) {
-		const struct conf_tenant *t = &new_conf->tenants[j];
+		const struct tenant_spec *t = &new_conf->tenants[j].spec;
 		struct conf_change *c;
 		long ri;
 
@@ -363,7 +363,7 @@ static void add_tenant_changes(const struct conf_running *running, size_t nr_run
 		if (kind == CHANGE_ADD)
 			describe_add(t, c->what, WHAT_LEN);
 		else if (kind == CHANGE_RESHAPE)
-			describe_reshape(&running[ri].t, t, c->what, WHAT_LEN);
+			describe_reshape(&running[ri].spec, t, c->what, WHAT_LEN);
 		else
 			describe_update(&running[ri], t, c->what, WHAT_LEN);
 	}

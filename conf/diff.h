@@ -56,7 +56,7 @@ struct conf_change {
 
 /* One running tenant as the diff sees it. */
 struct conf_running {
-	struct conf_tenant t; /* name, backend, size, queues, depth, cls, qos, recovery */
+	struct tenant_spec spec;
 	bool from_policy;
 };
 

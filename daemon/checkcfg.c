@@ -209,7 +209,7 @@ static int place(const struct conf *c, struct seen *seen, const char *path)
 	if (ret == 0)
 		return 0;
 	{
-		const struct conf_backend *cb = conf_find_backend(c, c->tenants[bad].backend);
+		const struct conf_backend *cb = conf_find_backend(c, c->tenants[bad].spec.backend);
 		const struct table *t = &seen[cb - c->backends].tab;
 
 		fprintf(stderr, "ddublkd: %s:%d: tenants[%zu]: %s", path, c->tenants[bad].line,

@@ -37,17 +37,17 @@ static void reload_free(struct reload *r)
 
 static void running_of(const struct tenant *t, struct conf_running *out)
 {
-	struct conf_tenant *ct = &out->t;
+	struct tenant_spec *s = &out->spec;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(ct->name, sizeof(ct->name), "%s", t->e.name);
-	snprintf(ct->backend, sizeof(ct->backend), "%s", t->pool->be->name);
-	ct->size = t->e.size;
-	ct->queues = t->e.queues;
-	ct->depth = t->e.depth;
-	ct->cls = t->e.cls;
-	ct->qos = t->e.qos;
-	ct->recovery = t->e.recovery;
+	snprintf(s->name, sizeof(s->name), "%s", t->e.name);
+	snprintf(s->backend, sizeof(s->backend), "%s", t->pool->be->name);
+	s->size = t->e.size;
+	s->queues = t->e.queues;
+	s->depth = t->e.depth;
+	s->cls = t->e.cls;
+	s->qos = t->e.qos;
+	s->recovery = t->e.recovery;
 	out->from_policy = t->e.from_policy;
 }
 
@@ -92,14 +92,14 @@ static int format_lines(const struct reload *r, char ***lines, size_t *nr)
 /* A change that gives up an extent: removed, or recreated elsewhere. */
 static bool frees_extent(const struct reload *r, const struct conf_change *c)
 {
-	const struct conf_tenant *now, *next;
+	const struct tenant_spec *now, *next;
 
 	if (c->kind == CHANGE_REMOVE)
 		return true;
 	if (c->kind != CHANGE_RESHAPE)
 		return false;
-	now = &r->running[c->running_index].t;
-	next = &r->next.tenants[c->new_index];
+	now = &r->running[c->running_index].spec;
+	next = &r->next.tenants[c->new_index].spec;
 	return strcmp(now->backend, next->backend) || now->size != next->size;
 }
 
@@ -160,15 +160,15 @@ static int placement_fits(struct reload *r, char *err, size_t errlen)
 		if (c->kind != CHANGE_ADD && !(c->kind == CHANGE_RESHAPE && frees_extent(r, c)))
 			continue;
 		ct = &r->next.tenants[c->new_index];
-		p = pool_find(d, ct->backend);
+		p = pool_find(d, ct->spec.backend);
 		if (!p || p->broken[0]) {
 			snprintf(err, errlen, "%s:%d: tenants: tenant \"%s\": backend \"%s\" is not "
-				 "in use%s%s", d->policy_path, ct->line, ct->name, ct->backend,
-				 p ? ": " : "", p ? p->broken : "");
+				 "in use%s%s", d->policy_path, ct->line, ct->spec.name,
+				 ct->spec.backend, p ? ": " : "", p ? p->broken : "");
 			ret = -1;
-		} else if (trial_alloc(&trial, p, ct->size, why, sizeof(why)) < 0) {
+		} else if (trial_alloc(&trial, p, ct->spec.size, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s:%d: tenants: tenant \"%s\": %s", d->policy_path,
-				 ct->line, ct->name, why);
+				 ct->line, ct->spec.name, why);
 			ret = -1;
 		}
 	}

@@ -467,8 +467,8 @@ int tenant_update(struct daemon *d, struct tenant *t, const struct conf_tenant *
 	struct table_entry old = t->e;
 	char why[512], qos[160];
 
-	t->e.cls = ct->cls;
-	t->e.qos = ct->qos;
+	t->e.cls = ct->spec.cls;
+	t->e.qos = ct->spec.qos;
 	t->e.from_policy = true;
 	if (pool_save(d, t->pool, why, sizeof(why)) < 0) {
 		t->e = old;
@@ -510,11 +510,11 @@ int tenant_reshape(struct daemon *d, struct tenant *t, const struct conf_tenant 
 	struct table_entry old = t->e, next = t->e;
 	char why[768], again[768];
 
-	next.queues = ct->queues;
-	next.depth = ct->depth;
-	next.recovery = ct->recovery;
-	next.cls = ct->cls;
-	next.qos = ct->qos;
+	next.queues = ct->spec.queues;
+	next.depth = ct->spec.depth;
+	next.recovery = ct->spec.recovery;
+	next.cls = ct->spec.cls;
+	next.qos = ct->spec.qos;
 	next.from_policy = true;
 	if (check_shape(d, next.queues, next.depth, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "tenant \"%s\": %s; nothing was changed", t->e.name, why);
@@ -710,30 +710,32 @@ static void bring_up_recorded(struct daemon *d, size_t nr)
 void tenant_request_from_conf(const struct conf_tenant *ct, struct ctl_request *req)
 {
 	ctl_request_init(req, CTL_CMD_ADD);
-	snprintf(req->name, sizeof(req->name), "%s", ct->name);
-	snprintf(req->backend, sizeof(req->backend), "%s", ct->backend);
-	req->size = ct->size;
-	req->queues = ct->queues;
-	req->depth = ct->depth;
-	req->cls = ct->cls;
-	req->qos = ct->qos;
-	req->recovery = ct->recovery;
+	snprintf(req->name, sizeof(req->name), "%s", ct->spec.name);
+	snprintf(req->backend, sizeof(req->backend), "%s", ct->spec.backend);
+	req->size = ct->spec.size;
+	req->queues = ct->spec.queues;
+	req->depth = ct->spec.depth;
+	req->cls = ct->spec.cls;
+	req->qos = ct->spec.qos;
+	req->recovery = ct->spec.recovery;
 }
 
 /* A policy tenant the tables already have: the policy's class and QoS win. */
 static int adopt_from_policy(struct daemon *d, struct tenant *t, const struct conf_tenant *ct,
 			     char *err, size_t errlen)
 {
-	if (strcmp(t->pool->be->name, ct->backend) || t->e.size != ct->size ||
-	    t->e.queues != ct->queues || t->e.depth != ct->depth)
+	const struct tenant_spec *s = &ct->spec;
+
+	if (strcmp(t->pool->be->name, s->backend) || t->e.size != s->size ||
+	    t->e.queues != s->queues || t->e.depth != s->depth)
 		log_warn("tenant \"%s\": the policy (line %d) asks for %llu bytes on \"%s\", %u "
 			 "queue(s) x %u, but the tenant table has %llu bytes on \"%s\", %u x %u; "
-			 "keeping the table's (ublk-ctl reload --force recreates it)", ct->name,
-			 ct->line, (unsigned long long)ct->size, ct->backend, ct->queues,
-			 ct->depth, (unsigned long long)t->e.size, t->pool->be->name, t->e.queues,
+			 "keeping the table's (ublk-ctl reload --force recreates it)", s->name,
+			 ct->line, (unsigned long long)s->size, s->backend, s->queues,
+			 s->depth, (unsigned long long)t->e.size, t->pool->be->name, t->e.queues,
 			 t->e.depth);
-	if (t->e.cls == ct->cls && t->e.qos.iops_limit == ct->qos.iops_limit &&
-	    t->e.qos.bw_limit == ct->qos.bw_limit && t->e.qos.weight == ct->qos.weight &&
+	if (t->e.cls == s->cls && t->e.qos.iops_limit == s->qos.iops_limit &&
+	    t->e.qos.bw_limit == s->qos.bw_limit && t->e.qos.weight == s->qos.weight &&
 	    t->e.from_policy)
 		return 0;
 	return tenant_update(d, t, ct, err, errlen);
@@ -748,12 +750,12 @@ static bool has_tenant(void *ctx, const char *name)
 static int policy_tenant_ok(struct daemon *d, const struct conf_tenant *ct, char *why,
 			    size_t len)
 {
-	struct pool *p = pool_find(d, ct->backend);
+	struct pool *p = pool_find(d, ct->spec.backend);
 
-	if (check_shape(d, ct->queues ? ct->queues : CONF_DEFAULT_QUEUES,
-			ct->depth ? ct->depth : CONF_DEFAULT_DEPTH, why, len) < 0)
+	if (check_shape(d, ct->spec.queues ? ct->spec.queues : CONF_DEFAULT_QUEUES,
+			ct->spec.depth ? ct->spec.depth : CONF_DEFAULT_DEPTH, why, len) < 0)
 		return -1;
-	if (p && !p->broken[0] && ct->size % p->be->block_size) {
+	if (p && !p->broken[0] && ct->spec.size % p->be->block_size) {
 		snprintf(why, len, "size must be a multiple of backend \"%s\"'s block size (%u)",
 			 p->be->name, p->be->block_size);
 		return -1;
@@ -780,7 +782,7 @@ static int policy_fits(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	for (size_t i = 0; i < d->conf.nr_tenants && ret == 0; i++) {
-		if (tenant_find(d, d->conf.tenants[i].name))
+		if (tenant_find(d, d->conf.tenants[i].spec.name))
 			continue;
 		ret = policy_tenant_ok(d, &d->conf.tenants[i], why, sizeof(why));
 		bad = i;
@@ -797,7 +799,7 @@ static int policy_fits(struct daemon *d, char *err, size_t errlen)
 		ret = conf_place_new(&d->conf, rooms, has_tenant, d, &bad, why, sizeof(why));
 	if (ret < 0)
 		snprintf(err, errlen, "tenant \"%s\" (policy line %d): %s; no tenant was created "
-			 "and no device touched", d->conf.tenants[bad].name,
+			 "and no device touched", d->conf.tenants[bad].spec.name,
 			 d->conf.tenants[bad].line, why);
 	free(rooms);
 	return ret;
@@ -812,7 +814,7 @@ int tenants_restore(struct daemon *d, char *err, size_t errlen)
 	bring_up_recorded(d, d->nr_tenants);
 	for (size_t i = 0; i < d->conf.nr_tenants; i++) {
 		const struct conf_tenant *ct = &d->conf.tenants[i];
-		struct tenant *t = tenant_find(d, ct->name);
+		struct tenant *t = tenant_find(d, ct->spec.name);
 		struct ctl_request req;
 		char why[512];
 
@@ -823,7 +825,7 @@ int tenants_restore(struct daemon *d, char *err, size_t errlen)
 		}
 		tenant_request_from_conf(ct, &req);
 		if (tenant_add(d, &req, true, &t, why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "tenant \"%s\" (policy line %d): %s", ct->name,
+			snprintf(err, errlen, "tenant \"%s\" (policy line %d): %s", ct->spec.name,
 				 ct->line, why);
 			return -1;
 		}

@@ -66,7 +66,7 @@ struct placed {
 static int place_one(const struct conf *c, struct conf_room *rooms, size_t i,
 		     struct placed *p, char *why, size_t len)
 {
-	const struct conf_tenant *ct = &c->tenants[i];
+	const struct tenant_spec *ct = &c->tenants[i].spec;
 	const struct conf_backend *cb = conf_find_backend(c, ct->backend);
 	struct conf_room *r;
 
@@ -101,7 +101,7 @@ int conf_place_new(const struct conf *c, struct conf_room *rooms,
 		return -1;
 	}
 	for (size_t i = 0; i < c->nr_tenants && ret == 0; i++) {
-		if (known && known(ctx, c->tenants[i].name))
+		if (known && known(ctx, c->tenants[i].spec.name))
 			continue;
 		ret = place_one(c, rooms, i, &done[n], why, len);
 		if (ret < 0)

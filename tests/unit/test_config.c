@@ -97,30 +97,30 @@ static void test_full_file(void **state)
 	assert_int_equal(c.backends[1].line, 17);
 
 	assert_int_equal(c.nr_tenants, 3);
-	assert_string_equal(c.tenants[0].name, "db");
-	assert_string_equal(c.tenants[0].backend, "nvme0");
-	assert_true(c.tenants[0].size == 2 * GiB);
-	assert_int_equal(c.tenants[0].queues, 2);
-	assert_int_equal(c.tenants[0].depth, 128);
-	assert_int_equal(c.tenants[0].cls, CONF_CLASS_LATENCY);
-	assert_true(c.tenants[0].qos.iops_limit == 50000);
-	assert_true(c.tenants[0].qos.bw_limit == 200 * MiB);
-	assert_int_equal(c.tenants[0].qos.weight, 300);
-	assert_false(c.tenants[0].recovery);
+	assert_string_equal(c.tenants[0].spec.name, "db");
+	assert_string_equal(c.tenants[0].spec.backend, "nvme0");
+	assert_true(c.tenants[0].spec.size == 2 * GiB);
+	assert_int_equal(c.tenants[0].spec.queues, 2);
+	assert_int_equal(c.tenants[0].spec.depth, 128);
+	assert_int_equal(c.tenants[0].spec.cls, CONF_CLASS_LATENCY);
+	assert_true(c.tenants[0].spec.qos.iops_limit == 50000);
+	assert_true(c.tenants[0].spec.qos.bw_limit == 200 * MiB);
+	assert_int_equal(c.tenants[0].spec.qos.weight, 300);
+	assert_false(c.tenants[0].spec.recovery);
 	assert_int_equal(c.tenants[0].line, 20);
-	assert_string_equal(c.tenants[1].name, "web-1.a_b");
-	assert_string_equal(c.tenants[1].backend, "img");
-	assert_true(c.tenants[1].size == MiB);
-	assert_int_equal(c.tenants[1].queues, CONF_DEFAULT_QUEUES);
-	assert_int_equal(c.tenants[1].depth, CONF_DEFAULT_DEPTH);
-	assert_int_equal(c.tenants[1].cls, CONF_CLASS_THROUGHPUT);
-	assert_true(c.tenants[1].qos.iops_limit == 0);
-	assert_true(c.tenants[1].qos.bw_limit == 4096);
-	assert_int_equal(c.tenants[1].qos.weight, CONF_DEFAULT_WEIGHT);
-	assert_true(c.tenants[1].recovery);
-	assert_string_equal(c.tenants[2].name, "big");
-	assert_true(c.tenants[2].size == 5 * GiB);
-	assert_int_equal(c.tenants[2].cls, CONF_CLASS_BESTEFFORT);
+	assert_string_equal(c.tenants[1].spec.name, "web-1.a_b");
+	assert_string_equal(c.tenants[1].spec.backend, "img");
+	assert_true(c.tenants[1].spec.size == MiB);
+	assert_int_equal(c.tenants[1].spec.queues, CONF_DEFAULT_QUEUES);
+	assert_int_equal(c.tenants[1].spec.depth, CONF_DEFAULT_DEPTH);
+	assert_int_equal(c.tenants[1].spec.cls, CONF_CLASS_THROUGHPUT);
+	assert_true(c.tenants[1].spec.qos.iops_limit == 0);
+	assert_true(c.tenants[1].spec.qos.bw_limit == 4096);
+	assert_int_equal(c.tenants[1].spec.qos.weight, CONF_DEFAULT_WEIGHT);
+	assert_true(c.tenants[1].spec.recovery);
+	assert_string_equal(c.tenants[2].spec.name, "big");
+	assert_true(c.tenants[2].spec.size == 5 * GiB);
+	assert_int_equal(c.tenants[2].spec.cls, CONF_CLASS_BESTEFFORT);
 	assert_int_equal(c.tenants[2].line, 25); /* where its block opens */
 
 	assert_ptr_equal(conf_find_backend(&c, "img"), &c.backends[1]);
@@ -197,11 +197,11 @@ static void test_new_key_defaults(void **state)
 					  "p", &c, err, sizeof(err)), 0);
 	assert_string_equal(err, "");
 	assert_true(c.backends[0].reserved == MiB);
-	assert_int_equal(c.tenants[0].cls, CONF_CLASS_BESTEFFORT);
-	assert_true(c.tenants[0].qos.iops_limit == 0);
-	assert_true(c.tenants[0].qos.bw_limit == 0);
-	assert_int_equal(c.tenants[0].qos.weight, CONF_DEFAULT_WEIGHT);
-	assert_true(c.tenants[0].recovery);
+	assert_int_equal(c.tenants[0].spec.cls, CONF_CLASS_BESTEFFORT);
+	assert_true(c.tenants[0].spec.qos.iops_limit == 0);
+	assert_true(c.tenants[0].spec.qos.bw_limit == 0);
+	assert_int_equal(c.tenants[0].spec.qos.weight, CONF_DEFAULT_WEIGHT);
+	assert_true(c.tenants[0].spec.recovery);
 	assert_int_equal(c.daemon_line, 0);
 	assert_int_equal(c.backends_line, 1);
 	expect_sched_defaults(&c.sched);
@@ -238,16 +238,16 @@ static void test_limits_accepted(void **state)
 	assert_true(c.backends[1].reserved == GiB);
 	/* 1 MiB reserved + two 4K tenants, 1 MiB each, fill the 3M backend exactly */
 	assert_int_equal(c.nr_tenants, 2);
-	assert_int_equal(c.tenants[0].queues, 1);
-	assert_int_equal(c.tenants[0].depth, 1);
-	assert_true(c.tenants[0].qos.iops_limit == 0);
-	assert_true(c.tenants[0].qos.bw_limit == 0);
-	assert_int_equal(c.tenants[0].qos.weight, 1);
-	assert_int_equal(c.tenants[1].queues, CONF_MAX_QUEUES);
-	assert_int_equal(c.tenants[1].depth, CONF_MAX_DEPTH);
-	assert_true(c.tenants[1].qos.iops_limit == 10000000);
-	assert_true(c.tenants[1].qos.bw_limit == 1024 * GiB);
-	assert_int_equal(c.tenants[1].qos.weight, 10000);
+	assert_int_equal(c.tenants[0].spec.queues, 1);
+	assert_int_equal(c.tenants[0].spec.depth, 1);
+	assert_true(c.tenants[0].spec.qos.iops_limit == 0);
+	assert_true(c.tenants[0].spec.qos.bw_limit == 0);
+	assert_int_equal(c.tenants[0].spec.qos.weight, 1);
+	assert_int_equal(c.tenants[1].spec.queues, CONF_MAX_QUEUES);
+	assert_int_equal(c.tenants[1].spec.depth, CONF_MAX_DEPTH);
+	assert_true(c.tenants[1].spec.qos.iops_limit == 10000000);
+	assert_true(c.tenants[1].spec.qos.bw_limit == 1024 * GiB);
+	assert_int_equal(c.tenants[1].spec.qos.weight, 10000);
 	conf_free(&c);
 
 	/* the scheduler's edges */
@@ -470,8 +470,8 @@ static void test_tenant_service_values(void **state)
 	/* 0 is "unlimited", as a string too; every class spelled as conf_class_name() */
 	assert_int_equal(conf_load_string(T1("iops_limit = 0; bw_limit = \"0\"; recovery = true;"),
 					  "p", &c, err, sizeof(err)), 0);
-	assert_true(c.tenants[0].qos.iops_limit == 0 && c.tenants[0].qos.bw_limit == 0);
-	assert_true(c.tenants[0].recovery);
+	assert_true(c.tenants[0].spec.qos.iops_limit == 0 && c.tenants[0].spec.qos.bw_limit == 0);
+	assert_true(c.tenants[0].spec.recovery);
 	conf_free(&c);
 	for (int cls = CONF_CLASS_BESTEFFORT; cls <= CONF_CLASS_THROUGHPUT; cls++) {
 		char text[256], line[64];
@@ -479,7 +479,7 @@ static void test_tenant_service_values(void **state)
 		snprintf(line, sizeof(line), "class = \"%s\";", conf_class_name((enum conf_class)cls));
 		snprintf(text, sizeof(text), T1("%s"), line);
 		assert_int_equal(conf_load_string(text, "p", &c, err, sizeof(err)), 0);
-		assert_int_equal(c.tenants[0].cls, cls);
+		assert_int_equal(c.tenants[0].spec.cls, cls);
 		conf_free(&c);
 	}
 }
@@ -1242,7 +1242,7 @@ static void test_failure_keeps_loaded_conf(void **state)
 					  "size = \"3K\"; } );\n",
 					  "p", &c, err, sizeof(err)), -1);
 	assert_memory_equal(&c, &before, sizeof(c));
-	assert_string_equal(c.tenants[0].name, "db"); /* still usable */
+	assert_string_equal(c.tenants[0].spec.name, "db"); /* still usable */
 	conf_free(&c);
 }
 
@@ -1284,7 +1284,7 @@ static void test_load_file(void **state)
 	path = write_temp(full_policy, strlen(full_policy));
 	assert_int_equal(conf_load_file(path, &c, err, sizeof(err)), 0);
 	assert_int_equal(c.nr_tenants, 3);
-	assert_string_equal(c.tenants[2].name, "big");
+	assert_string_equal(c.tenants[2].spec.name, "big");
 	conf_free(&c);
 	unlink(path);
 	free(path);
@@ -1337,10 +1337,10 @@ static void test_example_policy(void **state)
 	assert_int_equal(c.nr_backends, 2);
 	assert_true(c.backends[1].reserved == MiB);
 	assert_int_equal(c.nr_tenants, 2);
-	assert_int_equal(c.tenants[0].cls, CONF_CLASS_LATENCY);
-	assert_int_equal(c.tenants[1].cls, CONF_CLASS_THROUGHPUT);
-	assert_int_equal(c.tenants[1].qos.weight, CONF_DEFAULT_WEIGHT);
-	assert_true(c.tenants[1].recovery);
+	assert_int_equal(c.tenants[0].spec.cls, CONF_CLASS_LATENCY);
+	assert_int_equal(c.tenants[1].spec.cls, CONF_CLASS_THROUGHPUT);
+	assert_int_equal(c.tenants[1].spec.qos.weight, CONF_DEFAULT_WEIGHT);
+	assert_true(c.tenants[1].spec.recovery);
 	conf_free(&c);
 }
 

@@ -45,7 +45,7 @@ static void start(struct fixture *f, const char *old_text)
 	memset(f, 0, sizeof(*f));
 	load(&f->old_conf, old_text);
 	for (size_t i = 0; i < f->old_conf.nr_tenants; i++) {
-		f->run[f->nr_run].t = f->old_conf.tenants[i];
+		f->run[f->nr_run].spec = f->old_conf.tenants[i].spec;
 		f->run[f->nr_run++].from_policy = true;
 	}
 }
@@ -56,13 +56,13 @@ static void add_by_ctl(struct fixture *f, const char *name, uint64_t size)
 	struct conf_running *r = &f->run[f->nr_run++];
 
 	memset(r, 0, sizeof(*r));
-	snprintf(r->t.name, sizeof(r->t.name), "%s", name);
-	snprintf(r->t.backend, sizeof(r->t.backend), "pool");
-	r->t.size = size;
-	r->t.queues = CONF_DEFAULT_QUEUES;
-	r->t.depth = CONF_DEFAULT_DEPTH;
-	r->t.qos.weight = CONF_DEFAULT_WEIGHT;
-	r->t.recovery = true;
+	snprintf(r->spec.name, sizeof(r->spec.name), "%s", name);
+	snprintf(r->spec.backend, sizeof(r->spec.backend), "pool");
+	r->spec.size = size;
+	r->spec.queues = CONF_DEFAULT_QUEUES;
+	r->spec.depth = CONF_DEFAULT_DEPTH;
+	r->spec.qos.weight = CONF_DEFAULT_WEIGHT;
+	r->spec.recovery = true;
 }
 
 static size_t reload(struct fixture *f, const char *new_text)
