@@ -185,7 +185,7 @@ static uint64_t table_bytes(const struct table *t)
 	uint64_t sum = 0;
 
 	for (size_t i = 0; i < t->nr; i++)
-		sum += round_up_u64(t->e[i].size, CONF_EXTENT_ALIGN);
+		sum += round_up_u64(t->e[i].spec.size, CONF_EXTENT_ALIGN);
 	return sum;
 }
 

@@ -54,10 +54,10 @@ static enum ublk_reattach look(struct daemon *d, const struct tenant *t,
 			       struct ublksrv_ctrl_dev_info *info, char *why, size_t len)
 {
 	struct ublk_reattach_want want = {
-		.recovery = t->e.recovery,
-		.queues = t->e.queues,
-		.depth = t->e.depth,
-		.size = t->e.size,
+		.recovery = t->e.spec.recovery,
+		.queues = t->e.spec.queues,
+		.depth = t->e.spec.depth,
+		.size = t->e.spec.size,
 		.block_size = t->pool->be->block_size,
 	};
 	uint32_t id = (uint32_t)t->e.dev_id;
@@ -82,7 +82,7 @@ static enum ublk_reattach look_settled(struct daemon *d, const struct tenant *t,
 	       monotonic_ns() < deadline) {
 		if (!told)
 			log_info("tenant \"%s\": ublk device %d is %s; waiting up to %d s for "
-				 "the kernel to quiesce it", t->e.name, t->e.dev_id, why,
+				 "the kernel to quiesce it", t->e.spec.name, t->e.dev_id, why,
 				 QUIESCE_TIMEOUT_MS / 1000);
 		told = true;
 		usleep(100000);
@@ -93,7 +93,7 @@ static enum ublk_reattach look_settled(struct daemon *d, const struct tenant *t,
 static int refuse(struct tenant *t, const char *why)
 {
 	log_err("tenant \"%s\": %s; leaving the device alone and not serving the tenant "
-		"(stop whatever holds the device, then restart ddublkd)", t->e.name, why);
+		"(stop whatever holds the device, then restart ddublkd)", t->e.spec.name, why);
 	t->state = "failed";
 	return -1;
 }
@@ -117,21 +117,21 @@ int tenant_reattach(struct daemon *d, struct tenant *t)
 			 "that is stopped?)", t->e.dev_id, why);
 		return refuse(t, msg);
 	case UBLK_REATTACH_REPLACE:
-		if (!t->e.recovery)
+		if (!t->e.spec.recovery)
 			log_info("tenant \"%s\": recovery off: its ublk device %d (%s) from the "
-				 "earlier daemon is replaced by a new one", t->e.name, t->e.dev_id,
-				 ublk_state_name(info.state));
+				 "earlier daemon is replaced by a new one", t->e.spec.name,
+				 t->e.dev_id, ublk_state_name(info.state));
 		else
 			log_warn("tenant \"%s\": ublk device %d is left over from an earlier "
-				 "daemon but cannot be re-attached (%s); replacing it", t->e.name,
-				 t->e.dev_id, why);
+				 "daemon but cannot be re-attached (%s); replacing it",
+				 t->e.spec.name, t->e.dev_id, why);
 		ublk_dev_remove_stale(&d->ctrl, (uint32_t)t->e.dev_id);
 		return 0;
 	case UBLK_REATTACH_GO:
 		break;
 	}
 	log_info("tenant \"%s\": ublk device %d outlived its daemon (pid %d) and is QUIESCED; "
-		 "re-attaching (user recovery)", t->e.name, t->e.dev_id, info.ublksrv_pid);
+		 "re-attaching (user recovery)", t->e.spec.name, t->e.dev_id, info.ublksrv_pid);
 	if (tenant_dev_config(d, t, &cfg, why, sizeof(why)) < 0)
 		return refuse(t, why);
 	ret = ublk_dev_reattach(&d->ctrl, d->workers, &cfg, &info, &t->dev, why, sizeof(why));
@@ -140,7 +140,8 @@ int tenant_reattach(struct daemon *d, struct tenant *t)
 	if (ret < 0) {
 		t->dev = NULL;
 		log_err("tenant \"%s\": re-attaching failed: %s; creating a new device (a file "
-			"system still mounted on the old one sees I/O errors)", t->e.name, why);
+			"system still mounted on the old one sees I/O errors)", t->e.spec.name,
+			why);
 		return 0;
 	}
 	t->state = "live";

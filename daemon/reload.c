@@ -40,14 +40,14 @@ static void running_of(const struct tenant *t, struct conf_running *out)
 	struct tenant_spec *s = &out->spec;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(s->name, sizeof(s->name), "%s", t->e.name);
+	snprintf(s->name, sizeof(s->name), "%s", t->e.spec.name);
 	snprintf(s->backend, sizeof(s->backend), "%s", t->pool->be->name);
-	s->size = t->e.size;
-	s->queues = t->e.queues;
-	s->depth = t->e.depth;
-	s->cls = t->e.cls;
-	s->qos = t->e.qos;
-	s->recovery = t->e.recovery;
+	s->size = t->e.spec.size;
+	s->queues = t->e.spec.queues;
+	s->depth = t->e.spec.depth;
+	s->cls = t->e.spec.cls;
+	s->qos = t->e.spec.qos;
+	s->recovery = t->e.spec.recovery;
 	out->from_policy = t->e.from_policy;
 }
 
@@ -149,7 +149,7 @@ static int placement_fits(struct reload *r, char *err, size_t errlen)
 		struct tenant *t = tenant_find(d, c->tenant);
 
 		if (frees_extent(r, c) && t)
-			trial_release(&trial, t->pool, t->e.offset, t->e.size);
+			trial_release(&trial, t->pool, t->e.offset, t->e.spec.size);
 	}
 	for (size_t i = 0; i < r->nr_changes && ret == 0; i++) {
 		const struct conf_change *c = &r->changes[i];

@@ -23,7 +23,7 @@
 struct tenant *tenant_find(struct daemon *d, const char *name)
 {
 	for (size_t i = 0; i < d->nr_tenants; i++)
-		if (strcmp(d->tenants[i].e.name, name) == 0)
+		if (strcmp(d->tenants[i].e.spec.name, name) == 0)
 			return &d->tenants[i];
 	return NULL;
 }
@@ -38,19 +38,19 @@ static void format_uuid(const uint8_t u[16], char out[37])
 void tenant_info(const struct tenant *t, struct ctl_tenant_info *info)
 {
 	memset(info, 0, sizeof(*info));
-	snprintf(info->name, sizeof(info->name), "%s", t->e.name);
+	snprintf(info->name, sizeof(info->name), "%s", t->e.spec.name);
 	snprintf(info->backend, sizeof(info->backend), "%s", t->pool->be->name);
 	snprintf(info->state, sizeof(info->state), "%s", t->state);
 	info->dev_id = t->dev ? ublk_dev_id(t->dev) : -1;
 	if (t->dev)
 		snprintf(info->device, sizeof(info->device), "/dev/ublkb%d", info->dev_id);
 	info->offset = t->e.offset;
-	info->size = t->e.size;
-	info->queues = t->e.queues;
-	info->depth = t->e.depth;
-	info->cls = t->e.cls;
-	info->qos = t->e.qos;
-	info->recovery = t->e.recovery;
+	info->size = t->e.spec.size;
+	info->queues = t->e.spec.queues;
+	info->depth = t->e.spec.depth;
+	info->cls = t->e.spec.cls;
+	info->qos = t->e.spec.qos;
+	info->recovery = t->e.spec.recovery;
 	format_uuid(t->e.uuid, info->uuid);
 	info->created = t->e.ctime;
 }
@@ -87,9 +87,10 @@ static int route(struct tenant *t, char *err, size_t errlen)
 
 	if (!t->pool->router || t->route_id >= 0)
 		return 0;
-	id = router_tenant_add(t->pool->router, t->e.cls);
+	id = router_tenant_add(t->pool->router, t->e.spec.cls);
 	if (id < 0) {
-		snprintf(err, errlen, "tenant \"%s\": scheduler: %s", t->e.name, strerror(-id));
+		snprintf(err, errlen, "tenant \"%s\": scheduler: %s", t->e.spec.name,
+			 strerror(-id));
 		return -1;
 	}
 	t->route_id = id;
@@ -131,7 +132,7 @@ static uint64_t tenant_ublk_flags(const struct daemon *d, const struct tenant *t
 {
 	const uint64_t want = UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE;
 
-	if (!t->e.recovery || !(d->ublk_flags & UBLK_F_USER_RECOVERY))
+	if (!t->e.spec.recovery || !(d->ublk_flags & UBLK_F_USER_RECOVERY))
 		return 0;
 	return d->ublk_flags & want;
 }
@@ -140,19 +141,19 @@ int tenant_dev_config(struct daemon *d, struct tenant *t, struct ublk_dev_config
 		      char *err, size_t errlen)
 {
 	if (!t->gate)
-		t->gate = gate_new(t->e.cls, &t->e.qos);
+		t->gate = gate_new(t->e.spec.cls, &t->e.spec.qos);
 	if (!t->gate) {
-		snprintf(err, errlen, "tenant \"%s\": out of memory", t->e.name);
+		snprintf(err, errlen, "tenant \"%s\": out of memory", t->e.spec.name);
 		return -1;
 	}
 	if (route(t, err, errlen) < 0)
 		return -1;
 	*cfg = (struct ublk_dev_config){
-		.name = t->e.name,
+		.name = t->e.spec.name,
 		.dev_id = t->e.dev_id,
-		.queues = t->e.queues,
-		.depth = t->e.depth,
-		.size = t->e.size,
+		.queues = t->e.spec.queues,
+		.depth = t->e.spec.depth,
+		.size = t->e.spec.size,
 		.be = t->pool->be,
 		.be_offset = t->e.offset,
 		.gate = &t->gate->gate,
@@ -180,7 +181,7 @@ static int tenant_start(struct daemon *d, struct tenant *t, char *err, size_t er
 	ret = ublk_dev_create(&d->ctrl, d->workers, &cfg, &t->dev, why, sizeof(why));
 	if (ret == -1 && cfg.dev_id >= 0 && strstr(why, "already in use")) {
 		/* The id it had before is taken: any id will do. */
-		log_warn("tenant \"%s\": %s; trying another device id", t->e.name, why);
+		log_warn("tenant \"%s\": %s; trying another device id", t->e.spec.name, why);
 		cfg.dev_id = -1;
 		ret = ublk_dev_create(&d->ctrl, d->workers, &cfg, &t->dev, why, sizeof(why));
 	}
@@ -188,13 +189,13 @@ static int tenant_start(struct daemon *d, struct tenant *t, char *err, size_t er
 		t->e.dev_id = ublk_dev_id(t->dev);
 		t->state = "failed";
 		snprintf(err, errlen, "tenant \"%s\": %s; the tenant is kept (state failed) with "
-			 "its extent while that device may exist", t->e.name, why);
+			 "its extent while that device may exist", t->e.spec.name, why);
 		return -1;
 	}
 	if (ret < 0) {
 		t->dev = NULL;
 		t->state = "failed";
-		snprintf(err, errlen, "tenant \"%s\": %s", t->e.name, why);
+		snprintf(err, errlen, "tenant \"%s\": %s", t->e.spec.name, why);
 		return -1;
 	}
 	t->e.dev_id = ublk_dev_id(t->dev);
@@ -207,9 +208,9 @@ static void describe_qos(const struct table_entry *e, char *buf, size_t len)
 	char bw[32];
 
 	snprintf(buf, len, "class %s, iops_limit %llu, bw_limit %s/s, weight %u",
-		 conf_class_name(e->cls), (unsigned long long)e->qos.iops_limit,
-		 e->qos.bw_limit ? format_size(e->qos.bw_limit, bw, sizeof(bw)) : "0",
-		 e->qos.weight);
+		 conf_class_name(e->spec.cls), (unsigned long long)e->spec.qos.iops_limit,
+		 e->spec.qos.bw_limit ? format_size(e->spec.qos.bw_limit, bw, sizeof(bw)) : "0",
+		 e->spec.qos.weight);
 }
 
 /* how: "live" for a new device, or how an existing one came back. */
@@ -219,10 +220,10 @@ void log_tenant_up(const struct tenant *t, const char *how)
 
 	describe_qos(&t->e, qos, sizeof(qos));
 	log_info("tenant \"%s\": /dev/ublkb%d %s, %s on backend \"%s\" at offset %s, "
-		 "%u queue(s) x depth %u, %s, recovery %s", t->e.name, t->e.dev_id, how,
-		 format_size(t->e.size, sz, sizeof(sz)), t->pool->be->name,
-		 format_size(t->e.offset, off, sizeof(off)), t->e.queues, t->e.depth, qos,
-		 !t->e.recovery ? "off" : t->dev && !ublk_dev_recoverable(t->dev) ?
+		 "%u queue(s) x depth %u, %s, recovery %s", t->e.spec.name, t->e.dev_id, how,
+		 format_size(t->e.spec.size, sz, sizeof(sz)), t->pool->be->name,
+		 format_size(t->e.offset, off, sizeof(off)), t->e.spec.queues, t->e.spec.depth, qos,
+		 !t->e.spec.recovery ? "off" : t->dev && !ublk_dev_recoverable(t->dev) ?
 		 "not supported by this kernel" : "on");
 }
 
@@ -264,25 +265,25 @@ static int new_entry(struct daemon *d, const struct ctl_request *req, bool from_
 		     struct table_entry *e, char *err, size_t errlen)
 {
 	*e = (struct table_entry){
-		.size = req->size,
+		.spec.size = req->size,
 		.ctime = (uint64_t)time(NULL),
-		.queues = req->queues ? req->queues : CONF_DEFAULT_QUEUES,
-		.depth = req->depth ? req->depth : CONF_DEFAULT_DEPTH,
-		.cls = req->cls,
-		.qos = req->qos,
-		.recovery = req->recovery,
+		.spec.queues = req->queues ? req->queues : CONF_DEFAULT_QUEUES,
+		.spec.depth = req->depth ? req->depth : CONF_DEFAULT_DEPTH,
+		.spec.cls = req->cls,
+		.spec.qos = req->qos,
+		.spec.recovery = req->recovery,
 		.from_policy = from_policy,
 	};
-	snprintf(e->name, sizeof(e->name), "%s", req->name);
-	if (!e->qos.weight)
-		e->qos.weight = CONF_DEFAULT_WEIGHT;
+	snprintf(e->spec.name, sizeof(e->spec.name), "%s", req->name);
+	if (!e->spec.qos.weight)
+		e->spec.qos.weight = CONF_DEFAULT_WEIGHT;
 	if (getrandom(e->uuid, sizeof(e->uuid), 0) != (ssize_t)sizeof(e->uuid)) {
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
 		return -1;
 	}
 	e->uuid[6] = (uint8_t)((e->uuid[6] & 0x0f) | 0x40); /* version 4 */
 	e->uuid[8] = (uint8_t)((e->uuid[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	return check_shape(d, e->queues, e->depth, err, errlen);
+	return check_shape(d, e->spec.queues, e->spec.depth, err, errlen);
 }
 
 /* Undo a tenant that never became live: record, extent, in that order. */
@@ -292,7 +293,7 @@ static void forget_new_tenant(struct daemon *d, struct tenant *t)
 	uint64_t offset = t->e.offset;
 	char name[CONF_NAME_MAX], why[512];
 
-	snprintf(name, sizeof(name), "%s", t->e.name);
+	snprintf(name, sizeof(name), "%s", t->e.spec.name);
 	remove_tenant(d, t);
 	if (pool_save(d, p, why, sizeof(why)) < 0) {
 		/* The record comes back at the next start as a tenant; keep its extent. */
@@ -318,13 +319,13 @@ int tenant_add(struct daemon *d, const struct ctl_request *req, bool from_policy
 	p = usable_pool(d, req->backend, err, errlen);
 	if (!p || new_entry(d, req, from_policy, &e, err, errlen) < 0)
 		return -1;
-	if (e.size % p->be->block_size) {
+	if (e.spec.size % p->be->block_size) {
 		snprintf(err, errlen, "size must be a multiple of backend \"%s\"'s block size "
 			 "(%u)", p->be->name, p->be->block_size);
 		return -1;
 	}
-	if (extent_alloc(&p->map, e.size, &e.offset) < 0) {
-		explain_no_room(p, e.size, err, errlen);
+	if (extent_alloc(&p->map, e.spec.size, &e.offset) < 0) {
+		explain_no_room(p, e.spec.size, err, errlen);
 		return -1;
 	}
 	e.dev_id = pick_dev_id(d);
@@ -336,7 +337,7 @@ int tenant_add(struct daemon *d, const struct ctl_request *req, bool from_policy
 	}
 	/* Recorded before the device exists: a crash from here on finds it at start-up. */
 	if (pool_save(d, p, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "cannot record tenant \"%s\": %s", e.name, why);
+		snprintf(err, errlen, "cannot record tenant \"%s\": %s", e.spec.name, why);
 		remove_tenant(d, t);
 		extent_release(&p->map, e.offset);
 		return -1;
@@ -350,16 +351,16 @@ int tenant_add(struct daemon *d, const struct ctl_request *req, bool from_policy
 		}
 		/* Its device is stuck on the extent: keep the record, so nothing else goes there. */
 		if (t->e.dev_id != recorded_id && pool_save(d, p, why, sizeof(why)) < 0)
-			log_warn("tenant \"%s\": its device id %d is not recorded (%s)", t->e.name,
-				 t->e.dev_id, why);
+			log_warn("tenant \"%s\": its device id %d is not recorded (%s)",
+				 t->e.spec.name, t->e.dev_id, why);
 		snprintf(err + strnlen(err, errlen), errlen - strnlen(err, errlen),
-			 "; `ublk-ctl del %s` tries to delete it again", t->e.name);
+			 "; `ublk-ctl del %s` tries to delete it again", t->e.spec.name);
 		return -1;
 	}
 	crash_point(d, "add-started");
 	if (t->e.dev_id != recorded_id && pool_save(d, p, why, sizeof(why)) < 0)
 		log_warn("tenant \"%s\": its new device id %d is not recorded (%s); the next "
-			 "start picks one again", t->e.name, t->e.dev_id, why);
+			 "start picks one again", t->e.spec.name, t->e.dev_id, why);
 	log_tenant_up(t, "live");
 	*out = t;
 	return 0;
@@ -382,7 +383,7 @@ bool tenant_unserved(const struct tenant *t, char *why, size_t len)
 	snprintf(why, len, "tenant \"%s\": its ublk device %d still exists but this ddublkd "
 		 "does not serve it (start-up left it alone, see the log): whatever serves or "
 		 "holds it may still use the extent; nothing was changed (stop that, then "
-		 "restart ddublkd)", t->e.name, t->e.dev_id);
+		 "restart ddublkd)", t->e.spec.name, t->e.dev_id);
 	return true;
 }
 
@@ -415,7 +416,7 @@ int tenant_del(struct daemon *d, const char *name, bool force, char *err, size_t
 	gate_lift(t->gate);
 	if (t->dev && ublk_dev_destroy(&d->ctrl, t->dev, why, sizeof(why)) < 0) {
 		/* It may still use its extent and gate: both stay, and so does the record. */
-		gate_set(t->gate, t->e.cls, &t->e.qos);
+		gate_set(t->gate, t->e.spec.cls, &t->e.spec.qos);
 		t->state = "failed";
 		snprintf(err, errlen, "tenant \"%s\": %s; the tenant is kept (state failed) with "
 			 "its extent; `ublk-ctl del %s` tries again", name, why, name);
@@ -426,7 +427,7 @@ int tenant_del(struct daemon *d, const char *name, bool force, char *err, size_t
 	crash_point(d, "del-stopped");
 	p = t->pool;
 	offset = t->e.offset;
-	size = t->e.size;
+	size = t->e.spec.size;
 	/*
 	 * Zeroed while still recorded: the next tenant there must never read
 	 * this one's data, and a crash or a failure here leaves the tenant in
@@ -456,9 +457,9 @@ int tenant_del(struct daemon *d, const char *name, bool force, char *err, size_t
 static void apply_service(struct tenant *t)
 {
 	if (t->gate)
-		gate_set(t->gate, t->e.cls, &t->e.qos);
+		gate_set(t->gate, t->e.spec.cls, &t->e.spec.qos);
 	if (t->route_id >= 0)
-		router_tenant_set(t->pool->router, (unsigned)t->route_id, t->e.cls);
+		router_tenant_set(t->pool->router, (unsigned)t->route_id, t->e.spec.cls);
 }
 
 int tenant_update(struct daemon *d, struct tenant *t, const struct conf_tenant *ct, char *err,
@@ -467,17 +468,18 @@ int tenant_update(struct daemon *d, struct tenant *t, const struct conf_tenant *
 	struct table_entry old = t->e;
 	char why[512], qos[160];
 
-	t->e.cls = ct->spec.cls;
-	t->e.qos = ct->spec.qos;
+	t->e.spec.cls = ct->spec.cls;
+	t->e.spec.qos = ct->spec.qos;
 	t->e.from_policy = true;
 	if (pool_save(d, t->pool, why, sizeof(why)) < 0) {
 		t->e = old;
-		snprintf(err, errlen, "tenant \"%s\": cannot record the change: %s", t->e.name, why);
+		snprintf(err, errlen, "tenant \"%s\": cannot record the change: %s",
+			 t->e.spec.name, why);
 		return -1;
 	}
 	apply_service(t);
 	describe_qos(&t->e, qos, sizeof(qos));
-	log_info("tenant \"%s\": now %s", t->e.name, qos);
+	log_info("tenant \"%s\": now %s", t->e.spec.name, qos);
 	return 0;
 }
 
@@ -490,7 +492,7 @@ static void revert_entry(struct daemon *d, struct tenant *t, const struct table_
 	apply_service(t);
 	if (pool_save(d, t->pool, why, sizeof(why)) < 0)
 		log_warn("tenant \"%s\": the table keeps the new shape (%s); the next start "
-			 "uses it", t->e.name, why);
+			 "uses it", t->e.spec.name, why);
 }
 
 /* The new device is up: keep its id if it changed, and say so. */
@@ -500,7 +502,7 @@ static void reshaped(struct daemon *d, struct tenant *t, int recorded_id)
 
 	if (t->e.dev_id != recorded_id && pool_save(d, t->pool, why, sizeof(why)) < 0)
 		log_warn("tenant \"%s\": its new device id %d is not recorded (%s); the next "
-			 "start picks one again", t->e.name, t->e.dev_id, why);
+			 "start picks one again", t->e.spec.name, t->e.dev_id, why);
 	log_tenant_up(t, "recreated on the same extent, uuid and data kept");
 }
 
@@ -510,19 +512,20 @@ int tenant_reshape(struct daemon *d, struct tenant *t, const struct conf_tenant 
 	struct table_entry old = t->e, next = t->e;
 	char why[768], again[768];
 
-	next.queues = ct->spec.queues;
-	next.depth = ct->spec.depth;
-	next.recovery = ct->spec.recovery;
-	next.cls = ct->spec.cls;
-	next.qos = ct->spec.qos;
+	next.spec.queues = ct->spec.queues;
+	next.spec.depth = ct->spec.depth;
+	next.spec.recovery = ct->spec.recovery;
+	next.spec.cls = ct->spec.cls;
+	next.spec.qos = ct->spec.qos;
 	next.from_policy = true;
-	if (check_shape(d, next.queues, next.depth, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "tenant \"%s\": %s; nothing was changed", t->e.name, why);
+	if (check_shape(d, next.spec.queues, next.spec.depth, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "tenant \"%s\": %s; nothing was changed", t->e.spec.name,
+			 why);
 		return -1;
 	}
 	if (tenant_held(t, why, sizeof(why))) {
 		snprintf(err, errlen, "tenant \"%s\": /dev/ublkb%d is in use: %s; nothing was "
-			 "changed (unmount it and stop those processes first)", t->e.name,
+			 "changed (unmount it and stop those processes first)", t->e.spec.name,
 			 ublk_dev_id(t->dev), why);
 		return -1;
 	}
@@ -533,17 +536,17 @@ int tenant_reshape(struct daemon *d, struct tenant *t, const struct conf_tenant 
 	if (pool_save(d, t->pool, why, sizeof(why)) < 0) {
 		t->e = old;
 		snprintf(err, errlen, "tenant \"%s\": cannot record the new shape: %s; nothing "
-			 "was changed", t->e.name, why);
+			 "was changed", t->e.spec.name, why);
 		return -1;
 	}
 	gate_lift(t->gate); /* as in tenant_del: the stop must not wait on the limits */
 	if (t->dev && ublk_dev_destroy(&d->ctrl, t->dev, why, sizeof(why)) < 0) {
-		gate_set(t->gate, old.cls, &old.qos);
+		gate_set(t->gate, old.spec.cls, &old.spec.qos);
 		revert_entry(d, t, &old);
 		t->state = "failed";
 		snprintf(err, errlen, "tenant \"%s\": cannot stop its device to recreate it: %s; "
 			 "the tenant is kept (state failed) with its record, extent and data; retry "
-			 "with `ublk-ctl reload --force`", t->e.name, why);
+			 "with `ublk-ctl reload --force`", t->e.spec.name, why);
 		return -1;
 	}
 	t->dev = NULL;
@@ -564,7 +567,7 @@ int tenant_reshape(struct daemon *d, struct tenant *t, const struct conf_tenant 
 		log_tenant_up(t, "back with its old shape (the new one failed)");
 		snprintf(err, errlen, "%s; the tenant is back with its old shape (%u queue(s) x "
 			 "depth %u), same extent and data; retry with `ublk-ctl reload --force`",
-			 why, t->e.queues, t->e.depth);
+			 why, t->e.spec.queues, t->e.spec.depth);
 		return -1;
 	}
 	snprintf(err, errlen, "%s; its old shape failed too (%s); the tenant is kept (state "
@@ -583,22 +586,23 @@ size_t tenants_stop_all(struct daemon *d, bool keep)
 
 		if (!t->dev)
 			continue;
-		if (keep && t->e.recovery && ublk_dev_recoverable(t->dev)) {
+		if (keep && t->e.spec.recovery && ublk_dev_recoverable(t->dev)) {
 			log_info("tenant \"%s\": /dev/ublkb%d kept for the next ddublkd "
-				 "(on_stop = keep); its I/O waits until then", t->e.name, t->e.dev_id);
+				 "(on_stop = keep); its I/O waits until then", t->e.spec.name,
+				 t->e.dev_id);
 			kept++;
 			continue;
 		}
 		gate_lift(t->gate); /* as in tenant_del: the stop must not wait on the limits */
 		if (ublk_dev_destroy(&d->ctrl, t->dev, why, sizeof(why)) < 0) {
-			gate_set(t->gate, t->e.cls, &t->e.qos);
-			log_err("tenant \"%s\": %s", t->e.name, why);
+			gate_set(t->gate, t->e.spec.cls, &t->e.spec.qos);
+			log_err("tenant \"%s\": %s", t->e.spec.name, why);
 			t->state = "failed";
 			continue;
 		}
 		t->dev = NULL;
 		t->state = "stopped";
-		log_info("tenant \"%s\": stopped", t->e.name);
+		log_info("tenant \"%s\": stopped", t->e.spec.name);
 	}
 	for (size_t i = 0; i < d->nr_tenants; i++) {
 		if (d->tenants[i].dev)
@@ -618,29 +622,30 @@ size_t tenants_stop_all(struct daemon *d, bool keep)
 static void record_one(struct daemon *d, struct pool *p, const struct table_entry *e)
 {
 	struct tenant *t;
-	bool clash = tenant_find(d, e->name) != NULL;
+	bool clash = tenant_find(d, e->spec.name) != NULL;
 
 	t = append_tenant(d, e, p);
 	if (!t) {
 		/* Unlisted, its record would go with the next save: leave the backend alone. */
 		snprintf(p->broken, sizeof(p->broken), "backend \"%s\": out of memory reading "
-			 "its tenant table (tenant \"%s\")", p->be->name, e->name);
+			 "its tenant table (tenant \"%s\")", p->be->name, e->spec.name);
 		log_err("%s; the backend is left alone until ddublkd restarts", p->broken);
 		return;
 	}
 	/* Kept in the list either way, so that saving p's table keeps its record. */
 	t->state = "failed";
-	if (conf_reserve_tenant(&p->map, e->offset, e->size) < 0) {
+	if (conf_reserve_tenant(&p->map, e->offset, e->spec.size) < 0) {
 		log_err("tenant \"%s\": its extent %llu+%llu lies outside backend \"%s\"'s "
-			"usable space (reserved %llu bytes, %llu bytes); not served", e->name,
-			(unsigned long long)e->offset, (unsigned long long)e->size, p->be->name,
-			(unsigned long long)p->reserved, (unsigned long long)p->map.capacity);
+			"usable space (reserved %llu bytes, %llu bytes); not served", e->spec.name,
+			(unsigned long long)e->offset, (unsigned long long)e->spec.size,
+			p->be->name, (unsigned long long)p->reserved,
+			(unsigned long long)p->map.capacity);
 		return;
 	}
 	/* Its extent stays reserved: no new tenant may be placed on its data. */
 	if (clash) {
 		log_err("tenant \"%s\" on backend \"%s\": another backend has a tenant of that "
-			"name; not served (delete one of them)", e->name, p->be->name);
+			"name; not served (delete one of them)", e->spec.name, p->be->name);
 		return;
 	}
 	t->state = "stopped";
@@ -724,18 +729,18 @@ void tenant_request_from_conf(const struct conf_tenant *ct, struct ctl_request *
 static int adopt_from_policy(struct daemon *d, struct tenant *t, const struct conf_tenant *ct,
 			     char *err, size_t errlen)
 {
-	const struct tenant_spec *s = &ct->spec;
+	const struct tenant_spec *want = &ct->spec, *have = &t->e.spec;
 
-	if (strcmp(t->pool->be->name, s->backend) || t->e.size != s->size ||
-	    t->e.queues != s->queues || t->e.depth != s->depth)
+	if (strcmp(t->pool->be->name, want->backend) || have->size != want->size ||
+	    have->queues != want->queues || have->depth != want->depth)
 		log_warn("tenant \"%s\": the policy (line %d) asks for %llu bytes on \"%s\", %u "
 			 "queue(s) x %u, but the tenant table has %llu bytes on \"%s\", %u x %u; "
-			 "keeping the table's (ublk-ctl reload --force recreates it)", s->name,
-			 ct->line, (unsigned long long)s->size, s->backend, s->queues,
-			 s->depth, (unsigned long long)t->e.size, t->pool->be->name, t->e.queues,
-			 t->e.depth);
-	if (t->e.cls == s->cls && t->e.qos.iops_limit == s->qos.iops_limit &&
-	    t->e.qos.bw_limit == s->qos.bw_limit && t->e.qos.weight == s->qos.weight &&
+			 "keeping the table's (ublk-ctl reload --force recreates it)", want->name,
+			 ct->line, (unsigned long long)want->size, want->backend, want->queues,
+			 want->depth, (unsigned long long)have->size, t->pool->be->name,
+			 have->queues, have->depth);
+	if (have->cls == want->cls && have->qos.iops_limit == want->qos.iops_limit &&
+	    have->qos.bw_limit == want->qos.bw_limit && have->qos.weight == want->qos.weight &&
 	    t->e.from_policy)
 		return 0;
 	return tenant_update(d, t, ct, err, errlen);

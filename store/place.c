@@ -26,7 +26,7 @@ int conf_room_map(struct extent_map *m, uint64_t bytes, uint64_t reserved,
 	if (end <= reserved || extent_map_init(m, reserved, end, CONF_EXTENT_ALIGN) < 0)
 		return -1;
 	for (size_t i = 0; tab && i < tab->nr; i++) {
-		int ret = conf_reserve_tenant(m, tab->e[i].offset, tab->e[i].size);
+		int ret = conf_reserve_tenant(m, tab->e[i].offset, tab->e[i].spec.size);
 
 		if (ret == -ENOMEM) {
 			extent_map_free(m);

@@ -185,64 +185,67 @@ static int check_name(const char *name, size_t i, char *err, size_t errlen)
 static int check_entry(const struct table_entry *e, size_t i, char *err, size_t errlen)
 {
 	const struct table_entry *x = &e[i];
-	const char *n = x->name;
+	const struct tenant_spec *s = &x->spec;
+	const char *n = s->name;
 
 	if (check_name(n, i, err, errlen) < 0)
 		return -1;
-	if (x->size == 0)
+	if (s->size == 0)
 		return bad_entry(err, errlen, i, n, "size is 0");
 	if (x->offset < TABLE_REGION_BYTES)
 		return bad_entry(err, errlen, i, n,
 				 "offset %llu is inside the table region (the first %u bytes)",
 				 (unsigned long long)x->offset, TABLE_REGION_BYTES);
-	if (x->offset > EXTENT_END_MAX || x->size > EXTENT_END_MAX - x->offset)
+	if (x->offset > EXTENT_END_MAX || s->size > EXTENT_END_MAX - x->offset)
 		return bad_entry(err, errlen, i, n,
 				 "extent %llu + %llu ends beyond the largest offset %lld",
-				 (unsigned long long)x->offset, (unsigned long long)x->size,
+				 (unsigned long long)x->offset, (unsigned long long)s->size,
 				 (long long)INT64_MAX);
 	if (x->dev_id < -1)
 		return bad_entry(err, errlen, i, n, "dev_id %d is invalid (-1: none)",
 				 (int)x->dev_id);
-	if (x->queues < 1 || x->queues > CONF_MAX_QUEUES)
+	if (s->queues < 1 || s->queues > CONF_MAX_QUEUES)
 		return bad_entry(err, errlen, i, n, "queues %u is out of range (1..%d)",
-				 (unsigned)x->queues, CONF_MAX_QUEUES);
-	if (x->depth < 1 || x->depth > CONF_MAX_DEPTH)
+				 (unsigned)s->queues, CONF_MAX_QUEUES);
+	if (s->depth < 1 || s->depth > CONF_MAX_DEPTH)
 		return bad_entry(err, errlen, i, n, "depth %u is out of range (1..%d)",
-				 (unsigned)x->depth, CONF_MAX_DEPTH);
-	if ((unsigned)x->cls > CONF_CLASS_THROUGHPUT)
-		return bad_entry(err, errlen, i, n, "class %u is unknown", (unsigned)x->cls);
-	if (x->qos.weight < 1 || x->qos.weight > CONF_MAX_WEIGHT)
+				 (unsigned)s->depth, CONF_MAX_DEPTH);
+	if ((unsigned)s->cls > CONF_CLASS_THROUGHPUT)
+		return bad_entry(err, errlen, i, n, "class %u is unknown", (unsigned)s->cls);
+	if (s->qos.weight < 1 || s->qos.weight > CONF_MAX_WEIGHT)
 		return bad_entry(err, errlen, i, n, "weight %u is out of range (1..%d)",
-				 x->qos.weight, CONF_MAX_WEIGHT);
+				 s->qos.weight, CONF_MAX_WEIGHT);
 	for (size_t j = 0; j < i; j++) {
-		if (strcmp(e[j].name, n) == 0)
+		if (strcmp(e[j].spec.name, n) == 0)
 			return bad_entry(err, errlen, i, n, "duplicate name (also entry %zu)", j);
 		/* both ends were checked against overflow above */
-		if (x->offset < e[j].offset + e[j].size && e[j].offset < x->offset + x->size)
+		if (x->offset < e[j].offset + e[j].spec.size &&
+		    e[j].offset < x->offset + s->size)
 			return bad_entry(err, errlen, i, n, "extent overlaps entry %zu (\"%s\")", j,
-					 e[j].name);
+					 e[j].spec.name);
 	}
 	return 0;
 }
 
 static void encode_entry(unsigned char *p, const struct table_entry *x)
 {
-	uint32_t flags = (x->recovery ? FLAG_RECOVERY : 0) |
+	const struct tenant_spec *s = &x->spec;
+	uint32_t flags = (s->recovery ? FLAG_RECOVERY : 0) |
 			 (x->from_policy ? FLAG_FROM_POLICY : 0);
 
 	/* strnlen, not the whole array: what follows the NUL in memory stays out */
-	memcpy(p + E_NAME, x->name, strnlen(x->name, CONF_NAME_MAX));
+	memcpy(p + E_NAME, s->name, strnlen(s->name, CONF_NAME_MAX));
 	memcpy(p + E_UUID, x->uuid, sizeof(x->uuid));
 	put64(p + E_OFFSET, x->offset);
-	put64(p + E_SIZE, x->size);
+	put64(p + E_SIZE, s->size);
 	put64(p + E_CTIME, x->ctime);
-	put64(p + E_IOPS, x->qos.iops_limit);
-	put64(p + E_BW, x->qos.bw_limit);
+	put64(p + E_IOPS, s->qos.iops_limit);
+	put64(p + E_BW, s->qos.bw_limit);
 	put32(p + E_DEV_ID, (uint32_t)x->dev_id);
-	put32(p + E_QUEUES, x->queues);
-	put32(p + E_DEPTH, x->depth);
-	put32(p + E_CLASS, (uint32_t)x->cls);
-	put32(p + E_WEIGHT, x->qos.weight);
+	put32(p + E_QUEUES, s->queues);
+	put32(p + E_DEPTH, s->depth);
+	put32(p + E_CLASS, (uint32_t)s->cls);
+	put32(p + E_WEIGHT, s->qos.weight);
 	put32(p + E_FLAGS, flags);
 }
 
@@ -292,33 +295,34 @@ static int decode_entry(const unsigned char *p, size_t i, struct table_entry *x,
 			size_t errlen)
 {
 	const unsigned char *nul = memchr(p + E_NAME, '\0', CONF_NAME_MAX);
+	struct tenant_spec *s = &x->spec;
 	uint32_t cls = get32(p + E_CLASS), flags = get32(p + E_FLAGS);
 
-	memcpy(x->name, p + E_NAME, CONF_NAME_MAX);
-	if (check_name(x->name, i, err, errlen) < 0)
+	memcpy(s->name, p + E_NAME, CONF_NAME_MAX);
+	if (check_name(s->name, i, err, errlen) < 0)
 		return -1;
 	if (!all_zero(nul, (size_t)(p + E_NAME + CONF_NAME_MAX - nul)))
-		return bad_entry(err, errlen, i, x->name, "name padding is not zero");
+		return bad_entry(err, errlen, i, s->name, "name padding is not zero");
 	if (cls > CONF_CLASS_THROUGHPUT)
-		return bad_entry(err, errlen, i, x->name, "class %u is unknown", cls);
+		return bad_entry(err, errlen, i, s->name, "class %u is unknown", cls);
 	if (flags & ~FLAGS_KNOWN)
-		return bad_entry(err, errlen, i, x->name, "unknown flags 0x%x",
+		return bad_entry(err, errlen, i, s->name, "unknown flags 0x%x",
 				 flags & ~FLAGS_KNOWN);
 	if (!all_zero(p + E_RESERVED, ENTRY_BYTES - E_RESERVED))
-		return bad_entry(err, errlen, i, x->name, "reserved bytes are not zero");
+		return bad_entry(err, errlen, i, s->name, "reserved bytes are not zero");
 
 	memcpy(x->uuid, p + E_UUID, sizeof(x->uuid));
 	x->offset = get64(p + E_OFFSET);
-	x->size = get64(p + E_SIZE);
+	s->size = get64(p + E_SIZE);
 	x->ctime = get64(p + E_CTIME);
-	x->qos.iops_limit = get64(p + E_IOPS);
-	x->qos.bw_limit = get64(p + E_BW);
+	s->qos.iops_limit = get64(p + E_IOPS);
+	s->qos.bw_limit = get64(p + E_BW);
 	x->dev_id = (int32_t)get32(p + E_DEV_ID);
-	x->queues = get32(p + E_QUEUES);
-	x->depth = get32(p + E_DEPTH);
-	x->cls = (enum conf_class)cls;
-	x->qos.weight = get32(p + E_WEIGHT);
-	x->recovery = flags & FLAG_RECOVERY;
+	s->queues = get32(p + E_QUEUES);
+	s->depth = get32(p + E_DEPTH);
+	s->cls = (enum conf_class)cls;
+	s->qos.weight = get32(p + E_WEIGHT);
+	s->recovery = flags & FLAG_RECOVERY;
 	x->from_policy = flags & FLAG_FROM_POLICY;
 	return 0;
 }
@@ -626,7 +630,7 @@ long table_find(const struct table *t, const char *name)
 {
 	/* entry names always hold a NUL within CONF_NAME_MAX; name may be longer */
 	for (size_t i = 0; i < t->nr; i++)
-		if (strncmp(t->e[i].name, name, CONF_NAME_MAX) == 0)
+		if (strncmp(t->e[i].spec.name, name, CONF_NAME_MAX) == 0)
 			return (long)i;
 	return -1;
 }

@@ -48,17 +48,12 @@
 #define TABLE_UUID_BYTES 16
 
 struct table_entry {
-	char name[CONF_NAME_MAX];
+	/* All but spec.backend, which is this backend: table_decode leaves it "". */
+	struct tenant_spec spec;
 	uint8_t uuid[16]; /* random, given at creation, never changes */
 	uint64_t offset; /* byte offset of the extent on this backend */
-	uint64_t size; /* bytes */
 	uint64_t ctime; /* creation time, seconds since the epoch */
 	int32_t dev_id; /* ublk device id it had, -1 if none */
-	uint32_t queues;
-	uint32_t depth;
-	enum conf_class cls;
-	struct conf_qos qos;
-	bool recovery;
 	bool from_policy; /* created from the policy file (vs. ublk-ctl add) */
 };
 

@@ -28,14 +28,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static bool spec_equal(const struct tenant_spec *a, const struct tenant_spec *b)
+{
+	return strcmp(a->name, b->name) == 0 && a->size == b->size && a->queues == b->queues &&
+	       a->depth == b->depth && a->cls == b->cls &&
+	       a->qos.iops_limit == b->qos.iops_limit && a->qos.bw_limit == b->qos.bw_limit &&
+	       a->qos.weight == b->qos.weight && a->recovery == b->recovery;
+}
+
 static bool entry_equal(const struct table_entry *a, const struct table_entry *b)
 {
-	return strcmp(a->name, b->name) == 0 && memcmp(a->uuid, b->uuid, sizeof(a->uuid)) == 0 &&
-	       a->offset == b->offset && a->size == b->size && a->ctime == b->ctime &&
-	       a->dev_id == b->dev_id && a->queues == b->queues && a->depth == b->depth &&
-	       a->cls == b->cls && a->qos.iops_limit == b->qos.iops_limit &&
-	       a->qos.bw_limit == b->qos.bw_limit && a->qos.weight == b->qos.weight &&
-	       a->recovery == b->recovery && a->from_policy == b->from_policy;
+	return spec_equal(&a->spec, &b->spec) && memcmp(a->uuid, b->uuid, sizeof(a->uuid)) == 0 &&
+	       a->offset == b->offset && a->ctime == b->ctime && a->dev_id == b->dev_id &&
+	       a->from_policy == b->from_policy;
 }
 
 static void round_trip(const uint8_t *img, size_t size)
@@ -71,7 +76,7 @@ static void round_trip(const uint8_t *img, size_t size)
 	CHECK(u.version == TABLE_FORMAT_VERSION && !memcmp(u.uuid, t.uuid, sizeof(u.uuid)));
 	for (size_t i = 0; i < t.nr; i++) {
 		CHECK(entry_equal(&t.e[i], &u.e[i]));
-		CHECK(table_find(&t, t.e[i].name) == (long)i);
+		CHECK(table_find(&t, t.e[i].spec.name) == (long)i);
 	}
 	table_free(&t);
 	table_free(&u);

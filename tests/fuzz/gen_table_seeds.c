@@ -41,21 +41,21 @@ static int write_image(const char *dir, const char *name, const struct table *t,
 int main(int argc, char **argv)
 {
 	struct table_entry e[16] = {
-		{ .name = "web", .uuid = { 0x6d, 0x1f, 0x02 }, .offset = MiB, .size = GiB,
-		  .ctime = 1700000000, .dev_id = 0, .queues = 2, .depth = 64,
-		  .cls = CONF_CLASS_LATENCY,
-		  .qos = { .iops_limit = 20000, .bw_limit = 200 * MiB, .weight = 100 },
-		  .recovery = true, .from_policy = true },
-		{ .name = "db.primary-1", .uuid = { 0xff, 0xee }, .offset = 2 * GiB,
-		  .size = 8 * GiB,
-		  .ctime = 1700000100, .dev_id = -1, .queues = 64, .depth = 1024,
-		  .cls = CONF_CLASS_BESTEFFORT, .qos = { .weight = 10000 }, .recovery = true },
+		{ .spec = { .name = "web", .size = GiB, .queues = 2, .depth = 64,
+			    .cls = CONF_CLASS_LATENCY,
+			    .qos = { .iops_limit = 20000, .bw_limit = 200 * MiB, .weight = 100 },
+			    .recovery = true },
+		  .uuid = { 0x6d, 0x1f, 0x02 }, .offset = MiB, .ctime = 1700000000, .dev_id = 0,
+		  .from_policy = true },
+		{ .spec = { .name = "db.primary-1", .size = 8 * GiB, .queues = 64, .depth = 1024,
+			    .cls = CONF_CLASS_BESTEFFORT, .qos = { .weight = 10000 },
+			    .recovery = true },
+		  .uuid = { 0xff, 0xee }, .offset = 2 * GiB, .ctime = 1700000100, .dev_id = -1 },
 		/* ends exactly at INT64_MAX, the largest end there is */
-		{ .name = "ci_scratch", .offset = 1ULL << 62,
-		  .size = (uint64_t)INT64_MAX - (1ULL << 62),
-		  .ctime = UINT64_MAX, .dev_id = 2147483647, .queues = 1, .depth = 1,
-		  .cls = CONF_CLASS_THROUGHPUT,
-		  .qos = { .iops_limit = UINT64_MAX, .bw_limit = 1, .weight = 1 } },
+		{ .spec = { .name = "ci_scratch", .size = (uint64_t)INT64_MAX - (1ULL << 62),
+			    .queues = 1, .depth = 1, .cls = CONF_CLASS_THROUGHPUT,
+			    .qos = { .iops_limit = UINT64_MAX, .bw_limit = 1, .weight = 1 } },
+		  .offset = 1ULL << 62, .ctime = UINT64_MAX, .dev_id = 2147483647 },
 	};
 	struct table t = { .slot = -1, .e = e,
 			   .uuid = { 0x3b, 0x9c, 0x41, 0x07, 0xd2, 0x5e, 0x4a, 0x88, 0x91, 0x0f,
@@ -67,16 +67,16 @@ int main(int argc, char **argv)
 	}
 	/* 16 small tenants: the first image that needs a second 4 KiB block */
 	for (int i = 3; i < 16; i++) {
-		snprintf(e[i].name, sizeof(e[i].name), "t%02d", i);
+		snprintf(e[i].spec.name, sizeof(e[i].spec.name), "t%02d", i);
 		e[i].uuid[0] = (uint8_t)i;
 		e[i].offset = 16 * GiB + (uint64_t)i * 64 * MiB;
-		e[i].size = 64 * MiB;
+		e[i].spec.size = 64 * MiB;
 		e[i].dev_id = i;
-		e[i].queues = 1;
-		e[i].depth = 32;
-		e[i].cls = (enum conf_class)(i % 3);
-		e[i].qos.weight = CONF_DEFAULT_WEIGHT;
-		e[i].recovery = i & 1;
+		e[i].spec.queues = 1;
+		e[i].spec.depth = 32;
+		e[i].spec.cls = (enum conf_class)(i % 3);
+		e[i].spec.qos.weight = CONF_DEFAULT_WEIGHT;
+		e[i].spec.recovery = i & 1;
 		e[i].from_policy = i & 2;
 	}
 	t.nr = 0;

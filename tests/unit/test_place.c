@@ -34,9 +34,9 @@ static const char policy[] =
 
 static struct table_entry entry(const char *name, uint64_t offset, uint64_t size)
 {
-	struct table_entry e = { .offset = offset, .size = size, .dev_id = -1 };
+	struct table_entry e = { .offset = offset, .spec.size = size, .dev_id = -1 };
 
-	snprintf(e.name, sizeof(e.name), "%s", name);
+	snprintf(e.spec.name, sizeof(e.spec.name), "%s", name);
 	return e;
 }
 

@@ -48,16 +48,18 @@
 	       0x49, 0xf0, 0x07 }
 
 static const struct table_entry base[] = {
-	{ .name = "web", .uuid = { 1, 2, 3 }, .offset = MiB, .size = GiB, .ctime = 1700000000,
-	  .dev_id = 0, .queues = 2, .depth = 64, .cls = CONF_CLASS_LATENCY,
-	  .qos = { .iops_limit = 1000, .bw_limit = 100 * MiB, .weight = 100 },
-	  .recovery = true, .from_policy = true },
-	{ .name = "db", .uuid = { 0xde, 0xad }, .offset = 2 * GiB, .size = GiB, .ctime = 1,
-	  .dev_id = -1, .queues = 1, .depth = 1, .cls = CONF_CLASS_BESTEFFORT,
-	  .qos = { .weight = 1 } },
-	{ .name = "ci", .offset = 4 * GiB, .size = 4 * MiB, .dev_id = 7, .queues = 4,
-	  .depth = 128, .cls = CONF_CLASS_THROUGHPUT, .qos = { .weight = 10 },
+	{ .spec = { .name = "web", .size = GiB, .queues = 2, .depth = 64,
+		    .cls = CONF_CLASS_LATENCY,
+		    .qos = { .iops_limit = 1000, .bw_limit = 100 * MiB, .weight = 100 },
+		    .recovery = true },
+	  .uuid = { 1, 2, 3 }, .offset = MiB, .ctime = 1700000000, .dev_id = 0,
 	  .from_policy = true },
+	{ .spec = { .name = "db", .size = GiB, .queues = 1, .depth = 1,
+		    .cls = CONF_CLASS_BESTEFFORT, .qos = { .weight = 1 } },
+	  .uuid = { 0xde, 0xad }, .offset = 2 * GiB, .ctime = 1, .dev_id = -1 },
+	{ .spec = { .name = "ci", .size = 4 * MiB, .queues = 4, .depth = 128,
+		    .cls = CONF_CLASS_THROUGHPUT, .qos = { .weight = 10 } },
+	  .offset = 4 * GiB, .dev_id = 7, .from_policy = true },
 };
 #define NR_BASE (sizeof(base) / sizeof(base[0]))
 
@@ -107,19 +109,19 @@ static void *aligned(size_t len)
 
 static void assert_entry_equal(const struct table_entry *a, const struct table_entry *b)
 {
-	assert_string_equal(a->name, b->name);
+	assert_string_equal(a->spec.name, b->spec.name);
 	assert_memory_equal(a->uuid, b->uuid, sizeof(a->uuid));
 	assert_true(a->offset == b->offset);
-	assert_true(a->size == b->size);
+	assert_true(a->spec.size == b->spec.size);
 	assert_true(a->ctime == b->ctime);
 	assert_int_equal(a->dev_id, b->dev_id);
-	assert_int_equal(a->queues, b->queues);
-	assert_int_equal(a->depth, b->depth);
-	assert_int_equal(a->cls, b->cls);
-	assert_true(a->qos.iops_limit == b->qos.iops_limit);
-	assert_true(a->qos.bw_limit == b->qos.bw_limit);
-	assert_int_equal(a->qos.weight, b->qos.weight);
-	assert_int_equal(a->recovery, b->recovery);
+	assert_int_equal(a->spec.queues, b->spec.queues);
+	assert_int_equal(a->spec.depth, b->spec.depth);
+	assert_int_equal(a->spec.cls, b->spec.cls);
+	assert_true(a->spec.qos.iops_limit == b->spec.qos.iops_limit);
+	assert_true(a->spec.qos.bw_limit == b->spec.qos.bw_limit);
+	assert_int_equal(a->spec.qos.weight, b->spec.qos.weight);
+	assert_int_equal(a->spec.recovery, b->spec.recovery);
 	assert_int_equal(a->from_policy, b->from_policy);
 }
 
@@ -166,15 +168,16 @@ static void test_round_trip(void **state)
 	struct table_entry ext[] = {
 		base[0], base[1], base[2],
 		/* every field at its edge */
-		{ .offset = TABLE_REGION_BYTES, .size = 1, .ctime = UINT64_MAX,
-		  .dev_id = INT32_MAX, .queues = CONF_MAX_QUEUES, .depth = CONF_MAX_DEPTH,
-		  .cls = CONF_CLASS_THROUGHPUT,
-		  .qos = { .iops_limit = UINT64_MAX, .bw_limit = UINT64_MAX,
-			   .weight = CONF_MAX_WEIGHT },
-		  .recovery = true },
+		{ .spec = { .size = 1, .queues = CONF_MAX_QUEUES, .depth = CONF_MAX_DEPTH,
+			    .cls = CONF_CLASS_THROUGHPUT,
+			    .qos = { .iops_limit = UINT64_MAX, .bw_limit = UINT64_MAX,
+				     .weight = CONF_MAX_WEIGHT },
+			    .recovery = true },
+		  .offset = TABLE_REGION_BYTES, .ctime = UINT64_MAX, .dev_id = INT32_MAX },
 		/* the last extent ends exactly at INT64_MAX */
-		{ .name = "z", .offset = 1ULL << 62, .size = (uint64_t)INT64_MAX - (1ULL << 62),
-		  .dev_id = -1, .queues = 1, .depth = 1, .qos = { .weight = 1 } },
+		{ .spec = { .name = "z", .size = (uint64_t)INT64_MAX - (1ULL << 62), .queues = 1,
+			    .depth = 1, .qos = { .weight = 1 } },
+		  .offset = 1ULL << 62, .dev_id = -1 },
 	};
 	struct table t = { .nr = 5, .e = ext, .uuid = UUID }, out = { .slot = 7 };
 	unsigned char *img;
@@ -183,7 +186,7 @@ static void test_round_trip(void **state)
 
 	(void)state;
 	ext[0].offset = 16 * GiB; /* make room for ext[3] right after the region */
-	memset(ext[3].name, 'n', CONF_NAME_MAX - 1); /* the longest name */
+	memset(ext[3].spec.name, 'n', CONF_NAME_MAX - 1); /* the longest name */
 	memset(ext[3].uuid, 0xff, sizeof(ext[3].uuid));
 	img = encode(&t, UINT64_MAX, &len);
 	assert_int_equal(len, TABLE_ALIGN);
@@ -216,12 +219,12 @@ static void test_image_sizes(void **state)
 	(void)state;
 	assert_non_null(e);
 	for (size_t i = 0; i <= TABLE_MAX_ENTRIES; i++) {
-		snprintf(e[i].name, sizeof(e[i].name), "t%zu", i);
+		snprintf(e[i].spec.name, sizeof(e[i].spec.name), "t%zu", i);
 		e[i].offset = TABLE_REGION_BYTES + i * MiB;
-		e[i].size = MiB;
+		e[i].spec.size = MiB;
 		e[i].dev_id = (int32_t)i;
-		e[i].queues = e[i].depth = 1;
-		e[i].qos.weight = CONF_DEFAULT_WEIGHT;
+		e[i].spec.queues = e[i].spec.depth = 1;
+		e[i].spec.qos.weight = CONF_DEFAULT_WEIGHT;
 	}
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		unsigned char *img;
@@ -487,29 +490,29 @@ struct rule {
 	void (*edit)(struct table_entry *e);
 };
 
-static void name_space(struct table_entry *e) { strcpy(e->name, "a b"); }
-static void name_empty(struct table_entry *e) { memset(e->name, 0, sizeof(e->name)); }
-static void name_dotdot(struct table_entry *e) { strcpy(e->name, ".."); }
-static void name_ctrl(struct table_entry *e) { strcpy(e->name, "x\n\"y"); }
-static void name_full(struct table_entry *e) { memset(e->name, 'a', sizeof(e->name)); }
-static void name_dup(struct table_entry *e) { strcpy(e->name, "web"); }
-static void size_zero(struct table_entry *e) { e->size = 0; }
+static void name_space(struct table_entry *e) { strcpy(e->spec.name, "a b"); }
+static void name_empty(struct table_entry *e) { memset(e->spec.name, 0, sizeof(e->spec.name)); }
+static void name_dotdot(struct table_entry *e) { strcpy(e->spec.name, ".."); }
+static void name_ctrl(struct table_entry *e) { strcpy(e->spec.name, "x\n\"y"); }
+static void name_full(struct table_entry *e) { memset(e->spec.name, 'a', sizeof(e->spec.name)); }
+static void name_dup(struct table_entry *e) { strcpy(e->spec.name, "web"); }
+static void size_zero(struct table_entry *e) { e->spec.size = 0; }
 static void off_zero(struct table_entry *e) { e->offset = 0; }
 static void off_region(struct table_entry *e) { e->offset = TABLE_REGION_BYTES - 4096; }
-static void end_overflow(struct table_entry *e) { e->offset = INT64_MAX; e->size = 1; }
+static void end_overflow(struct table_entry *e) { e->offset = INT64_MAX; e->spec.size = 1; }
 static void off_huge(struct table_entry *e) { e->offset = UINT64_MAX; }
-static void size_huge(struct table_entry *e) { e->size = UINT64_MAX; }
+static void size_huge(struct table_entry *e) { e->spec.size = UINT64_MAX; }
 static void overlap_db(struct table_entry *e) { e->offset = 2 * GiB + 512 * MiB; }
 static void overlap_end(struct table_entry *e) { e->offset = 3 * GiB - 4096; }
-static void covers_all(struct table_entry *e) { e->offset = MiB; e->size = 8 * GiB; }
-static void overlap_start(struct table_entry *e) { e->offset = MiB + GiB - 1; e->size = 1; }
-static void queues_zero(struct table_entry *e) { e->queues = 0; }
-static void queues_big(struct table_entry *e) { e->queues = CONF_MAX_QUEUES + 1; }
-static void depth_zero(struct table_entry *e) { e->depth = 0; }
-static void depth_big(struct table_entry *e) { e->depth = CONF_MAX_DEPTH + 1; }
-static void class_3(struct table_entry *e) { e->cls = (enum conf_class)3; }
-static void weight_zero(struct table_entry *e) { e->qos.weight = 0; }
-static void weight_big(struct table_entry *e) { e->qos.weight = CONF_MAX_WEIGHT + 1; }
+static void covers_all(struct table_entry *e) { e->offset = MiB; e->spec.size = 8 * GiB; }
+static void overlap_start(struct table_entry *e) { e->offset = MiB + GiB - 1; e->spec.size = 1; }
+static void queues_zero(struct table_entry *e) { e->spec.queues = 0; }
+static void queues_big(struct table_entry *e) { e->spec.queues = CONF_MAX_QUEUES + 1; }
+static void depth_zero(struct table_entry *e) { e->spec.depth = 0; }
+static void depth_big(struct table_entry *e) { e->spec.depth = CONF_MAX_DEPTH + 1; }
+static void class_3(struct table_entry *e) { e->spec.cls = (enum conf_class)3; }
+static void weight_zero(struct table_entry *e) { e->spec.qos.weight = 0; }
+static void weight_big(struct table_entry *e) { e->spec.qos.weight = CONF_MAX_WEIGHT + 1; }
 static void dev_id_neg(struct table_entry *e) { e->dev_id = -2; }
 static void dev_id_min(struct table_entry *e) { e->dev_id = INT32_MIN; }
 
@@ -551,14 +554,14 @@ static void write_entry_raw(unsigned char *img, size_t idx, const struct table_e
 {
 	unsigned char *p = img + HDR + idx * ENT;
 
-	memcpy(p + E_NAME, x->name, CONF_NAME_MAX);
+	memcpy(p + E_NAME, x->spec.name, CONF_NAME_MAX);
 	wr64(p + E_OFFSET, x->offset);
-	wr64(p + E_SIZE, x->size);
+	wr64(p + E_SIZE, x->spec.size);
 	wr32(p + E_DEV_ID, (uint32_t)x->dev_id);
-	wr32(p + E_QUEUES, x->queues);
-	wr32(p + E_DEPTH, x->depth);
-	wr32(p + E_CLASS, (uint32_t)x->cls);
-	wr32(p + E_WEIGHT, x->qos.weight);
+	wr32(p + E_QUEUES, x->spec.queues);
+	wr32(p + E_DEPTH, x->spec.depth);
+	wr32(p + E_CLASS, (uint32_t)x->spec.cls);
+	wr32(p + E_WEIGHT, x->spec.qos.weight);
 	fix_crc(img);
 }
 
@@ -646,7 +649,7 @@ static void test_extents_may_touch(void **state)
 
 	(void)state;
 	e[0].offset = TABLE_REGION_BYTES; /* first byte after the region */
-	e[1].offset = e[0].offset + e[0].size; /* first byte after entry 0 */
+	e[1].offset = e[0].offset + e[0].spec.size; /* first byte after entry 0 */
 	img = encode(&t, 1, &len);
 	assert_int_equal(table_decode(img, (size_t)len, &out, err, sizeof(err)), 1);
 	assert_entries_equal(&out, &t);
@@ -842,7 +845,7 @@ static void test_load_save_sequence(void **state)
 	for (unsigned i = 0; i < 6; i++) {
 		struct table_entry e = base[i % NR_BASE];
 
-		snprintf(e.name, sizeof(e.name), "t%u", i);
+		snprintf(e.spec.name, sizeof(e.spec.name), "t%u", i);
 		e.offset = 8 * GiB + i * GiB;
 		assert_int_equal(table_append(&t, &e), 0);
 		save_ok(&io, &t);
@@ -897,9 +900,9 @@ static void test_torn_newest_copy(void **state)
 		two_generations(&io, &t);
 		assert_int_equal(table_copy(&gen2, &t), 0);
 		/* generation 4 (a fourth tenant) into A, which the crash tears */
-		assert_int_equal(table_append(&t, &(struct table_entry){ .name = "late",
-			.offset = 64 * GiB, .size = GiB, .queues = 1, .depth = 1,
-			.qos = { .weight = 1 } }), 0);
+		assert_int_equal(table_append(&t, &(struct table_entry){ .spec.name = "late",
+			.offset = 64 * GiB, .spec.size = GiB, .spec.queues = 1, .spec.depth = 1,
+			.spec.qos = { .weight = 1 } }), 0);
 		if (k < sizeof(keep) / sizeof(keep[0]))
 			f.tear_keep = keep[k];
 		else
@@ -1254,9 +1257,9 @@ static void test_failed_write_or_flush(void **state)
 	fake_init(&f, &io);
 	two_generations(&io, &t);
 	assert_int_equal(table_copy(&gen2, &t), 0);
-	assert_int_equal(table_append(&t, &(struct table_entry){ .name = "new",
-		.offset = 100 * GiB, .size = GiB, .queues = 1, .depth = 1,
-		.qos = { .weight = 1 } }), 0);
+	assert_int_equal(table_append(&t, &(struct table_entry){ .spec.name = "new",
+		.offset = 100 * GiB, .spec.size = GiB, .spec.queues = 1, .spec.depth = 1,
+		.spec.qos = { .weight = 1 } }), 0);
 
 	/* the write fails outright */
 	f.write_rc = -ENOSPC;
@@ -1309,7 +1312,7 @@ static void test_save_invalid_table(void **state)
 	(void)state;
 	fake_init(&f, &io);
 	two_generations(&io, &t);
-	t.e[1].size = 0;
+	t.e[1].spec.size = 0;
 	f.writes = 0;
 	assert_int_equal(table_save(&io, WHAT, &t, err, sizeof(err)), -1);
 	assert_string_equal(err,
@@ -1318,7 +1321,7 @@ static void test_save_invalid_table(void **state)
 	assert_true(t.generation == 3);
 	assert_int_equal(t.slot, 1);
 
-	t.e[1].size = GiB;
+	t.e[1].spec.size = GiB;
 	t.generation = UINT64_MAX;
 	assert_int_equal(table_save(&io, WHAT, &t, err, sizeof(err)), -1);
 	assert_string_equal(err, WHAT ": cannot save the tenant table: generations exhausted");
@@ -1336,7 +1339,7 @@ static void test_append_remove_find_copy(void **state)
 	(void)state;
 	assert_int_equal(table_find(&t, "web"), -1);
 	for (unsigned i = 0; i < 5; i++) {
-		snprintf(e.name, sizeof(e.name), "t%u", i);
+		snprintf(e.spec.name, sizeof(e.spec.name), "t%u", i);
 		assert_int_equal(table_append(&t, &e), 0);
 	}
 	assert_int_equal(t.nr, 5);
@@ -1345,7 +1348,7 @@ static void test_append_remove_find_copy(void **state)
 	assert_int_equal(table_find(&t, "t33"), -1);
 	/* appending one of its own entries (realloc may move it) */
 	assert_int_equal(table_append(&t, &t.e[0]), 0);
-	assert_string_equal(t.e[5].name, "t0");
+	assert_string_equal(t.e[5].spec.name, "t0");
 	table_remove(&t, 5);
 
 	/* a deep copy */
@@ -1355,22 +1358,22 @@ static void test_append_remove_find_copy(void **state)
 	assert_ptr_not_equal(c.e, t.e);
 	assert_true(c.generation == 8);
 	assert_int_equal(c.slot, 1);
-	strcpy(c.e[0].name, "changed");
-	assert_string_equal(t.e[0].name, "t0");
+	strcpy(c.e[0].spec.name, "changed");
+	assert_string_equal(t.e[0].spec.name, "t0");
 
 	table_remove(&t, 2); /* keeps the order of the others */
 	assert_int_equal(t.nr, 4);
-	assert_string_equal(t.e[0].name, "t0");
-	assert_string_equal(t.e[1].name, "t1");
-	assert_string_equal(t.e[2].name, "t3");
-	assert_string_equal(t.e[3].name, "t4");
+	assert_string_equal(t.e[0].spec.name, "t0");
+	assert_string_equal(t.e[1].spec.name, "t1");
+	assert_string_equal(t.e[2].spec.name, "t3");
+	assert_string_equal(t.e[3].spec.name, "t4");
 	assert_int_equal(table_find(&t, "t2"), -1);
 	assert_int_equal(table_find(&t, "t4"), 3);
 	table_remove(&t, 4); /* out of range: nothing */
 	assert_int_equal(t.nr, 4);
 	table_remove(&t, 3);
 	table_remove(&t, 0);
-	assert_string_equal(t.e[0].name, "t1");
+	assert_string_equal(t.e[0].spec.name, "t1");
 	table_remove(&t, 0);
 	table_remove(&t, 0);
 	assert_int_equal(t.nr, 0);

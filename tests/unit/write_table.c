@@ -48,15 +48,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (int i = 2; i < argc; i++) {
-		struct table_entry e = { .dev_id = -1, .queues = 1, .depth = 64,
-					 .qos = { .weight = 100 }, .recovery = true };
+		struct table_entry e = { .spec = { .queues = 1, .depth = 64,
+						   .qos = { .weight = 100 }, .recovery = true },
+					 .dev_id = -1 };
 		char name[CONF_NAME_MAX];
 
-		if (sscanf(argv[i], "%63[^:]:%" SCNu64 ":%" SCNu64, name, &e.offset, &e.size) != 3) {
+		if (sscanf(argv[i], "%63[^:]:%" SCNu64 ":%" SCNu64, name, &e.offset,
+			   &e.spec.size) != 3) {
 			fprintf(stderr, "write_table: bad entry '%s'\n", argv[i]);
 			return 2;
 		}
-		snprintf(e.name, sizeof(e.name), "%s", name);
+		snprintf(e.spec.name, sizeof(e.spec.name), "%s", name);
 		e.uuid[0] = (uint8_t)i;
 		if (table_append(&t, &e) < 0)
 			return 1;
