@@ -64,7 +64,7 @@ static int stats_operands(struct cmd_ctx *x, int argc, char **argv)
 	if (name && (ret = check_name("stats", "tenant", name)))
 		return ret;
 	if (name)
-		snprintf(x->req.name, sizeof(x->req.name), "%s", name);
+		snprintf(x->req.spec.name, sizeof(x->req.spec.name), "%s", name);
 	return 0;
 }
 

@@ -30,7 +30,7 @@ static int qos_option(struct ctl_request *req, int c, const char *arg)
 		if (cls < 0)
 			return usage_error("add", "--class must be latency, throughput or besteffort, "
 					   "not '%s'", arg);
-		req->cls = (enum conf_class)cls;
+		req->spec.cls = (enum conf_class)cls;
 		return 0;
 	case OPT_IOPS_LIMIT:
 		errno = 0;
@@ -39,21 +39,23 @@ static int qos_option(struct ctl_request *req, int c, const char *arg)
 		if (!isdigit((unsigned char)arg[0]) || errno || *end || v > 10000000ULL)
 			return usage_error("add", "--iops-limit must be 0 (no limit) or an integer up "
 					   "to 10000000, not '%s'", arg);
-		req->qos.iops_limit = v;
+		req->spec.qos.iops_limit = v;
 		return 0;
 	case OPT_BW_LIMIT:
-		if (parse_size(arg, &req->qos.bw_limit) ||
-		    (req->qos.bw_limit && (req->qos.bw_limit < 4096 || req->qos.bw_limit > (1ULL << 40))))
+		if (parse_size(arg, &req->spec.qos.bw_limit) ||
+		    (req->spec.qos.bw_limit &&
+		     (req->spec.qos.bw_limit < 4096 || req->spec.qos.bw_limit > (1ULL << 40))))
 			return usage_error("add", "--bw-limit must be 0 (no limit) or 4K to 1T per "
 					   "second, e.g. 100M, not '%s'", arg);
 		return 0;
 	case OPT_WEIGHT:
-		if (parse_count(arg, CONF_MAX_WEIGHT, &req->qos.weight) || !req->qos.weight)
+		if (parse_count(arg, CONF_MAX_WEIGHT, &req->spec.qos.weight) ||
+		    !req->spec.qos.weight)
 			return usage_error("add", "--weight must be an integer from 1 to %d, not '%s'",
 					   CONF_MAX_WEIGHT, arg);
 		return 0;
 	case OPT_NO_RECOVERY:
-		req->recovery = false;
+		req->spec.recovery = false;
 		return 0;
 	}
 	return OPT_NOT_COMMON;
@@ -73,12 +75,12 @@ static int add_option(struct cmd_ctx *x, int c, const char *arg)
 		x->size = arg;
 		return 0;
 	case OPT_QUEUES:
-		if (parse_count(arg, CONF_MAX_QUEUES, &x->req.queues))
+		if (parse_count(arg, CONF_MAX_QUEUES, &x->req.spec.queues))
 			return usage_error("add", "--queues must be an integer from 1 to %d, not '%s'",
 					   CONF_MAX_QUEUES, arg);
 		return 0;
 	case OPT_DEPTH:
-		if (parse_count(arg, CONF_MAX_DEPTH, &x->req.depth))
+		if (parse_count(arg, CONF_MAX_DEPTH, &x->req.spec.depth))
 			return usage_error("add", "--depth must be an integer from 1 to %d, not '%s'",
 					   CONF_MAX_DEPTH, arg);
 		return 0;
@@ -118,11 +120,11 @@ static int add_operands(struct cmd_ctx *x, int argc, char **argv)
 		return usage_error("add", "missing --size");
 	if (check_name("add", "tenant", x->name) || check_name("add", "backend", x->backend))
 		return EXIT_USAGE;
-	ret = parse_device_size(x->size, &x->req.size);
+	ret = parse_device_size(x->size, &x->req.spec.size);
 	if (ret)
 		return ret;
-	strcpy(x->req.name, x->name); /* lengths checked by check_name() */
-	strcpy(x->req.backend, x->backend);
+	strcpy(x->req.spec.name, x->name); /* lengths checked by check_name() */
+	strcpy(x->req.spec.backend, x->backend);
 	return 0;
 }
 
@@ -204,16 +206,16 @@ static void format_limits(const struct conf_qos *q, char *buf, size_t len)
 
 static void tenant_row(const struct ctl_tenant_info *t, struct table_row *r)
 {
-	snprintf(r->cell[COL_NAME], sizeof(r->cell[0]), "%s", t->name);
+	snprintf(r->cell[COL_NAME], sizeof(r->cell[0]), "%s", t->spec.name);
 	snprintf(r->cell[COL_DEVICE], sizeof(r->cell[0]), "%s", t->device[0] ? t->device : "-");
 	snprintf(r->cell[COL_STATE], sizeof(r->cell[0]), "%s", t->state);
-	snprintf(r->cell[COL_BACKEND], sizeof(r->cell[0]), "%s", t->backend);
+	snprintf(r->cell[COL_BACKEND], sizeof(r->cell[0]), "%s", t->spec.backend);
 	format_size(t->offset, r->cell[COL_OFFSET], sizeof(r->cell[0]));
-	format_size(t->size, r->cell[COL_SIZE], sizeof(r->cell[0]));
-	snprintf(r->cell[COL_QUEUES], sizeof(r->cell[0]), "%u", t->queues);
-	snprintf(r->cell[COL_DEPTH], sizeof(r->cell[0]), "%u", t->depth);
-	snprintf(r->cell[COL_CLASS], sizeof(r->cell[0]), "%s", conf_class_name(t->cls));
-	format_limits(&t->qos, r->cell[COL_LIMITS], sizeof(r->cell[0]));
+	format_size(t->spec.size, r->cell[COL_SIZE], sizeof(r->cell[0]));
+	snprintf(r->cell[COL_QUEUES], sizeof(r->cell[0]), "%u", t->spec.queues);
+	snprintf(r->cell[COL_DEPTH], sizeof(r->cell[0]), "%u", t->spec.depth);
+	snprintf(r->cell[COL_CLASS], sizeof(r->cell[0]), "%s", conf_class_name(t->spec.cls));
+	format_limits(&t->spec.qos, r->cell[COL_LIMITS], sizeof(r->cell[0]));
 }
 
 /* Left-aligned columns two spaces apart, no trailing blanks. */
@@ -285,7 +287,7 @@ static int del_operands(struct cmd_ctx *x, int argc, char **argv)
 		return usage_error("del", "unexpected argument '%s'", argv[optind + 1]);
 	if (check_name("del", "tenant", argv[optind]))
 		return EXIT_USAGE;
-	strcpy(x->req.name, argv[optind]);
+	strcpy(x->req.spec.name, argv[optind]);
 	return 0;
 }
 

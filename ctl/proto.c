@@ -71,9 +71,8 @@ void ctl_request_init(struct ctl_request *req, enum ctl_cmd cmd)
 {
 	*req = (struct ctl_request){
 		.cmd = cmd,
-		.cls = CONF_CLASS_BESTEFFORT,
-		.qos = { .weight = CONF_DEFAULT_WEIGHT },
-		.recovery = true,
+		.spec = { .cls = CONF_CLASS_BESTEFFORT, .qos = { .weight = CONF_DEFAULT_WEIGHT },
+			  .recovery = true },
 	};
 }
 
@@ -367,17 +366,17 @@ static int decode_class(json_object *obj, enum conf_class *cls, char *err, size_
 
 static int decode_qos(json_object *obj, struct ctl_request *r, char *err, size_t errlen)
 {
-	uint64_t weight = r->qos.weight;
+	uint64_t weight = r->spec.qos.weight;
 
-	if (decode_class(obj, &r->cls, err, errlen) ||
-	    decode_u64(obj, "iops_limit", 1, CTL_MAX_IOPS_LIMIT, true, &r->qos.iops_limit,
+	if (decode_class(obj, &r->spec.cls, err, errlen) ||
+	    decode_u64(obj, "iops_limit", 1, CTL_MAX_IOPS_LIMIT, true, &r->spec.qos.iops_limit,
 		       err, errlen) ||
 	    decode_u64(obj, "bw_limit", CTL_MIN_BW_LIMIT, CTL_MAX_BW_LIMIT, true,
-		       &r->qos.bw_limit, err, errlen) ||
+		       &r->spec.qos.bw_limit, err, errlen) ||
 	    decode_u64(obj, "weight", 1, CONF_MAX_WEIGHT, false, &weight, err, errlen) ||
-	    decode_bool(obj, "recovery", &r->recovery, err, errlen))
+	    decode_bool(obj, "recovery", &r->spec.recovery, err, errlen))
 		return -1;
-	r->qos.weight = (unsigned)weight;
+	r->spec.qos.weight = (unsigned)weight;
 	return 0;
 }
 
@@ -426,21 +425,21 @@ static int decode_fields(json_object *obj, struct ctl_request *r, char *err, siz
 {
 	switch (r->cmd) {
 	case CTL_CMD_ADD:
-		if (decode_name(obj, "name", "tenant", r->cmd, r->name, err, errlen) ||
-		    decode_name(obj, "backend", "backend", r->cmd, r->backend, err, errlen) ||
-		    decode_size(obj, &r->size, err, errlen) ||
-		    decode_count(obj, "queues", CONF_MAX_QUEUES, &r->queues, err, errlen) ||
-		    decode_count(obj, "depth", CONF_MAX_DEPTH, &r->depth, err, errlen) ||
+		if (decode_name(obj, "name", "tenant", r->cmd, r->spec.name, err, errlen) ||
+		    decode_name(obj, "backend", "backend", r->cmd, r->spec.backend, err, errlen) ||
+		    decode_size(obj, &r->spec.size, err, errlen) ||
+		    decode_count(obj, "queues", CONF_MAX_QUEUES, &r->spec.queues, err, errlen) ||
+		    decode_count(obj, "depth", CONF_MAX_DEPTH, &r->spec.depth, err, errlen) ||
 		    decode_qos(obj, r, err, errlen))
 			return -1;
 		return 0;
 	case CTL_CMD_DEL:
-		return decode_name(obj, "name", "tenant", r->cmd, r->name, err, errlen) ||
+		return decode_name(obj, "name", "tenant", r->cmd, r->spec.name, err, errlen) ||
 		       decode_bool(obj, "force", &r->force, err, errlen) ? -1 : 0;
 	case CTL_CMD_STATS:
 		if (!json_object_object_get_ex(obj, "name", NULL))
 			return 0; /* every tenant */
-		return decode_name(obj, "name", "tenant", r->cmd, r->name, err, errlen);
+		return decode_name(obj, "name", "tenant", r->cmd, r->spec.name, err, errlen);
 	case CTL_CMD_RELOAD:
 		return decode_bool(obj, "force", &r->force, err, errlen) ||
 		       decode_bool(obj, "dry_run", &r->dry_run, err, errlen) ? -1 : 0;
@@ -530,26 +529,29 @@ char *ctl_request_encode(const struct ctl_request *req)
 		return NULL;
 	bad = add_field(obj, "cmd", json_object_new_string(ctl_cmd_name(req->cmd)));
 	if (req->cmd == CTL_CMD_ADD || req->cmd == CTL_CMD_DEL ||
-	    (req->cmd == CTL_CMD_STATS && req->name[0]))
-		bad |= add_string(obj, "name", req->name, sizeof(req->name));
+	    (req->cmd == CTL_CMD_STATS && req->spec.name[0]))
+		bad |= add_string(obj, "name", req->spec.name, sizeof(req->spec.name));
 	if (req->cmd == CTL_CMD_ADD) {
-		bad |= add_string(obj, "backend", req->backend, sizeof(req->backend));
-		bad |= add_field(obj, "size", json_object_new_uint64(req->size));
+		const struct tenant_spec *s = &req->spec;
+
+		bad |= add_string(obj, "backend", s->backend, sizeof(s->backend));
+		bad |= add_field(obj, "size", json_object_new_uint64(s->size));
 		/* 0 means "daemon default": leave it out rather than send it. */
-		if (req->queues)
-			bad |= add_field(obj, "queues", json_object_new_int64(req->queues));
-		if (req->depth)
-			bad |= add_field(obj, "depth", json_object_new_int64(req->depth));
+		if (s->queues)
+			bad |= add_field(obj, "queues", json_object_new_int64(s->queues));
+		if (s->depth)
+			bad |= add_field(obj, "depth", json_object_new_int64(s->depth));
 		/* Defaults are left out too: the line says what the operator asked. */
-		if (req->cls != CONF_CLASS_BESTEFFORT)
-			bad |= add_field(obj, "class", json_object_new_string(wire_class(req->cls)));
-		if (req->qos.iops_limit)
-			bad |= add_field(obj, "iops_limit", json_object_new_uint64(req->qos.iops_limit));
-		if (req->qos.bw_limit)
-			bad |= add_field(obj, "bw_limit", json_object_new_uint64(req->qos.bw_limit));
-		if (req->qos.weight != CONF_DEFAULT_WEIGHT)
-			bad |= add_field(obj, "weight", json_object_new_int64(req->qos.weight));
-		if (!req->recovery)
+		if (s->cls != CONF_CLASS_BESTEFFORT)
+			bad |= add_field(obj, "class", json_object_new_string(wire_class(s->cls)));
+		if (s->qos.iops_limit)
+			bad |= add_field(obj, "iops_limit",
+					 json_object_new_uint64(s->qos.iops_limit));
+		if (s->qos.bw_limit)
+			bad |= add_field(obj, "bw_limit", json_object_new_uint64(s->qos.bw_limit));
+		if (s->qos.weight != CONF_DEFAULT_WEIGHT)
+			bad |= add_field(obj, "weight", json_object_new_int64(s->qos.weight));
+		if (!s->recovery)
 			bad |= add_field(obj, "recovery", json_object_new_boolean(0));
 	}
 	if (req->cmd == CTL_CMD_DEL && req->force)
@@ -569,25 +571,26 @@ char *ctl_request_encode(const struct ctl_request *req)
 
 json_object *ctl_tenant_to_json(const struct ctl_tenant_info *t)
 {
+	const struct tenant_spec *s = &t->spec;
 	json_object *obj = json_object_new_object();
 	int bad;
 
 	if (!obj)
 		return NULL;
-	bad = add_string(obj, "name", t->name, sizeof(t->name));
+	bad = add_string(obj, "name", s->name, sizeof(s->name));
 	bad |= add_string(obj, "device", t->device, sizeof(t->device));
 	bad |= add_field(obj, "dev_id", json_object_new_int(t->dev_id));
 	bad |= add_string(obj, "state", t->state, sizeof(t->state));
-	bad |= add_string(obj, "backend", t->backend, sizeof(t->backend));
+	bad |= add_string(obj, "backend", s->backend, sizeof(s->backend));
 	bad |= add_field(obj, "offset", json_object_new_uint64(t->offset));
-	bad |= add_field(obj, "size", json_object_new_uint64(t->size));
-	bad |= add_field(obj, "queues", json_object_new_int64(t->queues));
-	bad |= add_field(obj, "depth", json_object_new_int64(t->depth));
-	bad |= add_field(obj, "class", json_object_new_string(wire_class(t->cls)));
-	bad |= add_field(obj, "iops_limit", json_object_new_uint64(t->qos.iops_limit));
-	bad |= add_field(obj, "bw_limit", json_object_new_uint64(t->qos.bw_limit));
-	bad |= add_field(obj, "weight", json_object_new_int64(t->qos.weight));
-	bad |= add_field(obj, "recovery", json_object_new_boolean(t->recovery));
+	bad |= add_field(obj, "size", json_object_new_uint64(s->size));
+	bad |= add_field(obj, "queues", json_object_new_int64(s->queues));
+	bad |= add_field(obj, "depth", json_object_new_int64(s->depth));
+	bad |= add_field(obj, "class", json_object_new_string(wire_class(s->cls)));
+	bad |= add_field(obj, "iops_limit", json_object_new_uint64(s->qos.iops_limit));
+	bad |= add_field(obj, "bw_limit", json_object_new_uint64(s->qos.bw_limit));
+	bad |= add_field(obj, "weight", json_object_new_int64(s->qos.weight));
+	bad |= add_field(obj, "recovery", json_object_new_boolean(s->recovery));
 	bad |= add_string(obj, "uuid", t->uuid, sizeof(t->uuid));
 	bad |= add_field(obj, "created", json_object_new_uint64(t->created));
 	if (bad) {
@@ -644,9 +647,9 @@ static int optional_fields(json_object *obj, struct ctl_tenant_info *n)
 	     get_string(obj, "class", cls, sizeof(cls))) ||
 	    conf_class_from_name(cls) < 0 ||
 	    (json_object_object_get_ex(obj, "iops_limit", &val) &&
-	     get_int(obj, "iops_limit", 0, UINT64_MAX, &n->qos.iops_limit)) ||
+	     get_int(obj, "iops_limit", 0, UINT64_MAX, &n->spec.qos.iops_limit)) ||
 	    (json_object_object_get_ex(obj, "bw_limit", &val) &&
-	     get_int(obj, "bw_limit", 0, UINT64_MAX, &n->qos.bw_limit)) ||
+	     get_int(obj, "bw_limit", 0, UINT64_MAX, &n->spec.qos.bw_limit)) ||
 	    (json_object_object_get_ex(obj, "weight", &val) &&
 	     get_int(obj, "weight", 0, UINT32_MAX, &weight)) ||
 	    (json_object_object_get_ex(obj, "uuid", &val) &&
@@ -654,13 +657,13 @@ static int optional_fields(json_object *obj, struct ctl_tenant_info *n)
 	    (json_object_object_get_ex(obj, "created", &val) &&
 	     get_int(obj, "created", 0, UINT64_MAX, &n->created)))
 		return -1;
-	n->cls = (enum conf_class)conf_class_from_name(cls);
-	n->qos.weight = (unsigned)weight;
-	n->recovery = true;
+	n->spec.cls = (enum conf_class)conf_class_from_name(cls);
+	n->spec.qos.weight = (unsigned)weight;
+	n->spec.recovery = true;
 	if (json_object_object_get_ex(obj, "recovery", &val)) {
 		if (!json_object_is_type(val, json_type_boolean))
 			return -1;
-		n->recovery = json_object_get_boolean(val);
+		n->spec.recovery = json_object_get_boolean(val);
 	}
 	return 0;
 }
@@ -672,19 +675,19 @@ int ctl_tenant_from_json(json_object *obj, struct ctl_tenant_info *t)
 
 	/* Unknown keys are tolerated: a newer daemon may report more. */
 	if (!obj || !json_object_is_type(obj, json_type_object) ||
-	    get_string(obj, "name", n.name, sizeof(n.name)) ||
+	    get_string(obj, "name", n.spec.name, sizeof(n.spec.name)) ||
 	    get_string(obj, "device", n.device, sizeof(n.device)) ||
 	    get_int(obj, "dev_id", -1, INT32_MAX, &dev_id) ||
 	    get_string(obj, "state", n.state, sizeof(n.state)) ||
-	    get_string(obj, "backend", n.backend, sizeof(n.backend)) ||
+	    get_string(obj, "backend", n.spec.backend, sizeof(n.spec.backend)) ||
 	    get_int(obj, "offset", 0, UINT64_MAX, &n.offset) ||
-	    get_int(obj, "size", 0, UINT64_MAX, &n.size) ||
+	    get_int(obj, "size", 0, UINT64_MAX, &n.spec.size) ||
 	    get_int(obj, "queues", 0, UINT32_MAX, &queues) ||
 	    get_int(obj, "depth", 0, UINT32_MAX, &depth))
 		return -1;
 	n.dev_id = (int)(int64_t)dev_id;
-	n.queues = (unsigned)queues;
-	n.depth = (unsigned)depth;
+	n.spec.queues = (unsigned)queues;
+	n.spec.depth = (unsigned)depth;
 	if (optional_fields(obj, &n))
 		return -1;
 	*t = n;

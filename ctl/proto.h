@@ -73,14 +73,13 @@ enum ctl_cmd {
 
 struct ctl_request {
 	enum ctl_cmd cmd;
-	char name[CONF_NAME_MAX]; /* add, del; stats: "" = every tenant */
-	char backend[CONF_NAME_MAX]; /* add */
-	uint64_t size; /* add: bytes, > 0 */
-	unsigned queues; /* add: 0 = daemon default */
-	unsigned depth; /* add: 0 = daemon default */
-	enum conf_class cls; /* add: default besteffort */
-	struct conf_qos qos; /* add: default unlimited, weight CONF_DEFAULT_WEIGHT */
-	bool recovery; /* add: default true */
+	/*
+	 * add: the tenant (queues, depth 0: the daemon's default; class
+	 * besteffort, no limits, weight CONF_DEFAULT_WEIGHT, recovery on
+	 * unless given). del: spec.name only; stats: spec.name, "" = every
+	 * tenant.
+	 */
+	struct tenant_spec spec;
 	/* del: even if the device is mounted or open; reload: apply destructive changes too */
 	bool force;
 	bool dry_run; /* reload: only say what would change */
@@ -90,18 +89,11 @@ struct ctl_request {
 void ctl_request_init(struct ctl_request *req, enum ctl_cmd cmd);
 
 struct ctl_tenant_info {
-	char name[CONF_NAME_MAX];
+	struct tenant_spec spec;
 	char device[64]; /* "/dev/ublkbN", "" when no device */
 	int dev_id; /* -1 when no device */
 	char state[16]; /* "live", "stopped", "failed" */
-	char backend[CONF_NAME_MAX];
 	uint64_t offset;
-	uint64_t size;
-	unsigned queues;
-	unsigned depth;
-	enum conf_class cls;
-	struct conf_qos qos;
-	bool recovery;
 	char uuid[37]; /* "" if unknown */
 	uint64_t created; /* seconds since the epoch, 0 if unknown */
 };

@@ -99,10 +99,10 @@ json_object *ctl_tenant_stats_to_json(const struct ctl_tenant_info *t,
 
 	if (!obj)
 		return NULL;
-	put_str(obj, "name", t->name);
+	put_str(obj, "name", t->spec.name);
 	put_str(obj, "device", t->device);
-	put_str(obj, "backend", t->backend);
-	put_str(obj, "class", conf_class_name(t->cls));
+	put_str(obj, "backend", t->spec.backend);
+	put_str(obj, "class", conf_class_name(t->spec.cls));
 	put_str(obj, "state", t->state);
 	for (unsigned op = 0; op < STATS_NR_OPS; op++) {
 		snprintf(key, sizeof(key), "%s_ops", stats_op_name(op));

@@ -274,7 +274,7 @@ static char *handle_request(struct daemon *d, const char *line, size_t len)
 			break;
 		return reply_tenant(t);
 	case CTL_CMD_DEL:
-		if (tenant_del(d, req.name, req.force, err, sizeof(err)) < 0)
+		if (tenant_del(d, req.spec.name, req.force, err, sizeof(err)) < 0)
 			break;
 		return ctl_reply_ok(NULL, NULL);
 	case CTL_CMD_LIST:
@@ -284,7 +284,7 @@ static char *handle_request(struct daemon *d, const char *line, size_t len)
 	case CTL_CMD_RELOAD:
 		return handle_reload(d, &req);
 	case CTL_CMD_STATS: {
-		json_object *st = daemon_stats(d, req.name, err, sizeof(err));
+		json_object *st = daemon_stats(d, req.spec.name, err, sizeof(err));
 
 		if (!st)
 			break;
@@ -294,7 +294,7 @@ static char *handle_request(struct daemon *d, const char *line, size_t len)
 		snprintf(err, sizeof(err), "unsupported command");
 		break;
 	}
-	log_warn("control: %s %s failed: %s", ctl_cmd_name(req.cmd), req.name, err);
+	log_warn("control: %s %s failed: %s", ctl_cmd_name(req.cmd), req.spec.name, err);
 	return ctl_reply_error(err);
 }
 

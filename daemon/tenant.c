@@ -38,19 +38,19 @@ static void format_uuid(const uint8_t u[16], char out[37])
 void tenant_info(const struct tenant *t, struct ctl_tenant_info *info)
 {
 	memset(info, 0, sizeof(*info));
-	snprintf(info->name, sizeof(info->name), "%s", t->e.spec.name);
-	snprintf(info->backend, sizeof(info->backend), "%s", t->pool->be->name);
+	snprintf(info->spec.name, sizeof(info->spec.name), "%s", t->e.spec.name);
+	snprintf(info->spec.backend, sizeof(info->spec.backend), "%s", t->pool->be->name);
 	snprintf(info->state, sizeof(info->state), "%s", t->state);
 	info->dev_id = t->dev ? ublk_dev_id(t->dev) : -1;
 	if (t->dev)
 		snprintf(info->device, sizeof(info->device), "/dev/ublkb%d", info->dev_id);
 	info->offset = t->e.offset;
-	info->size = t->e.spec.size;
-	info->queues = t->e.spec.queues;
-	info->depth = t->e.spec.depth;
-	info->cls = t->e.spec.cls;
-	info->qos = t->e.spec.qos;
-	info->recovery = t->e.spec.recovery;
+	info->spec.size = t->e.spec.size;
+	info->spec.queues = t->e.spec.queues;
+	info->spec.depth = t->e.spec.depth;
+	info->spec.cls = t->e.spec.cls;
+	info->spec.qos = t->e.spec.qos;
+	info->spec.recovery = t->e.spec.recovery;
 	format_uuid(t->e.uuid, info->uuid);
 	info->created = t->e.ctime;
 }
@@ -265,16 +265,16 @@ static int new_entry(struct daemon *d, const struct ctl_request *req, bool from_
 		     struct table_entry *e, char *err, size_t errlen)
 {
 	*e = (struct table_entry){
-		.spec.size = req->size,
+		.spec.size = req->spec.size,
 		.ctime = (uint64_t)time(NULL),
-		.spec.queues = req->queues ? req->queues : CONF_DEFAULT_QUEUES,
-		.spec.depth = req->depth ? req->depth : CONF_DEFAULT_DEPTH,
-		.spec.cls = req->cls,
-		.spec.qos = req->qos,
-		.spec.recovery = req->recovery,
+		.spec.queues = req->spec.queues ? req->spec.queues : CONF_DEFAULT_QUEUES,
+		.spec.depth = req->spec.depth ? req->spec.depth : CONF_DEFAULT_DEPTH,
+		.spec.cls = req->spec.cls,
+		.spec.qos = req->spec.qos,
+		.spec.recovery = req->spec.recovery,
 		.from_policy = from_policy,
 	};
-	snprintf(e->spec.name, sizeof(e->spec.name), "%s", req->name);
+	snprintf(e->spec.name, sizeof(e->spec.name), "%s", req->spec.name);
 	if (!e->spec.qos.weight)
 		e->spec.qos.weight = CONF_DEFAULT_WEIGHT;
 	if (getrandom(e->uuid, sizeof(e->uuid), 0) != (ssize_t)sizeof(e->uuid)) {
@@ -312,11 +312,11 @@ int tenant_add(struct daemon *d, const struct ctl_request *req, bool from_policy
 	int recorded_id;
 	char why[512];
 
-	if (tenant_find(d, req->name)) {
-		snprintf(err, errlen, "tenant \"%s\" already exists", req->name);
+	if (tenant_find(d, req->spec.name)) {
+		snprintf(err, errlen, "tenant \"%s\" already exists", req->spec.name);
 		return -1;
 	}
-	p = usable_pool(d, req->backend, err, errlen);
+	p = usable_pool(d, req->spec.backend, err, errlen);
 	if (!p || new_entry(d, req, from_policy, &e, err, errlen) < 0)
 		return -1;
 	if (e.spec.size % p->be->block_size) {
@@ -715,14 +715,14 @@ static void bring_up_recorded(struct daemon *d, size_t nr)
 void tenant_request_from_conf(const struct conf_tenant *ct, struct ctl_request *req)
 {
 	ctl_request_init(req, CTL_CMD_ADD);
-	snprintf(req->name, sizeof(req->name), "%s", ct->spec.name);
-	snprintf(req->backend, sizeof(req->backend), "%s", ct->spec.backend);
-	req->size = ct->spec.size;
-	req->queues = ct->spec.queues;
-	req->depth = ct->spec.depth;
-	req->cls = ct->spec.cls;
-	req->qos = ct->spec.qos;
-	req->recovery = ct->spec.recovery;
+	snprintf(req->spec.name, sizeof(req->spec.name), "%s", ct->spec.name);
+	snprintf(req->spec.backend, sizeof(req->spec.backend), "%s", ct->spec.backend);
+	req->spec.size = ct->spec.size;
+	req->spec.queues = ct->spec.queues;
+	req->spec.depth = ct->spec.depth;
+	req->spec.cls = ct->spec.cls;
+	req->spec.qos = ct->spec.qos;
+	req->spec.recovery = ct->spec.recovery;
 }
 
 /* A policy tenant the tables already have: the policy's class and QoS win. */

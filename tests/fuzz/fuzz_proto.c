@@ -20,7 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_round_trip(const struct ctl_request *req)
 {
+	const struct tenant_spec *s = &req->spec;
 	struct ctl_request again;
+	const struct tenant_spec *a = &again.spec;
 	char err[512];
 	char *line = ctl_request_encode(req);
 
@@ -28,12 +30,12 @@ static void check_round_trip(const struct ctl_request *req)
 	CHECK(line[strlen(line) - 1] == '\n');
 	CHECK(ctl_request_decode(line, strlen(line) - 1, &again, err, sizeof(err)) == 0);
 	CHECK(again.cmd == req->cmd);
-	CHECK(strcmp(again.name, req->name) == 0);
-	CHECK(strcmp(again.backend, req->backend) == 0);
-	CHECK(again.size == req->size && again.queues == req->queues && again.depth == req->depth);
-	CHECK(again.cls == req->cls && again.recovery == req->recovery);
-	CHECK(again.qos.iops_limit == req->qos.iops_limit && again.qos.bw_limit == req->qos.bw_limit &&
-	      again.qos.weight == req->qos.weight);
+	CHECK(strcmp(a->name, s->name) == 0);
+	CHECK(strcmp(a->backend, s->backend) == 0);
+	CHECK(a->size == s->size && a->queues == s->queues && a->depth == s->depth);
+	CHECK(a->cls == s->cls && a->recovery == s->recovery);
+	CHECK(a->qos.iops_limit == s->qos.iops_limit && a->qos.bw_limit == s->qos.bw_limit &&
+	      a->qos.weight == s->qos.weight);
 	CHECK(again.force == req->force && again.dry_run == req->dry_run);
 	free(line);
 }

@@ -31,23 +31,22 @@
  * (zero) rather than a -Wmissing-field-initializers error.
  */
 #define REQ_ADD_QOS(n, b, sz, q, d, cl, iops, bw, w, rec)                                   \
-	{ .cmd = CTL_CMD_ADD, .name = n, .backend = b, .size = (sz), .queues = (q),         \
-	  .depth = (d), .cls = (cl),                                                        \
-	  .qos = { .iops_limit = (iops), .bw_limit = (bw), .weight = (w) }, .recovery = (rec) }
+	{ .cmd = CTL_CMD_ADD,                                                               \
+	  .spec = { .name = n, .backend = b, .size = (sz), .queues = (q), .depth = (d),      \
+		    .cls = (cl), .qos = { .iops_limit = (iops), .bw_limit = (bw), .weight = (w) }, \
+		    .recovery = (rec) } }
 #define REQ_ADD(n, b, sz, q, d) \
 	REQ_ADD_QOS(n, b, sz, q, d, CONF_CLASS_BESTEFFORT, 0, 0, CONF_DEFAULT_WEIGHT, true)
 /* The ADD_WITH() request below, with these QoS fields. */
 #define REQ_QOS(cl, iops, bw, w, rec) REQ_ADD_QOS("db", "nvme0", 4096, 0, 0, cl, iops, bw, w, rec)
-#define REQ_CMD(c, n)                                                                       \
-	{ .cmd = (c), .name = n, .cls = CONF_CLASS_BESTEFFORT,                              \
-	  .qos = { .weight = CONF_DEFAULT_WEIGHT }, .recovery = true }
-#define REQ_DEL(n, f)                                                                       \
-	{ .cmd = CTL_CMD_DEL, .name = n, .cls = CONF_CLASS_BESTEFFORT,                      \
-	  .qos = { .weight = CONF_DEFAULT_WEIGHT }, .recovery = true, .force = (f) }
+/* The spec of a request that is not an add: ctl_request_init()'s defaults. */
+#define SPEC_DEFAULT(n)                                                                     \
+	{ .name = n, .cls = CONF_CLASS_BESTEFFORT, .qos = { .weight = CONF_DEFAULT_WEIGHT },  \
+	  .recovery = true }
+#define REQ_CMD(c, n) { .cmd = (c), .spec = SPEC_DEFAULT(n) }
+#define REQ_DEL(n, f) { .cmd = CTL_CMD_DEL, .spec = SPEC_DEFAULT(n), .force = (f) }
 #define REQ_RELOAD(f, dr)                                                                   \
-	{ .cmd = CTL_CMD_RELOAD, .cls = CONF_CLASS_BESTEFFORT,                              \
-	  .qos = { .weight = CONF_DEFAULT_WEIGHT }, .recovery = true, .force = (f),         \
-	  .dry_run = (dr) }
+	{ .cmd = CTL_CMD_RELOAD, .spec = SPEC_DEFAULT(""), .force = (f), .dry_run = (dr) }
 
 #define BESTEFFORT CONF_CLASS_BESTEFFORT
 #define LATENCY CONF_CLASS_LATENCY
@@ -166,16 +165,16 @@ static const struct good_case good_cases[] = {
 static void assert_request_equal(const struct ctl_request *got, const struct ctl_request *want)
 {
 	assert_int_equal(got->cmd, want->cmd);
-	assert_string_equal(got->name, want->name);
-	assert_string_equal(got->backend, want->backend);
-	assert_true(got->size == want->size);
-	assert_int_equal(got->queues, want->queues);
-	assert_int_equal(got->depth, want->depth);
-	assert_int_equal(got->cls, want->cls);
-	assert_true(got->qos.iops_limit == want->qos.iops_limit);
-	assert_true(got->qos.bw_limit == want->qos.bw_limit);
-	assert_int_equal(got->qos.weight, want->qos.weight);
-	assert_int_equal(got->recovery, want->recovery);
+	assert_string_equal(got->spec.name, want->spec.name);
+	assert_string_equal(got->spec.backend, want->spec.backend);
+	assert_true(got->spec.size == want->spec.size);
+	assert_int_equal(got->spec.queues, want->spec.queues);
+	assert_int_equal(got->spec.depth, want->spec.depth);
+	assert_int_equal(got->spec.cls, want->spec.cls);
+	assert_true(got->spec.qos.iops_limit == want->spec.qos.iops_limit);
+	assert_true(got->spec.qos.bw_limit == want->spec.qos.bw_limit);
+	assert_int_equal(got->spec.qos.weight, want->spec.qos.weight);
+	assert_int_equal(got->spec.recovery, want->spec.recovery);
 	assert_int_equal(got->force, want->force);
 	assert_int_equal(got->dry_run, want->dry_run);
 }
@@ -605,16 +604,14 @@ static void test_request_init(void **state)
 
 	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
 		struct ctl_request req;
-		const struct ctl_request want = { .cmd = cmds[i], .cls = CONF_CLASS_BESTEFFORT,
-						  .qos = { .weight = CONF_DEFAULT_WEIGHT },
-						  .recovery = true };
+		const struct ctl_request want = { .cmd = cmds[i], .spec = SPEC_DEFAULT("") };
 
 		/* everything is set, whatever was there before */
 		memset(&req, 0xa5, sizeof(req));
 		ctl_request_init(&req, cmds[i]);
 		assert_request_equal(&req, &want);
-		assert_int_equal(req.name[CONF_NAME_MAX - 1], 0);
-		assert_int_equal(req.backend[CONF_NAME_MAX - 1], 0);
+		assert_int_equal(req.spec.name[CONF_NAME_MAX - 1], 0);
+		assert_int_equal(req.spec.backend[CONF_NAME_MAX - 1], 0);
 	}
 }
 
@@ -742,8 +739,9 @@ static void test_stats_tenant_shape(void **state)
 		"discard_bytes", "write_zeroes_bytes", "arrived", "completed", "inflight",
 		"errors", "throttled", "throttled_ns", "nqs", "queue_lat", "dev_lat",
 	};
-	struct ctl_tenant_info t = { .name = "db", .device = "/dev/ublkb0", .state = "live",
-				     .backend = "nvme", .cls = CONF_CLASS_LATENCY };
+	struct ctl_tenant_info t = { .spec = { .name = "db", .backend = "nvme",
+					       .cls = CONF_CLASS_LATENCY },
+				     .device = "/dev/ublkb0", .state = "live" };
 	unsigned qids[] = { 1, 3 };
 	json_object *obj, *v;
 
@@ -815,9 +813,9 @@ static void test_encode_qos_wire_format(void **state)
 
 	/* what ublk-ctl does: init, then fill in */
 	ctl_request_init(&init, CTL_CMD_ADD);
-	strcpy(init.name, "db");
-	strcpy(init.backend, "nvme0");
-	init.size = 4096;
+	strcpy(init.spec.name, "db");
+	strcpy(init.spec.backend, "nvme0");
+	init.spec.size = 4096;
 	assert_round_trip(&init, WIRE_ADD(""));
 }
 
@@ -902,9 +900,9 @@ static void test_encode_invalid_cmd(void **state)
 	struct ctl_request none, bogus;
 
 	ctl_request_init(&none, CTL_CMD_NONE);
-	strcpy(none.name, "db");
+	strcpy(none.spec.name, "db");
 	ctl_request_init(&bogus, (enum ctl_cmd)42);
-	strcpy(bogus.name, "db");
+	strcpy(bogus.spec.name, "db");
 	assert_null(ctl_request_encode(&none));
 	assert_null(ctl_request_encode(&bogus));
 }
@@ -915,18 +913,20 @@ static void test_encode_invalid_cmd(void **state)
 
 /* Every field away from its default, so a dropped one shows. */
 static const struct ctl_tenant_info sample_tenant = {
-	.name = "db",
+	.spec = {
+		.name = "db",
+		.backend = "nvme0",
+		.size = 1073741824,
+		.queues = 1,
+		.depth = 64,
+		.cls = CONF_CLASS_LATENCY,
+		.qos = { .iops_limit = 5000, .bw_limit = 104857600, .weight = 50 },
+		.recovery = false,
+	},
 	.device = "/dev/ublkb0",
 	.dev_id = 0,
 	.state = "live",
-	.backend = "nvme0",
 	.offset = 1048576,
-	.size = 1073741824,
-	.queues = 1,
-	.depth = 64,
-	.cls = CONF_CLASS_LATENCY,
-	.qos = { .iops_limit = 5000, .bw_limit = 104857600, .weight = 50 },
-	.recovery = false,
 	.uuid = SAMPLE_UUID,
 	.created = 1795000000,
 };
@@ -955,20 +955,20 @@ static const char *const optional_tenant_keys[] = {
 
 static void assert_tenant_equal(const struct ctl_tenant_info *a, const struct ctl_tenant_info *b)
 {
-	assert_string_equal(a->name, b->name);
+	assert_string_equal(a->spec.name, b->spec.name);
 	assert_string_equal(a->device, b->device);
 	assert_int_equal(a->dev_id, b->dev_id);
 	assert_string_equal(a->state, b->state);
-	assert_string_equal(a->backend, b->backend);
+	assert_string_equal(a->spec.backend, b->spec.backend);
 	assert_true(a->offset == b->offset);
-	assert_true(a->size == b->size);
-	assert_int_equal(a->queues, b->queues);
-	assert_int_equal(a->depth, b->depth);
-	assert_int_equal(a->cls, b->cls);
-	assert_true(a->qos.iops_limit == b->qos.iops_limit);
-	assert_true(a->qos.bw_limit == b->qos.bw_limit);
-	assert_int_equal(a->qos.weight, b->qos.weight);
-	assert_int_equal(a->recovery, b->recovery);
+	assert_true(a->spec.size == b->spec.size);
+	assert_int_equal(a->spec.queues, b->spec.queues);
+	assert_int_equal(a->spec.depth, b->spec.depth);
+	assert_int_equal(a->spec.cls, b->spec.cls);
+	assert_true(a->spec.qos.iops_limit == b->spec.qos.iops_limit);
+	assert_true(a->spec.qos.bw_limit == b->spec.qos.bw_limit);
+	assert_int_equal(a->spec.qos.weight, b->spec.qos.weight);
+	assert_int_equal(a->spec.recovery, b->spec.recovery);
 	assert_string_equal(a->uuid, b->uuid);
 	assert_true(a->created == b->created);
 }
@@ -977,15 +977,15 @@ static void assert_tenant_equal(const struct ctl_tenant_info *a, const struct ct
 static void set_tenant_default(struct ctl_tenant_info *t, const char *key)
 {
 	if (!strcmp(key, "class"))
-		t->cls = CONF_CLASS_BESTEFFORT;
+		t->spec.cls = CONF_CLASS_BESTEFFORT;
 	else if (!strcmp(key, "iops_limit"))
-		t->qos.iops_limit = 0;
+		t->spec.qos.iops_limit = 0;
 	else if (!strcmp(key, "bw_limit"))
-		t->qos.bw_limit = 0;
+		t->spec.qos.bw_limit = 0;
 	else if (!strcmp(key, "weight"))
-		t->qos.weight = CONF_DEFAULT_WEIGHT;
+		t->spec.qos.weight = CONF_DEFAULT_WEIGHT;
 	else if (!strcmp(key, "recovery"))
-		t->recovery = true;
+		t->spec.recovery = true;
 	else if (!strcmp(key, "uuid"))
 		t->uuid[0] = '\0';
 	else if (!strcmp(key, "created"))
@@ -1009,9 +1009,10 @@ static void test_tenant_to_json_shape(void **state)
 static void test_tenant_to_json_defaults(void **state)
 {
 	struct ctl_tenant_info t = {
-		.name = "web", .device = "", .dev_id = -1, .state = "failed", .backend = "img",
-		.size = 4096, .queues = 1, .depth = 1, .cls = CONF_CLASS_BESTEFFORT,
-		.qos = { .weight = CONF_DEFAULT_WEIGHT }, .recovery = true,
+		.spec = { .name = "web", .backend = "img", .size = 4096, .queues = 1, .depth = 1,
+			  .cls = CONF_CLASS_BESTEFFORT, .qos = { .weight = CONF_DEFAULT_WEIGHT },
+			  .recovery = true },
+		.device = "", .dev_id = -1, .state = "failed",
 	};
 	json_object *obj = ctl_tenant_to_json(&t), *cls;
 
@@ -1027,7 +1028,7 @@ static void test_tenant_to_json_defaults(void **state)
 	json_object_put(obj);
 
 	/* a class out of range is never sent as something a client refuses */
-	t.cls = (enum conf_class)42;
+	t.spec.cls = (enum conf_class)42;
 	obj = ctl_tenant_to_json(&t);
 	assert_non_null(obj);
 	assert_true(json_object_object_get_ex(obj, "class", &cls));
@@ -1057,24 +1058,26 @@ static void assert_tenant_round_trip(const struct ctl_tenant_info *t)
 static void test_tenant_round_trip(void **state)
 {
 	struct ctl_tenant_info no_device = {
-		.name = "web", .device = "", .dev_id = -1, .state = "failed",
-		.backend = "img", .offset = 0, .size = 4096, .queues = 2, .depth = 1024,
-		.cls = CONF_CLASS_BESTEFFORT, .qos = { .weight = CONF_DEFAULT_WEIGHT },
-		.recovery = true, .uuid = "", .created = 0,
+		.spec = { .name = "web", .backend = "img", .size = 4096, .queues = 2, .depth = 1024,
+			  .cls = CONF_CLASS_BESTEFFORT, .qos = { .weight = CONF_DEFAULT_WEIGHT },
+			  .recovery = true },
+		.device = "", .dev_id = -1, .state = "failed", .offset = 0, .uuid = "",
+		.created = 0,
 	};
 	struct ctl_tenant_info huge = {
-		.name = NAME63, .device = "/dev/ublkb12345", .dev_id = 12345,
-		.state = "stopped", .backend = NAME63,
-		.offset = 18446744073709547520ULL, .size = 9223372036854779904ULL,
-		.queues = 64, .depth = 1, .cls = CONF_CLASS_THROUGHPUT,
-		.qos = { .iops_limit = UINT64_MAX, .bw_limit = UINT64_MAX, .weight = UINT32_MAX },
-		.recovery = true, .uuid = "ffffffff-ffff-ffff-ffff-ffffffffffff",
+		.spec = { .name = NAME63, .backend = NAME63, .size = 9223372036854779904ULL,
+			  .queues = 64, .depth = 1, .cls = CONF_CLASS_THROUGHPUT,
+			  .qos = { .iops_limit = UINT64_MAX, .bw_limit = UINT64_MAX,
+				   .weight = UINT32_MAX },
+			  .recovery = true },
+		.device = "/dev/ublkb12345", .dev_id = 12345, .state = "stopped",
+		.offset = 18446744073709547520ULL, .uuid = "ffffffff-ffff-ffff-ffff-ffffffffffff",
 		.created = UINT64_MAX,
 	};
 	struct ctl_tenant_info besteffort = sample_tenant;
 
-	besteffort.cls = CONF_CLASS_BESTEFFORT;
-	besteffort.qos.weight = 1;
+	besteffort.spec.cls = CONF_CLASS_BESTEFFORT;
+	besteffort.spec.qos.weight = 1;
 	assert_tenant_round_trip(&sample_tenant);
 	assert_tenant_round_trip(&no_device);
 	assert_tenant_round_trip(&huge);
@@ -1093,10 +1096,10 @@ static void test_tenant_older_daemon(void **state)
 	memset(&t, 0x77, sizeof(t));
 	assert_int_equal(ctl_tenant_from_json(obj, &t), 0);
 	assert_tenant_equal(&t, &want);
-	assert_int_equal(t.cls, CONF_CLASS_BESTEFFORT);
-	assert_int_equal(t.qos.weight, 100);
-	assert_true(t.recovery);
-	assert_true(t.qos.iops_limit == 0 && t.qos.bw_limit == 0 && t.created == 0);
+	assert_int_equal(t.spec.cls, CONF_CLASS_BESTEFFORT);
+	assert_int_equal(t.spec.qos.weight, 100);
+	assert_true(t.spec.recovery);
+	assert_true(t.spec.qos.iops_limit == 0 && t.spec.qos.bw_limit == 0 && t.created == 0);
 	assert_string_equal(t.uuid, "");
 	json_object_put(obj);
 }
@@ -1266,11 +1269,11 @@ static void test_tenant_new_values_parsed(void **state)
 					  "\"class\":\"throughput\",\"iops_limit\":2000,"
 					  "\"bw_limit\":104857600,\"weight\":3,\"recovery\":false,"
 					  "\"uuid\":\"" SAMPLE_UUID "\",\"created\":7}", &t), 0);
-	assert_int_equal(t.cls, CONF_CLASS_THROUGHPUT);
-	assert_true(t.qos.iops_limit == 2000);
-	assert_true(t.qos.bw_limit == 104857600);
-	assert_int_equal(t.qos.weight, 3);
-	assert_false(t.recovery);
+	assert_int_equal(t.spec.cls, CONF_CLASS_THROUGHPUT);
+	assert_true(t.spec.qos.iops_limit == 2000);
+	assert_true(t.spec.qos.bw_limit == 104857600);
+	assert_int_equal(t.spec.qos.weight, 3);
+	assert_false(t.spec.recovery);
 	assert_string_equal(t.uuid, SAMPLE_UUID);
 	assert_true(t.created == 7);
 }
