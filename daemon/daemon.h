@@ -60,7 +60,7 @@ struct tenant_gate {
 };
 
 struct tenant {
-	struct table_entry e; /* what the backend's table records */
+	struct table_entry e; /* what the backend's table records; e.spec.backend: pool's */
 	struct pool *pool;
 	struct ublk_dev *dev; /* NULL when not served */
 	struct tenant_gate *gate; /* malloc'd: lives as long as the device may use it */

@@ -35,22 +35,6 @@ static void reload_free(struct reload *r)
 	free(r->changes);
 }
 
-static void running_of(const struct tenant *t, struct conf_running *out)
-{
-	struct tenant_spec *s = &out->spec;
-
-	memset(out, 0, sizeof(*out));
-	snprintf(s->name, sizeof(s->name), "%s", t->e.spec.name);
-	snprintf(s->backend, sizeof(s->backend), "%s", t->pool->be->name);
-	s->size = t->e.spec.size;
-	s->queues = t->e.spec.queues;
-	s->depth = t->e.spec.depth;
-	s->cls = t->e.spec.cls;
-	s->qos = t->e.spec.qos;
-	s->recovery = t->e.spec.recovery;
-	out->from_policy = t->e.from_policy;
-}
-
 static int collect_running(struct reload *r, char *err, size_t errlen)
 {
 	struct daemon *d = r->d;
@@ -61,7 +45,8 @@ static int collect_running(struct reload *r, char *err, size_t errlen)
 		return -1;
 	}
 	for (size_t i = 0; i < d->nr_tenants; i++)
-		running_of(&d->tenants[i], &r->running[i]);
+		r->running[i] = (struct conf_running){ .spec = d->tenants[i].e.spec,
+						       .from_policy = d->tenants[i].e.from_policy };
 	r->nr_running = d->nr_tenants;
 	return 0;
 }

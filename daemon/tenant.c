@@ -38,19 +38,12 @@ static void format_uuid(const uint8_t u[16], char out[37])
 void tenant_info(const struct tenant *t, struct ctl_tenant_info *info)
 {
 	memset(info, 0, sizeof(*info));
-	snprintf(info->spec.name, sizeof(info->spec.name), "%s", t->e.spec.name);
-	snprintf(info->spec.backend, sizeof(info->spec.backend), "%s", t->pool->be->name);
+	info->spec = t->e.spec;
 	snprintf(info->state, sizeof(info->state), "%s", t->state);
 	info->dev_id = t->dev ? ublk_dev_id(t->dev) : -1;
 	if (t->dev)
 		snprintf(info->device, sizeof(info->device), "/dev/ublkb%d", info->dev_id);
 	info->offset = t->e.offset;
-	info->spec.size = t->e.spec.size;
-	info->spec.queues = t->e.spec.queues;
-	info->spec.depth = t->e.spec.depth;
-	info->spec.cls = t->e.spec.cls;
-	info->spec.qos = t->e.spec.qos;
-	info->spec.recovery = t->e.spec.recovery;
 	format_uuid(t->e.uuid, info->uuid);
 	info->created = t->e.ctime;
 }
@@ -69,6 +62,8 @@ static struct tenant *append_tenant(struct daemon *d, const struct table_entry *
 	}
 	d->tenants[d->nr_tenants] = (struct tenant){ .e = *e, .pool = p, .state = "stopped",
 						     .route_id = -1 };
+	/* A table does not record its own backend: the spec says where it lies. */
+	snprintf(d->tenants[d->nr_tenants].e.spec.backend, CONF_NAME_MAX, "%s", p->be->name);
 	return &d->tenants[d->nr_tenants++];
 }
 
@@ -265,16 +260,14 @@ static int new_entry(struct daemon *d, const struct ctl_request *req, bool from_
 		     struct table_entry *e, char *err, size_t errlen)
 {
 	*e = (struct table_entry){
-		.spec.size = req->spec.size,
+		.spec = req->spec,
 		.ctime = (uint64_t)time(NULL),
-		.spec.queues = req->spec.queues ? req->spec.queues : CONF_DEFAULT_QUEUES,
-		.spec.depth = req->spec.depth ? req->spec.depth : CONF_DEFAULT_DEPTH,
-		.spec.cls = req->spec.cls,
-		.spec.qos = req->spec.qos,
-		.spec.recovery = req->spec.recovery,
 		.from_policy = from_policy,
 	};
-	snprintf(e->spec.name, sizeof(e->spec.name), "%s", req->spec.name);
+	if (!e->spec.queues)
+		e->spec.queues = CONF_DEFAULT_QUEUES;
+	if (!e->spec.depth)
+		e->spec.depth = CONF_DEFAULT_DEPTH;
 	if (!e->spec.qos.weight)
 		e->spec.qos.weight = CONF_DEFAULT_WEIGHT;
 	if (getrandom(e->uuid, sizeof(e->uuid), 0) != (ssize_t)sizeof(e->uuid)) {
@@ -512,11 +505,11 @@ int tenant_reshape(struct daemon *d, struct tenant *t, const struct conf_tenant 
 	struct table_entry old = t->e, next = t->e;
 	char why[768], again[768];
 
-	next.spec.queues = ct->spec.queues;
-	next.spec.depth = ct->spec.depth;
-	next.spec.recovery = ct->spec.recovery;
-	next.spec.cls = ct->spec.cls;
-	next.spec.qos = ct->spec.qos;
+	/* The policy's shape and service on the same extent: name, backend and size stay. */
+	next.spec = ct->spec;
+	next.spec.size = old.spec.size;
+	memcpy(next.spec.name, old.spec.name, sizeof(next.spec.name));
+	memcpy(next.spec.backend, old.spec.backend, sizeof(next.spec.backend));
 	next.from_policy = true;
 	if (check_shape(d, next.spec.queues, next.spec.depth, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "tenant \"%s\": %s; nothing was changed", t->e.spec.name,
@@ -715,14 +708,7 @@ static void bring_up_recorded(struct daemon *d, size_t nr)
 void tenant_request_from_conf(const struct conf_tenant *ct, struct ctl_request *req)
 {
 	ctl_request_init(req, CTL_CMD_ADD);
-	snprintf(req->spec.name, sizeof(req->spec.name), "%s", ct->spec.name);
-	snprintf(req->spec.backend, sizeof(req->spec.backend), "%s", ct->spec.backend);
-	req->spec.size = ct->spec.size;
-	req->spec.queues = ct->spec.queues;
-	req->spec.depth = ct->spec.depth;
-	req->spec.cls = ct->spec.cls;
-	req->spec.qos = ct->spec.qos;
-	req->spec.recovery = ct->spec.recovery;
+	req->spec = ct->spec;
 }
 
 /* A policy tenant the tables already have: the policy's class and QoS win. */
