@@ -270,7 +270,7 @@ static char *handle_request(struct daemon *d, const char *line, size_t len)
 	}
 	switch (req.cmd) {
 	case CTL_CMD_ADD:
-		if (tenant_add(d, &req, false, &t, err, sizeof(err)) < 0)
+		if (tenant_add(d, &req.spec, false, &t, err, sizeof(err)) < 0)
 			break;
 		return reply_tenant(t);
 	case CTL_CMD_DEL:

@@ -146,7 +146,11 @@ void trial_undo(struct trial *t);
 /* daemon/tenant.c */
 /* Recreate the tenants of every backend's table, then those of the policy. */
 int tenants_restore(struct daemon *d, char *err, size_t errlen);
-int tenant_add(struct daemon *d, const struct ctl_request *req, bool from_policy,
+/*
+ * Create a tenant as want says (queues, depth, weight 0: the defaults) on
+ * a new extent of want->backend: recorded, then its device started.
+ */
+int tenant_add(struct daemon *d, const struct tenant_spec *want, bool from_policy,
 	       struct tenant **out, char *err, size_t errlen);
 /*
  * Delete a tenant: its device, its record, its extent. Refused, nothing
@@ -154,12 +158,13 @@ int tenant_add(struct daemon *d, const struct ctl_request *req, bool from_policy
  */
 int tenant_del(struct daemon *d, const char *name, bool force, char *err, size_t errlen);
 /*
- * Recreate t's device with ct's queues, depth and recovery (and class and
- * QoS) on the same record, extent and uuid: the data stays. Refused,
- * nothing changed, while the device is mounted or open. On failure err
- * says what state the tenant is left in and how to retry.
+ * Recreate t's device with want's queues, depth and recovery (and class
+ * and QoS) on the same record, extent and uuid: the data stays (want's
+ * name, backend and size are not looked at). Refused, nothing changed,
+ * while the device is mounted or open. On failure err says what state the
+ * tenant is left in and how to retry.
  */
-int tenant_reshape(struct daemon *d, struct tenant *t, const struct conf_tenant *ct, char *err,
+int tenant_reshape(struct daemon *d, struct tenant *t, const struct tenant_spec *want, char *err,
 		   size_t errlen);
 /* Whether t's device is in use: true with who (holders.c's words) set. */
 bool tenant_held(const struct tenant *t, char *who, size_t len);
@@ -170,8 +175,8 @@ bool tenant_held(const struct tenant *t, char *who, size_t len);
  * tenant is neither deleted, zeroed nor recreated, --force or not.
  */
 bool tenant_unserved(const struct tenant *t, char *why, size_t len);
-/* New class/QoS for a running tenant, recorded in its table: 0 or -1, unchanged. */
-int tenant_update(struct daemon *d, struct tenant *t, const struct conf_tenant *ct, char *err,
+/* want's class/QoS for a running tenant, recorded in its table: 0 or -1, unchanged. */
+int tenant_update(struct daemon *d, struct tenant *t, const struct tenant_spec *want, char *err,
 		  size_t errlen);
 /* The ublk device settings of t (its gate made if need be). 0 or -1 with err. */
 int tenant_dev_config(struct daemon *d, struct tenant *t, struct ublk_dev_config *cfg,
@@ -184,8 +189,6 @@ int tenant_dev_config(struct daemon *d, struct tenant *t, struct ublk_dev_config
 size_t tenants_stop_all(struct daemon *d, bool keep);
 struct tenant *tenant_find(struct daemon *d, const char *name);
 void tenant_info(const struct tenant *t, struct ctl_tenant_info *info);
-/* The add request that creates a policy tenant. */
-void tenant_request_from_conf(const struct conf_tenant *ct, struct ctl_request *req);
 /* Why size does not fit on p, for an error message. */
 void explain_no_room(struct pool *p, uint64_t size, char *err, size_t errlen);
 

@@ -164,9 +164,9 @@ static int placement_fits(struct reload *r, char *err, size_t errlen)
 static int apply_one(struct reload *r, const struct conf_change *c, char *err, size_t errlen)
 {
 	struct daemon *d = r->d;
-	const struct conf_tenant *ct = c->new_index >= 0 ? &r->next.tenants[c->new_index] : NULL;
+	const struct tenant_spec *want = c->new_index >= 0 ? &r->next.tenants[c->new_index].spec :
+							     NULL;
 	struct tenant *t = c->tenant[0] ? tenant_find(d, c->tenant) : NULL;
-	struct ctl_request req;
 
 	switch (c->kind) {
 	case CHANGE_GLOBAL:
@@ -184,22 +184,20 @@ static int apply_one(struct reload *r, const struct conf_change *c, char *err, s
 				snprintf(err, errlen, "tenant \"%s\" vanished", c->tenant);
 				return -1;
 			}
-			return tenant_reshape(d, t, ct, err, errlen);
+			return tenant_reshape(d, t, want, err, errlen);
 		}
 		/* A new size or backend: a new, empty extent (diff.c says "data lost"). */
 		if (tenant_del(d, c->tenant, false, err, errlen) < 0)
 			return -1;
-		tenant_request_from_conf(ct, &req);
-		return tenant_add(d, &req, true, &t, err, errlen);
+		return tenant_add(d, want, true, &t, err, errlen);
 	case CHANGE_UPDATE:
 		if (!t) {
 			snprintf(err, errlen, "tenant \"%s\" vanished", c->tenant);
 			return -1;
 		}
-		return tenant_update(d, t, ct, err, errlen);
+		return tenant_update(d, t, want, err, errlen);
 	case CHANGE_ADD:
-		tenant_request_from_conf(ct, &req);
-		return tenant_add(d, &req, true, &t, err, errlen);
+		return tenant_add(d, want, true, &t, err, errlen);
 	}
 	return 0;
 }

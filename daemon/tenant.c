@@ -256,11 +256,11 @@ static struct pool *usable_pool(struct daemon *d, const char *name, char *err, s
 }
 
 /* A new tenant's record: everything but the extent and the device id. */
-static int new_entry(struct daemon *d, const struct ctl_request *req, bool from_policy,
+static int new_entry(struct daemon *d, const struct tenant_spec *want, bool from_policy,
 		     struct table_entry *e, char *err, size_t errlen)
 {
 	*e = (struct table_entry){
-		.spec = req->spec,
+		.spec = *want,
 		.ctime = (uint64_t)time(NULL),
 		.from_policy = from_policy,
 	};
@@ -296,7 +296,7 @@ static void forget_new_tenant(struct daemon *d, struct tenant *t)
 	extent_release(&p->map, offset);
 }
 
-int tenant_add(struct daemon *d, const struct ctl_request *req, bool from_policy,
+int tenant_add(struct daemon *d, const struct tenant_spec *want, bool from_policy,
 	       struct tenant **out, char *err, size_t errlen)
 {
 	struct table_entry e;
@@ -305,12 +305,12 @@ int tenant_add(struct daemon *d, const struct ctl_request *req, bool from_policy
 	int recorded_id;
 	char why[512];
 
-	if (tenant_find(d, req->spec.name)) {
-		snprintf(err, errlen, "tenant \"%s\" already exists", req->spec.name);
+	if (tenant_find(d, want->name)) {
+		snprintf(err, errlen, "tenant \"%s\" already exists", want->name);
 		return -1;
 	}
-	p = usable_pool(d, req->spec.backend, err, errlen);
-	if (!p || new_entry(d, req, from_policy, &e, err, errlen) < 0)
+	p = usable_pool(d, want->backend, err, errlen);
+	if (!p || new_entry(d, want, from_policy, &e, err, errlen) < 0)
 		return -1;
 	if (e.spec.size % p->be->block_size) {
 		snprintf(err, errlen, "size must be a multiple of backend \"%s\"'s block size "
@@ -455,14 +455,14 @@ static void apply_service(struct tenant *t)
 		router_tenant_set(t->pool->router, (unsigned)t->route_id, t->e.spec.cls);
 }
 
-int tenant_update(struct daemon *d, struct tenant *t, const struct conf_tenant *ct, char *err,
+int tenant_update(struct daemon *d, struct tenant *t, const struct tenant_spec *want, char *err,
 		  size_t errlen)
 {
 	struct table_entry old = t->e;
 	char why[512], qos[160];
 
-	t->e.spec.cls = ct->spec.cls;
-	t->e.spec.qos = ct->spec.qos;
+	t->e.spec.cls = want->cls;
+	t->e.spec.qos = want->qos;
 	t->e.from_policy = true;
 	if (pool_save(d, t->pool, why, sizeof(why)) < 0) {
 		t->e = old;
@@ -499,14 +499,14 @@ static void reshaped(struct daemon *d, struct tenant *t, int recorded_id)
 	log_tenant_up(t, "recreated on the same extent, uuid and data kept");
 }
 
-int tenant_reshape(struct daemon *d, struct tenant *t, const struct conf_tenant *ct, char *err,
+int tenant_reshape(struct daemon *d, struct tenant *t, const struct tenant_spec *want, char *err,
 		   size_t errlen)
 {
 	struct table_entry old = t->e, next = t->e;
 	char why[768], again[768];
 
-	/* The policy's shape and service on the same extent: name, backend and size stay. */
-	next.spec = ct->spec;
+	/* want's shape and service on the same extent: name, backend and size stay. */
+	next.spec = *want;
 	next.spec.size = old.spec.size;
 	memcpy(next.spec.name, old.spec.name, sizeof(next.spec.name));
 	memcpy(next.spec.backend, old.spec.backend, sizeof(next.spec.backend));
@@ -705,12 +705,6 @@ static void bring_up_recorded(struct daemon *d, size_t nr)
 	free(moved);
 }
 
-void tenant_request_from_conf(const struct conf_tenant *ct, struct ctl_request *req)
-{
-	ctl_request_init(req, CTL_CMD_ADD);
-	req->spec = ct->spec;
-}
-
 /* A policy tenant the tables already have: the policy's class and QoS win. */
 static int adopt_from_policy(struct daemon *d, struct tenant *t, const struct conf_tenant *ct,
 			     char *err, size_t errlen)
@@ -729,7 +723,7 @@ static int adopt_from_policy(struct daemon *d, struct tenant *t, const struct co
 	    have->qos.bw_limit == want->qos.bw_limit && have->qos.weight == want->qos.weight &&
 	    t->e.from_policy)
 		return 0;
-	return tenant_update(d, t, ct, err, errlen);
+	return tenant_update(d, t, want, err, errlen);
 }
 
 static bool has_tenant(void *ctx, const char *name)
@@ -806,7 +800,6 @@ int tenants_restore(struct daemon *d, char *err, size_t errlen)
 	for (size_t i = 0; i < d->conf.nr_tenants; i++) {
 		const struct conf_tenant *ct = &d->conf.tenants[i];
 		struct tenant *t = tenant_find(d, ct->spec.name);
-		struct ctl_request req;
 		char why[512];
 
 		if (t) {
@@ -814,8 +807,7 @@ int tenants_restore(struct daemon *d, char *err, size_t errlen)
 				log_err("%s", why);
 			continue;
 		}
-		tenant_request_from_conf(ct, &req);
-		if (tenant_add(d, &req, true, &t, why, sizeof(why)) < 0) {
+		if (tenant_add(d, &ct->spec, true, &t, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "tenant \"%s\" (policy line %d): %s", ct->spec.name,
 				 ct->line, why);
 			return -1;
