@@ -322,12 +322,12 @@ static void submit_to_backend(struct ublk_worker *w, struct ublk_io *io, uint64_
 	}
 	io->submit_ns = now;
 	ret = q->be->ops->queue(q->be, &w->ring, &io->bio, ud_make(io, UD_BACKEND));
-	if (ret < 0) {
-		io->bio.result = ret;
-		backend_done(w, io);
-		return;
-	}
 	io->state = IO_IN_BACKEND;
+	if (ret < 0 || ret == BACKEND_DONE) { /* failed, or done already (null) */
+		if (ret < 0)
+			io->bio.result = ret;
+		backend_done(w, io);
+	}
 }
 
 static unsigned class_of(const struct ublk_queue *q)
