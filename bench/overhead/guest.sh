@@ -12,7 +12,7 @@
 # ratio are seconds apart, and the rounds show how much a ratio moves.
 #
 # For every tenant run it also records, over the same window, the daemon's
-# CPU time (all its threads, /proc/PID/task/*/schedstat), the worker's
+# CPU time (all its threads, /proc/PID/stat), the worker's
 # requests and its io_uring_enter calls (ublk-ctl stats --json). One extra
 # run (null, 4 KiB QD32) is repeated under `strace -c -f` to cross-check
 # the enter count; it is not in the table (strace slows the daemon).
@@ -87,10 +87,13 @@ fio_run() {
 		fail "fio $label failed: $(tail -3 "$out/$label.log")"
 }
 
-# CPU nanoseconds of every ddublkd thread so far.
+# CPU nanoseconds (user + system) of every ddublkd thread so far, from
+# /proc/PID/stat in clock ticks (the test kernel has no schedstats).
 daemon_cpu_ns() {
-	cat /proc/"$DDUBLKD_PID"/task/*/schedstat | awk '{ s += $1 } END { printf "%d", s }'
+	sed 's/.*) //' /proc/"$DDUBLKD_PID"/stat |
+		awk -v hz="$CLK_TCK" '{ printf "%d", ($12 + $13) * (1000000000 / hz) }'
 }
+CLK_TCK=$(getconf CLK_TCK)
 
 # "requests enters" of the (one) worker so far.
 worker_counts() {
