@@ -87,11 +87,12 @@ fio_run() {
 		fail "fio $label failed: $(tail -3 "$out/$label.log")"
 }
 
-# CPU nanoseconds (user + system) of every ddublkd thread so far, from
+# CPU nanoseconds (user + system) of every ddublkd thread so far (%.0f: awk's
+# %d stops at 2^31), from
 # /proc/PID/stat in clock ticks (the test kernel has no schedstats).
 daemon_cpu_ns() {
 	sed 's/.*) //' /proc/"$DDUBLKD_PID"/stat |
-		awk -v hz="$CLK_TCK" '{ printf "%d", ($12 + $13) * (1000000000 / hz) }'
+		awk -v hz="$CLK_TCK" '{ printf "%.0f", ($12 + $13) * (1000000000 / hz) }'
 }
 CLK_TCK=$(getconf CLK_TCK)
 
