@@ -17,6 +17,8 @@ bool backend_is_nvme(const struct conf_backend *cb)
 
 int backend_open(const struct conf_backend *cb, struct backend **out, char *err, size_t errlen)
 {
+	if (cb->type == CONF_BACKEND_NULL)
+		return null_backend_open(cb, out, err, errlen);
 	if (backend_is_nvme(cb))
 		return nvme_backend_open(cb, out, err, errlen);
 	return file_backend_open(cb, out, err, errlen);

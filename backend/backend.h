@@ -68,6 +68,8 @@ struct backend_io {
 
 struct backend;
 
+/* queue(): the request is finished already; no CQE will come for it. */
+#define BACKEND_DONE 1
 /* complete(): a steered request to queue again (its queue had no free tag). */
 #define BACKEND_AGAIN 2
 
@@ -75,8 +77,10 @@ struct backend_ops {
 	const char *kind;
 	/*
 	 * Queue the SQEs for io on ring (not submitted). user_data is stored
-	 * in every SQE. Returns 0, -EAGAIN when the SQ is full (flush and
-	 * retry), or another -errno to fail the request.
+	 * in every SQE. Returns 0, BACKEND_DONE when io finished without any
+	 * SQE (io->result and io->done say how; only a backend without
+	 * route_ns may), -EAGAIN when the SQ is full (flush and retry), or
+	 * another -errno to fail the request.
 	 */
 	int (*queue)(struct backend *be, struct io_uring *ring, struct backend_io *io,
 		     uint64_t user_data);
@@ -166,6 +170,10 @@ int backend_zero(struct backend *be, uint64_t len, uint64_t off);
 
 /* The file backend (regular file or block device, io_uring read/write). */
 int file_backend_open(const struct conf_backend *cb, struct backend **out, char *err,
+		      size_t errlen);
+
+/* The null backend: reads return zeroes, everything else succeeds at once. */
+int null_backend_open(const struct conf_backend *cb, struct backend **out, char *err,
 		      size_t errlen);
 
 /* The NVMe passthrough backend (uring_cmd on the namespace's /dev/ngXnY). */

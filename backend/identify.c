@@ -167,6 +167,8 @@ void backend_identify(const struct conf_backend *cb, struct backend_id *id)
 	struct stat st;
 
 	memset(id, 0, sizeof(*id));
+	if (cb->type == CONF_BACKEND_NULL)
+		return; /* no storage: nothing to share, nothing to claim */
 	if (cb->controller[0]) {
 		if (nvme_ns_of_controller(cb, ns, sizeof(ns), err, sizeof(err)) == 0)
 			identify_nvme(id, ns);

@@ -24,6 +24,8 @@ static int run_one(struct backend *be, struct io_uring *ring, struct backend_io 
 	}
 	if (ret < 0)
 		return ret;
+	if (ret == BACKEND_DONE)
+		return io->result;
 	for (;;) {
 		struct io_uring_cqe *cqe;
 		int done;

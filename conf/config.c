@@ -51,6 +51,7 @@ static const char *const backend_types[] = {
 	[CONF_BACKEND_AUTO] = "auto",
 	[CONF_BACKEND_FILE] = "file",
 	[CONF_BACKEND_NVME] = "nvme",
+	[CONF_BACKEND_NULL] = "null",
 };
 static const char *const tenant_keys[] = { "name", "backend", "size", "queues", "depth",
 					   "class", "iops_limit", "bw_limit", "weight",
@@ -570,6 +571,21 @@ static int get_location(const struct loader *ld, const config_setting_t *g,
 	return 0;
 }
 
+/* A null backend has no storage to name, and its size says how large it is. */
+static int get_null(const struct loader *ld, const config_setting_t *g, struct conf_backend *b)
+{
+	static const char *const located[] = { "path", "controller", "nsid" };
+
+	for (size_t i = 0; i < ARRAY_LEN(located); i++)
+		if (config_setting_get_member(g, located[i]))
+			return fail(ld, config_setting_get_member(g, located[i]), NULL,
+				    "not for a \"null\" backend (it has no storage)");
+	if (!config_setting_get_member(g, "size"))
+		return fail(ld, g, "size", "missing (a \"null\" backend is as large as its "
+			    "size, like size = \"16G\";)");
+	return get_size(ld, g, "size", true, &b->size);
+}
+
 /* A backend of `bytes` must hold its reserved region and one smallest tenant. */
 static bool backend_too_small(uint64_t bytes, uint64_t reserved, char *msg, size_t len)
 {
@@ -620,9 +636,14 @@ static int load_backend(const struct loader *ld, const config_setting_t *g,
 		return fail(ld, config_setting_get_member(g, "name"), NULL,
 			    "duplicate backend name %s (first defined at line %d)",
 			    quote(b->name, q, sizeof(q)), first->line);
-	if (get_backend_type(ld, g, b) < 0 || get_location(ld, g, b) < 0 ||
-	    get_size(ld, g, "size", false, &b->size) < 0)
+	if (get_backend_type(ld, g, b) < 0)
 		return -1;
+	if (b->type == CONF_BACKEND_NULL) {
+		if (get_null(ld, g, b) < 0)
+			return -1;
+	} else if (get_location(ld, g, b) < 0 || get_size(ld, g, "size", false, &b->size) < 0) {
+		return -1;
+	}
 	if (b->size && (b->controller[0] || b->type == CONF_BACKEND_NVME))
 		return fail(ld, config_setting_get_member(g, "size"), NULL,
 			    "only for regular files (an NVMe namespace has its own size)");

@@ -53,7 +53,9 @@
  * "controller" + "nsid" (exactly one of the two forms). "type" picks the
  * backend: "auto" (default) serves NVMe namespaces (/dev/nvmeXnY,
  * /dev/ngXnY) by passthrough and everything else as a file; "file" forces
- * the block layer; "nvme" insists on passthrough.
+ * the block layer; "nvme" insists on passthrough. "null" has no storage
+ * (no path, controller or nsid; "size" required): reads return zeroes and
+ * writes are dropped, for measuring ddublkd itself and for trying a policy.
  */
 #ifndef DDUBLK_CONF_CONFIG_H
 #define DDUBLK_CONF_CONFIG_H
@@ -86,6 +88,7 @@ enum conf_backend_type {
 	CONF_BACKEND_AUTO = 0, /* NVMe namespace: passthrough; else: file */
 	CONF_BACKEND_FILE,
 	CONF_BACKEND_NVME,
+	CONF_BACKEND_NULL, /* no storage: reads return zeroes */
 };
 
 /* What SIGTERM/SIGINT do to tenant devices. */
@@ -186,7 +189,7 @@ const char *conf_sched_mode_name(enum conf_sched_mode mode);
 const char *conf_on_stop_name(enum conf_on_stop on_stop);
 int conf_on_stop_from_name(const char *name);
 
-/* "auto", "file", "nvme". */
+/* "auto", "file", "nvme", "null". */
 const char *conf_backend_type_name(enum conf_backend_type type);
 
 /* 1 if name is a valid tenant/backend name: [A-Za-z0-9_.-]{1,63}, not "." or "..". */

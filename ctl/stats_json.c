@@ -172,6 +172,7 @@ json_object *ctl_worker_stats_to_json(const struct ctl_worker_stats *w)
 	put_u64(obj, "ublk_ops", w->ublk_ops);
 	put_u64(obj, "backend_ops", w->backend_ops);
 	put_u64(obj, "returned", w->returned);
+	put_u64(obj, "ring_enters", w->ring_enters);
 	return obj;
 }
 

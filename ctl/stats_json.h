@@ -15,7 +15,7 @@
  *   NQ     = {"backend","namespace","index","qid","kind","group","cpus",
  *             "submitter_cpu","depth","inflight","inflight_bytes","cmds","bytes",
  *             "direct","hopped","lat":HIST}
- *   WORKER = {"index","cpu","tid","cpu_ns","ublk_ops","backend_ops","returned"}
+ *   WORKER = {"index","cpu","tid","cpu_ns","ublk_ops","backend_ops","returned","ring_enters"}
  *   HIST   = {"count","sum_ns","max_ns","p50_ns","p90_ns","p99_ns","p999_ns",
  *             "buckets":[[UPPER_NS,COUNT]...]}   non-empty buckets, ascending
  *
@@ -53,7 +53,7 @@ struct ctl_nq_stats {
 struct ctl_worker_stats {
 	unsigned index;
 	int cpu, tid;
-	uint64_t cpu_ns, ublk_ops, backend_ops, returned;
+	uint64_t cpu_ns, ublk_ops, backend_ops, returned, ring_enters;
 };
 
 json_object *ctl_hist_to_json(const struct stats_hist_snap *s);

@@ -29,7 +29,7 @@ struct sf_nq {
 };
 
 struct sf_worker {
-	uint64_t index, cpu_ns, ublk_ops, backend_ops, returned;
+	uint64_t index, cpu_ns, ublk_ops, backend_ops, returned, ring_enters;
 	int cpu, tid;
 };
 
@@ -139,6 +139,7 @@ static int parse_worker(json_object *obj, struct sf_worker *w)
 	w->ublk_ops = ctl_json_u64(obj, "ublk_ops");
 	w->backend_ops = ctl_json_u64(obj, "backend_ops");
 	w->returned = ctl_json_u64(obj, "returned");
+	w->ring_enters = ctl_json_u64(obj, "ring_enters");
 	return 0;
 }
 
@@ -368,12 +369,12 @@ static void error_lines(FILE *f, const struct sf_snap *s)
 }
 
 static const char *const worker_hdr[] = {
-	"WORKER", "CPU", "TID", "CPU-TIME", "UBLK-OPS", "BACKEND-OPS", "RETURNED",
+	"WORKER", "CPU", "TID", "CPU-TIME", "UBLK-OPS", "BACKEND-OPS", "RETURNED", "RING-ENTERS",
 };
 
 static void worker_table(FILE *f, const struct sf_snap *s)
 {
-	struct table t = { .ncols = 7, .hdr = worker_hdr };
+	struct table t = { .ncols = 8, .hdr = worker_hdr };
 
 	for (size_t i = 0; i < s->nw; i++) {
 		const struct sf_worker *w = &s->w[i];
@@ -386,6 +387,7 @@ static void worker_table(FILE *f, const struct sf_snap *s)
 		put_cell(&t, r, 4, "%" PRIu64, w->ublk_ops);
 		put_cell(&t, r, 5, "%" PRIu64, w->backend_ops);
 		put_cell(&t, r, 6, "%" PRIu64, w->returned);
+		put_cell(&t, r, 7, "%" PRIu64, w->ring_enters);
 	}
 	print_table(f, &t, 0);
 }
@@ -628,6 +630,11 @@ static void prom_workers(FILE *f, const struct sf_snap *s)
 	for (size_t i = 0; i < s->nw; i++)
 		fprintf(f, "ddublk_worker_backend_completions_total{worker=\"%" PRIu64 "\"} %" PRIu64
 			"\n", s->w[i].index, s->w[i].backend_ops);
+	family(f, "worker_ring_enters_total", "counter",
+	       "io_uring_enter system calls of the worker thread.");
+	for (size_t i = 0; i < s->nw; i++)
+		fprintf(f, "ddublk_worker_ring_enters_total{worker=\"%" PRIu64 "\"} %" PRIu64 "\n",
+			s->w[i].index, s->w[i].ring_enters);
 }
 
 void sf_print_prometheus(FILE *f, const struct sf_snap *s)

@@ -155,7 +155,9 @@ static void look(const struct conf_backend *cb, struct seen *s)
 {
 	size_t skipped;
 
-	if (backend_is_nvme(cb)) /* as backend_open() decides */
+	if (cb->type == CONF_BACKEND_NULL)
+		s->bytes = cb->size; /* no storage, so no table: it starts empty */
+	else if (backend_is_nvme(cb)) /* as backend_open() decides */
 		look_nvme(cb, s);
 	else
 		look_file(cb, s);

@@ -100,6 +100,7 @@ static json_object *workers_json(const struct daemon *d)
 			.ublk_ops = ws.ublk_reqs,
 			.backend_ops = ws.backend_cqes,
 			.returned = ws.returned,
+			.ring_enters = ws.ring_enters,
 		};
 
 		json_object_array_add(arr, ctl_worker_stats_to_json(&cw));

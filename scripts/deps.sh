@@ -13,6 +13,8 @@ packages=(
 	qemu-system-x86 linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio
 	# tools the scenarios run inside the guest (from the host's root)
 	fio e2fsprogs xfsprogs jq python3 systemd curl iproute2
+	# bench/overhead: cross-checks the worker's io_uring_enter count
+	strace
 	# plots (tests/sim, bench/)
 	gnuplot-nox
 )

@@ -150,6 +150,7 @@ struct ublk_worker_stats {
 	uint64_t ublk_reqs; /* requests received from ublk */
 	uint64_t backend_cqes; /* backend (NVMe or file) completions reaped on its ring */
 	uint64_t returned; /* routed requests completed by a submitter and handed back */
+	uint64_t ring_enters; /* io_uring_enter system calls the thread made */
 };
 
 /* Worker i's counters (cumulative): 0, or -EINVAL past the last worker. */

@@ -735,6 +735,40 @@ static void test_backend_types(void **state)
 	assert_string_equal(conf_backend_type_name(CONF_BACKEND_AUTO), "auto");
 	assert_string_equal(conf_backend_type_name(CONF_BACKEND_FILE), "file");
 	assert_string_equal(conf_backend_type_name(CONF_BACKEND_NVME), "nvme");
+	assert_string_equal(conf_backend_type_name(CONF_BACKEND_NULL), "null");
+}
+
+/* A null backend: no storage to name, its size required. */
+static void test_backend_null(void **state)
+{
+	char err[512] = "";
+	struct conf c;
+
+	(void)state;
+	assert_int_equal(conf_load_string(
+		"backends = ( { name = \"z\"; type = \"null\"; size = \"16G\"; } );\n"
+		"tenants = ( { name = \"t\"; backend = \"z\"; size = \"1G\"; } );\n",
+		"policy.conf", &c, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(c.backends[0].type, CONF_BACKEND_NULL);
+	assert_true(c.backends[0].size == 16ULL << 30);
+	assert_string_equal(c.backends[0].path, "");
+	conf_free(&c);
+	expect_error("backends = ( { name = \"z\"; type = \"null\"; } );\n",
+		     "policy.conf:1: backends[0].size: missing (a \"null\" backend is as large "
+		     "as its size, like size = \"16G\";)");
+	expect_error("backends = ( { name = \"z\"; type = \"null\"; size = \"1G\";\n"
+		     "  path = \"/dev/nvme0n1\"; } );\n",
+		     "policy.conf:2: backends[0].path: not for a \"null\" backend (it has no "
+		     "storage)");
+	expect_error("backends = ( { name = \"z\"; type = \"null\"; size = \"1G\";\n"
+		     "  controller = \"nvme0\"; nsid = 1; } );\n",
+		     "policy.conf:2: backends[0].controller: not for a \"null\" backend (it has "
+		     "no storage)");
+	expect_error("backends = ( { name = \"z\"; type = \"null\"; size = \"2M\"; "
+		     "reserved = \"2M\"; } );\n",
+		     "policy.conf:1: backends[0].size: 2 MiB is too small (at least 3 MiB: the "
+		     "reserved 2 MiB plus 1 MiB for a tenant)");
 }
 
 static void test_backend_type_errors(void **state)
@@ -742,10 +776,10 @@ static void test_backend_type_errors(void **state)
 	(void)state;
 	expect_error("backends = ( { name = \"a\"; path = \"/a\"; type = \"spdk\"; } );\n",
 		     "policy.conf:1: backends[0].type: \"spdk\" is not a backend type "
-		     "(use auto, file, nvme)");
+		     "(use auto, file, nvme, null)");
 	expect_error("backends = ( { name = \"a\"; path = \"/a\"; type = \"NVME\"; } );\n",
 		     "policy.conf:1: backends[0].type: \"NVME\" is not a backend type "
-		     "(use auto, file, nvme)");
+		     "(use auto, file, nvme, null)");
 	expect_error("backends = ( { name = \"a\"; path = \"/a\"; type = 1; } );\n",
 		     "policy.conf:1: backends[0].type: must be a string");
 	/* exactly one of path and controller + nsid */
@@ -1388,6 +1422,7 @@ int main(void)
 		cmocka_unit_test(test_backend_values),
 		cmocka_unit_test(test_backend_reserved),
 		cmocka_unit_test(test_backend_types),
+		cmocka_unit_test(test_backend_null),
 		cmocka_unit_test(test_backend_type_errors),
 		cmocka_unit_test(test_duplicate_names),
 		cmocka_unit_test(test_tenant_values),
