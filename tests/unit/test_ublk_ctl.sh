@@ -158,7 +158,7 @@ def stats(req):
     except FileNotFoundError:
         nw = 2
     workers = [{"index": i, "cpu": i, "tid": 100 + i, "cpu_ns": 250000000 * k,
-                "ublk_ops": 600 * k, "backend_ops": 600 * k, "returned": 0} for i in range(nw)]
+                "ublk_ops": 600 * k, "backend_ops": 600 * k, "returned": 0, "ring_enters": 70 * k} for i in range(nw)]
     return {"ok": True, "stats": {"version": 1, "time_ns": k * 1000000000, "tenants": ts,
                                   "nqs": nqs, "workers": workers}}
 
@@ -781,7 +781,7 @@ expect_request "stats: the request" '{"cmd":"stats"}'
 expect_match "stats: db's row" 0 '^db +latency +1000 +0 +3\.9 MiB +0 B +2 +0 +0 / - +- +102us +1\.0ms +1\.0ms +1\.0ms +1$'
 expect_match "stats: errors by kind" 0 '^errors of old: out_of_range 1 unsupported 0 io 0 timeout 0 other 0$'
 expect_match "stats: NQ table" 0 '^nvme0 +2 +default +throughput +1 +1 +1015 +1 '
-expect_match "stats: worker table" 0 '^ +1 +1 +101 +[0-9.]+s +[0-9]+ +[0-9]+ +0$'
+expect_match "stats: worker table" 0 '^ +1 +1 +101 +[0-9.]+s +[0-9]+ +[0-9]+ +0 +70$'
 run "${S[@]}" stats db --json
 expect_request "stats NAME: the request" '{"cmd":"stats","name":"db"}'
 expect_json "stats NAME --json: the daemon's object" \
