@@ -5,7 +5,7 @@
  *
  * For hctx N (N in /sys/block/<ns>/mq/N; NVMe queue id N + 1 on nvme-pci):
  * - its CPUs: mq/N/cpu_list -- on a stock kernel a command lands on hctx N
- *   only when submitted from one of them (DESIGN.md section 4);
+ *   only when submitted from one of them (docs/ARCHITECTURE.md section 5);
  * - its kind: block debugfs hctxN/type when debugfs is mounted; otherwise
  *   from the nvme module's poll_queues/write_queues and the queue count,
  *   in blk-mq's order: DEFAULT queues first, then READ, then POLL;

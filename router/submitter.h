@@ -3,7 +3,7 @@
  * A submitter: the thread that puts commands on one NQ for everyone else.
  *
  * On a stock kernel a passthrough command lands on the hardware queue of
- * the CPU that submits it (DESIGN.md section 4), so every reachable NQ
+ * the CPU that submits it (docs/ARCHITECTURE.md section 5), so every reachable NQ
  * gets a thread pinned to one of its CPUs, with its own ring:
  * - DEFAULT NQ: SQE128|CQE32, interrupt completions; the thread sleeps in
  *   io_uring_enter with an eventfd read armed for new work;
