@@ -35,16 +35,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "router/handle.h"
-#include "ublk/fetch_creds.h"
-#include "ublk/queue.h"
+#include "ublk/worker_priv.h"
 
-#define RING_SQ_ENTRIES 512
-#define RING_CQ_ENTRIES 8192
-/* Registered-buffer slots per worker ring (the kernel allows 16384). */
-#define RING_BUF_SLOTS 4096
-/* The IOPOLL ring for steered commands to polled NVMe queues. */
-#define POLL_RING_ENTRIES 256
-#define POLL_RING_CQ_ENTRIES 4096
 /* A request whose queue was out of tags goes again after this at the latest. */
 #define AGAIN_RETRY_NS 100000ULL
 /*
@@ -70,69 +62,6 @@ static enum ud_kind ud_kind(uint64_t ud)
 static void *ud_ptr(uint64_t ud)
 {
 	return (void *)(uintptr_t)(ud & ~3ULL);
-}
-
-struct mailbox_msg {
-	struct mailbox_msg *next;
-	struct ublk_queue *q;
-};
-
-struct ublk_worker {
-	struct ublk_workers *pool;
-	unsigned index;
-	int cpu;
-	pthread_t thread;
-	struct io_uring ring;
-	struct io_uring poll_ring; /* IOPOLL: steered commands to polled queues */
-	bool has_poll_ring;
-	int fetch_personality; /* for FETCH on ring, or 0 (see fetch_creds.h) */
-	struct router_req *again; /* steered requests whose queue had no tag, to resend */
-	uint64_t again_count; /* how often that happened */
-	int wake_fd;
-	uint64_t wake_buf;
-	/* Queues this worker serves; only the worker touches this array. */
-	struct ublk_queue **queues;
-	unsigned nr_queues, cap_queues;
-	/* Registered-buffer slots in use (a sparse table made at ring setup). */
-	bool buf_table;
-	uint8_t slot_used[RING_BUF_SLOTS];
-	/* Requests the gate held back, in arrival order (see hold()). */
-	struct ublk_io *held_head, *held_tail;
-	uint64_t next_retry_ns; /* earliest time a held request may go */
-	uint64_t pass; /* retry passes, to ask each queue's gate once per pass */
-	struct router_port port; /* where routed requests come back */
-	/* Statistics, written by this worker only (ublk_workers_stats() reads them). */
-	_Atomic uint64_t st_ublk; /* requests received from ublk */
-	_Atomic uint64_t st_backend; /* backend CQEs reaped on this ring */
-	_Atomic uint64_t st_returned; /* routed requests handed back by submitters */
-	_Atomic uint64_t st_enters; /* io_uring_enter calls of this thread (see count_enter) */
-	_Atomic int tid;
-	/* Per class: requests at the backend, and those waiting for their turn. */
-	unsigned share_inflight[UBLK_NR_CLASSES];
-	struct wfq share[UBLK_NR_CLASSES];
-	/* Guarded by pool->lock: */
-	struct mailbox_msg *inbox;
-	bool quit;
-};
-
-struct ublk_workers {
-	pthread_mutex_t lock;
-	pthread_cond_t cond; /* queue attached/detached */
-	enum ublk_opcode_form form;
-	bool crash_on_read; /* test hook: see ublk_workers_crash_on_read() */
-	unsigned nr;
-	struct ublk_worker w[];
-};
-
-static void signal_change(struct ublk_workers *pool, struct ublk_queue *q, bool attached)
-{
-	pthread_mutex_lock(&pool->lock);
-	if (attached)
-		q->attached = true;
-	else
-		q->detached = true;
-	pthread_cond_broadcast(&pool->cond);
-	pthread_mutex_unlock(&pool->lock);
 }
 
 static struct io_uring_sqe *get_sqe(struct ublk_worker *w)
@@ -163,71 +92,6 @@ static void post_ublk_cmd(struct ublk_worker *w, struct ublk_io *io, uint32_t le
 	q->in_kernel++;
 }
 
-/* First run of n free slots, or -1. */
-static int find_slots(const struct ublk_worker *w, unsigned n)
-{
-	unsigned run = 0;
-
-	for (unsigned i = 0; i < RING_BUF_SLOTS; i++) {
-		run = w->slot_used[i] ? 0 : run + 1;
-		if (run == n)
-			return (int)(i + 1 - n);
-	}
-	return -1;
-}
-
-/*
- * Register q's tag buffers so that the backend can name them by index
- * (IORING_URING_CMD_FIXED): the kernel then maps them once, not per I/O.
- * Failing that, the queue still works with plain buffers.
- */
-static void register_buffers(struct ublk_worker *w, struct ublk_queue *q)
-{
-	struct iovec *iov;
-	int slot, ret;
-
-	q->buf_slot = -1;
-	if (!q->be->wants_fixed_buffers || !w->buf_table)
-		return;
-	slot = find_slots(w, q->depth);
-	iov = calloc(q->depth, sizeof(*iov));
-	if (slot < 0 || !iov) {
-		log_warn("tenant \"%s\" queue %u: no room to register its buffers; "
-			 "using plain buffers", q->name, q->q_id);
-		free(iov);
-		return;
-	}
-	for (unsigned tag = 0; tag < q->depth; tag++)
-		iov[tag] = (struct iovec){ q->ios[tag].buf, q->buf_bytes };
-	ret = io_uring_register_buffers_update_tag(&w->ring, (unsigned)slot, iov, NULL, q->depth);
-	free(iov);
-	if (ret < 0) {
-		log_warn("tenant \"%s\" queue %u: cannot register buffers: %s; using plain "
-			 "buffers", q->name, q->q_id, strerror(-ret));
-		return;
-	}
-	memset(&w->slot_used[slot], 1, q->depth);
-	q->buf_slot = slot;
-}
-
-static void unregister_buffers(struct ublk_worker *w, struct ublk_queue *q)
-{
-	struct iovec *iov;
-
-	if (q->buf_slot < 0)
-		return;
-	/* An empty iovec clears a slot of a sparse table. */
-	iov = calloc(q->depth, sizeof(*iov));
-	if (!iov || io_uring_register_buffers_update_tag(&w->ring, (unsigned)q->buf_slot, iov,
-							 NULL, q->depth) < 0)
-		log_warn("tenant \"%s\" queue %u: cannot unregister its buffers", q->name,
-			 q->q_id);
-	else
-		memset(&w->slot_used[q->buf_slot], 0, q->depth);
-	free(iov);
-	q->buf_slot = -1;
-}
-
 static void attach_queue(struct ublk_worker *w, struct ublk_queue *q)
 {
 	if (w->nr_queues == w->cap_queues) {
@@ -243,13 +107,13 @@ static void attach_queue(struct ublk_worker *w, struct ublk_queue *q)
 		w->cap_queues = cap;
 	}
 	w->queues[w->nr_queues++] = q;
-	register_buffers(w, q);
+	worker_register_buffers(w, q);
 	for (unsigned tag = 0; tag < q->depth; tag++)
 		post_ublk_cmd(w, &q->ios[tag], UBLK_IO_FETCH_REQ, -1);
 	io_uring_submit(&w->ring);
 	log_debug("worker %u: serving tenant \"%s\" queue %u (depth %u)", w->index, q->name,
 		  q->q_id, q->depth);
-	signal_change(w->pool, q, true);
+	worker_signal_change(w->pool, q, true);
 }
 
 static void maybe_detach(struct ublk_worker *w, struct ublk_queue *q)
@@ -262,9 +126,9 @@ static void maybe_detach(struct ublk_worker *w, struct ublk_queue *q)
 		w->queues[i] = w->queues[--w->nr_queues];
 		break;
 	}
-	unregister_buffers(w, q);
+	worker_unregister_buffers(w, q);
 	log_debug("worker %u: dropped tenant \"%s\" queue %u", w->index, q->name, q->q_id);
-	signal_change(w->pool, q, false);
+	worker_signal_change(w->pool, q, false);
 }
 
 static void commit(struct ublk_worker *w, struct ublk_io *io, int result)
@@ -648,49 +512,6 @@ static void handle_cqe(struct ublk_worker *w, struct io_uring *ring,
 	}
 }
 
-static void pin_to_cpu(struct ublk_worker *w)
-{
-	cpu_set_t set;
-	char name[16];
-
-	snprintf(name, sizeof(name), "ddublk-w%u", w->index);
-	prctl(PR_SET_NAME, name);
-	/*
-	 * Memory reclaim may write dirty pages through the devices this thread
-	 * serves: let its own allocations dip into reserves instead of
-	 * recursing into that writeback (what loop and nbd servers do).
-	 */
-	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) < 0)
-		log_warn("worker %u: PR_SET_IO_FLUSHER: %s", w->index, strerror(errno));
-	CPU_ZERO(&set);
-	CPU_SET(w->cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) < 0)
-		log_warn("worker %u: cannot pin to CPU %d: %s", w->index, w->cpu, strerror(errno));
-}
-
-/*
- * A command the kernel punts to io-wq (no tag free at the moment) is
- * issued from an io-wq thread: keep those on this CPU too, so that it
- * still lands on this CPU's NVMe queue.
- */
-static void pin_iowq(struct ublk_worker *w)
-{
-	cpu_set_t set;
-	int ret;
-
-	CPU_ZERO(&set);
-	CPU_SET(w->cpu, &set);
-	ret = io_uring_register_iowq_aff(&w->ring, sizeof(set), &set);
-	if (ret < 0)
-		log_warn("worker %u: cannot pin io-wq to CPU %d: %s", w->index, w->cpu,
-			 strerror(-ret));
-}
-
-/*
- * Submit and wait for a CQE, or until the first held request may go, or a
- * request parked for want of a tag should try again. While commands sit on
- * the IOPOLL ring, never wait: the loop polls them.
- */
 /*
  * Count the io_uring_enter() the next liburing call on ring makes: it
  * enters to submit, to wait, or to reap when no CQE is there yet; with
@@ -703,16 +524,35 @@ static void count_enter(struct ublk_worker *w, struct io_uring *ring, bool waits
 		stats_add(&w->st_enters, 1);
 }
 
+/*
+ * Submit what is queued and take the completions that are ready, without
+ * waiting. With deferred task work the kernel only posts completions when
+ * asked to (GETEVENTS), so that asking costs an io_uring_enter() even with
+ * nothing to submit.
+ */
+static int submit_nowait(struct ublk_worker *w)
+{
+	if (w->defer_taskrun) {
+		count_enter(w, &w->ring, true);
+		return io_uring_submit_and_get_events(&w->ring);
+	}
+	count_enter(w, &w->ring, false);
+	return io_uring_submit(&w->ring);
+}
+
+/*
+ * Submit and wait for a CQE, or until the first held request may go, or a
+ * request parked for want of a tag should try again. While commands sit on
+ * the IOPOLL ring, never wait: the loop polls them.
+ */
 static int wait_for_work(struct ublk_worker *w)
 {
 	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
 	uint64_t now, left = UINT64_MAX;
 
-	if (w->port.polled) {
-		count_enter(w, &w->ring, false);
-		return io_uring_submit(&w->ring);
-	}
+	if (w->port.polled)
+		return submit_nowait(w);
 	if (w->again)
 		left = AGAIN_RETRY_NS;
 	if (w->held_head) {
@@ -726,10 +566,8 @@ static int wait_for_work(struct ublk_worker *w)
 		count_enter(w, &w->ring, true);
 		return io_uring_submit_and_wait(&w->ring, 1);
 	}
-	if (!left) {
-		count_enter(w, &w->ring, false);
-		return io_uring_submit(&w->ring);
-	}
+	if (!left)
+		return submit_nowait(w);
 	count_enter(w, &w->ring, !io_uring_cq_ready(&w->ring));
 	ts.tv_sec = (long long)(left / 1000000000ULL);
 	ts.tv_nsec = (long long)(left % 1000000000ULL);
@@ -768,12 +606,12 @@ static unsigned poll_once(struct ublk_worker *w)
 	return reap_ring(w, &w->poll_ring, &woken);
 }
 
-static void *worker_main(void *arg)
+void *worker_main(void *arg)
 {
 	struct ublk_worker *w = arg;
 
-	atomic_store(&w->tid, (int)gettid());
-	pin_to_cpu(w);
+	if (!worker_setup_thread(w))
+		return NULL;
 	arm_wakeup(w);
 	for (;;) {
 		bool woken = false;
@@ -808,248 +646,3 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static void wake(struct ublk_worker *w)
-{
-	uint64_t one = 1;
-
-	if (write(w->wake_fd, &one, sizeof(one)) < 0)
-		log_err("worker %u: cannot wake: %s", w->index, strerror(errno));
-}
-
-void ublk_workers_attach(struct ublk_workers *pool, unsigned index, struct ublk_queue *q)
-{
-	struct ublk_worker *w = &pool->w[index % pool->nr];
-	struct mailbox_msg *m = malloc(sizeof(*m));
-
-	if (!m) {
-		log_err("out of memory handing tenant \"%s\" queue %u to worker %u", q->name,
-			q->q_id, w->index);
-		return;
-	}
-	m->q = q;
-	pthread_mutex_lock(&pool->lock);
-	m->next = w->inbox;
-	w->inbox = m;
-	pthread_mutex_unlock(&pool->lock);
-	wake(w);
-}
-
-static bool all_reached(struct ublk_queue **qs, unsigned n, bool want_attached)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (want_attached ? !qs[i]->attached : !qs[i]->detached)
-			return false;
-	return true;
-}
-
-int ublk_workers_wait(struct ublk_workers *pool, struct ublk_queue **qs, unsigned n,
-		      bool want_attached, unsigned timeout_ms)
-{
-	struct timespec deadline;
-	int ret = 0;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&pool->lock);
-	while (!all_reached(qs, n, want_attached) && ret == 0)
-		ret = pthread_cond_timedwait(&pool->cond, &pool->lock, &deadline);
-	if (all_reached(qs, n, want_attached))
-		ret = 0;
-	pthread_mutex_unlock(&pool->lock);
-	return ret ? -ETIMEDOUT : 0;
-}
-
-/*
- * The IOPOLL ring for commands steered to polled NVMe queues (only used with
- * queue steering). Without it those commands go unsteered on the worker's
- * ring, to its CPU's queue: correct, just not where the scheduler wanted.
- */
-static void setup_poll_ring(struct ublk_worker *w)
-{
-	struct io_uring_params p = {
-		.flags = IORING_SETUP_IOPOLL | IORING_SETUP_SQE128 | IORING_SETUP_CQE32 |
-			 IORING_SETUP_CQSIZE,
-		.cq_entries = POLL_RING_CQ_ENTRIES,
-	};
-	int ret = io_uring_queue_init_params(POLL_RING_ENTRIES, &w->poll_ring, &p);
-
-	if (ret < 0) {
-		log_warn("worker %u: no IOPOLL ring (%s): commands for polled NVMe queues go to "
-			 "this CPU's queue instead", w->index, strerror(-ret));
-		return;
-	}
-	w->has_poll_ring = true;
-	w->port.poll_ring = &w->poll_ring;
-}
-
-static int worker_init(struct ublk_workers *pool, unsigned i, int cpu, char *err, size_t errlen)
-{
-	struct ublk_worker *w = &pool->w[i];
-	struct io_uring_params p = {
-		.flags = IORING_SETUP_SQE128 | IORING_SETUP_CQE32 | IORING_SETUP_CQSIZE,
-		.cq_entries = RING_CQ_ENTRIES,
-	};
-	int ret;
-
-	w->pool = pool;
-	w->index = i;
-	w->cpu = cpu;
-	router_port_init(&w->port, -1, (unsigned)cpu, &w->ring);
-	for (unsigned c = 0; c < UBLK_NR_CLASSES; c++)
-		wfq_init(&w->share[c]);
-	w->wake_fd = eventfd(0, EFD_CLOEXEC);
-	if (w->wake_fd < 0) {
-		snprintf(err, errlen, "worker %u: eventfd: %s", i, strerror(errno));
-		return -1;
-	}
-	w->port.wake_fd = w->wake_fd;
-	ret = io_uring_queue_init_params(RING_SQ_ENTRIES, &w->ring, &p);
-	if (ret < 0) {
-		snprintf(err, errlen, "worker %u: io_uring setup (SQE128|CQE32): %s", i,
-			 strerror(-ret));
-		close(w->wake_fd);
-		return -1;
-	}
-	pin_iowq(w);
-	setup_poll_ring(w);
-	ret = ublk_fetch_personality(&w->ring);
-	w->fetch_personality = ret > 0 ? ret : 0;
-	if (ret < 0)
-		log_warn("worker %u: cannot fetch without CAP_SYS_ADMIN (%s): the kernel will scan "
-			 "new tenant devices for partitions, and a daemon killed during a scan "
-			 "leaves that device stuck until reboot", i, strerror(-ret));
-	ret = io_uring_register_buffers_sparse(&w->ring, RING_BUF_SLOTS);
-	w->buf_table = ret == 0;
-	if (ret < 0)
-		log_warn("worker %u: no registered-buffer table (%s); backends get plain buffers",
-			 i, strerror(-ret));
-	ret = pthread_create(&w->thread, NULL, worker_main, w);
-	if (ret) {
-		snprintf(err, errlen, "worker %u: cannot start thread: %s", i, strerror(ret));
-		if (w->has_poll_ring)
-			io_uring_queue_exit(&w->poll_ring);
-		io_uring_queue_exit(&w->ring);
-		close(w->wake_fd);
-		return -1;
-	}
-	return 0;
-}
-
-static void worker_fini(struct ublk_worker *w)
-{
-	pthread_mutex_lock(&w->pool->lock);
-	w->quit = true;
-	pthread_mutex_unlock(&w->pool->lock);
-	wake(w);
-	pthread_join(w->thread, NULL);
-	if (w->again_count)
-		log_info("worker %u: %llu steered request(s) found their NVMe queue out of tags and "
-			 "went again", w->index, (unsigned long long)w->again_count);
-	if (w->has_poll_ring)
-		io_uring_queue_exit(&w->poll_ring);
-	io_uring_queue_exit(&w->ring);
-	close(w->wake_fd);
-	free(w->queues);
-	for (unsigned c = 0; c < UBLK_NR_CLASSES; c++)
-		wfq_free(&w->share[c]);
-	while (w->inbox) {
-		struct mailbox_msg *m = w->inbox;
-
-		w->inbox = m->next;
-		free(m);
-	}
-}
-
-/* The CPUs this process may run on, in order: workers are pinned round-robin. */
-static int nth_allowed_cpu(unsigned n)
-{
-	cpu_set_t set;
-	int count;
-
-	if (sched_getaffinity(0, sizeof(set), &set) < 0 || !(count = CPU_COUNT(&set)))
-		return 0;
-	n %= (unsigned)count;
-	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-		if (CPU_ISSET(cpu, &set) && n-- == 0)
-			return cpu;
-	return 0;
-}
-
-int ublk_workers_create(unsigned nr, enum ublk_opcode_form form, struct ublk_workers **out,
-			char *err, size_t errlen)
-{
-	struct ublk_workers *pool = calloc(1, sizeof(*pool) + nr * sizeof(pool->w[0]));
-	unsigned i;
-
-	if (!pool) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	pthread_mutex_init(&pool->lock, NULL);
-	pthread_cond_init(&pool->cond, NULL);
-	pool->form = form;
-	for (i = 0; i < nr; i++) {
-		if (worker_init(pool, i, nth_allowed_cpu(i), err, errlen) < 0)
-			break;
-		pool->nr = i + 1;
-	}
-	if (i < nr) {
-		ublk_workers_destroy(pool);
-		return -1;
-	}
-	*out = pool;
-	return 0;
-}
-
-void ublk_workers_crash_on_read(struct ublk_workers *pool)
-{
-	/* Workers first look once a queue reaches them through pool->lock. */
-	pthread_mutex_lock(&pool->lock);
-	pool->crash_on_read = true;
-	pthread_mutex_unlock(&pool->lock);
-}
-
-void ublk_workers_destroy(struct ublk_workers *pool)
-{
-	if (!pool)
-		return;
-	for (unsigned i = 0; i < pool->nr; i++)
-		worker_fini(&pool->w[i]);
-	pthread_cond_destroy(&pool->cond);
-	pthread_mutex_destroy(&pool->lock);
-	free(pool);
-}
-
-unsigned ublk_workers_count(const struct ublk_workers *pool)
-{
-	return pool->nr;
-}
-
-int ublk_workers_stats(struct ublk_workers *pool, unsigned i, struct ublk_worker_stats *out)
-{
-	struct ublk_worker *w;
-	struct timespec ts;
-	clockid_t cid;
-
-	if (i >= pool->nr)
-		return -EINVAL;
-	w = &pool->w[i];
-	*out = (struct ublk_worker_stats){
-		.index = i,
-		.cpu = w->cpu,
-		.tid = atomic_load(&w->tid),
-		.ublk_reqs = stats_read(&w->st_ublk),
-		.backend_cqes = stats_read(&w->st_backend),
-		.ring_enters = stats_read(&w->st_enters),
-		.returned = stats_read(&w->st_returned),
-	};
-	/* The thread's CPU clock: user + system time, in ns, from any thread. */
-	if (pthread_getcpuclockid(w->thread, &cid) == 0 && clock_gettime(cid, &ts) == 0)
-		out->cpu_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-	return 0;
-}
