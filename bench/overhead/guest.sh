@@ -12,7 +12,7 @@
 # ratio are seconds apart, and the rounds show how much a ratio moves.
 #
 # For every tenant run it also records, over the same window, the daemon's
-# CPU time (all its threads, /proc/PID/stat), the worker's
+# CPU time (all its threads, the process CPU clock), the worker's
 # requests and its io_uring_enter calls (ublk-ctl stats --json). One extra
 # run (null, 4 KiB QD32) is repeated under `strace -c -f` to cross-check
 # the enter count; it is not in the table (strace slows the daemon).
@@ -87,14 +87,15 @@ fio_run() {
 		fail "fio $label failed: $(tail -3 "$out/$label.log")"
 }
 
-# CPU nanoseconds (user + system) of every ddublkd thread so far (%.0f: awk's
-# %d stops at 2^31), from
-# /proc/PID/stat in clock ticks (the test kernel has no schedstats).
+# CPU nanoseconds of every ddublkd thread so far: the process's CPU clock
+# (clock_getcpuclockid(): the scheduler's exact runtime, summed over its
+# threads, the exited ones included). Not /proc/PID/stat: its utime/stime
+# are tick samples, and on this TCG guest they charged the idle, sleeping
+# worker with ~80 % of a CPU while its exact clock did not move.
 daemon_cpu_ns() {
-	sed 's/.*) //' /proc/"$DDUBLKD_PID"/stat |
-		awk -v hz="$CLK_TCK" '{ printf "%.0f", ($12 + $13) * (1000000000 / hz) }'
+	python3 -c 'import sys, time; print(time.clock_gettime_ns(((~int(sys.argv[1])) << 3) | 2))' \
+		"$DDUBLKD_PID"
 }
-CLK_TCK=$(getconf CLK_TCK)
 
 # "requests enters" of the (one) worker so far.
 worker_counts() {

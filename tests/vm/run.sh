@@ -17,7 +17,7 @@
 # benchmark's guest side in bench/) in place of a scenario, exactly as a
 # scenario is run (lib.sh, PATH, out/, status); its work dir is
 # BUILD/vm/ + PATH relative to the source tree with '/' turned into '_'
-# and without .sh (bench/passthrough/guest.sh: BUILD/vm/bench_passthrough_guest).
+# and without .sh (bench/overhead/guest.sh: BUILD/vm/bench_overhead_guest).
 #
 # The kernel: tests/vm/build-kernel.sh builds (or takes from its cache) the
 # kernel with the series in patches/linux-6.1/, and the guest boots with the
