@@ -138,10 +138,6 @@ static void commit(struct ublk_worker *w, struct ublk_io *io, int result)
 
 static void backend_done(struct ublk_worker *w, struct ublk_io *io);
 
-_Static_assert(BIO_READ == (int)STATS_OP_READ && BIO_WRITE == (int)STATS_OP_WRITE &&
-	       BIO_FLUSH == (int)STATS_OP_FLUSH && BIO_DISCARD == (int)STATS_OP_DISCARD &&
-	       BIO_WRITE_ZEROES == (int)STATS_OP_WRITE_ZEROES, "stats ops follow backend ops");
-
 /* A request answered to ublk without reaching the backend. */
 static void count_refused(struct ublk_queue *q, enum stats_err why)
 {
@@ -163,7 +159,7 @@ static void count_done(struct ublk_queue *q, struct ublk_io *io, uint64_t now)
 		stats_add(&q->st.errors[stats_err_of_errno(bio->result)], 1);
 	} else {
 		stats_add(&q->st.ops[bio->op], 1);
-		stats_add(&q->st.bytes[bio->op], backend_op_moves_data(bio->op) ? bio->done : bio->len);
+		stats_add(&q->st.bytes[bio->op], io_op_moves_data(bio->op) ? bio->done : bio->len);
 	}
 	if (q->router && io->rr.sr.nq >= 0)
 		stats_io_nq_used(&q->st, (unsigned)io->rr.sr.nq);
@@ -210,7 +206,7 @@ static unsigned class_of(const struct ublk_queue *q)
 static void dispatch(struct ublk_worker *w, struct ublk_io *io, uint64_t now_ns)
 {
 	struct ublk_queue *q = io->q;
-	uint64_t cost = backend_op_moves_data(io->bio.op) ? io->bio.len : 4096;
+	uint64_t cost = io_op_moves_data(io->bio.op) ? io->bio.len : 4096;
 
 	io->cls = (uint8_t)class_of(q);
 	if (w->share_inflight[io->cls] < UBLK_SHARE_INFLIGHT) {
@@ -243,7 +239,7 @@ static void next_turn(struct ublk_worker *w, unsigned cls)
 /* What io costs its gate: one I/O always, its bytes only if it moves data. */
 static uint64_t gate_bytes(const struct ublk_io *io)
 {
-	return qos_charged_bytes(backend_op_moves_data(io->bio.op), io->bio.len);
+	return qos_charged_bytes(io_op_moves_data(io->bio.op), io->bio.len);
 }
 
 /* When a request the gate told to wait `wait` ns at now asks again. */
@@ -337,7 +333,7 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io)
 		return;
 	}
 	io->bio = (struct backend_io){
-		.op = (enum backend_op)op,
+		.op = (enum io_op)op,
 		.fua = (req.flags & UBLK_IO_F_FUA) != 0,
 		.off = q->be_offset + req.offset,
 		.len = req.len,
@@ -395,7 +391,7 @@ static void backend_done(struct ublk_worker *w, struct ublk_io *io)
 			 strerror(-result));
 	} else {
 		/* ublk wants the bytes moved for data ops, 0 for the others. */
-		result = backend_op_moves_data(bio->op) ? (int)bio->done : 0;
+		result = io_op_moves_data(bio->op) ? (int)bio->done : 0;
 	}
 	commit(w, io, result);
 	next_turn(w, io->cls);

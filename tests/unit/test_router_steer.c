@@ -71,7 +71,7 @@ static struct nq_handle handle(unsigned hctx, enum nq_kind kind)
 				   .route = NQ_ROUTE_QID, .be = &be };
 }
 
-static void req(struct router_req *rq, struct backend_io *bio, enum backend_op op)
+static void req(struct router_req *rq, struct backend_io *bio, enum io_op op)
 {
 	*bio = (struct backend_io){ .op = op, .len = 4096, .buf_index = 7 };
 	*rq = (struct router_req){ .bio = bio, .user_data = 42, .owner = &owner };
@@ -92,7 +92,7 @@ static void test_default_on_owner_ring(void **state)
 	struct router_req rq;
 
 	(void)state;
-	req(&rq, &bio, BIO_WRITE);
+	req(&rq, &bio, IO_OP_WRITE);
 	nq_handle_send(&h, &rq, &owner);
 	assert_int_equal(rec.calls, 1);
 	assert_ptr_equal(rec.ring, &main_ring);
@@ -113,7 +113,7 @@ static void test_poll_on_iopoll_ring(void **state)
 	struct router_req rq;
 
 	(void)state;
-	req(&rq, &bio, BIO_READ);
+	req(&rq, &bio, IO_OP_READ);
 	nq_handle_send(&h, &rq, &owner);
 	assert_ptr_equal(rec.ring, &poll_ring);
 	assert_true(rec.steer);
@@ -131,7 +131,7 @@ static void test_flush_on_poll_queue_goes_unsteered(void **state)
 	struct router_req rq;
 
 	(void)state;
-	req(&rq, &bio, BIO_FLUSH);
+	req(&rq, &bio, IO_OP_FLUSH);
 	nq_handle_send(&h, &rq, &owner);
 	assert_ptr_equal(rec.ring, &main_ring);
 	assert_false(rec.steer);
@@ -148,7 +148,7 @@ static void test_poll_without_iopoll_ring(void **state)
 
 	(void)state;
 	owner.poll_ring = NULL;
-	req(&rq, &bio, BIO_WRITE);
+	req(&rq, &bio, IO_OP_WRITE);
 	nq_handle_send(&h, &rq, &owner);
 	assert_ptr_equal(rec.ring, &main_ring);
 	assert_false(rec.steer);
@@ -163,8 +163,8 @@ static void test_other_thread_hands_to_owner(void **state)
 	struct router_req rq, rq2, *got;
 
 	(void)state;
-	req(&rq, &bio, BIO_WRITE);
-	req(&rq2, &bio2, BIO_READ);
+	req(&rq, &bio, IO_OP_WRITE);
+	req(&rq2, &bio2, IO_OP_READ);
 	nq_handle_send(&h, &rq, NULL);
 	nq_handle_send(&h2, &rq2, NULL);
 	assert_int_equal(rec.calls, 0);
@@ -191,7 +191,7 @@ static void test_queue_error_finishes(void **state)
 
 	(void)state;
 	rec.ret = -EIO;
-	req(&rq, &bio, BIO_READ);
+	req(&rq, &bio, IO_OP_READ);
 	nq_handle_send(&h, &rq, &owner);
 	assert_int_equal(bio.result, -EIO);
 	assert_ptr_equal(router_port_take(&owner), &rq);
@@ -207,7 +207,7 @@ static void test_queue_error_on_poll_queue_uncounts(void **state)
 
 	(void)state;
 	rec.ret = -EIO;
-	req(&rq, &bio, BIO_WRITE);
+	req(&rq, &bio, IO_OP_WRITE);
 	nq_handle_send(&h, &rq, &owner);
 	assert_ptr_equal(rec.ring, &poll_ring);
 	assert_int_equal(bio.result, -EIO);
