@@ -154,7 +154,7 @@ static struct ublk_queue *alloc_queue(const struct ublk_dev *d, const struct ubl
 	q->dev_bytes = cfg->size;
 	q->be = cfg->be;
 	q->be_offset = cfg->be_offset;
-	q->gate = cfg->gate;
+	admit_flow_init(&q->flow, cfg->gate);
 	q->router = cfg->router;
 	q->route_tenant = cfg->route_tenant;
 	q->buf_slot = -1;

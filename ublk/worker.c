@@ -39,12 +39,6 @@
 
 /* A request whose queue was out of tags goes again after this at the latest. */
 #define AGAIN_RETRY_NS 100000ULL
-/*
- * A held request asks its gate again after this at the latest: a limit
- * lifted or raised (reload, del) lets it go now, not when the wait it was
- * given under the old limit is over (a large request's debt can be long).
- */
-#define HELD_RECHECK_NS 50000000ULL
 
 /* user_data: a pointer with its kind in the low two bits (pointers are 8-aligned). */
 enum ud_kind { UD_UBLK = 0, UD_BACKEND = 1, UD_WAKEUP = 2 };
@@ -151,9 +145,9 @@ static void count_done(struct ublk_queue *q, struct ublk_io *io, uint64_t now)
 	struct backend_io *bio = &io->bio;
 	uint64_t submit = q->router ? io->rr.sr.submit_ns : io->submit_ns;
 
-	if (submit < io->arrive_ns || submit > now) /* never sent (failed at once) */
+	if (submit < io->adm.arrive_ns || submit > now) /* never sent (failed at once) */
 		submit = now;
-	stats_hist_record(&q->st.queue_lat, submit - io->arrive_ns);
+	stats_hist_record(&q->st.queue_lat, submit - io->adm.arrive_ns);
 	stats_hist_record(&q->st.dev_lat, now - submit);
 	if (bio->result < 0) {
 		stats_add(&q->st.errors[stats_err_of_errno(bio->result)], 1);
@@ -173,7 +167,6 @@ static void submit_to_backend(struct ublk_worker *w, struct ublk_io *io, uint64_
 	uint64_t now = now_ns ? now_ns : monotonic_ns();
 	int ret;
 
-	w->share_inflight[io->cls]++;
 	if (q->router) { /* the scheduler stamps rr.sr.submit_ns when it lets it go */
 		io->state = IO_IN_BACKEND;
 		router_req_init(&io->rr, q->route_tenant, &io->bio, ud_make(io, UD_BACKEND),
@@ -191,117 +184,37 @@ static void submit_to_backend(struct ublk_worker *w, struct ublk_io *io, uint64_
 	}
 }
 
-static unsigned class_of(const struct ublk_queue *q)
+static struct ublk_io *io_of_admit(struct admit_item *it)
 {
-	unsigned cls = q->gate ? atomic_load_explicit(&q->gate->cls, memory_order_relaxed) : 0;
-
-	return cls < UBLK_NR_CLASSES ? cls : 0;
+	return (struct ublk_io *)((char *)it - offsetof(struct ublk_io, adm));
 }
 
-/*
- * To the backend now, or -- when this worker already keeps enough of the
- * class there -- into the class's weighted queue, so that tenants that
- * compete share the backend by weight, not by how many requests they send.
- */
-static void dispatch(struct ublk_worker *w, struct ublk_io *io, uint64_t now_ns)
+/* Admission let a request go at now: to the backend. */
+static void admit_go(struct admit *a, struct admit_item *it, uint64_t now)
 {
-	struct ublk_queue *q = io->q;
-	uint64_t cost = io_op_moves_data(io->bio.op) ? io->bio.len : 4096;
-
-	io->cls = (uint8_t)class_of(q);
-	if (w->share_inflight[io->cls] < UBLK_SHARE_INFLIGHT) {
-		submit_to_backend(w, io, now_ns);
-		return;
-	}
-	q->flow.weight = q->gate ? atomic_load_explicit(&q->gate->weight, memory_order_relaxed) : 1;
-	if (!q->flow.weight)
-		q->flow.weight = 1;
-	io->turn.data = io;
-	if (wfq_push(&w->share[io->cls], &q->flow, cost, &io->turn) < 0) {
-		submit_to_backend(w, io, now_ns); /* out of memory: no fairness, but no stall */
-		return;
-	}
-	io->state = IO_SHARED_WAIT;
+	submit_to_backend(a->ctx, io_of_admit(it), now);
 }
 
-/* A backend slot of class cls came free: the next in weighted order goes. */
-static void next_turn(struct ublk_worker *w, unsigned cls)
+/* Its gate let a held request go at now: it was held since it arrived. */
+static void admit_released(struct admit *a, struct admit_item *it, uint64_t now)
 {
-	while (w->share_inflight[cls] < UBLK_SHARE_INFLIGHT) {
-		struct wfq_item *it = wfq_pop(&w->share[cls]);
-
-		if (!it)
-			return;
-		submit_to_backend(w, it->data, 0);
-	}
+	stats_add(&io_of_admit(it)->q->st.throttled_ns, now - it->arrive_ns);
 }
 
-/* What io costs its gate: one I/O always, its bytes only if it moves data. */
-static uint64_t gate_bytes(const struct ublk_io *io)
+static const struct admit_ops worker_admit_ops = {
+	.go = admit_go,
+	.released = admit_released,
+};
+
+void worker_admit_init(struct ublk_worker *w)
 {
-	return qos_charged_bytes(io_op_moves_data(io->bio.op), io->bio.len);
+	admit_init(&w->adm, &worker_admit_ops, w);
 }
 
-/* When a request the gate told to wait `wait` ns at now asks again. */
-static uint64_t recheck_at(uint64_t now, uint64_t wait)
-{
-	return now + (wait < HELD_RECHECK_NS ? wait : HELD_RECHECK_NS);
-}
-
-/* Park io until its gate lets it go; the main loop wakes up for it. */
-static void hold(struct ublk_worker *w, struct ublk_io *io, uint64_t at_ns)
-{
-	io->state = IO_THROTTLED;
-	io->next_held = NULL;
-	if (w->held_tail)
-		w->held_tail->next_held = io;
-	else
-		w->held_head = io;
-	w->held_tail = io;
-	io->q->held++;
-	stats_add(&io->q->st.throttled, 1);
-	if (!w->next_retry_ns || at_ns < w->next_retry_ns)
-		w->next_retry_ns = at_ns;
-}
-
-/*
- * Give every held request whose gate now says yes to the backend, in
- * order; once a queue's gate says "wait", its later requests wait too.
- */
+/* Give every held request whose gate now says yes to the backend, in order. */
 static void retry_held(struct ublk_worker *w)
 {
-	struct ublk_io *io = w->held_head, *prev = NULL;
-	uint64_t now = monotonic_ns(), next = 0;
-
-	w->pass++;
-	w->next_retry_ns = 0;
-	while (io) {
-		struct ublk_io *following = io->next_held;
-		struct ublk_queue *q = io->q;
-		/* Once refused in this pass, the queue's later requests wait too. */
-		uint64_t wait = q->refused_pass == w->pass ? 0 :
-				q->gate->admit(q->gate, gate_bytes(io), now);
-
-		if (wait || q->refused_pass == w->pass) {
-			if (wait && (!next || recheck_at(now, wait) < next))
-				next = recheck_at(now, wait);
-			q->refused_pass = w->pass;
-			prev = io;
-			io = following;
-			continue;
-		}
-		if (prev)
-			prev->next_held = following;
-		else
-			w->held_head = following;
-		if (w->held_tail == io)
-			w->held_tail = prev;
-		q->held--;
-		stats_add(&q->st.throttled_ns, now - io->arrive_ns); /* held since it arrived */
-		dispatch(w, io, now);
-		io = following;
-	}
-	w->next_retry_ns = w->held_head ? next : 0;
+	admit_retry(&w->adm, monotonic_ns());
 }
 
 /* A request arrived on io's tag: check it and hand it to the backend. */
@@ -312,7 +225,6 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io)
 	uint64_t now = monotonic_ns();
 	int op, ret;
 
-	io->arrive_ns = now;
 	stats_add(&w->st_ublk, 1);
 	stats_add(&q->st.arrived, 1);
 	ret = ublk_req_decode(&q->descs[io->tag], q->dev_bytes, q->buf_bytes, &req);
@@ -341,16 +253,19 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io)
 		.buf_index = q->buf_slot < 0 ? -1 : q->buf_slot + io->tag,
 	};
 	q->in_backend++;
-	if (q->gate) { /* every op: a FLUSH or DISCARD is no free pass */
-		/* Behind earlier held requests of this queue: keep the order. */
-		uint64_t wait = q->held ? 1 : q->gate->admit(q->gate, gate_bytes(io), now);
-
-		if (wait) {
-			hold(w, io, recheck_at(now, wait));
-			return;
-		}
+	admit_item_init(&io->adm, &q->flow, io->bio.op, io->bio.len, now);
+	switch (admit_request(&w->adm, &io->adm, now)) {
+	case ADMIT_GO:
+		submit_to_backend(w, io, now);
+		break;
+	case ADMIT_HELD:
+		stats_add(&q->st.throttled, 1);
+		io->state = IO_ADMITTING;
+		break;
+	case ADMIT_WAITING:
+		io->state = IO_ADMITTING;
+		break;
 	}
-	dispatch(w, io, now);
 }
 
 static void on_ublk_cqe(struct ublk_worker *w, struct ublk_io *io, int res)
@@ -378,7 +293,6 @@ static void backend_done(struct ublk_worker *w, struct ublk_io *io)
 	int result;
 
 	q->in_backend--;
-	w->share_inflight[io->cls]--;
 	count_done(q, io, now);
 	if (q->router) /* may send held requests */
 		router_done_at(q->router, &io->rr, &w->port, now);
@@ -394,7 +308,7 @@ static void backend_done(struct ublk_worker *w, struct ublk_io *io)
 		result = io_op_moves_data(bio->op) ? (int)bio->done : 0;
 	}
 	commit(w, io, result);
-	next_turn(w, io->cls);
+	admit_done(&w->adm, &io->adm, now); /* may send requests waiting for their turn */
 }
 
 /* Park a steered request whose queue had no free tag; the loop sends it again. */
@@ -545,18 +459,18 @@ static int wait_for_work(struct ublk_worker *w)
 {
 	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
-	uint64_t now, left = UINT64_MAX;
+	uint64_t now, left = UINT64_MAX, retry_at = admit_retry_at(&w->adm);
 
 	if (w->port.polled)
 		return submit_nowait(w);
 	if (w->again)
 		left = AGAIN_RETRY_NS;
-	if (w->held_head) {
+	if (retry_at) {
 		now = monotonic_ns();
-		if (w->next_retry_ns <= now)
+		if (retry_at <= now)
 			left = 0;
-		else if (w->next_retry_ns - now < left)
-			left = w->next_retry_ns - now;
+		else if (retry_at - now < left)
+			left = retry_at - now;
 	}
 	if (left == UINT64_MAX) {
 		count_enter(w, &w->ring, true);
@@ -625,7 +539,7 @@ void *worker_main(void *arg)
 		/* Polling and nothing came: let the tenants and the other threads run. */
 		if (!seen && w->port.polled)
 			sched_yield();
-		if (w->held_head && monotonic_ns() >= w->next_retry_ns)
+		if (admit_retry_at(&w->adm) && monotonic_ns() >= admit_retry_at(&w->adm))
 			retry_held(w);
 		if (!woken)
 			continue;
