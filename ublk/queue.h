@@ -7,7 +7,7 @@
 #include <stdbool.h>
 
 #include "router/req.h"
-#include "router/router.h"
+#include "router/route.h"
 #include "sched/admit.h"
 #include "stats/io.h"
 #include "ublk/dev.h"
@@ -28,8 +28,7 @@ struct ublk_io {
 	void *buf;
 	struct admit_item adm; /* its admission (arrive_ns: the request came from ublk) */
 	struct backend_io bio;
-	uint64_t submit_ns; /* it went to the backend (unrouted; routed: rr.sr.submit_ns) */
-	struct router_req rr; /* with a router: its trip through the scheduler */
+	struct router_req rr; /* its trip along its queue's route (rr.sr: submit_ns, nq) */
 };
 
 struct ublk_queue {
@@ -46,8 +45,7 @@ struct ublk_queue {
 	uint64_t dev_bytes;
 	struct backend *be;
 	uint64_t be_offset;
-	struct router *router; /* NULL: straight to the backend on the worker's ring */
-	unsigned route_tenant; /* the tenant's id in the router */
+	struct route route; /* how its requests reach be: direct, or through a router */
 	/* Worker-owned counters: tags by state (in_backend includes held ones). */
 	unsigned in_kernel;
 	unsigned in_backend;

@@ -143,7 +143,7 @@ static void count_refused(struct ublk_queue *q, enum stats_err why)
 static void count_done(struct ublk_queue *q, struct ublk_io *io, uint64_t now)
 {
 	struct backend_io *bio = &io->bio;
-	uint64_t submit = q->router ? io->rr.sr.submit_ns : io->submit_ns;
+	uint64_t submit = io->rr.sr.submit_ns;
 
 	if (submit < io->adm.arrive_ns || submit > now) /* never sent (failed at once) */
 		submit = now;
@@ -155,7 +155,7 @@ static void count_done(struct ublk_queue *q, struct ublk_io *io, uint64_t now)
 		stats_add(&q->st.ops[bio->op], 1);
 		stats_add(&q->st.bytes[bio->op], io_op_moves_data(bio->op) ? bio->done : bio->len);
 	}
-	if (q->router && io->rr.sr.nq >= 0)
+	if (io->rr.sr.nq >= 0)
 		stats_io_nq_used(&q->st, (unsigned)io->rr.sr.nq);
 	stats_add_release(&q->st.completed, 1);
 }
@@ -165,23 +165,11 @@ static void submit_to_backend(struct ublk_worker *w, struct ublk_io *io, uint64_
 {
 	struct ublk_queue *q = io->q;
 	uint64_t now = now_ns ? now_ns : monotonic_ns();
-	int ret;
 
-	if (q->router) { /* the scheduler stamps rr.sr.submit_ns when it lets it go */
-		io->state = IO_IN_BACKEND;
-		router_req_init(&io->rr, q->route_tenant, &io->bio, ud_make(io, UD_BACKEND),
-				&w->port);
-		router_submit_at(q->router, &io->rr, &w->port, now);
-		return;
-	}
-	io->submit_ns = now;
-	ret = q->be->ops->queue(q->be, &w->ring, &io->bio, ud_make(io, UD_BACKEND));
 	io->state = IO_IN_BACKEND;
-	if (ret < 0 || ret == BACKEND_DONE) { /* failed, or done already (null) */
-		if (ret < 0)
-			io->bio.result = ret;
-		backend_done(w, io);
-	}
+	route_req_init(&io->rr, &io->bio, ud_make(io, UD_BACKEND), &w->port);
+	if (q->route.ops->submit(&q->route, &io->rr, &w->port, now) == ROUTE_DONE)
+		backend_done(w, io); /* failed, or done already (null) */
 }
 
 static struct ublk_io *io_of_admit(struct admit_item *it)
@@ -294,8 +282,7 @@ static void backend_done(struct ublk_worker *w, struct ublk_io *io)
 
 	q->in_backend--;
 	count_done(q, io, now);
-	if (q->router) /* may send held requests */
-		router_done_at(q->router, &io->rr, &w->port, now);
+	q->route.ops->done(&q->route, &io->rr, &w->port, now); /* may send held requests */
 	if (bio->result < 0) {
 		result = bio->result;
 		log_warn("tenant \"%s\": backend \"%s\" op %d at tenant offset %llu+%llu "
@@ -349,9 +336,10 @@ static void on_backend_cqe(struct ublk_worker *w, struct io_uring *ring, struct 
 	stats_add(&w->st_backend, 1);
 	if (!ret)
 		return;
-	if (q->router && io->rr.polled)
+	/* The direct route neither polls nor steers: neither is true for it. */
+	if (io->rr.polled)
 		w->port.polled--;
-	if (ret == BACKEND_AGAIN && q->router)
+	if (ret == BACKEND_AGAIN)
 		park_again(w, io);
 	else
 		backend_done(w, io);
