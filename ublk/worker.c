@@ -34,11 +34,8 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "router/handle.h"
 #include "ublk/worker_priv.h"
 
-/* A request whose queue was out of tags goes again after this at the latest. */
-#define AGAIN_RETRY_NS 100000ULL
 
 /* user_data: a pointer with its kind in the low two bits (pointers are 8-aligned). */
 enum ud_kind { UD_UBLK = 0, UD_BACKEND = 1, UD_WAKEUP = 2 };
@@ -298,34 +295,6 @@ static void backend_done(struct ublk_worker *w, struct ublk_io *io)
 	admit_done(&w->adm, &io->adm, now); /* may send requests waiting for their turn */
 }
 
-/* Park a steered request whose queue had no free tag; the loop sends it again. */
-static void park_again(struct ublk_worker *w, struct ublk_io *io)
-{
-	io->rr.link.next = w->again ? &w->again->link : NULL;
-	w->again = &io->rr;
-	w->again_count++;
-}
-
-/* Send each request of the list rq to the queue it was steered to. */
-static void send_list(struct ublk_worker *w, struct router_req *rq)
-{
-	while (rq) {
-		struct router_req *next = router_req_next(rq);
-
-		nq_handle_send(rq->via, rq, &w->port);
-		rq = next;
-	}
-}
-
-/* Send every parked request again. */
-static void resend_again(struct ublk_worker *w)
-{
-	struct router_req *rq = w->again;
-
-	w->again = NULL;
-	send_list(w, rq);
-}
-
 /* A CQE of io's backend commands, on ring (the worker's, or its IOPOLL ring). */
 static void on_backend_cqe(struct ublk_worker *w, struct io_uring *ring, struct ublk_io *io,
 			   const struct io_uring_cqe *cqe)
@@ -334,14 +303,7 @@ static void on_backend_cqe(struct ublk_worker *w, struct io_uring *ring, struct 
 	int ret = q->be->ops->complete(q->be, ring, &io->bio, cqe, ud_make(io, UD_BACKEND));
 
 	stats_add(&w->st_backend, 1);
-	if (!ret)
-		return;
-	/* The direct route neither polls nor steers: neither is true for it. */
-	if (io->rr.polled)
-		w->port.polled--;
-	if (ret == BACKEND_AGAIN)
-		park_again(w, io);
-	else
+	if (ret && !router_port_completed(&w->port, &io->rr, ret)) /* else parked, to go again */
 		backend_done(w, io);
 }
 
@@ -379,7 +341,7 @@ static void drain_port(struct ublk_worker *w)
 		backend_done(w, (struct ublk_io *)((char *)rq - offsetof(struct ublk_io, rr)));
 		rq = next;
 	}
-	send_list(w, router_port_take_send(&w->port));
+	router_port_send_taken(&w->port);
 }
 
 static bool should_quit(struct ublk_worker *w)
@@ -449,10 +411,10 @@ static int wait_for_work(struct ublk_worker *w)
 	struct io_uring_cqe *cqe;
 	uint64_t now, left = UINT64_MAX, retry_at = admit_retry_at(&w->adm);
 
-	if (w->port.polled)
+	if (router_port_polling(&w->port))
 		return submit_nowait(w);
-	if (w->again)
-		left = AGAIN_RETRY_NS;
+	if (router_port_parked(&w->port))
+		left = ROUTER_PORT_RESEND_NS;
 	if (retry_at) {
 		now = monotonic_ns();
 		if (retry_at <= now)
@@ -495,7 +457,8 @@ static unsigned poll_once(struct ublk_worker *w)
 	bool woken = false;
 	int ret;
 
-	if (!w->has_poll_ring || (!w->port.polled && !io_uring_sq_ready(&w->poll_ring)))
+	if (!w->has_poll_ring ||
+	    (!router_port_polling(&w->port) && !io_uring_sq_ready(&w->poll_ring)))
 		return 0;
 	count_enter(w, &w->poll_ring, true); /* get_events always enters */
 	ret = io_uring_submit_and_get_events(&w->poll_ring);
@@ -522,10 +485,9 @@ void *worker_main(void *arg)
 		}
 		seen = reap_ring(w, &w->ring, &woken);
 		seen += poll_once(w);
-		if (w->again)
-			resend_again(w);
+		router_port_resend(&w->port);
 		/* Polling and nothing came: let the tenants and the other threads run. */
-		if (!seen && w->port.polled)
+		if (!seen && router_port_polling(&w->port))
 			sched_yield();
 		if (admit_retry_at(&w->adm) && monotonic_ns() >= admit_retry_at(&w->adm))
 			retry_held(w);

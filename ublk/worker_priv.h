@@ -41,8 +41,6 @@ struct ublk_worker {
 	 */
 	bool defer_taskrun;
 	int fetch_personality; /* for FETCH on ring, or 0 (see fetch_creds.h) */
-	struct router_req *again; /* steered requests whose queue had no tag, to resend */
-	uint64_t again_count; /* how often that happened */
 	int wake_fd;
 	uint64_t wake_buf;
 	/* Queues this worker serves; only the worker touches this array. */

@@ -332,9 +332,9 @@ static void worker_fini(struct ublk_worker *w)
 	pthread_mutex_unlock(&w->pool->lock);
 	wake(w);
 	pthread_join(w->thread, NULL);
-	if (w->again_count)
+	if (w->port.again_count)
 		log_info("worker %u: %llu steered request(s) found their NVMe queue out of tags and "
-			 "went again", w->index, (unsigned long long)w->again_count);
+			 "went again", w->index, (unsigned long long)w->port.again_count);
 	if (w->has_poll_ring)
 		io_uring_queue_exit(&w->poll_ring);
 	io_uring_queue_exit(&w->ring);
