@@ -127,7 +127,7 @@ static void commit(struct ublk_worker *w, struct ublk_io *io, int result)
 	post_ublk_cmd(w, io, UBLK_IO_COMMIT_AND_FETCH_REQ, result);
 }
 
-static void backend_done(struct ublk_worker *w, struct ublk_io *io);
+static void backend_done(struct ublk_worker *w, struct ublk_io *io, uint64_t now);
 
 /* A request answered to ublk without reaching the backend. */
 static void count_refused(struct ublk_queue *q, enum stats_err why)
@@ -157,16 +157,15 @@ static void count_done(struct ublk_queue *q, struct ublk_io *io, uint64_t now)
 	stats_add_release(&q->st.completed, 1);
 }
 
-/* now_ns: the time if the caller has it, else 0. */
-static void submit_to_backend(struct ublk_worker *w, struct ublk_io *io, uint64_t now_ns)
+/* Admission let io go at now: along its queue's route. */
+static void submit_to_backend(struct ublk_worker *w, struct ublk_io *io, uint64_t now)
 {
 	struct ublk_queue *q = io->q;
-	uint64_t now = now_ns ? now_ns : monotonic_ns();
 
 	io->state = IO_IN_BACKEND;
 	route_req_init(&io->rr, &io->bio, ud_make(io, UD_BACKEND), &w->port);
 	if (q->route.ops->submit(&q->route, &io->rr, &w->port, now) == ROUTE_DONE)
-		backend_done(w, io); /* failed, or done already (null) */
+		backend_done(w, io, now); /* failed, or done already (null) */
 }
 
 static struct ublk_io *io_of_admit(struct admit_item *it)
@@ -197,17 +196,16 @@ void worker_admit_init(struct ublk_worker *w)
 }
 
 /* Give every held request whose gate now says yes to the backend, in order. */
-static void retry_held(struct ublk_worker *w)
+static void retry_held(struct ublk_worker *w, uint64_t now)
 {
-	admit_retry(&w->adm, monotonic_ns());
+	admit_retry(&w->adm, now);
 }
 
-/* A request arrived on io's tag: check it and hand it to the backend. */
-static void start_request(struct ublk_worker *w, struct ublk_io *io)
+/* A request arrived on io's tag (seen at now): check it, admit it, send it. */
+static void start_request(struct ublk_worker *w, struct ublk_io *io, uint64_t now)
 {
 	struct ublk_queue *q = io->q;
 	struct ublk_req req;
-	uint64_t now = monotonic_ns();
 	int op, ret;
 
 	stats_add(&w->st_ublk, 1);
@@ -253,13 +251,13 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io)
 	}
 }
 
-static void on_ublk_cqe(struct ublk_worker *w, struct ublk_io *io, int res)
+static void on_ublk_cqe(struct ublk_worker *w, struct ublk_io *io, int res, uint64_t now)
 {
 	struct ublk_queue *q = io->q;
 
 	q->in_kernel--;
 	if (res == UBLK_IO_RES_OK) {
-		start_request(w, io);
+		start_request(w, io, now);
 		return;
 	}
 	io->state = IO_FREE;
@@ -269,12 +267,11 @@ static void on_ublk_cqe(struct ublk_worker *w, struct ublk_io *io, int res)
 	maybe_detach(w, q);
 }
 
-/* io's backend work is over (io->bio.result says how): commit it, free its slot. */
-static void backend_done(struct ublk_worker *w, struct ublk_io *io)
+/* io's backend work is over at now (io->bio.result says how): commit it, free its slot. */
+static void backend_done(struct ublk_worker *w, struct ublk_io *io, uint64_t now)
 {
 	struct ublk_queue *q = io->q;
 	struct backend_io *bio = &io->bio;
-	uint64_t now = monotonic_ns(); /* shared by the statistics and the router */
 	int result;
 
 	q->in_backend--;
@@ -297,14 +294,14 @@ static void backend_done(struct ublk_worker *w, struct ublk_io *io)
 
 /* A CQE of io's backend commands, on ring (the worker's, or its IOPOLL ring). */
 static void on_backend_cqe(struct ublk_worker *w, struct io_uring *ring, struct ublk_io *io,
-			   const struct io_uring_cqe *cqe)
+			   const struct io_uring_cqe *cqe, uint64_t now)
 {
 	struct ublk_queue *q = io->q;
 	int ret = q->be->ops->complete(q->be, ring, &io->bio, cqe, ud_make(io, UD_BACKEND));
 
 	stats_add(&w->st_backend, 1);
 	if (ret && !router_port_completed(&w->port, &io->rr, ret)) /* else parked, to go again */
-		backend_done(w, io);
+		backend_done(w, io, now);
 }
 
 static void drain_inbox(struct ublk_worker *w)
@@ -330,7 +327,7 @@ static void drain_inbox(struct ublk_worker *w)
  * over), then -- queue steering -- those another thread let go for us to
  * send.
  */
-static void drain_port(struct ublk_worker *w)
+static void drain_port(struct ublk_worker *w, uint64_t now)
 {
 	struct router_req *rq = router_port_take(&w->port);
 
@@ -338,7 +335,7 @@ static void drain_port(struct ublk_worker *w)
 		struct router_req *next = router_req_next(rq);
 
 		stats_add(&w->st_returned, 1);
-		backend_done(w, (struct ublk_io *)((char *)rq - offsetof(struct ublk_io, rr)));
+		backend_done(w, (struct ublk_io *)((char *)rq - offsetof(struct ublk_io, rr)), now);
 		rq = next;
 	}
 	router_port_send_taken(&w->port);
@@ -355,16 +352,16 @@ static bool should_quit(struct ublk_worker *w)
 }
 
 static void handle_cqe(struct ublk_worker *w, struct io_uring *ring,
-		       const struct io_uring_cqe *cqe, bool *woken)
+		       const struct io_uring_cqe *cqe, uint64_t now, bool *woken)
 {
 	uint64_t ud = io_uring_cqe_get_data64(cqe);
 
 	switch (ud_kind(ud)) {
 	case UD_UBLK:
-		on_ublk_cqe(w, ud_ptr(ud), cqe->res);
+		on_ublk_cqe(w, ud_ptr(ud), cqe->res, now);
 		break;
 	case UD_BACKEND:
-		on_backend_cqe(w, ring, ud_ptr(ud), cqe);
+		on_backend_cqe(w, ring, ud_ptr(ud), cqe, now);
 		break;
 	case UD_WAKEUP:
 		*woken = true;
@@ -434,14 +431,15 @@ static int wait_for_work(struct ublk_worker *w)
 	return io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
 }
 
-/* Every CQE ring has now; how many. */
-static unsigned reap_ring(struct ublk_worker *w, struct io_uring *ring, bool *woken)
+/* Every CQE ring has now (the batch's time); how many. */
+static unsigned reap_ring(struct ublk_worker *w, struct io_uring *ring, uint64_t now,
+			  bool *woken)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, seen = 0;
 
 	io_uring_for_each_cqe(ring, head, cqe) {
-		handle_cqe(w, ring, cqe, woken);
+		handle_cqe(w, ring, cqe, now, woken);
 		seen++;
 	}
 	io_uring_cq_advance(ring, seen);
@@ -452,7 +450,7 @@ static unsigned reap_ring(struct ublk_worker *w, struct io_uring *ring, bool *wo
  * Steering: submit what is queued on the IOPOLL ring and poll its queues
  * once (entering an IOPOLL ring with GETEVENTS polls); how many CQEs.
  */
-static unsigned poll_once(struct ublk_worker *w)
+static unsigned poll_once(struct ublk_worker *w, uint64_t now)
 {
 	bool woken = false;
 	int ret;
@@ -464,7 +462,7 @@ static unsigned poll_once(struct ublk_worker *w)
 	ret = io_uring_submit_and_get_events(&w->poll_ring);
 	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
 		log_err("worker %u: io_uring_enter (IOPOLL ring): %s", w->index, strerror(-ret));
-	return reap_ring(w, &w->poll_ring, &woken);
+	return reap_ring(w, &w->poll_ring, now, &woken);
 }
 
 void *worker_main(void *arg)
@@ -477,24 +475,28 @@ void *worker_main(void *arg)
 	for (;;) {
 		bool woken = false;
 		unsigned seen;
+		uint64_t now, retry_at;
 		int ret = wait_for_work(w);
 
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME) {
 			log_err("worker %u: io_uring_enter: %s", w->index, strerror(-ret));
 			break;
 		}
-		seen = reap_ring(w, &w->ring, &woken);
-		seen += poll_once(w);
+		/* One clock read per batch: when the worker saw what it handles now. */
+		now = monotonic_ns();
+		seen = reap_ring(w, &w->ring, now, &woken);
+		seen += poll_once(w, now);
 		router_port_resend(&w->port);
 		/* Polling and nothing came: let the tenants and the other threads run. */
 		if (!seen && router_port_polling(&w->port))
 			sched_yield();
-		if (admit_retry_at(&w->adm) && monotonic_ns() >= admit_retry_at(&w->adm))
-			retry_held(w);
+		retry_at = admit_retry_at(&w->adm);
+		if (retry_at && now >= retry_at)
+			retry_held(w, now);
 		if (!woken)
 			continue;
 		arm_wakeup(w);
-		drain_port(w);
+		drain_port(w, now);
 		drain_inbox(w);
 		if (should_quit(w)) {
 			if (w->nr_queues)
