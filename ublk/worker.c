@@ -8,18 +8,19 @@
  * with UBLK_IO_RES_ABORT; once no tag of a queue is in the kernel or in the
  * backend, the worker drops the queue and tells the control thread.
  *
- * A queue whose backend has a router (router/) sends its requests through
- * it: the scheduler picks the NVMe queue. With pinned submitters (stock
- * kernel) the request goes out on this worker's ring when that queue is
- * this CPU's, else through the queue's submitter, which hands it back
- * through the worker's port (an inbox plus the same eventfd the mailbox
- * uses). With queue steering (the kernel series) this worker sends every
- * request of its own, naming the queue: on its ring, or on its IOPOLL ring
- * for polled queues, which it polls while commands are there. A steered
- * command whose queue is out of tags comes back -EAGAIN and is sent again,
- * to the same queue, on a later pass of the loop (after the next
- * completion, or AGAIN_RETRY_NS): never sleeping in the kernel, never on
- * another queue.
+ * The loop only moves requests between the other layers. Each pass waits,
+ * reads the clock once, and handles every CQE by its kind:
+ *   ublk command:    on_ublk_cqe() -> start_request(): decode the descriptor,
+ *                    admission (sched/admit.h: QoS gate, weighted sharing),
+ *                    then the queue's route (router/route.h) submits it;
+ *   backend command: on_backend_cqe() -> the backend's complete(), the port
+ *                    accounts polling and steering retries (router/req.h),
+ *                    backend_done() -> the route's done(), commit to ublk,
+ *                    admission frees the request's slot.
+ * Requests a submitter finished, or another thread let go for this worker
+ * to send, come through the worker's port (an inbox plus the same eventfd
+ * the mailbox uses): drain_port(). Which NVMe queue a request goes to, and
+ * how it gets there, is the route's business (router/README.md).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -35,7 +36,6 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "ublk/worker_priv.h"
-
 
 /* user_data: a pointer with its kind in the low two bits (pointers are 8-aligned). */
 enum ud_kind { UD_UBLK = 0, UD_BACKEND = 1, UD_WAKEUP = 2 };
@@ -171,6 +171,11 @@ static void submit_to_backend(struct ublk_worker *w, struct ublk_io *io, uint64_
 static struct ublk_io *io_of_admit(struct admit_item *it)
 {
 	return (struct ublk_io *)((char *)it - offsetof(struct ublk_io, adm));
+}
+
+static struct ublk_io *io_of_rr(struct router_req *rq)
+{
+	return (struct ublk_io *)((char *)rq - offsetof(struct ublk_io, rr));
 }
 
 /* Admission let a request go at now: to the backend. */
@@ -335,7 +340,7 @@ static void drain_port(struct ublk_worker *w, uint64_t now)
 		struct router_req *next = router_req_next(rq);
 
 		stats_add(&w->st_returned, 1);
-		backend_done(w, (struct ublk_io *)((char *)rq - offsetof(struct ublk_io, rr)), now);
+		backend_done(w, io_of_rr(rq), now);
 		rq = next;
 	}
 	router_port_send_taken(&w->port);
@@ -399,8 +404,8 @@ static int submit_nowait(struct ublk_worker *w)
 
 /*
  * Submit and wait for a CQE, or until the first held request may go, or a
- * request parked for want of a tag should try again. While commands sit on
- * the IOPOLL ring, never wait: the loop polls them.
+ * request the port parked for want of a tag should try again. While
+ * commands sit on the IOPOLL ring, never wait: the loop polls them.
  */
 static int wait_for_work(struct ublk_worker *w)
 {
