@@ -200,21 +200,16 @@ void worker_admit_init(struct ublk_worker *w)
 	admit_init(&w->adm, &worker_admit_ops, w);
 }
 
-/* Give every held request whose gate now says yes to the backend, in order. */
-static void retry_held(struct ublk_worker *w, uint64_t now)
-{
-	admit_retry(&w->adm, now);
-}
-
-/* A request arrived on io's tag (seen at now): check it, admit it, send it. */
-static void start_request(struct ublk_worker *w, struct ublk_io *io, uint64_t now)
+/*
+ * Decode io's descriptor into io->bio, in backend offsets. <0: the
+ * request is refused (counted), with the -errno to answer ublk.
+ */
+static int decode(struct ublk_worker *w, struct ublk_io *io)
 {
 	struct ublk_queue *q = io->q;
 	struct ublk_req req;
 	int op, ret;
 
-	stats_add(&w->st_ublk, 1);
-	stats_add(&q->st.arrived, 1);
 	ret = ublk_req_decode(&q->descs[io->tag], q->dev_bytes, q->buf_bytes, &req);
 	if (ret == -EIO)
 		log_warn("tenant \"%s\": request op %u at %llu+%llu lies outside the device "
@@ -229,8 +224,7 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io, uint64_t no
 	op = ret ? ret : ublk_backend_op(req.op);
 	if (op < 0) {
 		count_refused(q, ret == -EIO ? STATS_ERR_RANGE : STATS_ERR_UNSUPPORTED);
-		commit(w, io, op);
-		return;
+		return op;
 	}
 	io->bio = (struct backend_io){
 		.op = (enum io_op)op,
@@ -240,6 +234,22 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io, uint64_t no
 		.buf = io->buf,
 		.buf_index = q->buf_slot < 0 ? -1 : q->buf_slot + io->tag,
 	};
+	return 0;
+}
+
+/* A request arrived on io's tag (seen at now): decode it, admit it, send it. */
+static void start_request(struct ublk_worker *w, struct ublk_io *io, uint64_t now)
+{
+	struct ublk_queue *q = io->q;
+	int ret;
+
+	stats_add(&w->st_ublk, 1);
+	stats_add(&q->st.arrived, 1);
+	ret = decode(w, io);
+	if (ret < 0) {
+		commit(w, io, ret);
+		return;
+	}
 	q->in_backend++;
 	admit_item_init(&io->adm, &q->flow, io->bio.op, io->bio.len, now);
 	switch (admit_request(&w->adm, &io->adm, now)) {
@@ -496,8 +506,8 @@ void *worker_main(void *arg)
 		if (!seen && router_port_polling(&w->port))
 			sched_yield();
 		retry_at = admit_retry_at(&w->adm);
-		if (retry_at && now >= retry_at)
-			retry_held(w, now);
+		if (retry_at && now >= retry_at) /* held requests whose gate may say yes now */
+			admit_retry(&w->adm, now);
 		if (!woken)
 			continue;
 		arm_wakeup(w);
