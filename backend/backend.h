@@ -23,25 +23,12 @@
 
 #include <liburing.h>
 
+#include "common/op.h"
 #include "conf/config.h"
-
-enum backend_op {
-	BIO_READ = 0,
-	BIO_WRITE,
-	BIO_FLUSH,
-	BIO_DISCARD,
-	BIO_WRITE_ZEROES,
-};
-
-/* READ and WRITE move data through the request's buffer; the others do not. */
-static inline bool backend_op_moves_data(enum backend_op op)
-{
-	return op == BIO_READ || op == BIO_WRITE;
-}
 
 /* One tenant request in flight on a backend. Owned by the worker. */
 struct backend_io {
-	enum backend_op op;
+	enum io_op op;
 	bool fua; /* WRITE: durable before completion */
 	/*
 	 * WRITE_ZEROES: the blocks may be deallocated rather than written,
@@ -154,7 +141,7 @@ const char *backend_route_ns(const struct backend *be);
  * never for tenant requests. buf: page aligned (READ/WRITE), else NULL.
  * 0 or -errno.
  */
-int backend_sync(struct backend *be, enum backend_op op, void *buf, uint64_t len, uint64_t off);
+int backend_sync(struct backend *be, enum io_op op, void *buf, uint64_t len, uint64_t off);
 
 /*
  * Make bytes [off, off + len) read back as zeroes, whatever the backend

@@ -44,7 +44,7 @@ static void prep_rw(struct io_uring_sqe *sqe, struct backend *be, struct backend
 	unsigned len = (unsigned)(io->len - io->done);
 	uint64_t off = io->off + io->done;
 
-	if (io->op == BIO_READ) {
+	if (io->op == IO_OP_READ) {
 		io_uring_prep_read(sqe, be->fd, buf, len, off);
 	} else {
 		io_uring_prep_write(sqe, be->fd, buf, len, off);
@@ -62,18 +62,18 @@ static int file_queue(struct backend *be, struct io_uring *ring, struct backend_
 	if (!sqe)
 		return -EAGAIN;
 	switch (io->op) {
-	case BIO_READ:
-	case BIO_WRITE:
+	case IO_OP_READ:
+	case IO_OP_WRITE:
 		prep_rw(sqe, be, io);
 		break;
-	case BIO_FLUSH:
+	case IO_OP_FLUSH:
 		io_uring_prep_fsync(sqe, be->fd, IORING_FSYNC_DATASYNC);
 		break;
-	case BIO_DISCARD:
+	case IO_OP_DISCARD:
 		io_uring_prep_fallocate(sqe, be->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 					io->off, io->len);
 		break;
-	case BIO_WRITE_ZEROES:
+	case IO_OP_WRITE_ZEROES:
 		mode = wz_mode(io);
 		io_uring_prep_fallocate(sqe, be->fd, mode | FALLOC_FL_KEEP_SIZE, io->off, io->len);
 		break;
@@ -107,8 +107,8 @@ static int file_complete(struct backend *be, struct io_uring *ring, struct backe
 	if (res == -EAGAIN || res == -EINTR)
 		return requeue(be, ring, io, user_data);
 	switch (io->op) {
-	case BIO_READ:
-	case BIO_WRITE:
+	case IO_OP_READ:
+	case IO_OP_WRITE:
 		if (res < 0) {
 			io->result = res;
 			return 1;
@@ -122,11 +122,11 @@ static int file_complete(struct backend *be, struct io_uring *ring, struct backe
 		if (io->done < io->len)
 			return requeue(be, ring, io, user_data);
 		return 1;
-	case BIO_DISCARD:
+	case IO_OP_DISCARD:
 		/* Discard is a hint; a target that cannot punch holes ignores it. */
 		io->result = res == -EOPNOTSUPP ? 0 : res;
 		break;
-	case BIO_WRITE_ZEROES:
+	case IO_OP_WRITE_ZEROES:
 		if (res == -EOPNOTSUPP && io->stage == WZ_FIRST) {
 			io->stage = WZ_FALLBACK;
 			return requeue(be, ring, io, user_data);

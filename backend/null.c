@@ -39,7 +39,7 @@ static void move_bytes(const struct null_be *nb, struct backend_io *io)
 
 	if (kept > io->len)
 		kept = io->len;
-	if (io->op == BIO_WRITE) {
+	if (io->op == IO_OP_WRITE) {
 		if (kept)
 			memcpy(nb->meta + io->off, io->buf, kept);
 		return;
@@ -57,14 +57,14 @@ static int null_queue(struct backend *be, struct io_uring *ring, struct backend_
 		return BACKEND_DONE;
 	}
 	switch (io->op) {
-	case BIO_READ:
-	case BIO_WRITE:
+	case IO_OP_READ:
+	case IO_OP_WRITE:
 		move_bytes(nb_of(be), io);
 		break;
-	case BIO_FLUSH:
-	case BIO_DISCARD:
-	case BIO_WRITE_ZEROES:
-		if (io->off < nb_of(be)->meta_bytes && io->op != BIO_FLUSH) {
+	case IO_OP_FLUSH:
+	case IO_OP_DISCARD:
+	case IO_OP_WRITE_ZEROES:
+		if (io->off < nb_of(be)->meta_bytes && io->op != IO_OP_FLUSH) {
 			uint64_t end = io->off + io->len;
 			uint64_t stop = end < nb_of(be)->meta_bytes ? end : nb_of(be)->meta_bytes;
 

@@ -42,11 +42,11 @@ static int run_one(struct backend *be, struct io_uring *ring, struct backend_io 
 	}
 }
 
-static int sync_io(struct backend *be, enum backend_op op, bool unmap, void *buf, uint64_t len,
+static int sync_io(struct backend *be, enum io_op op, bool unmap, void *buf, uint64_t len,
 		   uint64_t off)
 {
 	struct io_uring ring;
-	uint64_t chunk_max = backend_op_moves_data(op) ? be->max_io_bytes : len;
+	uint64_t chunk_max = io_op_moves_data(op) ? be->max_io_bytes : len;
 	void *dsm = NULL;
 	uint64_t done = 0;
 	int ret;
@@ -56,7 +56,7 @@ static int sync_io(struct backend *be, enum backend_op op, bool unmap, void *buf
 	if (ret < 0)
 		return ret;
 	/* A passthrough discard builds its range array in the request's buffer. */
-	if (op == BIO_DISCARD && !buf) {
+	if (op == IO_OP_DISCARD && !buf) {
 		if (posix_memalign(&dsm, 4096, be->max_io_bytes)) {
 			io_uring_queue_exit(&ring);
 			return -ENOMEM;
@@ -75,7 +75,7 @@ static int sync_io(struct backend *be, enum backend_op op, bool unmap, void *buf
 		};
 
 		ret = run_one(be, &ring, &io);
-		if (ret == 0 && backend_op_moves_data(op) && io.done != n)
+		if (ret == 0 && io_op_moves_data(op) && io.done != n)
 			ret = -EIO;
 		done += n;
 	} while (ret == 0 && done < len);
@@ -84,7 +84,7 @@ static int sync_io(struct backend *be, enum backend_op op, bool unmap, void *buf
 	return ret;
 }
 
-int backend_sync(struct backend *be, enum backend_op op, void *buf, uint64_t len, uint64_t off)
+int backend_sync(struct backend *be, enum io_op op, void *buf, uint64_t len, uint64_t off)
 {
 	return sync_io(be, op, false, buf, len, off);
 }
@@ -102,7 +102,7 @@ static int write_zeroes(struct backend *be, uint64_t len, uint64_t off)
 	while (ret == 0 && done < len) {
 		uint64_t n = len - done < chunk ? len - done : chunk;
 
-		ret = backend_sync(be, BIO_WRITE, zeroes, n, off + done);
+		ret = backend_sync(be, IO_OP_WRITE, zeroes, n, off + done);
 		done += n;
 	}
 	free(zeroes);
@@ -111,7 +111,7 @@ static int write_zeroes(struct backend *be, uint64_t len, uint64_t off)
 
 static int zero_range(struct backend *be, uint64_t len, uint64_t off)
 {
-	int ret = sync_io(be, BIO_WRITE_ZEROES, true, NULL, len, off);
+	int ret = sync_io(be, IO_OP_WRITE_ZEROES, true, NULL, len, off);
 
 	/*
 	 * Not supported (NVMe: invalid opcode or field; a file system without
@@ -129,5 +129,5 @@ int backend_zero(struct backend *be, uint64_t len, uint64_t off)
 	int ret = zero_range(be, len, off);
 
 	/* Durable before the caller records anything that relies on it. */
-	return ret ? ret : backend_sync(be, BIO_FLUSH, NULL, 0, 0);
+	return ret ? ret : backend_sync(be, IO_OP_FLUSH, NULL, 0, 0);
 }

@@ -104,10 +104,10 @@ json_object *ctl_tenant_stats_to_json(const struct ctl_tenant_info *t,
 	put_str(obj, "backend", t->spec.backend);
 	put_str(obj, "class", conf_class_name(t->spec.cls));
 	put_str(obj, "state", t->state);
-	for (unsigned op = 0; op < STATS_NR_OPS; op++) {
+	for (unsigned op = 0; op < IO_NR_OPS; op++) {
 		snprintf(key, sizeof(key), "%s_ops", stats_op_name(op));
 		put_u64(obj, key, s->ops[op]);
-		if (op == STATS_OP_FLUSH)
+		if (op == IO_OP_FLUSH)
 			continue; /* a flush moves no bytes */
 		snprintf(key, sizeof(key), "%s_bytes", stats_op_name(op));
 		put_u64(obj, key, s->bytes[op]);

@@ -16,7 +16,7 @@
 struct sf_tenant {
 	char name[NAME_LEN], device[NAME_LEN], backend[NAME_LEN], cls[16], state[16];
 	char nqs[128]; /* "1,2" */
-	uint64_t ops[STATS_NR_OPS], bytes[STATS_NR_OPS], errors[STATS_NR_ERRS];
+	uint64_t ops[IO_NR_OPS], bytes[IO_NR_OPS], errors[STATS_NR_ERRS];
 	uint64_t arrived, completed, inflight, throttled, throttled_ns;
 	struct stats_hist_snap q, d; /* queue time, device time */
 };
@@ -87,7 +87,7 @@ static int parse_tenant(json_object *obj, struct sf_tenant *t)
 	copy_str(t->backend, sizeof(t->backend), obj, "backend");
 	copy_str(t->cls, sizeof(t->cls), obj, "class");
 	copy_str(t->state, sizeof(t->state), obj, "state");
-	for (unsigned op = 0; op < STATS_NR_OPS; op++) {
+	for (unsigned op = 0; op < IO_NR_OPS; op++) {
 		snprintf(key, sizeof(key), "%s_ops", stats_op_name(op));
 		t->ops[op] = ctl_json_u64(obj, key);
 		snprintf(key, sizeof(key), "%s_bytes", stats_op_name(op));
@@ -337,10 +337,10 @@ static void tenant_table(FILE *f, const struct sf_snap *s)
 
 		put_cell(&t, r, 0, "%s", x->name);
 		put_cell(&t, r, 1, "%s", x->cls);
-		put_cell(&t, r, 2, "%" PRIu64, x->ops[STATS_OP_READ]);
-		put_cell(&t, r, 3, "%" PRIu64, x->ops[STATS_OP_WRITE]);
-		put_cell(&t, r, 4, "%s", size(x->bytes[STATS_OP_READ], a, sizeof(a)));
-		put_cell(&t, r, 5, "%s", size(x->bytes[STATS_OP_WRITE], b, sizeof(b)));
+		put_cell(&t, r, 2, "%" PRIu64, x->ops[IO_OP_READ]);
+		put_cell(&t, r, 3, "%" PRIu64, x->ops[IO_OP_WRITE]);
+		put_cell(&t, r, 4, "%s", size(x->bytes[IO_OP_READ], a, sizeof(a)));
+		put_cell(&t, r, 5, "%s", size(x->bytes[IO_OP_WRITE], b, sizeof(b)));
 		put_cell(&t, r, 6, "%" PRIu64, x->inflight);
 		put_cell(&t, r, 7, "%" PRIu64, sum_errors(x));
 		put_cell(&t, r, 8, "%" PRIu64 " / %s", x->throttled,
@@ -516,15 +516,15 @@ static void prom_tenants(FILE *f, const struct sf_snap *s)
 	}
 	family(f, "tenant_requests_total", "counter", "Requests completed without error, by op.");
 	for (size_t i = 0; i < s->nt; i++)
-		for (unsigned op = 0; op < STATS_NR_OPS; op++) {
+		for (unsigned op = 0; op < IO_NR_OPS; op++) {
 			tenant_labels(&s->t[i], l, sizeof(l));
 			fprintf(f, "ddublk_tenant_requests_total{%s,op=\"%s\"} %" PRIu64 "\n", l,
 				stats_op_name(op), s->t[i].ops[op]);
 		}
 	family(f, "tenant_bytes_total", "counter", "Bytes read, written, discarded or zeroed.");
 	for (size_t i = 0; i < s->nt; i++)
-		for (unsigned op = 0; op < STATS_NR_OPS; op++) {
-			if (op == STATS_OP_FLUSH)
+		for (unsigned op = 0; op < IO_NR_OPS; op++) {
+			if (op == IO_OP_FLUSH)
 				continue;
 			tenant_labels(&s->t[i], l, sizeof(l));
 			fprintf(f, "ddublk_tenant_bytes_total{%s,op=\"%s\"} %" PRIu64 "\n", l,
@@ -697,11 +697,11 @@ static void tenant_rate(const struct sf_tenant *b, const struct sf_tenant *a, do
 	if (!a)
 		a = &zero; /* new since the last frame: everything is recent */
 	r->t = b;
-	r->v[SORT_RIOPS] = per_s(b->ops[STATS_OP_READ], a->ops[STATS_OP_READ], secs);
-	r->v[SORT_WIOPS] = per_s(b->ops[STATS_OP_WRITE], a->ops[STATS_OP_WRITE], secs);
+	r->v[SORT_RIOPS] = per_s(b->ops[IO_OP_READ], a->ops[IO_OP_READ], secs);
+	r->v[SORT_WIOPS] = per_s(b->ops[IO_OP_WRITE], a->ops[IO_OP_WRITE], secs);
 	r->v[SORT_IOPS] = per_s(b->completed, a->completed, secs);
-	r->v[SORT_RBW] = per_s(b->bytes[STATS_OP_READ], a->bytes[STATS_OP_READ], secs);
-	r->v[SORT_WBW] = per_s(b->bytes[STATS_OP_WRITE], a->bytes[STATS_OP_WRITE], secs);
+	r->v[SORT_RBW] = per_s(b->bytes[IO_OP_READ], a->bytes[IO_OP_READ], secs);
+	r->v[SORT_WBW] = per_s(b->bytes[IO_OP_WRITE], a->bytes[IO_OP_WRITE], secs);
 	r->v[SORT_BW] = r->v[SORT_RBW] + r->v[SORT_WBW];
 	r->v[SORT_INFLIGHT] = (double)b->inflight;
 	r->v[SORT_ERRORS] = per_s(sum_errors(b), sum_errors(a), secs);

@@ -53,7 +53,7 @@ struct pool {
  * unlimited tenant takes no lock.
  */
 struct tenant_gate {
-	struct ublk_gate gate;
+	struct admit_gate gate;
 	pthread_mutex_t lock;
 	struct qos_limiter lim;
 	atomic_bool limited;

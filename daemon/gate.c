@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A tenant's QoS gate (struct ublk_gate): IOPS and bandwidth token buckets
- * from sched/qos.h, shared by the workers serving the tenant's queues, plus
- * the class and weight the workers share the backend by.
+ * A tenant's QoS gate (struct admit_gate, sched/admit.h): IOPS and
+ * bandwidth token buckets from sched/qos.h, shared by the workers serving
+ * the tenant's queues, plus the class and weight the workers share the
+ * backend by.
  * Limits change live (reload) under the same lock the workers take; a
  * tenant without limits never takes it. Every request is charged, whatever
  * its op (the workers pass qos_charged_bytes()).
@@ -12,7 +13,7 @@
 #include "common/clock.h"
 #include "daemon/daemon.h"
 
-static uint64_t gate_admit(struct ublk_gate *ug, uint64_t bytes, uint64_t now_ns)
+static uint64_t gate_admit(struct admit_gate *ug, uint64_t bytes, uint64_t now_ns)
 {
 	struct tenant_gate *g = (struct tenant_gate *)ug;
 	uint64_t wait;
@@ -53,7 +54,7 @@ void gate_set(struct tenant_gate *g, enum conf_class cls, const struct conf_qos 
 
 /*
  * Let every request through from now on, held ones at their next look
- * (within the worker's HELD_RECHECK_NS). For a device about to be stopped:
+ * (within the workers' ADMIT_RECHECK_NS). For a device about to be stopped:
  * STOP_DEV waits for every request the kernel has handed us, and drained
  * at the limit a backlog (the dirty pages a stop writes back first) would
  * outlast the stop's timeout. gate_set() puts limits back.

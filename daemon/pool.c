@@ -34,17 +34,17 @@ static void log_backend(const struct backend *be)
 /* struct table_io over the backend's own I/O path. */
 static int meta_read(void *ctx, void *buf, size_t len, uint64_t off)
 {
-	return backend_sync(ctx, BIO_READ, buf, len, off);
+	return backend_sync(ctx, IO_OP_READ, buf, len, off);
 }
 
 static int meta_write(void *ctx, const void *buf, size_t len, uint64_t off)
 {
-	return backend_sync(ctx, BIO_WRITE, (void *)buf, len, off);
+	return backend_sync(ctx, IO_OP_WRITE, (void *)buf, len, off);
 }
 
 static int meta_flush(void *ctx)
 {
-	return backend_sync(ctx, BIO_FLUSH, NULL, 0, 0);
+	return backend_sync(ctx, IO_OP_FLUSH, NULL, 0, 0);
 }
 
 static struct table_io pool_io(struct pool *p)

@@ -50,7 +50,7 @@ static void send_steered(struct nq_handle *h, struct router_req *rq, struct rout
 {
 	struct backend_io *bio = rq->bio;
 	bool poll = h->kind == NQ_POLL;
-	bool polled = poll && backend_op_moves_data(bio->op) && owner->poll_ring;
+	bool polled = poll && io_op_moves_data(bio->op) && owner->poll_ring;
 
 	bio->steer = !poll || polled;
 	bio->hw_queue = h->hctx;

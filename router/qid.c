@@ -11,7 +11,7 @@ bool qid_supported(struct backend *be, unsigned hctx)
 {
 	struct io_uring ring;
 	struct io_uring_cqe *cqe;
-	struct backend_io io = { .op = BIO_READ, .len = be->block_size, .buf_index = -1,
+	struct backend_io io = { .op = IO_OP_READ, .len = be->block_size, .buf_index = -1,
 				 .steer = true, .hw_queue = hctx };
 	int res = -1;
 

@@ -52,7 +52,13 @@ struct router_port {
 	 */
 	struct io_uring *poll_ring;
 	unsigned polled;
+	/* Steering: requests whose queue had no free tag, to send again. Owner only. */
+	struct router_req *again;
+	uint64_t again_count; /* how often that happened */
 };
+
+/* A request parked for want of a tag goes again after this at the latest. */
+#define ROUTER_PORT_RESEND_NS 100000ULL
 
 static inline void router_port_init(struct router_port *p, int wake_fd, unsigned cpu,
 				    struct io_uring *ring)
@@ -64,6 +70,8 @@ static inline void router_port_init(struct router_port *p, int wake_fd, unsigned
 	p->ring = ring;
 	p->poll_ring = NULL;
 	p->polled = 0;
+	p->again = NULL;
+	p->again_count = 0;
 }
 
 /* The owner's side: the finished requests handed back, oldest first (NULL: none). */
@@ -86,5 +94,29 @@ void router_port_return(struct router_req *rq);
 void router_port_send(struct router_req *rq);
 /* The owner's side: the requests to send, oldest first (NULL: none). */
 struct router_req *router_port_take_send(struct router_port *p);
+/* The owner's side: send the requests others let go for it (router_port_send). */
+void router_port_send_taken(struct router_port *p);
+
+/*
+ * The owner's side: the backend's complete() said ret (not 0) for rq.
+ * Accounts the IOPOLL ring; true when rq was steered to a queue out of
+ * tags (BACKEND_AGAIN) and is parked, to go again to the same queue with
+ * router_port_resend(); false when its backend work is over.
+ */
+bool router_port_completed(struct router_port *p, struct router_req *rq, int ret);
+/* The owner's side: send every parked request again. */
+void router_port_resend(struct router_port *p);
+
+/* Requests parked for want of a tag: call router_port_resend() within ROUTER_PORT_RESEND_NS. */
+static inline bool router_port_parked(const struct router_port *p)
+{
+	return p->again != NULL;
+}
+
+/* Commands on the IOPOLL ring: the owner must poll it, not sleep. */
+static inline bool router_port_polling(const struct router_port *p)
+{
+	return p->polled != 0;
+}
 
 #endif

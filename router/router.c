@@ -58,7 +58,7 @@ static struct inbox_link *release(struct router *r, uint64_t now)
 		struct router_req *rq = req_of_sched(sr);
 
 		r->count[sr->nq][sr->lane]++;
-		if (backend_op_moves_data(rq->bio->op))
+		if (io_op_moves_data(rq->bio->op))
 			r->st[sr->nq].bytes += sr->bytes; /* data sent, not a discard's range */
 		rq->link.next = NULL;
 		*tail = &rq->link;
@@ -77,18 +77,6 @@ static void send_all(struct router *r, struct inbox_link *l, struct router_port 
 	}
 }
 
-static enum sched_op sched_op_of(enum backend_op op)
-{
-	switch (op) {
-	case BIO_READ: return SCHED_OP_READ;
-	case BIO_WRITE: return SCHED_OP_WRITE;
-	case BIO_FLUSH: return SCHED_OP_FLUSH;
-	case BIO_DISCARD: return SCHED_OP_DISCARD;
-	case BIO_WRITE_ZEROES: return SCHED_OP_WRITE_ZEROES;
-	}
-	return SCHED_OP_READ;
-}
-
 void router_req_init(struct router_req *rq, unsigned tenant, struct backend_io *bio,
 		     uint64_t user_data, struct router_port *owner)
 {
@@ -97,13 +85,13 @@ void router_req_init(struct router_req *rq, unsigned tenant, struct backend_io *
 	 * the range a DISCARD / WRITE ZEROES covers (the device unmaps or
 	 * writes that much; ublk sends at most 1 GiB). A FLUSH: nothing.
 	 */
-	uint64_t bytes = bio->op == BIO_FLUSH ? 0 : bio->len;
+	uint64_t bytes = bio->op == IO_OP_FLUSH ? 0 : bio->len;
 
 	*rq = (struct router_req){
 		.sr = {
 			.tenant = tenant,
 			.cpu = owner->cpu,
-			.op = sched_op_of(bio->op),
+			.op = bio->op,
 			.flags = bio->fua ? SCHED_REQ_FUA : 0,
 			.bytes = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes,
 		},

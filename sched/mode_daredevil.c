@@ -33,7 +33,7 @@ static unsigned daredevil_nr_fifos(const struct sched *s)
  */
 static enum nq_lane daredevil_lane_of(const struct sched *s, const struct sched_req *r)
 {
-	if (s->p.promote_flush && r->op == SCHED_OP_FLUSH)
+	if (s->p.promote_flush && r->op == IO_OP_FLUSH)
 		return NQ_LANE_LATENCY;
 	return sched_class_lane(s, r);
 }

@@ -47,6 +47,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/op.h"
 #include "conf/config.h"
 #include "sched/nq.h"
 
@@ -84,14 +85,6 @@ void sched_params_init(struct sched_params *p);
 /* The policy's scheduler section over the defaults (zero fields keep them). */
 void sched_params_from_conf(struct sched_params *p, const struct conf_sched *c);
 
-enum sched_op {
-	SCHED_OP_READ = 0,
-	SCHED_OP_WRITE,
-	SCHED_OP_FLUSH,
-	SCHED_OP_DISCARD,
-	SCHED_OP_WRITE_ZEROES,
-};
-
 #define SCHED_REQ_FUA (1u << 0)
 
 /*
@@ -102,7 +95,7 @@ enum sched_op {
 struct sched_req {
 	unsigned tenant; /* sched_tenant_set()'s id; unknown ids count as besteffort */
 	unsigned cpu; /* the submitting CPU: static mode's queue */
-	enum sched_op op;
+	enum io_op op;
 	unsigned flags; /* SCHED_REQ_* */
 	/*
 	 * What it keeps the device busy with, counted against the T cap:

@@ -67,7 +67,7 @@ static inline enum nq_lane sched_lane_of(const struct sched *s, const struct sch
 /* READ and WRITE carry data; FLUSH, DISCARD, WRITE ZEROES do not (and cannot be polled). */
 static inline bool sched_req_has_data(const struct sched_req *r)
 {
-	return r->op == SCHED_OP_READ || r->op == SCHED_OP_WRITE;
+	return io_op_moves_data(r->op);
 }
 bool sched_latency_active(const struct sched *s, uint64_t now_ns);
 /* An L tenant did I/O now: L counts as active for an interval. */

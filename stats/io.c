@@ -5,7 +5,7 @@
 #include <errno.h>
 
 /* Wire names: stable, documented in the README. */
-static const char *const op_names[STATS_NR_OPS] = {
+static const char *const op_names[IO_NR_OPS] = {
 	"read", "write", "flush", "discard", "write_zeroes",
 };
 
@@ -13,9 +13,9 @@ static const char *const err_names[STATS_NR_ERRS] = {
 	"out_of_range", "unsupported", "io", "timeout", "other",
 };
 
-const char *stats_op_name(enum stats_op op)
+const char *stats_op_name(enum io_op op)
 {
-	return (unsigned)op < STATS_NR_OPS ? op_names[op] : "unknown";
+	return (unsigned)op < IO_NR_OPS ? op_names[op] : "unknown";
 }
 
 const char *stats_err_name(enum stats_err e)
@@ -49,7 +49,7 @@ void stats_io_snap_add(struct stats_io_snap *out, const struct stats_io *s)
 
 	out->completed += completed;
 	out->arrived += stats_read(&s->arrived);
-	for (unsigned i = 0; i < STATS_NR_OPS; i++) {
+	for (unsigned i = 0; i < IO_NR_OPS; i++) {
 		out->ops[i] += stats_read(&s->ops[i]);
 		out->bytes[i] += stats_read(&s->bytes[i]);
 	}

@@ -13,17 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/op.h" /* counted per enum io_op */
 #include "stats/hist.h"
-
-/* Request kinds, in backend/backend.h's enum backend_op order. */
-enum stats_op {
-	STATS_OP_READ = 0,
-	STATS_OP_WRITE,
-	STATS_OP_FLUSH,
-	STATS_OP_DISCARD,
-	STATS_OP_WRITE_ZEROES,
-	STATS_NR_OPS,
-};
 
 /* Why a request failed. */
 enum stats_err {
@@ -40,8 +31,8 @@ enum stats_err {
 struct stats_io {
 	_Atomic uint64_t arrived; /* requests received from ublk */
 	_Atomic uint64_t completed; /* answered to ublk, ok or not */
-	_Atomic uint64_t ops[STATS_NR_OPS]; /* completed without error */
-	_Atomic uint64_t bytes[STATS_NR_OPS]; /* of them: bytes moved or covered */
+	_Atomic uint64_t ops[IO_NR_OPS]; /* completed without error */
+	_Atomic uint64_t bytes[IO_NR_OPS]; /* of them: bytes moved or covered */
 	_Atomic uint64_t errors[STATS_NR_ERRS];
 	_Atomic uint64_t throttled; /* requests QoS held back */
 	_Atomic uint64_t throttled_ns; /* how long, summed */
@@ -52,8 +43,8 @@ struct stats_io {
 
 struct stats_io_snap {
 	uint64_t arrived, completed;
-	uint64_t ops[STATS_NR_OPS];
-	uint64_t bytes[STATS_NR_OPS];
+	uint64_t ops[IO_NR_OPS];
+	uint64_t bytes[IO_NR_OPS];
 	uint64_t errors[STATS_NR_ERRS];
 	uint64_t throttled, throttled_ns;
 	uint64_t nqs[STATS_MAX_NQS / 64];
@@ -91,7 +82,7 @@ static inline bool stats_io_nq_test(const struct stats_io_snap *s, unsigned nq)
 	return nq < STATS_MAX_NQS && (s->nqs[nq / 64] >> (nq % 64)) & 1;
 }
 
-const char *stats_op_name(enum stats_op op);
+const char *stats_op_name(enum io_op op);
 const char *stats_err_name(enum stats_err e);
 
 #endif

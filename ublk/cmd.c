@@ -180,11 +180,11 @@ char *ublk_flags_describe(uint64_t flags, char *buf, size_t len)
 int ublk_backend_op(unsigned ublk_op)
 {
 	switch (ublk_op) {
-	case UBLK_IO_OP_READ: return BIO_READ;
-	case UBLK_IO_OP_WRITE: return BIO_WRITE;
-	case UBLK_IO_OP_FLUSH: return BIO_FLUSH;
-	case UBLK_IO_OP_DISCARD: return BIO_DISCARD;
-	case UBLK_IO_OP_WRITE_ZEROES: return BIO_WRITE_ZEROES;
+	case UBLK_IO_OP_READ: return IO_OP_READ;
+	case UBLK_IO_OP_WRITE: return IO_OP_WRITE;
+	case UBLK_IO_OP_FLUSH: return IO_OP_FLUSH;
+	case UBLK_IO_OP_DISCARD: return IO_OP_DISCARD;
+	case UBLK_IO_OP_WRITE_ZEROES: return IO_OP_WRITE_ZEROES;
 	default: return -EOPNOTSUPP;
 	}
 }

@@ -30,7 +30,7 @@ uint32_t ublk_ctrl_opcode(uint32_t legacy_op, enum ublk_opcode_form form);
 /* Legacy io opcode (UBLK_IO_*) -> the opcode to send in `form`. */
 uint32_t ublk_io_opcode(uint32_t legacy_op, enum ublk_opcode_form form);
 
-/* Map a UBLK_IO_OP_* to a backend op; -EOPNOTSUPP for anything else. */
+/* Map a UBLK_IO_OP_* to an enum io_op; -EOPNOTSUPP for anything else. */
 int ublk_backend_op(unsigned ublk_op);
 
 /* Short name of a control opcode for messages ("ADD_DEV"). */

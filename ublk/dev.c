@@ -154,9 +154,8 @@ static struct ublk_queue *alloc_queue(const struct ublk_dev *d, const struct ubl
 	q->dev_bytes = cfg->size;
 	q->be = cfg->be;
 	q->be_offset = cfg->be_offset;
-	q->gate = cfg->gate;
-	q->router = cfg->router;
-	q->route_tenant = cfg->route_tenant;
+	admit_flow_init(&q->flow, cfg->gate);
+	route_init(&q->route, cfg->be, cfg->router, cfg->route_tenant);
 	q->buf_slot = -1;
 	q->descs_len = ublk_desc_mmap_len(d->depth, page);
 	descs = mmap(NULL, q->descs_len, PROT_READ, MAP_SHARED | MAP_POPULATE, d->char_fd,

@@ -21,35 +21,12 @@
 
 #include "backend/backend.h"
 #include "router/router.h"
+#include "sched/admit.h" /* struct admit_gate */
 #include "stats/io.h"
 #include "ublk/ctrl.h"
 
 struct ublk_workers;
 struct ublk_dev;
-
-/*
- * Admission control for a device's requests (QoS). The workers ask it
- * before every request goes to the backend, whatever its op, with the
- * bytes it moves (qos_charged_bytes(): 0 for FLUSH, DISCARD, WRITE ZEROES):
- * 0 = go now, else the ns to wait before asking again (the request waits
- * in the worker, in order; it asks again within HELD_RECHECK_NS anyway).
- * Called by every worker serving one of the device's queues: thread-safe.
- */
-struct ublk_gate {
-	uint64_t (*admit)(struct ublk_gate *g, uint64_t bytes, uint64_t now_ns);
-	/*
-	 * Sharing among tenants of one class (enum conf_class) when they
-	 * compete: a worker with UBLK_SHARE_INFLIGHT requests of a class at
-	 * the backend holds further ones and lets them go in weighted fair
-	 * order. Read by the workers, changed live by the control thread.
-	 */
-	atomic_uint cls;
-	atomic_uint weight;
-};
-
-/* Requests of one class a worker keeps at the backend before weights decide. */
-#define UBLK_SHARE_INFLIGHT 64
-#define UBLK_NR_CLASSES 3
 
 struct ublk_dev_config {
 	const char *name; /* tenant name, for logs */
@@ -59,7 +36,7 @@ struct ublk_dev_config {
 	uint64_t size; /* bytes the device exposes */
 	struct backend *be;
 	uint64_t be_offset; /* where the device's extent starts on be */
-	struct ublk_gate *gate; /* NULL: no admission control; must outlive the device */
+	struct admit_gate *gate; /* NULL: no admission control; must outlive the device */
 	/* NULL: the workers submit to be on their own rings; else through it (router/). */
 	struct router *router;
 	unsigned route_tenant; /* router_tenant_add()'s id */

@@ -7,8 +7,8 @@
 #include <stdbool.h>
 
 #include "router/req.h"
-#include "router/router.h"
-#include "sched/qos.h"
+#include "router/route.h"
+#include "sched/admit.h"
 #include "stats/io.h"
 #include "ublk/dev.h"
 
@@ -16,8 +16,7 @@ enum ublk_io_state {
 	IO_FREE = 0, /* no command in the kernel (before FETCH, after ABORT) */
 	IO_IN_KERNEL, /* FETCH or COMMIT_AND_FETCH posted: waiting for a request */
 	IO_IN_BACKEND, /* a request is ours: backend I/O in flight */
-	IO_THROTTLED, /* a request is ours, held back by the gate (QoS) */
-	IO_SHARED_WAIT, /* a request is ours, waiting for its weighted turn */
+	IO_ADMITTING, /* a request is ours, held by admission (QoS gate, weighted turn) */
 };
 
 struct ublk_queue;
@@ -27,13 +26,9 @@ struct ublk_io {
 	uint16_t tag;
 	uint8_t state;
 	void *buf;
-	struct ublk_io *next_held; /* the worker's list of throttled requests */
-	uint8_t cls; /* class it was dispatched in (gate's cls at the time) */
-	struct wfq_item turn; /* place in the worker's weighted queue */
+	struct admit_item adm; /* its admission (arrive_ns: the request came from ublk) */
 	struct backend_io bio;
-	uint64_t arrive_ns; /* the request came from ublk */
-	uint64_t submit_ns; /* it went to the backend (unrouted; routed: rr.sr.submit_ns) */
-	struct router_req rr; /* with a router: its trip through the scheduler */
+	struct router_req rr; /* its trip along its queue's route (rr.sr: submit_ns, nq) */
 };
 
 struct ublk_queue {
@@ -50,15 +45,11 @@ struct ublk_queue {
 	uint64_t dev_bytes;
 	struct backend *be;
 	uint64_t be_offset;
-	struct ublk_gate *gate;
-	struct router *router; /* NULL: straight to the backend on the worker's ring */
-	unsigned route_tenant; /* the tenant's id in the router */
+	struct route route; /* how its requests reach be: direct, or through a router */
 	/* Worker-owned counters: tags by state (in_backend includes held ones). */
 	unsigned in_kernel;
 	unsigned in_backend;
-	unsigned held; /* throttled by the gate, waiting in the worker */
-	uint64_t refused_pass; /* worker pass in which the gate last said "wait" */
-	struct wfq_flow flow; /* this queue's share among its class (worker-owned) */
+	struct admit_flow flow; /* its gate, held requests, share of its class (worker-owned) */
 	struct stats_io st; /* the tenant's statistics for this queue; written by the worker only */
 	int buf_slot; /* first registered-buffer slot of tag 0, -1: not registered */
 	/* Set by the worker under the pool lock; the control thread waits on them. */

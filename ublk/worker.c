@@ -8,18 +8,19 @@
  * with UBLK_IO_RES_ABORT; once no tag of a queue is in the kernel or in the
  * backend, the worker drops the queue and tells the control thread.
  *
- * A queue whose backend has a router (router/) sends its requests through
- * it: the scheduler picks the NVMe queue. With pinned submitters (stock
- * kernel) the request goes out on this worker's ring when that queue is
- * this CPU's, else through the queue's submitter, which hands it back
- * through the worker's port (an inbox plus the same eventfd the mailbox
- * uses). With queue steering (the kernel series) this worker sends every
- * request of its own, naming the queue: on its ring, or on its IOPOLL ring
- * for polled queues, which it polls while commands are there. A steered
- * command whose queue is out of tags comes back -EAGAIN and is sent again,
- * to the same queue, on a later pass of the loop (after the next
- * completion, or AGAIN_RETRY_NS): never sleeping in the kernel, never on
- * another queue.
+ * The loop only moves requests between the other layers. Each pass waits,
+ * reads the clock once, and handles every CQE by its kind:
+ *   ublk command:    on_ublk_cqe() -> start_request(): decode the descriptor,
+ *                    admission (sched/admit.h: QoS gate, weighted sharing),
+ *                    then the queue's route (router/route.h) submits it;
+ *   backend command: on_backend_cqe() -> the backend's complete(), the port
+ *                    accounts polling and steering retries (router/req.h),
+ *                    backend_done() -> the route's done(), commit to ublk,
+ *                    admission frees the request's slot.
+ * Requests a submitter finished, or another thread let go for this worker
+ * to send, come through the worker's port (an inbox plus the same eventfd
+ * the mailbox uses): drain_port(). Which NVMe queue a request goes to, and
+ * how it gets there, is the route's business (router/README.md).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,17 +35,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "router/handle.h"
 #include "ublk/worker_priv.h"
-
-/* A request whose queue was out of tags goes again after this at the latest. */
-#define AGAIN_RETRY_NS 100000ULL
-/*
- * A held request asks its gate again after this at the latest: a limit
- * lifted or raised (reload, del) lets it go now, not when the wait it was
- * given under the old limit is over (a large request's debt can be long).
- */
-#define HELD_RECHECK_NS 50000000ULL
 
 /* user_data: a pointer with its kind in the low two bits (pointers are 8-aligned). */
 enum ud_kind { UD_UBLK = 0, UD_BACKEND = 1, UD_WAKEUP = 2 };
@@ -136,11 +127,7 @@ static void commit(struct ublk_worker *w, struct ublk_io *io, int result)
 	post_ublk_cmd(w, io, UBLK_IO_COMMIT_AND_FETCH_REQ, result);
 }
 
-static void backend_done(struct ublk_worker *w, struct ublk_io *io);
-
-_Static_assert(BIO_READ == (int)STATS_OP_READ && BIO_WRITE == (int)STATS_OP_WRITE &&
-	       BIO_FLUSH == (int)STATS_OP_FLUSH && BIO_DISCARD == (int)STATS_OP_DISCARD &&
-	       BIO_WRITE_ZEROES == (int)STATS_OP_WRITE_ZEROES, "stats ops follow backend ops");
+static void backend_done(struct ublk_worker *w, struct ublk_io *io, uint64_t now);
 
 /* A request answered to ublk without reaching the backend. */
 static void count_refused(struct ublk_queue *q, enum stats_err why)
@@ -153,172 +140,76 @@ static void count_refused(struct ublk_queue *q, enum stats_err why)
 static void count_done(struct ublk_queue *q, struct ublk_io *io, uint64_t now)
 {
 	struct backend_io *bio = &io->bio;
-	uint64_t submit = q->router ? io->rr.sr.submit_ns : io->submit_ns;
+	uint64_t submit = io->rr.sr.submit_ns;
 
-	if (submit < io->arrive_ns || submit > now) /* never sent (failed at once) */
+	if (submit < io->adm.arrive_ns || submit > now) /* never sent (failed at once) */
 		submit = now;
-	stats_hist_record(&q->st.queue_lat, submit - io->arrive_ns);
+	stats_hist_record(&q->st.queue_lat, submit - io->adm.arrive_ns);
 	stats_hist_record(&q->st.dev_lat, now - submit);
 	if (bio->result < 0) {
 		stats_add(&q->st.errors[stats_err_of_errno(bio->result)], 1);
 	} else {
 		stats_add(&q->st.ops[bio->op], 1);
-		stats_add(&q->st.bytes[bio->op], backend_op_moves_data(bio->op) ? bio->done : bio->len);
+		stats_add(&q->st.bytes[bio->op], io_op_moves_data(bio->op) ? bio->done : bio->len);
 	}
-	if (q->router && io->rr.sr.nq >= 0)
+	if (io->rr.sr.nq >= 0)
 		stats_io_nq_used(&q->st, (unsigned)io->rr.sr.nq);
 	stats_add_release(&q->st.completed, 1);
 }
 
-/* now_ns: the time if the caller has it, else 0. */
-static void submit_to_backend(struct ublk_worker *w, struct ublk_io *io, uint64_t now_ns)
+/* Admission let io go at now: along its queue's route. */
+static void submit_to_backend(struct ublk_worker *w, struct ublk_io *io, uint64_t now)
 {
 	struct ublk_queue *q = io->q;
-	uint64_t now = now_ns ? now_ns : monotonic_ns();
-	int ret;
 
-	w->share_inflight[io->cls]++;
-	if (q->router) { /* the scheduler stamps rr.sr.submit_ns when it lets it go */
-		io->state = IO_IN_BACKEND;
-		router_req_init(&io->rr, q->route_tenant, &io->bio, ud_make(io, UD_BACKEND),
-				&w->port);
-		router_submit_at(q->router, &io->rr, &w->port, now);
-		return;
-	}
-	io->submit_ns = now;
-	ret = q->be->ops->queue(q->be, &w->ring, &io->bio, ud_make(io, UD_BACKEND));
 	io->state = IO_IN_BACKEND;
-	if (ret < 0 || ret == BACKEND_DONE) { /* failed, or done already (null) */
-		if (ret < 0)
-			io->bio.result = ret;
-		backend_done(w, io);
-	}
+	route_req_init(&io->rr, &io->bio, ud_make(io, UD_BACKEND), &w->port);
+	if (q->route.ops->submit(&q->route, &io->rr, &w->port, now) == ROUTE_DONE)
+		backend_done(w, io, now); /* failed, or done already (null) */
 }
 
-static unsigned class_of(const struct ublk_queue *q)
+static struct ublk_io *io_of_admit(struct admit_item *it)
 {
-	unsigned cls = q->gate ? atomic_load_explicit(&q->gate->cls, memory_order_relaxed) : 0;
+	return (struct ublk_io *)((char *)it - offsetof(struct ublk_io, adm));
+}
 
-	return cls < UBLK_NR_CLASSES ? cls : 0;
+static struct ublk_io *io_of_rr(struct router_req *rq)
+{
+	return (struct ublk_io *)((char *)rq - offsetof(struct ublk_io, rr));
+}
+
+/* Admission let a request go at now: to the backend. */
+static void admit_go(struct admit *a, struct admit_item *it, uint64_t now)
+{
+	submit_to_backend(a->ctx, io_of_admit(it), now);
+}
+
+/* Its gate let a held request go at now: it was held since it arrived. */
+static void admit_released(struct admit *a, struct admit_item *it, uint64_t now)
+{
+	stats_add(&io_of_admit(it)->q->st.throttled_ns, now - it->arrive_ns);
+}
+
+static const struct admit_ops worker_admit_ops = {
+	.go = admit_go,
+	.released = admit_released,
+};
+
+void worker_admit_init(struct ublk_worker *w)
+{
+	admit_init(&w->adm, &worker_admit_ops, w);
 }
 
 /*
- * To the backend now, or -- when this worker already keeps enough of the
- * class there -- into the class's weighted queue, so that tenants that
- * compete share the backend by weight, not by how many requests they send.
+ * Decode io's descriptor into io->bio, in backend offsets. <0: the
+ * request is refused (counted), with the -errno to answer ublk.
  */
-static void dispatch(struct ublk_worker *w, struct ublk_io *io, uint64_t now_ns)
-{
-	struct ublk_queue *q = io->q;
-	uint64_t cost = backend_op_moves_data(io->bio.op) ? io->bio.len : 4096;
-
-	io->cls = (uint8_t)class_of(q);
-	if (w->share_inflight[io->cls] < UBLK_SHARE_INFLIGHT) {
-		submit_to_backend(w, io, now_ns);
-		return;
-	}
-	q->flow.weight = q->gate ? atomic_load_explicit(&q->gate->weight, memory_order_relaxed) : 1;
-	if (!q->flow.weight)
-		q->flow.weight = 1;
-	io->turn.data = io;
-	if (wfq_push(&w->share[io->cls], &q->flow, cost, &io->turn) < 0) {
-		submit_to_backend(w, io, now_ns); /* out of memory: no fairness, but no stall */
-		return;
-	}
-	io->state = IO_SHARED_WAIT;
-}
-
-/* A backend slot of class cls came free: the next in weighted order goes. */
-static void next_turn(struct ublk_worker *w, unsigned cls)
-{
-	while (w->share_inflight[cls] < UBLK_SHARE_INFLIGHT) {
-		struct wfq_item *it = wfq_pop(&w->share[cls]);
-
-		if (!it)
-			return;
-		submit_to_backend(w, it->data, 0);
-	}
-}
-
-/* What io costs its gate: one I/O always, its bytes only if it moves data. */
-static uint64_t gate_bytes(const struct ublk_io *io)
-{
-	return qos_charged_bytes(backend_op_moves_data(io->bio.op), io->bio.len);
-}
-
-/* When a request the gate told to wait `wait` ns at now asks again. */
-static uint64_t recheck_at(uint64_t now, uint64_t wait)
-{
-	return now + (wait < HELD_RECHECK_NS ? wait : HELD_RECHECK_NS);
-}
-
-/* Park io until its gate lets it go; the main loop wakes up for it. */
-static void hold(struct ublk_worker *w, struct ublk_io *io, uint64_t at_ns)
-{
-	io->state = IO_THROTTLED;
-	io->next_held = NULL;
-	if (w->held_tail)
-		w->held_tail->next_held = io;
-	else
-		w->held_head = io;
-	w->held_tail = io;
-	io->q->held++;
-	stats_add(&io->q->st.throttled, 1);
-	if (!w->next_retry_ns || at_ns < w->next_retry_ns)
-		w->next_retry_ns = at_ns;
-}
-
-/*
- * Give every held request whose gate now says yes to the backend, in
- * order; once a queue's gate says "wait", its later requests wait too.
- */
-static void retry_held(struct ublk_worker *w)
-{
-	struct ublk_io *io = w->held_head, *prev = NULL;
-	uint64_t now = monotonic_ns(), next = 0;
-
-	w->pass++;
-	w->next_retry_ns = 0;
-	while (io) {
-		struct ublk_io *following = io->next_held;
-		struct ublk_queue *q = io->q;
-		/* Once refused in this pass, the queue's later requests wait too. */
-		uint64_t wait = q->refused_pass == w->pass ? 0 :
-				q->gate->admit(q->gate, gate_bytes(io), now);
-
-		if (wait || q->refused_pass == w->pass) {
-			if (wait && (!next || recheck_at(now, wait) < next))
-				next = recheck_at(now, wait);
-			q->refused_pass = w->pass;
-			prev = io;
-			io = following;
-			continue;
-		}
-		if (prev)
-			prev->next_held = following;
-		else
-			w->held_head = following;
-		if (w->held_tail == io)
-			w->held_tail = prev;
-		q->held--;
-		stats_add(&q->st.throttled_ns, now - io->arrive_ns); /* held since it arrived */
-		dispatch(w, io, now);
-		io = following;
-	}
-	w->next_retry_ns = w->held_head ? next : 0;
-}
-
-/* A request arrived on io's tag: check it and hand it to the backend. */
-static void start_request(struct ublk_worker *w, struct ublk_io *io)
+static int decode(struct ublk_worker *w, struct ublk_io *io)
 {
 	struct ublk_queue *q = io->q;
 	struct ublk_req req;
-	uint64_t now = monotonic_ns();
 	int op, ret;
 
-	io->arrive_ns = now;
-	stats_add(&w->st_ublk, 1);
-	stats_add(&q->st.arrived, 1);
 	ret = ublk_req_decode(&q->descs[io->tag], q->dev_bytes, q->buf_bytes, &req);
 	if (ret == -EIO)
 		log_warn("tenant \"%s\": request op %u at %llu+%llu lies outside the device "
@@ -333,37 +224,55 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io)
 	op = ret ? ret : ublk_backend_op(req.op);
 	if (op < 0) {
 		count_refused(q, ret == -EIO ? STATS_ERR_RANGE : STATS_ERR_UNSUPPORTED);
-		commit(w, io, op);
-		return;
+		return op;
 	}
 	io->bio = (struct backend_io){
-		.op = (enum backend_op)op,
+		.op = (enum io_op)op,
 		.fua = (req.flags & UBLK_IO_F_FUA) != 0,
 		.off = q->be_offset + req.offset,
 		.len = req.len,
 		.buf = io->buf,
 		.buf_index = q->buf_slot < 0 ? -1 : q->buf_slot + io->tag,
 	};
-	q->in_backend++;
-	if (q->gate) { /* every op: a FLUSH or DISCARD is no free pass */
-		/* Behind earlier held requests of this queue: keep the order. */
-		uint64_t wait = q->held ? 1 : q->gate->admit(q->gate, gate_bytes(io), now);
-
-		if (wait) {
-			hold(w, io, recheck_at(now, wait));
-			return;
-		}
-	}
-	dispatch(w, io, now);
+	return 0;
 }
 
-static void on_ublk_cqe(struct ublk_worker *w, struct ublk_io *io, int res)
+/* A request arrived on io's tag (seen at now): decode it, admit it, send it. */
+static void start_request(struct ublk_worker *w, struct ublk_io *io, uint64_t now)
+{
+	struct ublk_queue *q = io->q;
+	int ret;
+
+	stats_add(&w->st_ublk, 1);
+	stats_add(&q->st.arrived, 1);
+	ret = decode(w, io);
+	if (ret < 0) {
+		commit(w, io, ret);
+		return;
+	}
+	q->in_backend++;
+	admit_item_init(&io->adm, &q->flow, io->bio.op, io->bio.len, now);
+	switch (admit_request(&w->adm, &io->adm, now)) {
+	case ADMIT_GO:
+		submit_to_backend(w, io, now);
+		break;
+	case ADMIT_HELD:
+		stats_add(&q->st.throttled, 1);
+		io->state = IO_ADMITTING;
+		break;
+	case ADMIT_WAITING:
+		io->state = IO_ADMITTING;
+		break;
+	}
+}
+
+static void on_ublk_cqe(struct ublk_worker *w, struct ublk_io *io, int res, uint64_t now)
 {
 	struct ublk_queue *q = io->q;
 
 	q->in_kernel--;
 	if (res == UBLK_IO_RES_OK) {
-		start_request(w, io);
+		start_request(w, io, now);
 		return;
 	}
 	io->state = IO_FREE;
@@ -373,19 +282,16 @@ static void on_ublk_cqe(struct ublk_worker *w, struct ublk_io *io, int res)
 	maybe_detach(w, q);
 }
 
-/* io's backend work is over (io->bio.result says how): commit it, free its slot. */
-static void backend_done(struct ublk_worker *w, struct ublk_io *io)
+/* io's backend work is over at now (io->bio.result says how): commit it, free its slot. */
+static void backend_done(struct ublk_worker *w, struct ublk_io *io, uint64_t now)
 {
 	struct ublk_queue *q = io->q;
 	struct backend_io *bio = &io->bio;
-	uint64_t now = monotonic_ns(); /* shared by the statistics and the router */
 	int result;
 
 	q->in_backend--;
-	w->share_inflight[io->cls]--;
 	count_done(q, io, now);
-	if (q->router) /* may send held requests */
-		router_done_at(q->router, &io->rr, &w->port, now);
+	q->route.ops->done(&q->route, &io->rr, &w->port, now); /* may send held requests */
 	if (bio->result < 0) {
 		result = bio->result;
 		log_warn("tenant \"%s\": backend \"%s\" op %d at tenant offset %llu+%llu "
@@ -395,56 +301,22 @@ static void backend_done(struct ublk_worker *w, struct ublk_io *io)
 			 strerror(-result));
 	} else {
 		/* ublk wants the bytes moved for data ops, 0 for the others. */
-		result = backend_op_moves_data(bio->op) ? (int)bio->done : 0;
+		result = io_op_moves_data(bio->op) ? (int)bio->done : 0;
 	}
 	commit(w, io, result);
-	next_turn(w, io->cls);
-}
-
-/* Park a steered request whose queue had no free tag; the loop sends it again. */
-static void park_again(struct ublk_worker *w, struct ublk_io *io)
-{
-	io->rr.link.next = w->again ? &w->again->link : NULL;
-	w->again = &io->rr;
-	w->again_count++;
-}
-
-/* Send each request of the list rq to the queue it was steered to. */
-static void send_list(struct ublk_worker *w, struct router_req *rq)
-{
-	while (rq) {
-		struct router_req *next = router_req_next(rq);
-
-		nq_handle_send(rq->via, rq, &w->port);
-		rq = next;
-	}
-}
-
-/* Send every parked request again. */
-static void resend_again(struct ublk_worker *w)
-{
-	struct router_req *rq = w->again;
-
-	w->again = NULL;
-	send_list(w, rq);
+	admit_done(&w->adm, &io->adm, now); /* may send requests waiting for their turn */
 }
 
 /* A CQE of io's backend commands, on ring (the worker's, or its IOPOLL ring). */
 static void on_backend_cqe(struct ublk_worker *w, struct io_uring *ring, struct ublk_io *io,
-			   const struct io_uring_cqe *cqe)
+			   const struct io_uring_cqe *cqe, uint64_t now)
 {
 	struct ublk_queue *q = io->q;
 	int ret = q->be->ops->complete(q->be, ring, &io->bio, cqe, ud_make(io, UD_BACKEND));
 
 	stats_add(&w->st_backend, 1);
-	if (!ret)
-		return;
-	if (q->router && io->rr.polled)
-		w->port.polled--;
-	if (ret == BACKEND_AGAIN && q->router)
-		park_again(w, io);
-	else
-		backend_done(w, io);
+	if (ret && !router_port_completed(&w->port, &io->rr, ret)) /* else parked, to go again */
+		backend_done(w, io, now);
 }
 
 static void drain_inbox(struct ublk_worker *w)
@@ -470,7 +342,7 @@ static void drain_inbox(struct ublk_worker *w)
  * over), then -- queue steering -- those another thread let go for us to
  * send.
  */
-static void drain_port(struct ublk_worker *w)
+static void drain_port(struct ublk_worker *w, uint64_t now)
 {
 	struct router_req *rq = router_port_take(&w->port);
 
@@ -478,10 +350,10 @@ static void drain_port(struct ublk_worker *w)
 		struct router_req *next = router_req_next(rq);
 
 		stats_add(&w->st_returned, 1);
-		backend_done(w, (struct ublk_io *)((char *)rq - offsetof(struct ublk_io, rr)));
+		backend_done(w, io_of_rr(rq), now);
 		rq = next;
 	}
-	send_list(w, router_port_take_send(&w->port));
+	router_port_send_taken(&w->port);
 }
 
 static bool should_quit(struct ublk_worker *w)
@@ -495,16 +367,16 @@ static bool should_quit(struct ublk_worker *w)
 }
 
 static void handle_cqe(struct ublk_worker *w, struct io_uring *ring,
-		       const struct io_uring_cqe *cqe, bool *woken)
+		       const struct io_uring_cqe *cqe, uint64_t now, bool *woken)
 {
 	uint64_t ud = io_uring_cqe_get_data64(cqe);
 
 	switch (ud_kind(ud)) {
 	case UD_UBLK:
-		on_ublk_cqe(w, ud_ptr(ud), cqe->res);
+		on_ublk_cqe(w, ud_ptr(ud), cqe->res, now);
 		break;
 	case UD_BACKEND:
-		on_backend_cqe(w, ring, ud_ptr(ud), cqe);
+		on_backend_cqe(w, ring, ud_ptr(ud), cqe, now);
 		break;
 	case UD_WAKEUP:
 		*woken = true;
@@ -542,25 +414,25 @@ static int submit_nowait(struct ublk_worker *w)
 
 /*
  * Submit and wait for a CQE, or until the first held request may go, or a
- * request parked for want of a tag should try again. While commands sit on
- * the IOPOLL ring, never wait: the loop polls them.
+ * request the port parked for want of a tag should try again. While
+ * commands sit on the IOPOLL ring, never wait: the loop polls them.
  */
 static int wait_for_work(struct ublk_worker *w)
 {
 	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
-	uint64_t now, left = UINT64_MAX;
+	uint64_t now, left = UINT64_MAX, retry_at = admit_retry_at(&w->adm);
 
-	if (w->port.polled)
+	if (router_port_polling(&w->port))
 		return submit_nowait(w);
-	if (w->again)
-		left = AGAIN_RETRY_NS;
-	if (w->held_head) {
+	if (router_port_parked(&w->port))
+		left = ROUTER_PORT_RESEND_NS;
+	if (retry_at) {
 		now = monotonic_ns();
-		if (w->next_retry_ns <= now)
+		if (retry_at <= now)
 			left = 0;
-		else if (w->next_retry_ns - now < left)
-			left = w->next_retry_ns - now;
+		else if (retry_at - now < left)
+			left = retry_at - now;
 	}
 	if (left == UINT64_MAX) {
 		count_enter(w, &w->ring, true);
@@ -574,14 +446,15 @@ static int wait_for_work(struct ublk_worker *w)
 	return io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
 }
 
-/* Every CQE ring has now; how many. */
-static unsigned reap_ring(struct ublk_worker *w, struct io_uring *ring, bool *woken)
+/* Every CQE ring has now (the batch's time); how many. */
+static unsigned reap_ring(struct ublk_worker *w, struct io_uring *ring, uint64_t now,
+			  bool *woken)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, seen = 0;
 
 	io_uring_for_each_cqe(ring, head, cqe) {
-		handle_cqe(w, ring, cqe, woken);
+		handle_cqe(w, ring, cqe, now, woken);
 		seen++;
 	}
 	io_uring_cq_advance(ring, seen);
@@ -592,18 +465,19 @@ static unsigned reap_ring(struct ublk_worker *w, struct io_uring *ring, bool *wo
  * Steering: submit what is queued on the IOPOLL ring and poll its queues
  * once (entering an IOPOLL ring with GETEVENTS polls); how many CQEs.
  */
-static unsigned poll_once(struct ublk_worker *w)
+static unsigned poll_once(struct ublk_worker *w, uint64_t now)
 {
 	bool woken = false;
 	int ret;
 
-	if (!w->has_poll_ring || (!w->port.polled && !io_uring_sq_ready(&w->poll_ring)))
+	if (!w->has_poll_ring ||
+	    (!router_port_polling(&w->port) && !io_uring_sq_ready(&w->poll_ring)))
 		return 0;
 	count_enter(w, &w->poll_ring, true); /* get_events always enters */
 	ret = io_uring_submit_and_get_events(&w->poll_ring);
 	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
 		log_err("worker %u: io_uring_enter (IOPOLL ring): %s", w->index, strerror(-ret));
-	return reap_ring(w, &w->poll_ring, &woken);
+	return reap_ring(w, &w->poll_ring, now, &woken);
 }
 
 void *worker_main(void *arg)
@@ -616,25 +490,28 @@ void *worker_main(void *arg)
 	for (;;) {
 		bool woken = false;
 		unsigned seen;
+		uint64_t now, retry_at;
 		int ret = wait_for_work(w);
 
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME) {
 			log_err("worker %u: io_uring_enter: %s", w->index, strerror(-ret));
 			break;
 		}
-		seen = reap_ring(w, &w->ring, &woken);
-		seen += poll_once(w);
-		if (w->again)
-			resend_again(w);
+		/* One clock read per batch: when the worker saw what it handles now. */
+		now = monotonic_ns();
+		seen = reap_ring(w, &w->ring, now, &woken);
+		seen += poll_once(w, now);
+		router_port_resend(&w->port);
 		/* Polling and nothing came: let the tenants and the other threads run. */
-		if (!seen && w->port.polled)
+		if (!seen && router_port_polling(&w->port))
 			sched_yield();
-		if (w->held_head && monotonic_ns() >= w->next_retry_ns)
-			retry_held(w);
+		retry_at = admit_retry_at(&w->adm);
+		if (retry_at && now >= retry_at) /* held requests whose gate may say yes now */
+			admit_retry(&w->adm, now);
 		if (!woken)
 			continue;
 		arm_wakeup(w);
-		drain_port(w);
+		drain_port(w, now);
 		drain_inbox(w);
 		if (should_quit(w)) {
 			if (w->nr_queues)

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "ublk/queue.h" /* router_port, wfq, ublk_queue */
+#include "ublk/queue.h" /* router_port, admit, ublk_queue */
 
 #define RING_SQ_ENTRIES 512
 #define RING_CQ_ENTRIES 8192
@@ -41,8 +41,6 @@ struct ublk_worker {
 	 */
 	bool defer_taskrun;
 	int fetch_personality; /* for FETCH on ring, or 0 (see fetch_creds.h) */
-	struct router_req *again; /* steered requests whose queue had no tag, to resend */
-	uint64_t again_count; /* how often that happened */
 	int wake_fd;
 	uint64_t wake_buf;
 	/* Queues this worker serves; only the worker touches this array. */
@@ -51,10 +49,7 @@ struct ublk_worker {
 	/* Registered-buffer slots in use (a sparse table made at ring setup). */
 	bool buf_table;
 	uint8_t slot_used[RING_BUF_SLOTS];
-	/* Requests the gate held back, in arrival order (see hold()). */
-	struct ublk_io *held_head, *held_tail;
-	uint64_t next_retry_ns; /* earliest time a held request may go */
-	uint64_t pass; /* retry passes, to ask each queue's gate once per pass */
+	struct admit adm; /* admission of this worker's requests (sched/admit.h) */
 	struct router_port port; /* where routed requests come back */
 	/* Statistics, written by this worker only (ublk_workers_stats() reads them). */
 	_Atomic uint64_t st_ublk; /* requests received from ublk */
@@ -62,9 +57,6 @@ struct ublk_worker {
 	_Atomic uint64_t st_returned; /* routed requests handed back by submitters */
 	_Atomic uint64_t st_enters; /* io_uring_enter calls of this thread (see count_enter) */
 	_Atomic int tid;
-	/* Per class: requests at the backend, and those waiting for their turn. */
-	unsigned share_inflight[UBLK_NR_CLASSES];
-	struct wfq share[UBLK_NR_CLASSES];
 	/* Guarded by pool->lock: */
 	struct mailbox_msg *inbox;
 	bool quit;
@@ -80,6 +72,9 @@ struct ublk_workers {
 	unsigned nr;
 	struct ublk_worker w[];
 };
+
+/* w's admission, calling back into the loop (worker.c). */
+void worker_admit_init(struct ublk_worker *w);
 
 /* The thread: sets itself up (worker_setup_thread), then runs the loop. */
 void *worker_main(void *arg);

@@ -299,8 +299,7 @@ static int worker_init(struct ublk_workers *pool, unsigned i, int cpu, char *err
 	w->index = i;
 	w->cpu = cpu;
 	router_port_init(&w->port, -1, (unsigned)cpu, &w->ring);
-	for (unsigned c = 0; c < UBLK_NR_CLASSES; c++)
-		wfq_init(&w->share[c]);
+	worker_admit_init(w);
 	w->wake_fd = eventfd(0, EFD_CLOEXEC);
 	if (w->wake_fd < 0) {
 		snprintf(err, errlen, "worker %u: eventfd: %s", i, strerror(errno));
@@ -333,16 +332,15 @@ static void worker_fini(struct ublk_worker *w)
 	pthread_mutex_unlock(&w->pool->lock);
 	wake(w);
 	pthread_join(w->thread, NULL);
-	if (w->again_count)
+	if (w->port.again_count)
 		log_info("worker %u: %llu steered request(s) found their NVMe queue out of tags and "
-			 "went again", w->index, (unsigned long long)w->again_count);
+			 "went again", w->index, (unsigned long long)w->port.again_count);
 	if (w->has_poll_ring)
 		io_uring_queue_exit(&w->poll_ring);
 	io_uring_queue_exit(&w->ring);
 	close(w->wake_fd);
 	free(w->queues);
-	for (unsigned c = 0; c < UBLK_NR_CLASSES; c++)
-		wfq_free(&w->share[c]);
+	admit_free(&w->adm);
 	while (w->inbox) {
 		struct mailbox_msg *m = w->inbox;
 

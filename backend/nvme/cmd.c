@@ -94,23 +94,23 @@ static int encode_dsm(struct nvme_uring_cmd *cmd, const struct nvme_cmd_ns *ns, 
 }
 
 int nvme_cmd_encode(struct nvme_uring_cmd *cmd, const struct nvme_cmd_ns *ns,
-		    enum backend_op op, bool fua, uint64_t off, uint64_t len, void *buf)
+		    enum io_op op, bool fua, uint64_t off, uint64_t len, void *buf)
 {
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->nsid = ns->nsid;
-	if (op != BIO_FLUSH && (!whole_blocks(ns, off) || !whole_blocks(ns, len)))
+	if (op != IO_OP_FLUSH && (!whole_blocks(ns, off) || !whole_blocks(ns, len)))
 		return -EINVAL;
 	switch (op) {
-	case BIO_READ:
-	case BIO_WRITE:
-		return encode_rw(cmd, ns, op == BIO_WRITE, fua, off, len, buf);
-	case BIO_FLUSH:
+	case IO_OP_READ:
+	case IO_OP_WRITE:
+		return encode_rw(cmd, ns, op == IO_OP_WRITE, fua, off, len, buf);
+	case IO_OP_FLUSH:
 		cmd->opcode = nvme_cmd_flush;
 		return 0;
-	case BIO_WRITE_ZEROES:
+	case IO_OP_WRITE_ZEROES:
 		cmd->opcode = nvme_cmd_write_zeroes;
 		return encode_blocks(cmd, ns, off, len);
-	case BIO_DISCARD:
+	case IO_OP_DISCARD:
 		return encode_dsm(cmd, ns, off, len, buf);
 	default:
 		return -EOPNOTSUPP;
@@ -136,18 +136,18 @@ int nvme_cmd_check(const struct nvme_uring_cmd *cmd, const struct nvme_cmd_ns *n
 	return cmd->data_len == want ? 0 : -EIO;
 }
 
-uint64_t nvme_cmd_max_chunk(enum backend_op op, const struct nvme_cmd_ns *ns,
+uint64_t nvme_cmd_max_chunk(enum io_op op, const struct nvme_cmd_ns *ns,
 			    uint32_t max_transfer)
 {
 	uint64_t cmd_max = (uint64_t)NVME_CMD_MAX_BLOCKS << ns->lba_shift;
 
 	switch (op) {
-	case BIO_READ:
-	case BIO_WRITE:
+	case IO_OP_READ:
+	case IO_OP_WRITE:
 		return max_transfer < cmd_max ? max_transfer : cmd_max;
-	case BIO_WRITE_ZEROES:
+	case IO_OP_WRITE_ZEROES:
 		return cmd_max;
-	case BIO_DISCARD:
+	case IO_OP_DISCARD:
 		return ((uint64_t)dsm_range_blocks(ns) * dsm_ranges(ns)) << ns->lba_shift;
 	default:
 		return UINT64_MAX;

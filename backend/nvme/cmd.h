@@ -64,7 +64,7 @@ struct nvme_cmd_ns {
  * -EOPNOTSUPP for an unknown op.
  */
 int nvme_cmd_encode(struct nvme_uring_cmd *cmd, const struct nvme_cmd_ns *ns,
-		    enum backend_op op, bool fua, uint64_t off, uint64_t len, void *buf);
+		    enum io_op op, bool fua, uint64_t off, uint64_t len, void *buf);
 
 /*
  * The kernel does not check that data_len matches the command's block
@@ -78,7 +78,7 @@ int nvme_cmd_check(const struct nvme_uring_cmd *cmd, const struct nvme_cmd_ns *n
  * ZEROES, as many full ranges as one DSM command takes for DISCARD,
  * everything for FLUSH.
  */
-uint64_t nvme_cmd_max_chunk(enum backend_op op, const struct nvme_cmd_ns *ns,
+uint64_t nvme_cmd_max_chunk(enum io_op op, const struct nvme_cmd_ns *ns,
 			    uint32_t max_transfer);
 
 /* Bytes of the next command of a len-byte request of which done are issued. */

@@ -59,7 +59,7 @@ static int queue_cmd(struct backend *be, struct io_uring *ring, struct backend_i
 {
 	const struct passthru *pt = pt_of(be);
 	char *base = io->buf;
-	void *buf = backend_op_moves_data(io->op) ? base + (off - io->off) : base;
+	void *buf = io_op_moves_data(io->op) ? base + (off - io->off) : base;
 	struct nvme_uring_cmd cmd;
 	struct io_uring_sqe *sqe;
 	int ret;
@@ -67,7 +67,7 @@ static int queue_cmd(struct backend *be, struct io_uring *ring, struct backend_i
 	ret = nvme_cmd_encode(&cmd, &pt->ns, io->op, io->fua, off, len, buf);
 	if (ret)
 		return ret;
-	if (io->op == BIO_WRITE_ZEROES && io->unmap && pt->wz_deac)
+	if (io->op == IO_OP_WRITE_ZEROES && io->unmap && pt->wz_deac)
 		cmd.cdw12 |= NVME_CMD_WZ_DEAC;
 	if (nvme_cmd_check(&cmd, &pt->ns)) {
 		log_err("backend \"%s\": command opcode 0x%02x at %llu: data_len %u does not "
@@ -87,7 +87,7 @@ static int queue_cmd(struct backend *be, struct io_uring *ring, struct backend_i
 		sqe->cmd_op = NVME_URING_CMD_IO_QID;
 		nvme_uring_cmd_set_hw_queue(&cmd, io->hw_queue);
 	}
-	if (backend_op_moves_data(io->op) && io->buf_index >= 0) {
+	if (io_op_moves_data(io->op) && io->buf_index >= 0) {
 		sqe->uring_cmd_flags = IORING_URING_CMD_FIXED;
 		sqe->buf_index = (uint16_t)io->buf_index;
 	}
@@ -108,7 +108,7 @@ static uint64_t max_chunk(const struct backend *be, const struct backend_io *io)
 static int issue(struct backend *be, struct io_uring *ring, struct backend_io *io,
 		 uint64_t user_data)
 {
-	uint64_t len = io->op == BIO_FLUSH ? 0 : nvme_cmd_chunk(io->len, io->done, max_chunk(be, io));
+	uint64_t len = io->op == IO_OP_FLUSH ? 0 : nvme_cmd_chunk(io->len, io->done, max_chunk(be, io));
 
 	return queue_cmd(be, ring, io, user_data, io->off + io->done, len);
 }
@@ -124,11 +124,11 @@ static int pt_queue(struct backend *be, struct io_uring *ring, struct backend_io
 	return issue(be, ring, io, user_data);
 }
 
-static const char *op_name(enum backend_op op)
+static const char *op_name(enum io_op op)
 {
 	static const char *const names[] = {
-		[BIO_READ] = "read", [BIO_WRITE] = "write", [BIO_FLUSH] = "flush",
-		[BIO_DISCARD] = "discard", [BIO_WRITE_ZEROES] = "write zeroes",
+		[IO_OP_READ] = "read", [IO_OP_WRITE] = "write", [IO_OP_FLUSH] = "flush",
+		[IO_OP_DISCARD] = "discard", [IO_OP_WRITE_ZEROES] = "write zeroes",
 	};
 
 	return (unsigned)op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";

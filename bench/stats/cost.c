@@ -32,8 +32,8 @@ static inline void one_request(uint64_t i, uint64_t (*clock)(uint64_t))
 	submit = arrive + (i & 7);
 	stats_hist_record(&st.queue_lat, submit - arrive);
 	stats_hist_record(&st.dev_lat, (now - submit) + ((i * 2654435761u) & 0xfffff));
-	stats_add(&st.ops[STATS_OP_READ], 1);
-	stats_add(&st.bytes[STATS_OP_READ], 4096);
+	stats_add(&st.ops[IO_OP_READ], 1);
+	stats_add(&st.bytes[IO_OP_READ], 4096);
 	stats_io_nq_used(&st, (unsigned)(i & 1));
 	stats_add_release(&st.completed, 1);
 }

@@ -20,7 +20,7 @@
 struct job {
 	unsigned tenant, cpu;
 	bool latency;
-	enum sched_op op;
+	enum io_op op;
 	uint32_t bytes;
 	uint64_t issued; /* requests so far: picks the next one's op in a mix */
 };
@@ -141,7 +141,7 @@ static int make_jobs(struct run *r)
 			.tenant = i,
 			.cpu = (l ? i : i - c->l_jobs) % c->cpus,
 			.latency = l,
-			.op = l ? SCHED_OP_READ : SCHED_OP_WRITE,
+			.op = l ? IO_OP_READ : IO_OP_WRITE,
 			.bytes = l ? c->l_bytes : c->t_bytes,
 		};
 		if (sched_tenant_set(r->s, i, l ? CONF_CLASS_LATENCY : CONF_CLASS_THROUGHPUT))
@@ -151,7 +151,7 @@ static int make_jobs(struct run *r)
 }
 
 /* The job's next request: its own op, or in a mix every 8th of a kind (see sim.h). */
-static void next_op(const struct run *r, struct job *j, enum sched_op *op, unsigned *flags)
+static void next_op(const struct run *r, struct job *j, enum io_op *op, unsigned *flags)
 {
 	uint64_t k = j->issued++;
 
@@ -161,14 +161,14 @@ static void next_op(const struct run *r, struct job *j, enum sched_op *op, unsig
 		return;
 	switch (k % 8) {
 	case 2:
-		*op = SCHED_OP_FLUSH;
+		*op = IO_OP_FLUSH;
 		break;
 	case 4:
-		*op = SCHED_OP_WRITE;
+		*op = IO_OP_WRITE;
 		*flags = SCHED_REQ_FUA;
 		break;
 	case 6:
-		*op = !j->latency && k % 16 == 14 ? SCHED_OP_WRITE_ZEROES : SCHED_OP_DISCARD;
+		*op = !j->latency && k % 16 == 14 ? IO_OP_WRITE_ZEROES : IO_OP_DISCARD;
 		break;
 	}
 }
@@ -176,21 +176,21 @@ static void next_op(const struct run *r, struct job *j, enum sched_op *op, unsig
 static void issue(struct run *r, struct io *io, uint64_t now_ns)
 {
 	struct job *j = io->job;
-	enum sched_op op;
+	enum io_op op;
 	unsigned flags;
 	bool data;
 
 	next_op(r, j, &op, &flags);
-	data = op == SCHED_OP_READ || op == SCHED_OP_WRITE;
+	data = op == IO_OP_READ || op == IO_OP_WRITE;
 	io->issue_ns = now_ns;
 	io->data = data ? j->bytes : 0;
 	io->sr = (struct sched_req){
 		.tenant = j->tenant, .cpu = j->cpu, .op = op, .flags = flags,
-		.bytes = op == SCHED_OP_FLUSH ? 0 : j->bytes,
+		.bytes = op == IO_OP_FLUSH ? 0 : j->bytes,
 	};
 	/* the device's work: the data, the zeroes it writes; a flush or an unmap costs the base */
 	io->cmd = (struct ssd_cmd){
-		.bytes = data || op == SCHED_OP_WRITE_ZEROES ? j->bytes : 0, .latency = j->latency
+		.bytes = data || op == IO_OP_WRITE_ZEROES ? j->bytes : 0, .latency = j->latency
 	};
 	sched_enqueue(r->s, &io->sr, now_ns);
 }
@@ -203,7 +203,7 @@ static void issue(struct run *r, struct io *io, uint64_t now_ns)
 static unsigned landing_sq(const struct run *r, const struct sched_req *sr)
 {
 	unsigned nr_default = r->cfg->ssd.nqs - r->cfg->poll_nqs;
-	bool data = sr->op == SCHED_OP_READ || sr->op == SCHED_OP_WRITE;
+	bool data = sr->op == IO_OP_READ || sr->op == IO_OP_WRITE;
 
 	if (data || sched_nq(r->s, (unsigned)sr->nq)->kind != NQ_POLL || !nr_default)
 		return (unsigned)sr->nq;

@@ -86,12 +86,12 @@ static int run_io(struct fixture *f, struct backend_io *io)
 	}
 }
 
-static int do_io(struct fixture *f, enum backend_op op, uint64_t off, uint64_t len, bool fua)
+static int do_io(struct fixture *f, enum io_op op, uint64_t off, uint64_t len, bool fua)
 {
 	struct backend_io io = { .op = op, .off = off, .len = len, .buf = f->buf, .fua = fua };
 	int ret = run_io(f, &io);
 
-	if (ret == 0 && (op == BIO_READ || op == BIO_WRITE))
+	if (ret == 0 && (op == IO_OP_READ || op == IO_OP_WRITE))
 		assert_int_equal(io.done, len);
 	return ret;
 }
@@ -124,12 +124,12 @@ static void test_write_read_back(void **state)
 
 	fill(expect, 256 << 10, 7);
 	memcpy(f->buf, expect, 256 << 10);
-	assert_int_equal(do_io(f, BIO_WRITE, 1 << 20, 256 << 10, false), 0);
+	assert_int_equal(do_io(f, IO_OP_WRITE, 1 << 20, 256 << 10, false), 0);
 	memset(f->buf, 0, 256 << 10);
-	assert_int_equal(do_io(f, BIO_READ, 1 << 20, 256 << 10, false), 0);
+	assert_int_equal(do_io(f, IO_OP_READ, 1 << 20, 256 << 10, false), 0);
 	assert_memory_equal(f->buf, expect, 256 << 10);
 	/* Neighbouring bytes were not touched. */
-	assert_int_equal(do_io(f, BIO_READ, (1 << 20) - 4096, 4096, false), 0);
+	assert_int_equal(do_io(f, IO_OP_READ, (1 << 20) - 4096, 4096, false), 0);
 	for (int i = 0; i < 4096; i++)
 		assert_int_equal(((unsigned char *)f->buf)[i], 0);
 	free(expect);
@@ -140,16 +140,16 @@ static void test_fua_write_and_flush(void **state)
 	struct fixture *f = *state;
 
 	fill(f->buf, 4096, 3);
-	assert_int_equal(do_io(f, BIO_WRITE, 0, 4096, true), 0);
-	assert_int_equal(do_io(f, BIO_FLUSH, 0, 0, false), 0);
+	assert_int_equal(do_io(f, IO_OP_WRITE, 0, 4096, true), 0);
+	assert_int_equal(do_io(f, IO_OP_FLUSH, 0, 0, false), 0);
 	memset(f->buf, 0, 4096);
-	assert_int_equal(do_io(f, BIO_READ, 0, 4096, false), 0);
+	assert_int_equal(do_io(f, IO_OP_READ, 0, 4096, false), 0);
 	assert_int_equal(((unsigned char *)f->buf)[100], (unsigned char)((100 * 31 + 3) ^ 0));
 }
 
 static void assert_zeroes(struct fixture *f, uint64_t off, uint64_t len)
 {
-	assert_int_equal(do_io(f, BIO_READ, off, len, false), 0);
+	assert_int_equal(do_io(f, IO_OP_READ, off, len, false), 0);
 	for (uint64_t i = 0; i < len; i++)
 		if (((unsigned char *)f->buf)[i])
 			fail_msg("byte %llu of the range is not zero", (unsigned long long)i);
@@ -160,13 +160,13 @@ static void test_discard_and_write_zeroes_read_back_zero(void **state)
 	struct fixture *f = *state;
 
 	fill(f->buf, 1 << 20, 9);
-	assert_int_equal(do_io(f, BIO_WRITE, 2 << 20, 1 << 20, false), 0);
-	assert_int_equal(do_io(f, BIO_DISCARD, 2 << 20, 64 << 10, false), 0);
+	assert_int_equal(do_io(f, IO_OP_WRITE, 2 << 20, 1 << 20, false), 0);
+	assert_int_equal(do_io(f, IO_OP_DISCARD, 2 << 20, 64 << 10, false), 0);
 	assert_zeroes(f, 2 << 20, 64 << 10);
-	assert_int_equal(do_io(f, BIO_WRITE_ZEROES, (2 << 20) + (512 << 10), 128 << 10, false), 0);
+	assert_int_equal(do_io(f, IO_OP_WRITE_ZEROES, (2 << 20) + (512 << 10), 128 << 10, false), 0);
 	assert_zeroes(f, (2 << 20) + (512 << 10), 128 << 10);
 	/* Between the two ranges the data is intact. */
-	assert_int_equal(do_io(f, BIO_READ, (2 << 20) + (64 << 10), 4096, false), 0);
+	assert_int_equal(do_io(f, IO_OP_READ, (2 << 20) + (64 << 10), 4096, false), 0);
 	assert_int_equal(((unsigned char *)f->buf)[5],
 			 (unsigned char)((((64 << 10) + 5) * 31 + 9) ^ (((64 << 10) + 5) >> 9)));
 }
@@ -175,7 +175,7 @@ static void test_read_past_end_fails(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(do_io(f, BIO_READ, SIZE, 4096, false), -EIO);
+	assert_int_equal(do_io(f, IO_OP_READ, SIZE, 4096, false), -EIO);
 }
 
 static void test_open_errors(void **state)
@@ -216,15 +216,15 @@ static void test_existing_file_is_extended_never_shrunk(void **state)
 static void test_write_zeroes_unmap_punches(void **state)
 {
 	struct fixture *f = *state;
-	struct backend_io io = { .op = BIO_WRITE_ZEROES, .off = 3 << 20, .len = 2 << 20,
+	struct backend_io io = { .op = IO_OP_WRITE_ZEROES, .off = 3 << 20, .len = 2 << 20,
 				 .unmap = true };
 	struct stat before, after;
 
 	for (unsigned i = 0; i < 4; i++) {
 		fill(f->buf, 1 << 20, 20 + i);
-		assert_int_equal(do_io(f, BIO_WRITE, (2u + i) << 20, 1 << 20, false), 0);
+		assert_int_equal(do_io(f, IO_OP_WRITE, (2u + i) << 20, 1 << 20, false), 0);
 	}
-	assert_int_equal(do_io(f, BIO_FLUSH, 0, 0, false), 0);
+	assert_int_equal(do_io(f, IO_OP_FLUSH, 0, 0, false), 0);
 	assert_int_equal(stat(f->path, &before), 0);
 	assert_int_equal(run_io(f, &io), 0);
 	assert_zeroes(f, 3 << 20, 1 << 20);
@@ -233,9 +233,9 @@ static void test_write_zeroes_unmap_punches(void **state)
 	assert_true(after.st_blocks + (2 << 20) / 512 <= before.st_blocks);
 	assert_int_equal(after.st_size, SIZE);
 	/* Around it the data is intact. */
-	assert_int_equal(do_io(f, BIO_READ, 2 << 20, 1 << 20, false), 0);
+	assert_int_equal(do_io(f, IO_OP_READ, 2 << 20, 1 << 20, false), 0);
 	assert_int_equal(((unsigned char *)f->buf)[77], (unsigned char)((77 * 31 + 20) ^ (77 >> 9)));
-	assert_int_equal(do_io(f, BIO_READ, 5 << 20, 1 << 20, false), 0);
+	assert_int_equal(do_io(f, IO_OP_READ, 5 << 20, 1 << 20, false), 0);
 	assert_int_equal(((unsigned char *)f->buf)[77], (unsigned char)((77 * 31 + 23) ^ (77 >> 9)));
 }
 
@@ -245,11 +245,11 @@ static void test_zero_file(void **state)
 
 	fill(f->buf, 1 << 20, 31);
 	for (unsigned i = 1; i < 8; i++)
-		assert_int_equal(do_io(f, BIO_WRITE, (uint64_t)i << 20, 1 << 20, false), 0);
+		assert_int_equal(do_io(f, IO_OP_WRITE, (uint64_t)i << 20, 1 << 20, false), 0);
 	assert_int_equal(backend_zero(f->be, 4 << 20, 2 << 20), 0);
 	assert_zeroes(f, 2 << 20, 1 << 20);
 	assert_zeroes(f, 5 << 20, 1 << 20);
-	assert_int_equal(do_io(f, BIO_READ, 6 << 20, 1 << 20, false), 0);
+	assert_int_equal(do_io(f, IO_OP_READ, 6 << 20, 1 << 20, false), 0);
 	assert_int_equal(((unsigned char *)f->buf)[3], (unsigned char)((3 * 31 + 31) ^ 0));
 }
 
@@ -259,9 +259,9 @@ static void test_zero_file(void **state)
  */
 struct scripted {
 	struct backend be;
-	int res[BIO_WRITE_ZEROES + 1];
-	unsigned calls[BIO_WRITE_ZEROES + 1];
-	uint64_t bytes[BIO_WRITE_ZEROES + 1];
+	int res[IO_OP_WRITE_ZEROES + 1];
+	unsigned calls[IO_OP_WRITE_ZEROES + 1];
+	uint64_t bytes[IO_OP_WRITE_ZEROES + 1];
 	bool wz_unmap, nonzero_write;
 };
 
@@ -278,9 +278,9 @@ static int scripted_queue(struct backend *be, struct io_uring *ring, struct back
 	io->pending++;
 	s->calls[io->op]++;
 	s->bytes[io->op] += io->len;
-	if (io->op == BIO_WRITE_ZEROES)
+	if (io->op == IO_OP_WRITE_ZEROES)
 		s->wz_unmap = io->unmap;
-	if (io->op == BIO_WRITE)
+	if (io->op == IO_OP_WRITE)
 		for (uint64_t i = 0; i < io->len; i++)
 			s->nonzero_write |= ((const char *)io->buf)[i] != 0;
 	return 0;
@@ -316,9 +316,9 @@ static struct scripted scripted(int wz, int discard, int write)
 				      .block_size = 512, .max_io_bytes = 512 << 10,
 				      .can_discard = true } };
 
-	s.res[BIO_WRITE_ZEROES] = wz;
-	s.res[BIO_DISCARD] = discard;
-	s.res[BIO_WRITE] = write;
+	s.res[IO_OP_WRITE_ZEROES] = wz;
+	s.res[IO_OP_DISCARD] = discard;
+	s.res[IO_OP_WRITE] = write;
 	return s;
 }
 
@@ -331,11 +331,11 @@ static void test_zero_fallbacks(void **state)
 	/* Write Zeroes that may unmap, then a flush: nothing else. */
 	s = scripted(0, 0, 0);
 	assert_int_equal(backend_zero(&s.be, len, off), 0);
-	assert_int_equal(s.calls[BIO_WRITE_ZEROES], 1);
-	assert_int_equal(s.bytes[BIO_WRITE_ZEROES], len);
+	assert_int_equal(s.calls[IO_OP_WRITE_ZEROES], 1);
+	assert_int_equal(s.bytes[IO_OP_WRITE_ZEROES], len);
 	assert_true(s.wz_unmap);
-	assert_int_equal(s.calls[BIO_DISCARD] + s.calls[BIO_WRITE], 0);
-	assert_int_equal(s.calls[BIO_FLUSH], 1);
+	assert_int_equal(s.calls[IO_OP_DISCARD] + s.calls[IO_OP_WRITE], 0);
+	assert_int_equal(s.calls[IO_OP_FLUSH], 1);
 
 	/*
 	 * No Write Zeroes: zeroes are written, never a bare deallocate, even
@@ -345,20 +345,20 @@ static void test_zero_fallbacks(void **state)
 	 */
 	s = scripted(-EOPNOTSUPP, 0, 0);
 	assert_int_equal(backend_zero(&s.be, len, off), 0);
-	assert_int_equal(s.calls[BIO_DISCARD], 0);
-	assert_int_equal(s.bytes[BIO_WRITE], len);
+	assert_int_equal(s.calls[IO_OP_DISCARD], 0);
+	assert_int_equal(s.bytes[IO_OP_WRITE], len);
 	assert_false(s.nonzero_write);
-	assert_int_equal(s.calls[BIO_FLUSH], 1);
+	assert_int_equal(s.calls[IO_OP_FLUSH], 1);
 
 	/* Failures are failures: no fallback hides them, nothing is flushed as done. */
 	s = scripted(-EIO, 0, 0);
 	assert_int_equal(backend_zero(&s.be, len, off), -EIO);
-	assert_int_equal(s.calls[BIO_DISCARD] + s.calls[BIO_WRITE] + s.calls[BIO_FLUSH], 0);
+	assert_int_equal(s.calls[IO_OP_DISCARD] + s.calls[IO_OP_WRITE] + s.calls[IO_OP_FLUSH], 0);
 	s = scripted(-EOPNOTSUPP, 0, -ENOSPC);
 	assert_int_equal(backend_zero(&s.be, len, off), -ENOSPC);
-	assert_int_equal(s.calls[BIO_FLUSH], 0);
+	assert_int_equal(s.calls[IO_OP_FLUSH], 0);
 	s = scripted(0, 0, 0);
-	s.res[BIO_FLUSH] = -EIO;
+	s.res[IO_OP_FLUSH] = -EIO;
 	assert_int_equal(backend_zero(&s.be, len, off), -EIO);
 }
 

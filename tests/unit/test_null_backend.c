@@ -56,7 +56,7 @@ static int teardown(void **state)
 }
 
 /* queue() one request: it must finish at once, with nothing on the ring. */
-static int run(struct fixture *f, enum backend_op op, uint64_t off, uint64_t len)
+static int run(struct fixture *f, enum io_op op, uint64_t off, uint64_t len)
 {
 	struct backend_io io = { .op = op, .off = off, .len = len, .buf = f->buf,
 				 .buf_index = -1 };
@@ -91,12 +91,12 @@ static void test_reads_are_zero(void **state)
 	unsigned char *b = f->buf;
 
 	memset(b, 0xa5, MiB);
-	assert_int_equal(run(f, BIO_WRITE, 8 * MiB, 128 * 1024), 0);
-	assert_int_equal(run(f, BIO_READ, 8 * MiB, 128 * 1024), 0);
+	assert_int_equal(run(f, IO_OP_WRITE, 8 * MiB, 128 * 1024), 0);
+	assert_int_equal(run(f, IO_OP_READ, 8 * MiB, 128 * 1024), 0);
 	for (size_t i = 0; i < 128 * 1024; i++)
 		assert_int_equal(b[i], 0);
 	memset(b, 0xa5, 4096);
-	assert_int_equal(run(f, BIO_READ, SIZE - 4096, 4096), 0); /* the last block */
+	assert_int_equal(run(f, IO_OP_READ, SIZE - 4096, 4096), 0); /* the last block */
 	for (size_t i = 0; i < 4096; i++)
 		assert_int_equal(b[i], 0);
 }
@@ -105,9 +105,9 @@ static void test_other_ops_succeed(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(run(f, BIO_FLUSH, 0, 0), 0);
-	assert_int_equal(run(f, BIO_DISCARD, 4 * MiB, 4 * MiB), 0);
-	assert_int_equal(run(f, BIO_WRITE_ZEROES, 4 * MiB, 60 * MiB), 0);
+	assert_int_equal(run(f, IO_OP_FLUSH, 0, 0), 0);
+	assert_int_equal(run(f, IO_OP_DISCARD, 4 * MiB, 4 * MiB), 0);
+	assert_int_equal(run(f, IO_OP_WRITE_ZEROES, 4 * MiB, 60 * MiB), 0);
 }
 
 /* Outside the backend: EIO, as on every other backend, and no crash. */
@@ -115,11 +115,11 @@ static void test_out_of_range(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(run(f, BIO_READ, SIZE - 2048, 4096), -EIO);
-	assert_int_equal(run(f, BIO_WRITE, SIZE, 4096), -EIO);
-	assert_int_equal(run(f, BIO_READ, UINT64_MAX - 4095, 4096), -EIO);
-	assert_int_equal(run(f, BIO_DISCARD, SIZE - MiB, 2 * MiB), -EIO);
-	assert_int_equal(run(f, BIO_WRITE_ZEROES, 2 * SIZE, MiB), -EIO);
+	assert_int_equal(run(f, IO_OP_READ, SIZE - 2048, 4096), -EIO);
+	assert_int_equal(run(f, IO_OP_WRITE, SIZE, 4096), -EIO);
+	assert_int_equal(run(f, IO_OP_READ, UINT64_MAX - 4095, 4096), -EIO);
+	assert_int_equal(run(f, IO_OP_DISCARD, SIZE - MiB, 2 * MiB), -EIO);
+	assert_int_equal(run(f, IO_OP_WRITE_ZEROES, 2 * SIZE, MiB), -EIO);
 }
 
 /*
@@ -134,16 +134,16 @@ static void test_reserved_region_kept(void **state)
 
 	for (size_t i = 0; i < 8192; i++)
 		b[i] = (unsigned char)(i * 7 + 1);
-	assert_int_equal(backend_sync(f->be, BIO_WRITE, b, 8192, RESERVED - 4096), 0);
+	assert_int_equal(backend_sync(f->be, IO_OP_WRITE, b, 8192, RESERVED - 4096), 0);
 	memset(b, 0, 8192);
-	assert_int_equal(backend_sync(f->be, BIO_READ, b, 8192, RESERVED - 4096), 0);
+	assert_int_equal(backend_sync(f->be, IO_OP_READ, b, 8192, RESERVED - 4096), 0);
 	for (size_t i = 0; i < 4096; i++) /* inside the region: kept */
 		assert_int_equal(b[i], (unsigned char)(i * 7 + 1));
 	for (size_t i = 4096; i < 8192; i++) /* past it: tenant space, zeroes */
 		assert_int_equal(b[i], 0);
 	assert_int_equal(backend_zero(f->be, 4096, RESERVED - 4096), 0);
 	memset(b, 0xff, 4096);
-	assert_int_equal(backend_sync(f->be, BIO_READ, b, 4096, RESERVED - 4096), 0);
+	assert_int_equal(backend_sync(f->be, IO_OP_READ, b, 4096, RESERVED - 4096), 0);
 	for (size_t i = 0; i < 4096; i++)
 		assert_int_equal(b[i], 0);
 }
@@ -159,10 +159,10 @@ static void test_nothing_survives_close(void **state)
 
 	snprintf(cb.name, sizeof(cb.name), "z");
 	memset(b, 0x5a, 4096);
-	assert_int_equal(backend_sync(f->be, BIO_WRITE, b, 4096, 0), 0);
+	assert_int_equal(backend_sync(f->be, IO_OP_WRITE, b, 4096, 0), 0);
 	backend_close(f->be);
 	assert_int_equal(backend_open(&cb, &f->be, err, sizeof(err)), 0);
-	assert_int_equal(backend_sync(f->be, BIO_READ, b, 4096, 0), 0);
+	assert_int_equal(backend_sync(f->be, IO_OP_READ, b, 4096, 0), 0);
 	for (size_t i = 0; i < 4096; i++)
 		assert_int_equal(b[i], 0);
 }

@@ -31,7 +31,7 @@ static const struct nvme_cmd_ns ns4k = { .nsid = 7, .lba_shift = 12 };
 
 static char buf[4096] __attribute__((aligned(4096)));
 
-static struct nvme_uring_cmd encode(const struct nvme_cmd_ns *ns, enum backend_op op, bool fua,
+static struct nvme_uring_cmd encode(const struct nvme_cmd_ns *ns, enum io_op op, bool fua,
 				    uint64_t off, uint64_t len)
 {
 	struct nvme_uring_cmd cmd;
@@ -64,7 +64,7 @@ static void test_read_write(void **state)
 
 	(void)state;
 	/* SLBA 0x1_0000_0002 = byte 0x200_0000_0400 with 512-byte blocks */
-	c = encode(&ns512, BIO_READ, false, 0x20000000400ULL, 8 * KiB);
+	c = encode(&ns512, IO_OP_READ, false, 0x20000000400ULL, 8 * KiB);
 	assert_int_equal(c.opcode, 0x02);
 	assert_int_equal(c.nsid, 1);
 	assert_int_equal(c.cdw10, 0x00000002);
@@ -74,7 +74,7 @@ static void test_read_write(void **state)
 	assert_int_equal(c.data_len, 8 * KiB);
 	assert_clean(&c);
 
-	c = encode(&ns4k, BIO_WRITE, false, 1 * MiB, 4 * KiB);
+	c = encode(&ns4k, IO_OP_WRITE, false, 1 * MiB, 4 * KiB);
 	assert_int_equal(c.opcode, 0x01);
 	assert_int_equal(c.nsid, 7);
 	assert_int_equal(c.cdw10, 256);
@@ -83,9 +83,9 @@ static void test_read_write(void **state)
 	assert_clean(&c);
 
 	/* FUA is bit 30 of cdw12, for writes only */
-	c = encode(&ns4k, BIO_WRITE, true, 0, 8 * KiB);
+	c = encode(&ns4k, IO_OP_WRITE, true, 0, 8 * KiB);
 	assert_int_equal(c.cdw12, (1u << 30) | 1);
-	c = encode(&ns4k, BIO_READ, true, 0, 8 * KiB);
+	c = encode(&ns4k, IO_OP_READ, true, 0, 8 * KiB);
 	assert_int_equal(c.cdw12, 1);
 }
 
@@ -94,23 +94,23 @@ static void test_nlb_boundaries(void **state)
 	struct nvme_uring_cmd c;
 
 	(void)state;
-	c = encode(&ns512, BIO_READ, false, 512, 512);
+	c = encode(&ns512, IO_OP_READ, false, 512, 512);
 	assert_int_equal(c.cdw10, 1);
 	assert_int_equal(c.cdw12, 0);
 	assert_int_equal(c.data_len, 512);
-	c = encode(&ns512, BIO_WRITE_ZEROES, false, 0, 65536ULL * 512);
+	c = encode(&ns512, IO_OP_WRITE_ZEROES, false, 0, 65536ULL * 512);
 	assert_int_equal(c.cdw12, 0xffff);
-	c = encode(&ns512, BIO_READ, false, 0, 65536ULL * 512);
+	c = encode(&ns512, IO_OP_READ, false, 0, 65536ULL * 512);
 	assert_int_equal(c.cdw12, 0xffff);
 	assert_int_equal(c.data_len, 32 * MiB);
 	/* one block more does not fit the 16-bit field */
-	assert_int_equal(nvme_cmd_encode(&c, &ns512, BIO_WRITE_ZEROES, false, 0,
+	assert_int_equal(nvme_cmd_encode(&c, &ns512, IO_OP_WRITE_ZEROES, false, 0,
 					 65537ULL * 512, NULL), -EINVAL);
-	assert_int_equal(nvme_cmd_encode(&c, &ns512, BIO_READ, false, 0, 0, buf), -EINVAL);
+	assert_int_equal(nvme_cmd_encode(&c, &ns512, IO_OP_READ, false, 0, 0, buf), -EINVAL);
 	/* not whole blocks */
-	assert_int_equal(nvme_cmd_encode(&c, &ns4k, BIO_READ, false, 512, 4096, buf), -EINVAL);
-	assert_int_equal(nvme_cmd_encode(&c, &ns4k, BIO_WRITE, false, 0, 4097, buf), -EINVAL);
-	assert_int_equal(nvme_cmd_encode(&c, &ns4k, BIO_DISCARD, false, 0, 512, buf), -EINVAL);
+	assert_int_equal(nvme_cmd_encode(&c, &ns4k, IO_OP_READ, false, 512, 4096, buf), -EINVAL);
+	assert_int_equal(nvme_cmd_encode(&c, &ns4k, IO_OP_WRITE, false, 0, 4097, buf), -EINVAL);
+	assert_int_equal(nvme_cmd_encode(&c, &ns4k, IO_OP_DISCARD, false, 0, 512, buf), -EINVAL);
 	assert_int_equal(nvme_cmd_encode(&c, &ns512, 99, false, 0, 512, buf), -EOPNOTSUPP);
 }
 
@@ -119,7 +119,7 @@ static void test_flush_and_write_zeroes(void **state)
 	struct nvme_uring_cmd c;
 
 	(void)state;
-	c = encode(&ns512, BIO_FLUSH, false, 0, 0);
+	c = encode(&ns512, IO_OP_FLUSH, false, 0, 0);
 	assert_int_equal(c.opcode, 0x00);
 	assert_int_equal(c.nsid, 1);
 	assert_int_equal(c.cdw10, 0);
@@ -129,7 +129,7 @@ static void test_flush_and_write_zeroes(void **state)
 	assert_int_equal(c.data_len, 0);
 	assert_clean(&c);
 
-	c = encode(&ns4k, BIO_WRITE_ZEROES, false, 8 * GiB, 1 * MiB);
+	c = encode(&ns4k, IO_OP_WRITE_ZEROES, false, 8 * GiB, 1 * MiB);
 	assert_int_equal(c.opcode, 0x08);
 	assert_int_equal(c.cdw10, (uint32_t)((8 * GiB) >> 12));
 	assert_int_equal(c.cdw11, 0);
@@ -146,7 +146,7 @@ static void test_dsm_ranges(void **state)
 
 	(void)state;
 	memset(buf, 0xff, sizeof(buf));
-	c = encode(&ns512, BIO_DISCARD, false, 3 * MiB, 64 * KiB);
+	c = encode(&ns512, IO_OP_DISCARD, false, 3 * MiB, 64 * KiB);
 	assert_int_equal(c.opcode, 0x09);
 	assert_int_equal(c.nsid, 1);
 	assert_int_equal(c.cdw10, 0); /* one range */
@@ -160,13 +160,13 @@ static void test_dsm_ranges(void **state)
 	assert_clean(&c);
 
 	/* 1 GiB, the largest ublk sends: still one range */
-	c = encode(&ns512, BIO_DISCARD, false, 1 * MiB, 1 * GiB);
+	c = encode(&ns512, IO_OP_DISCARD, false, 1 * MiB, 1 * GiB);
 	assert_int_equal(c.cdw10, 0);
 	assert_int_equal(r[0].nlb, 2 * 1024 * 1024);
 	assert_int_equal(r[0].slba, 2048);
 
 	/* 2^32 blocks need two ranges, the second where the first ends */
-	c = encode(&ns512, BIO_DISCARD, false, 0, (1ULL << 32) * 512);
+	c = encode(&ns512, IO_OP_DISCARD, false, 0, (1ULL << 32) * 512);
 	assert_int_equal(c.cdw10, 1);
 	assert_int_equal(c.data_len, 32);
 	assert_int_equal(r[0].nlb, 0xffffffffu);
@@ -178,11 +178,11 @@ static void test_dsm_ranges(void **state)
 	{
 		const struct nvme_cmd_ns lim = { .nsid = 1, .lba_shift = 9,
 						  .dsm_range_blocks = 2048, .dsm_ranges = 4 };
-		uint64_t max = nvme_cmd_max_chunk(BIO_DISCARD, &lim, 512 * KiB);
+		uint64_t max = nvme_cmd_max_chunk(IO_OP_DISCARD, &lim, 512 * KiB);
 
 		assert_int_equal(max, 4 * MiB);
 		assert_int_equal(nvme_cmd_nr_chunks(1 * GiB, max), 256);
-		c = encode(&lim, BIO_DISCARD, false, 1 * MiB, 3 * MiB + 4096);
+		c = encode(&lim, IO_OP_DISCARD, false, 1 * MiB, 3 * MiB + 4096);
 		assert_int_equal(c.cdw10, 3);
 		assert_int_equal(c.data_len, 64);
 		assert_int_equal(r[0].nlb, 2048);
@@ -190,17 +190,17 @@ static void test_dsm_ranges(void **state)
 		assert_int_equal(r[2].nlb, 2048);
 		assert_int_equal(r[3].nlb, 8);
 		assert_int_equal(r[3].slba, 2048 + 3 * 2048);
-		assert_int_equal(nvme_cmd_encode(&c, &lim, BIO_DISCARD, false, 0, max + 512, buf),
+		assert_int_equal(nvme_cmd_encode(&c, &lim, IO_OP_DISCARD, false, 0, max + 512, buf),
 				 -EINVAL);
 	}
 
 	/* no room for the ranges */
-	assert_int_equal(nvme_cmd_encode(&c, &ns512, BIO_DISCARD, false, 0, 4096, NULL), -EINVAL);
+	assert_int_equal(nvme_cmd_encode(&c, &ns512, IO_OP_DISCARD, false, 0, 4096, NULL), -EINVAL);
 }
 
 static void test_data_len_check(void **state)
 {
-	struct nvme_uring_cmd c = encode(&ns512, BIO_WRITE, false, 0, 4096);
+	struct nvme_uring_cmd c = encode(&ns512, IO_OP_WRITE, false, 0, 4096);
 
 	(void)state;
 	c.data_len = 4096 - 512;
@@ -216,26 +216,26 @@ static void test_data_len_check(void **state)
 	c.cdw12 = 0;
 	assert_int_equal(nvme_cmd_check(&c, &ns4k), 0);
 
-	c = encode(&ns512, BIO_DISCARD, false, 0, 4096);
+	c = encode(&ns512, IO_OP_DISCARD, false, 0, 4096);
 	c.data_len = 32;
 	assert_int_equal(nvme_cmd_check(&c, &ns512), -EIO);
-	c = encode(&ns512, BIO_FLUSH, false, 0, 0);
+	c = encode(&ns512, IO_OP_FLUSH, false, 0, 0);
 	c.data_len = 512;
 	assert_int_equal(nvme_cmd_check(&c, &ns512), -EIO);
-	c = encode(&ns512, BIO_WRITE_ZEROES, false, 0, 4096);
+	c = encode(&ns512, IO_OP_WRITE_ZEROES, false, 0, 4096);
 	c.data_len = 4096; /* write zeroes carries no data */
 	assert_int_equal(nvme_cmd_check(&c, &ns512), -EIO);
 }
 
 static void test_split(void **state)
 {
-	uint64_t max = nvme_cmd_max_chunk(BIO_READ, &ns512, 512 * KiB);
+	uint64_t max = nvme_cmd_max_chunk(IO_OP_READ, &ns512, 512 * KiB);
 
 	(void)state;
 	assert_int_equal(max, 512 * KiB);
-	assert_int_equal(nvme_cmd_max_chunk(BIO_WRITE, &ns512, 128 * KiB), 128 * KiB);
+	assert_int_equal(nvme_cmd_max_chunk(IO_OP_WRITE, &ns512, 128 * KiB), 128 * KiB);
 	/* never more than 65536 blocks, whatever the transfer limit */
-	assert_int_equal(nvme_cmd_max_chunk(BIO_READ, &ns512, 64 * MiB), 32 * MiB);
+	assert_int_equal(nvme_cmd_max_chunk(IO_OP_READ, &ns512, 64 * MiB), 32 * MiB);
 	/* exact boundaries */
 	assert_int_equal(nvme_cmd_nr_chunks(512 * KiB, max), 1);
 	assert_int_equal(nvme_cmd_nr_chunks(512 * KiB + 512, max), 2);
@@ -249,26 +249,26 @@ static void test_split(void **state)
 	assert_int_equal(nvme_cmd_nr_chunks(1 * MiB + 4096, max), 3);
 
 	/* write zeroes: 65536 blocks per command; 1 GiB of 512-byte blocks is 32 */
-	max = nvme_cmd_max_chunk(BIO_WRITE_ZEROES, &ns512, 512 * KiB);
+	max = nvme_cmd_max_chunk(IO_OP_WRITE_ZEROES, &ns512, 512 * KiB);
 	assert_int_equal(max, 32 * MiB);
 	assert_int_equal(nvme_cmd_nr_chunks(1 * GiB, max), 32);
 	assert_int_equal(nvme_cmd_nr_chunks(1 * GiB + 512, max), 33);
-	assert_int_equal(nvme_cmd_max_chunk(BIO_WRITE_ZEROES, &ns4k, 512 * KiB), 256 * MiB);
+	assert_int_equal(nvme_cmd_max_chunk(IO_OP_WRITE_ZEROES, &ns4k, 512 * KiB), 256 * MiB);
 	assert_int_equal(nvme_cmd_nr_chunks(1 * GiB, 256 * MiB), 4);
 
 	/* discard: a 1 GiB request is one DSM command, flush is one command */
-	max = nvme_cmd_max_chunk(BIO_DISCARD, &ns512, 512 * KiB);
+	max = nvme_cmd_max_chunk(IO_OP_DISCARD, &ns512, 512 * KiB);
 	assert_int_equal(nvme_cmd_nr_chunks(1 * GiB, max), 1);
 	assert_true(max >= 256 * (0xffffffffULL * 512) - 1);
-	assert_int_equal(nvme_cmd_nr_chunks(0, nvme_cmd_max_chunk(BIO_FLUSH, &ns512, 4096)), 1);
+	assert_int_equal(nvme_cmd_nr_chunks(0, nvme_cmd_max_chunk(IO_OP_FLUSH, &ns512, 4096)), 1);
 
 	/* every chunk of a split request encodes and checks */
-	max = nvme_cmd_max_chunk(BIO_READ, &ns4k, 128 * KiB);
+	max = nvme_cmd_max_chunk(IO_OP_READ, &ns4k, 128 * KiB);
 	for (uint64_t done = 0, len = 1 * MiB + 8 * KiB; done < len;) {
 		uint64_t n = nvme_cmd_chunk(len, done, max);
 		struct nvme_uring_cmd c;
 
-		assert_int_equal(nvme_cmd_encode(&c, &ns4k, BIO_READ, false, done, n, buf), 0);
+		assert_int_equal(nvme_cmd_encode(&c, &ns4k, IO_OP_READ, false, done, n, buf), 0);
 		assert_int_equal(nvme_cmd_check(&c, &ns4k), 0);
 		assert_int_equal(c.cdw10, done >> 12);
 		done += n;
@@ -391,7 +391,7 @@ static void test_sysfs_parsing(void **state)
 
 static void test_split_complete(void **state)
 {
-	struct backend_io io = { .op = BIO_WRITE_ZEROES, .len = 80 * MiB };
+	struct backend_io io = { .op = IO_OP_WRITE_ZEROES, .len = 80 * MiB };
 	uint64_t max = 32 * MiB;
 
 	(void)state;
@@ -407,13 +407,13 @@ static void test_split_complete(void **state)
 	assert_int_equal(io.done, 80 * MiB);
 	assert_int_equal(io.result, 0);
 	/* a failure ends it, whatever is left */
-	io = (struct backend_io){ .op = BIO_WRITE_ZEROES, .len = 80 * MiB };
+	io = (struct backend_io){ .op = IO_OP_WRITE_ZEROES, .len = 80 * MiB };
 	assert_int_equal(nvme_split_complete(&io, max, 0), NVME_SPLIT_NEXT);
 	assert_int_equal(nvme_split_complete(&io, max, -EIO), NVME_SPLIT_DONE);
 	assert_int_equal(io.result, -EIO);
 	assert_int_equal(io.done, 0);
 	/* FLUSH: one command of no bytes */
-	io = (struct backend_io){ .op = BIO_FLUSH };
+	io = (struct backend_io){ .op = IO_OP_FLUSH };
 	assert_int_equal(nvme_split_complete(&io, UINT64_MAX, 0), NVME_SPLIT_DONE);
 }
 
@@ -465,7 +465,7 @@ static uint64_t slba_of(const struct nvme_uring_cmd *c)
 static void test_split_steered_retry(void **state)
 {
 	struct backend *be = fake_passthru(0x09);
-	struct backend_io io = { .op = BIO_WRITE_ZEROES, .off = 1 * MiB, .len = 1 * GiB,
+	struct backend_io io = { .op = IO_OP_WRITE_ZEROES, .off = 1 * MiB, .len = 1 * GiB,
 				 .steer = true, .hw_queue = 3, .buf_index = -1 };
 	struct io_uring ring;
 	struct nvme_uring_cmd c;
@@ -517,7 +517,7 @@ static void test_split_steered_retry(void **state)
 static void test_split_unsteered(void **state)
 {
 	struct backend *be = fake_passthru(0);
-	struct backend_io io = { .op = BIO_WRITE_ZEROES, .len = 96 * MiB, .buf_index = -1 };
+	struct backend_io io = { .op = IO_OP_WRITE_ZEROES, .len = 96 * MiB, .buf_index = -1 };
 	struct io_uring_cqe ok = { .res = 0 }, again = { .res = -EAGAIN };
 	struct io_uring_cqe bad = { .res = 0x4002 }; /* invalid field, DNR */
 	struct io_uring ring;
@@ -565,7 +565,7 @@ static void test_write_zeroes_deac(void **state)
 	assert_false(nvme_dlfeat_reads_zeroes(0x08));
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct backend *be = fake_passthru(cases[i].dlfeat);
-		struct backend_io io = { .op = BIO_WRITE_ZEROES, .len = 1 * MiB,
+		struct backend_io io = { .op = IO_OP_WRITE_ZEROES, .len = 1 * MiB,
 					 .unmap = cases[i].unmap, .buf_index = -1 };
 		struct io_uring ring;
 		struct nvme_uring_cmd c;

@@ -748,8 +748,8 @@ static void test_stats_tenant_shape(void **state)
 	memset(&ios, 0, sizeof(ios));
 	ios.arrived = 10;
 	ios.completed = 7;
-	ios.ops[STATS_OP_READ] = 5;
-	ios.bytes[STATS_OP_READ] = 5 * 4096;
+	ios.ops[IO_OP_READ] = 5;
+	ios.bytes[IO_OP_READ] = 5 * 4096;
 	ios.errors[STATS_ERR_RANGE] = 2;
 	obj = ctl_tenant_stats_to_json(&t, &ios, qids, 2);
 	assert_non_null(obj);
@@ -783,7 +783,7 @@ static void test_stats_err_kinds(void **state)
 	assert_int_equal(stats_err_of_errno(-ENOSPC), STATS_ERR_OTHER);
 	assert_string_equal(stats_err_name(STATS_ERR_RANGE), "out_of_range");
 	assert_string_equal(stats_err_name(STATS_NR_ERRS), "unknown");
-	assert_string_equal(stats_op_name(STATS_OP_WRITE_ZEROES), "write_zeroes");
+	assert_string_equal(stats_op_name(IO_OP_WRITE_ZEROES), "write_zeroes");
 }
 
 static void test_encode_qos_wire_format(void **state)

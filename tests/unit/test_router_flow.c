@@ -200,7 +200,7 @@ static void submit_all(struct router *r, unsigned n, int lat, int tput)
 	for (unsigned i = 0; i < n; i++) {
 		struct io *io = &ios[i];
 
-		io->bio = (struct backend_io){ .op = i % 3 ? BIO_READ : BIO_WRITE, .len = 4096,
+		io->bio = (struct backend_io){ .op = i % 3 ? IO_OP_READ : IO_OP_WRITE, .len = 4096,
 					       .buf_index = 7 };
 		router_req_init(&io->rr, (unsigned)(i % 2 ? tput : lat), &io->bio,
 				(uint64_t)(uintptr_t)io, &port);
@@ -225,18 +225,18 @@ static void check_all_back(unsigned n)
 static void test_req_bytes(void **state)
 {
 	static const struct {
-		enum backend_op op;
+		enum io_op op;
 		bool fua;
 		uint64_t len;
-		enum sched_op sop;
+		enum io_op sop;
 		uint32_t bytes;
 	} c[] = {
-		{ BIO_READ, false, 4096, SCHED_OP_READ, 4096 },
-		{ BIO_WRITE, true, 65536, SCHED_OP_WRITE, 65536 },
-		{ BIO_FLUSH, false, 0, SCHED_OP_FLUSH, 0 },
-		{ BIO_DISCARD, false, 1 << 20, SCHED_OP_DISCARD, 1 << 20 },
-		{ BIO_WRITE_ZEROES, false, 1 << 30, SCHED_OP_WRITE_ZEROES, 1 << 30 },
-		{ BIO_DISCARD, false, 1ULL << 33, SCHED_OP_DISCARD, UINT32_MAX },
+		{ IO_OP_READ, false, 4096, IO_OP_READ, 4096 },
+		{ IO_OP_WRITE, true, 65536, IO_OP_WRITE, 65536 },
+		{ IO_OP_FLUSH, false, 0, IO_OP_FLUSH, 0 },
+		{ IO_OP_DISCARD, false, 1 << 20, IO_OP_DISCARD, 1 << 20 },
+		{ IO_OP_WRITE_ZEROES, false, 1 << 30, IO_OP_WRITE_ZEROES, 1 << 30 },
+		{ IO_OP_DISCARD, false, 1ULL << 33, IO_OP_DISCARD, UINT32_MAX },
 	};
 
 	(void)state;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * NQ handles with queue steering (NQ_ROUTE_QID, the kernel series in
- * patches/linux-6.1): where nq_handle_send() puts a request. A recording
- * backend notes the ring and the steering fields of every queue() call; no
- * ring is ever entered.
+ * patches/linux-6.1): where nq_handle_send() puts a request; the port's
+ * steering retries and poll accounting; the direct route (route.h), as
+ * ublk/worker.c uses them. A recording backend notes the ring and the
+ * steering fields of every queue() call; no ring is ever entered.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,10 +17,12 @@
 #include <unistd.h>
 
 #include "router/handle.h"
+#include "router/route.h"
 
 static struct {
 	int calls;
 	struct io_uring *ring;
+	uint64_t user_data;
 	bool steer;
 	unsigned hw_queue;
 	int buf_index;
@@ -30,12 +33,14 @@ static int rec_queue(struct backend *be, struct io_uring *ring, struct backend_i
 		     uint64_t user_data)
 {
 	(void)be;
-	(void)user_data;
 	rec.calls++;
 	rec.ring = ring;
+	rec.user_data = user_data;
 	rec.steer = io->steer;
 	rec.hw_queue = io->hw_queue;
 	rec.buf_index = io->buf_index;
+	if (rec.ret == BACKEND_DONE)
+		io->done = io->len;
 	return rec.ret;
 }
 
@@ -71,7 +76,7 @@ static struct nq_handle handle(unsigned hctx, enum nq_kind kind)
 				   .route = NQ_ROUTE_QID, .be = &be };
 }
 
-static void req(struct router_req *rq, struct backend_io *bio, enum backend_op op)
+static void req(struct router_req *rq, struct backend_io *bio, enum io_op op)
 {
 	*bio = (struct backend_io){ .op = op, .len = 4096, .buf_index = 7 };
 	*rq = (struct router_req){ .bio = bio, .user_data = 42, .owner = &owner };
@@ -92,7 +97,7 @@ static void test_default_on_owner_ring(void **state)
 	struct router_req rq;
 
 	(void)state;
-	req(&rq, &bio, BIO_WRITE);
+	req(&rq, &bio, IO_OP_WRITE);
 	nq_handle_send(&h, &rq, &owner);
 	assert_int_equal(rec.calls, 1);
 	assert_ptr_equal(rec.ring, &main_ring);
@@ -113,7 +118,7 @@ static void test_poll_on_iopoll_ring(void **state)
 	struct router_req rq;
 
 	(void)state;
-	req(&rq, &bio, BIO_READ);
+	req(&rq, &bio, IO_OP_READ);
 	nq_handle_send(&h, &rq, &owner);
 	assert_ptr_equal(rec.ring, &poll_ring);
 	assert_true(rec.steer);
@@ -131,7 +136,7 @@ static void test_flush_on_poll_queue_goes_unsteered(void **state)
 	struct router_req rq;
 
 	(void)state;
-	req(&rq, &bio, BIO_FLUSH);
+	req(&rq, &bio, IO_OP_FLUSH);
 	nq_handle_send(&h, &rq, &owner);
 	assert_ptr_equal(rec.ring, &main_ring);
 	assert_false(rec.steer);
@@ -148,7 +153,7 @@ static void test_poll_without_iopoll_ring(void **state)
 
 	(void)state;
 	owner.poll_ring = NULL;
-	req(&rq, &bio, BIO_WRITE);
+	req(&rq, &bio, IO_OP_WRITE);
 	nq_handle_send(&h, &rq, &owner);
 	assert_ptr_equal(rec.ring, &main_ring);
 	assert_false(rec.steer);
@@ -163,8 +168,8 @@ static void test_other_thread_hands_to_owner(void **state)
 	struct router_req rq, rq2, *got;
 
 	(void)state;
-	req(&rq, &bio, BIO_WRITE);
-	req(&rq2, &bio2, BIO_READ);
+	req(&rq, &bio, IO_OP_WRITE);
+	req(&rq2, &bio2, IO_OP_READ);
 	nq_handle_send(&h, &rq, NULL);
 	nq_handle_send(&h2, &rq2, NULL);
 	assert_int_equal(rec.calls, 0);
@@ -191,7 +196,7 @@ static void test_queue_error_finishes(void **state)
 
 	(void)state;
 	rec.ret = -EIO;
-	req(&rq, &bio, BIO_READ);
+	req(&rq, &bio, IO_OP_READ);
 	nq_handle_send(&h, &rq, &owner);
 	assert_int_equal(bio.result, -EIO);
 	assert_ptr_equal(router_port_take(&owner), &rq);
@@ -207,13 +212,116 @@ static void test_queue_error_on_poll_queue_uncounts(void **state)
 
 	(void)state;
 	rec.ret = -EIO;
-	req(&rq, &bio, BIO_WRITE);
+	req(&rq, &bio, IO_OP_WRITE);
 	nq_handle_send(&h, &rq, &owner);
 	assert_ptr_equal(rec.ring, &poll_ring);
 	assert_int_equal(bio.result, -EIO);
 	assert_false(rq.polled);
 	assert_int_equal(owner.polled, 0);
 	assert_ptr_equal(router_port_take(&owner), &rq);
+}
+
+/* The direct route to be, and rq for bio (op, len bytes) on it. */
+static void direct(struct route *r, struct router_req *rq, struct backend_io *bio, enum io_op op,
+		   uint64_t len)
+{
+	route_init(r, &be, NULL, 0);
+	*bio = (struct backend_io){ .op = op, .len = len, .buf_index = -1 };
+	route_req_init(rq, bio, 77, &owner);
+}
+
+/* Queued on the worker's ring: stamped for the statistics, no NQ. */
+static void test_direct_queues_on_worker_ring(void **state)
+{
+	struct route r;
+	struct backend_io bio;
+	struct router_req rq;
+
+	(void)state;
+	direct(&r, &rq, &bio, IO_OP_READ, 4096);
+	assert_int_equal(r.ops->submit(&r, &rq, &owner, 1234), 0);
+	assert_int_equal(rec.calls, 1);
+	assert_ptr_equal(rec.ring, &main_ring);
+	assert_int_equal(rec.user_data, 77);
+	assert_false(rec.steer);
+	assert_int_equal(rq.sr.submit_ns, 1234);
+	assert_int_equal(rq.sr.nq, -1);
+	assert_false(rq.polled);
+	r.ops->done(&r, &rq, &owner, 2000);
+	assert_int_equal(rec.calls, 1);
+	assert_null(router_port_take(&owner)); /* nothing travels through the port */
+}
+
+/* Finished inside queue() (null backend), or refused: done at once. */
+static void test_direct_done_at_once(void **state)
+{
+	struct route r;
+	struct backend_io bio;
+	struct router_req rq;
+
+	(void)state;
+	rec.ret = BACKEND_DONE;
+	direct(&r, &rq, &bio, IO_OP_WRITE, 8192);
+	assert_int_equal(r.ops->submit(&r, &rq, &owner, 10), ROUTE_DONE);
+	assert_int_equal(bio.result, 0);
+	assert_int_equal(bio.done, 8192);
+	rec.ret = -EIO;
+	direct(&r, &rq, &bio, IO_OP_FLUSH, 0);
+	assert_int_equal(r.ops->submit(&r, &rq, &owner, 20), ROUTE_DONE);
+	assert_int_equal(bio.result, -EIO);
+	assert_int_equal(rq.sr.submit_ns, 20);
+}
+
+/*
+ * A steered command whose queue had no tag: the port stops counting it as
+ * polled, parks it, and sends it again to the same queue; a finished one
+ * is over.
+ */
+static void test_port_parks_and_resends(void **state)
+{
+	struct nq_handle h = handle(9, NQ_POLL);
+	struct backend_io bio = { .op = IO_OP_READ, .len = 4096, .buf_index = 3 };
+	struct router_req rq;
+
+	(void)state;
+	route_req_init(&rq, &bio, 5, &owner);
+	nq_handle_send(&h, &rq, &owner);
+	assert_true(router_port_polling(&owner));
+	assert_false(router_port_parked(&owner));
+	assert_true(router_port_completed(&owner, &rq, BACKEND_AGAIN));
+	assert_false(router_port_polling(&owner));
+	assert_true(router_port_parked(&owner));
+	assert_int_equal(owner.again_count, 1);
+	router_port_resend(&owner);
+	assert_false(router_port_parked(&owner));
+	assert_int_equal(rec.calls, 2);
+	assert_ptr_equal(rec.ring, &poll_ring);
+	assert_int_equal(rec.hw_queue, 9);
+	assert_true(router_port_polling(&owner));
+	assert_false(router_port_completed(&owner, &rq, 1));
+	assert_false(router_port_polling(&owner));
+	assert_false(router_port_parked(&owner));
+	router_port_resend(&owner); /* nothing parked: nothing sent */
+	assert_int_equal(rec.calls, 2);
+}
+
+/* Requests another thread let go: the owner sends them where they were meant to go. */
+static void test_port_sends_taken(void **state)
+{
+	struct nq_handle h = handle(2, NQ_DEFAULT);
+	struct backend_io bio = { .op = IO_OP_WRITE, .len = 4096, .buf_index = -1 };
+	struct router_req rq;
+
+	(void)state;
+	route_req_init(&rq, &bio, 6, &owner);
+	nq_handle_send(&h, &rq, NULL);
+	assert_int_equal(rec.calls, 0);
+	router_port_send_taken(&owner);
+	assert_int_equal(rec.calls, 1);
+	assert_ptr_equal(rec.ring, &main_ring);
+	assert_true(rec.steer);
+	assert_int_equal(rec.hw_queue, 2);
+	assert_false(router_port_polling(&owner));
 }
 
 int main(void)
@@ -228,6 +336,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queue_error_finishes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_error_on_poll_queue_uncounts, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_direct_queues_on_worker_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direct_done_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_parks_and_resends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_sends_taken, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,7 +54,7 @@ static struct sched *make_mode(enum conf_sched_mode mode, unsigned nr, unsigned 
 	return make(&p, nr, nr_poll, depth);
 }
 
-static struct sched_req req(unsigned tenant, unsigned cpu, enum sched_op op, uint32_t bytes)
+static struct sched_req req(unsigned tenant, unsigned cpu, enum io_op op, uint32_t bytes)
 {
 	return (struct sched_req){ .tenant = tenant, .cpu = cpu, .op = op, .bytes = bytes };
 }
@@ -174,7 +174,7 @@ static void test_tenants(void **state)
 static void test_complete_not_in_flight(void **state)
 {
 	struct sched *s = make_mode(CONF_SCHED_DAREDEVIL, 4, 2, 8);
-	struct sched_req never = req(THR, 0, SCHED_OP_WRITE, 4 * KiB), r = never;
+	struct sched_req never = req(THR, 0, IO_OP_WRITE, 4 * KiB), r = never;
 	struct sched_stats st;
 
 	(void)state;
@@ -213,15 +213,15 @@ static void test_static_mapping(void **state)
 	s = sched_new(&p, d, 5, 0);
 	assert_non_null(s);
 	assert_int_equal(sched_tenant_set(s, LAT, CONF_CLASS_LATENCY), 0);
-	r = req(LAT, 0, SCHED_OP_READ, 4 * KiB);
+	r = req(LAT, 0, IO_OP_READ, 4 * KiB);
 	assert_int_equal(sched_pick(s, &r, 0), 0);
-	r = req(THR, 0, SCHED_OP_WRITE, 128 * KiB);
+	r = req(THR, 0, IO_OP_WRITE, 128 * KiB);
 	assert_int_equal(sched_pick(s, &r, 0), 0); /* no classes: L and T share it */
-	r = req(LAT, 2, SCHED_OP_FLUSH, 0);
+	r = req(LAT, 2, IO_OP_FLUSH, 0);
 	assert_int_equal(sched_pick(s, &r, 0), 2); /* no promotion either */
-	r = req(THR, 4, SCHED_OP_WRITE, 4 * KiB);
+	r = req(THR, 4, IO_OP_WRITE, 4 * KiB);
 	assert_int_equal(sched_pick(s, &r, 0), 3);
-	r = req(THR, 7, SCHED_OP_WRITE, 4 * KiB);
+	r = req(THR, 7, IO_OP_WRITE, 4 * KiB);
 	assert_int_equal(sched_pick(s, &r, 0), 7 % 5); /* unmapped CPU */
 	for (unsigned i = 0; i < 5; i++) /* no groups: one lane */
 		assert_int_equal(sched_nq(s, i)->lane, NQ_LANE_THROUGHPUT);
@@ -234,8 +234,8 @@ static void test_static_depth_and_fifos(void **state)
 {
 	struct sched *s = make_mode(CONF_SCHED_STATIC, 2, 0, 2);
 	struct sched_req r[4] = {
-		req(THR, 0, SCHED_OP_WRITE, 4 * KiB), req(LAT, 0, SCHED_OP_READ, 4 * KiB),
-		req(THR, 0, SCHED_OP_WRITE, 4 * KiB), req(THR, 1, SCHED_OP_WRITE, 4 * KiB),
+		req(THR, 0, IO_OP_WRITE, 4 * KiB), req(LAT, 0, IO_OP_READ, 4 * KiB),
+		req(THR, 0, IO_OP_WRITE, 4 * KiB), req(THR, 1, IO_OP_WRITE, 4 * KiB),
 	};
 	struct sched_req *got[4];
 	unsigned n = 0;
@@ -326,7 +326,7 @@ static void test_daredevil_choice(void **state)
 	for (int i = 0; i < 4; i++) {
 		unsigned q;
 
-		l[i] = req(LAT, 0, SCHED_OP_READ, 4 * KiB);
+		l[i] = req(LAT, 0, IO_OP_READ, 4 * KiB);
 		q = submit(s, &l[i], 1);
 		assert_int_equal(lane_of_nq(s, q), NQ_LANE_LATENCY);
 		/* its three POLL queues first, then its DEFAULT one */
@@ -335,14 +335,14 @@ static void test_daredevil_choice(void **state)
 		used[q] = true;
 	}
 	for (int i = 0; i < 6; i++) {
-		t[i] = req(i % 2 ? THR : BE, 0, SCHED_OP_WRITE, 128 * KiB);
+		t[i] = req(i % 2 ? THR : BE, 0, IO_OP_WRITE, 128 * KiB);
 		assert_int_equal(lane_of_nq(s, submit(s, &t[i], 1)), NQ_LANE_THROUGHPUT);
 	}
 	/* A fifth L request shares the least loaded L queue: the one with fewer bytes. */
 	sched_completed(s, &l[2], 2);
-	l[2] = req(LAT, 0, SCHED_OP_READ, 64 * KiB);
+	l[2] = req(LAT, 0, IO_OP_READ, 64 * KiB);
 	submit(s, &l[2], 2);
-	l[4] = req(LAT, 0, SCHED_OP_READ, 4 * KiB);
+	l[4] = req(LAT, 0, IO_OP_READ, 4 * KiB);
 	assert_int_not_equal(submit(s, &l[4], 2), l[2].nq);
 	assert_int_equal(lane_of_nq(s, (unsigned)l[4].nq), NQ_LANE_LATENCY);
 	sched_free(s);
@@ -360,13 +360,13 @@ static void test_daredevil_depth(void **state)
 	p.mode = CONF_SCHED_DAREDEVIL;
 	p.latency_queues = 1;
 	s = make(&p, 2, 1, 2); /* the DEFAULT NQ 0 is L's, the POLL NQ 1 T's */
-	l[0] = req(LAT, 0, SCHED_OP_READ, 4 * KiB);
+	l[0] = req(LAT, 0, IO_OP_READ, 4 * KiB);
 	l[1] = l[0];
 	l[2] = l[0];
 	submit(s, &l[0], 1);
 	submit(s, &l[1], 1);
 	assert_int_equal(sched_pick(s, &l[2], 1), SCHED_NO_QUEUE);
-	t = req(THR, 0, SCHED_OP_WRITE, 4 * KiB);
+	t = req(THR, 0, IO_OP_WRITE, 4 * KiB);
 	assert_int_equal(submit(s, &t, 1), 1); /* T's queue is not L's to borrow, nor the reverse */
 	/* Through the FIFOs: held, then released by a completion. */
 	sched_enqueue(s, &l[2], 1);
@@ -382,8 +382,8 @@ static void test_daredevil_depth(void **state)
 static void test_latency_first(void **state)
 {
 	struct sched *s = make_mode(CONF_SCHED_DAREDEVIL, 4, 2, 8);
-	struct sched_req t1 = req(THR, 0, SCHED_OP_WRITE, 128 * KiB), t2 = t1;
-	struct sched_req l1 = req(LAT, 1, SCHED_OP_READ, 4 * KiB), l2 = l1;
+	struct sched_req t1 = req(THR, 0, IO_OP_WRITE, 128 * KiB), t2 = t1;
+	struct sched_req l1 = req(LAT, 1, IO_OP_READ, 4 * KiB), l2 = l1;
 
 	(void)state;
 	sched_enqueue(s, &t1, 0);
@@ -418,7 +418,7 @@ static void test_promote_flush(void **state)
 	p.mode = CONF_SCHED_DAREDEVIL;
 	p.promote_flush = true;
 	s = make(&p, 4, 2, 8);
-	r = req(THR, 0, SCHED_OP_FLUSH, 0);
+	r = req(THR, 0, IO_OP_FLUSH, 0);
 	q = submit(s, &r, 0);
 	assert_int_equal(lane_of_nq(s, q), NQ_LANE_LATENCY);
 	assert_int_equal(sched_nq(s, q)->kind, NQ_DEFAULT);
@@ -426,20 +426,20 @@ static void test_promote_flush(void **state)
 	assert_false(r.latency); /* a promoted flush does not feed L's p99 */
 	assert_true(r.capped); /* but T's cap counts it */
 	sched_completed(s, &r, 1);
-	r = req(BE, 0, SCHED_OP_WRITE, 16 * KiB);
+	r = req(BE, 0, IO_OP_WRITE, 16 * KiB);
 	r.flags = SCHED_REQ_FUA;
 	assert_int_equal(lane_of_nq(s, submit(s, &r, 1)), NQ_LANE_THROUGHPUT);
 	sched_completed(s, &r, 2);
-	r = req(THR, 0, SCHED_OP_WRITE, 16 * KiB);
+	r = req(THR, 0, IO_OP_WRITE, 16 * KiB);
 	assert_int_equal(lane_of_nq(s, submit(s, &r, 2)), NQ_LANE_THROUGHPUT);
 	sched_completed(s, &r, 3);
 	sched_free(s);
 
 	p.promote_flush = false;
 	s = make(&p, 4, 2, 8);
-	r = req(THR, 0, SCHED_OP_FLUSH, 0);
+	r = req(THR, 0, IO_OP_FLUSH, 0);
 	assert_int_equal(lane_of_nq(s, submit(s, &r, 0)), NQ_LANE_THROUGHPUT);
-	r = req(THR, 0, SCHED_OP_WRITE, 16 * KiB);
+	r = req(THR, 0, IO_OP_WRITE, 16 * KiB);
 	r.flags = SCHED_REQ_FUA;
 	assert_int_equal(lane_of_nq(s, submit(s, &r, 0)), NQ_LANE_THROUGHPUT);
 	sched_free(s);
@@ -452,8 +452,8 @@ static void test_promote_flush(void **state)
  */
 static void test_dataless_stay_in_group(void **state)
 {
-	static const enum sched_op ops[] = { SCHED_OP_FLUSH, SCHED_OP_DISCARD,
-					     SCHED_OP_WRITE_ZEROES };
+	static const enum io_op ops[] = { IO_OP_FLUSH, IO_OP_DISCARD,
+					     IO_OP_WRITE_ZEROES };
 	/* like the test VM's NQs (2 DEFAULT, 62 POLL), smaller: 2 DEFAULT, 6 POLL, 4 tags */
 	struct sched *s = make_mode(CONF_SCHED_DAREDEVIL, 8, 6, 4);
 	struct sched_req r[2][3], d, x;
@@ -468,12 +468,12 @@ static void test_dataless_stay_in_group(void **state)
 			assert_int_equal(lane_of_nq(s, q), t ? NQ_LANE_THROUGHPUT : NQ_LANE_LATENCY);
 			assert_int_equal(sched_nq(s, q)->kind, NQ_DEFAULT);
 		}
-	d = req(LAT, 1, SCHED_OP_READ, 4 * KiB);
+	d = req(LAT, 1, IO_OP_READ, 4 * KiB);
 	assert_int_equal(sched_nq(s, submit(s, &d, 1))->kind, NQ_POLL);
 	/* L's one DEFAULT NQ full: held, never sent to a POLL NQ or to T's */
-	x = req(LAT, 1, SCHED_OP_FLUSH, 0);
+	x = req(LAT, 1, IO_OP_FLUSH, 0);
 	assert_int_equal(submit(s, &x, 1), r[0][0].nq);
-	x = req(LAT, 1, SCHED_OP_FLUSH, 0);
+	x = req(LAT, 1, IO_OP_FLUSH, 0);
 	assert_int_equal(sched_pick(s, &x, 1), SCHED_NO_QUEUE);
 	sched_completed(s, &r[0][1], 2);
 	assert_int_equal(submit(s, &x, 2), r[0][0].nq);
@@ -488,7 +488,7 @@ static void test_cap_counts_fua_and_dataless(void **state)
 {
 	struct sched_params p;
 	struct sched *s;
-	struct sched_req l = req(LAT, 0, SCHED_OP_READ, 4 * KiB), fua, dis, wz, w;
+	struct sched_req l = req(LAT, 0, IO_OP_READ, 4 * KiB), fua, dis, wz, w;
 
 	(void)state;
 	sched_params_init(&p);
@@ -496,16 +496,16 @@ static void test_cap_counts_fua_and_dataless(void **state)
 	p.throughput_cap = 1 << 20;
 	s = make(&p, 8, 4, 64);
 	submit(s, &l, 1); /* L active: the cap applies */
-	fua = req(THR, 0, SCHED_OP_WRITE, 512 * KiB);
+	fua = req(THR, 0, IO_OP_WRITE, 512 * KiB);
 	fua.flags = SCHED_REQ_FUA;
 	assert_int_equal(lane_of_nq(s, submit(s, &fua, 1)), NQ_LANE_THROUGHPUT);
 	assert_true(fua.capped);
-	dis = req(BE, 0, SCHED_OP_DISCARD, 512 * KiB);
+	dis = req(BE, 0, IO_OP_DISCARD, 512 * KiB);
 	submit(s, &dis, 1);
 	assert_true(stats(s, 1).inflight_bytes[NQ_LANE_THROUGHPUT] == 1 << 20);
-	wz = req(THR, 0, SCHED_OP_WRITE_ZEROES, 4 * KiB);
+	wz = req(THR, 0, IO_OP_WRITE_ZEROES, 4 * KiB);
 	assert_int_equal(sched_pick(s, &wz, 1), SCHED_NO_QUEUE); /* the cap is full */
-	w = req(THR, 0, SCHED_OP_WRITE, 4 * KiB);
+	w = req(THR, 0, IO_OP_WRITE, 4 * KiB);
 	assert_int_equal(sched_pick(s, &w, 1), SCHED_NO_QUEUE);
 	sched_completed(s, &dis, 2);
 	assert_int_equal(lane_of_nq(s, submit(s, &wz, 2)), NQ_LANE_THROUGHPUT);
@@ -517,7 +517,7 @@ static void test_throughput_cap(void **state)
 {
 	struct sched_params p;
 	struct sched *s;
-	struct sched_req t[12], l = req(LAT, 0, SCHED_OP_READ, 4 * KiB), big;
+	struct sched_req t[12], l = req(LAT, 0, IO_OP_READ, 4 * KiB), big;
 	unsigned n = 0;
 
 	(void)state;
@@ -527,7 +527,7 @@ static void test_throughput_cap(void **state)
 	s = make(&p, 8, 4, 64);
 	/* No L yet: T is not capped. */
 	for (int i = 0; i < 12; i++) {
-		t[i] = req(THR, 0, SCHED_OP_WRITE, 128 * KiB);
+		t[i] = req(THR, 0, IO_OP_WRITE, 128 * KiB);
 		submit(s, &t[i], 1 * MS);
 	}
 	assert_true(stats(s, 1 * MS).inflight_bytes[NQ_LANE_THROUGHPUT] == 12 * 128 * KiB);
@@ -537,7 +537,7 @@ static void test_throughput_cap(void **state)
 	sched_enqueue(s, &l, 3 * MS);
 	assert_true(stats(s, 3 * MS).latency_active);
 	for (int i = 0; i < 12; i++) {
-		t[i] = req(THR, 0, SCHED_OP_WRITE, 128 * KiB);
+		t[i] = req(THR, 0, IO_OP_WRITE, 128 * KiB);
 		sched_enqueue(s, &t[i], 3 * MS);
 	}
 	assert_ptr_equal(sched_next(s, 3 * MS), &l);
@@ -549,7 +549,7 @@ static void test_throughput_cap(void **state)
 	/* A T request larger than the whole cap still goes when no T is in flight. */
 	for (int i = 0; i < 8; i++)
 		sched_completed(s, &t[i], 4 * MS);
-	big = req(THR, 0, SCHED_OP_WRITE, 4 << 20);
+	big = req(THR, 0, IO_OP_WRITE, 4 << 20);
 	assert_true(sched_pick(s, &big, 4 * MS) >= 0);
 	/* L completes and stays quiet for an interval: T flows freely again. */
 	sched_completed(s, &l, 4 * MS);
@@ -565,7 +565,7 @@ static void test_throughput_cap(void **state)
 static void feed_latency(struct sched *s, unsigned count, uint64_t lat, uint64_t *now)
 {
 	for (unsigned i = 0; i < count; i++) {
-		struct sched_req r = req(LAT, 0, SCHED_OP_READ, 4 * KiB);
+		struct sched_req r = req(LAT, 0, IO_OP_READ, 4 * KiB);
 
 		submit(s, &r, *now);
 		*now += lat;
@@ -580,7 +580,7 @@ static unsigned press_cap(struct sched *s, struct sched_req *t, unsigned max, ui
 
 	for (;;) {
 		assert_true(n < max);
-		t[n] = req(THR, 0, SCHED_OP_WRITE, 128 * KiB);
+		t[n] = req(THR, 0, IO_OP_WRITE, 128 * KiB);
 		if (sched_pick(s, &t[n], now) < 0)
 			return n;
 		submit(s, &t[n], now);
@@ -647,14 +647,14 @@ static unsigned l_nqs(const struct sched *s)
 static void test_groups_adapt(void **state)
 {
 	struct sched *s = make_mode(CONF_SCHED_DAREDEVIL, 8, 4, 64);
-	struct sched_req l[8], t = req(THR, 0, SCHED_OP_WRITE, 128 * KiB), tp[4];
+	struct sched_req l[8], t = req(THR, 0, IO_OP_WRITE, 128 * KiB), tp[4];
 	unsigned polls[4], nr_polls = 0, drained[2], nr_drained = 0;
 	uint64_t now = 1 * MS;
 
 	(void)state;
 	assert_int_equal(l_nqs(s), 4); /* NQs 4, 5, 6 (POLL) and 0 (DEFAULT) */
 	/* One L and one T request in flight: L wants 1 + 1 NQs, gives back half the rest a time. */
-	l[0] = req(LAT, 0, SCHED_OP_READ, 4 * KiB);
+	l[0] = req(LAT, 0, IO_OP_READ, 4 * KiB);
 	submit(s, &l[0], now);
 	submit(s, &t, now);
 	sched_tick(s, 99 * MS);
@@ -674,12 +674,12 @@ static void test_groups_adapt(void **state)
 			polls[nr_polls++] = i;
 	assert_int_equal(nr_polls, 3);
 	for (unsigned k = 0; k < nr_polls; k++) {
-		tp[k] = req(THR, 0, SCHED_OP_WRITE, 128 * KiB);
+		tp[k] = req(THR, 0, IO_OP_WRITE, 128 * KiB);
 		sched_submitted(s, &tp[k], polls[k], 301 * MS);
 	}
 	/* Five L requests in flight: L grows at once, to half the NQs while T is busy. */
 	for (int i = 1; i < 5; i++) {
-		l[i] = req(LAT, 0, SCHED_OP_READ, 4 * KiB);
+		l[i] = req(LAT, 0, IO_OP_READ, 4 * KiB);
 		submit(s, &l[i], 301 * MS);
 	}
 	sched_tick(s, 400 * MS);
@@ -694,7 +694,7 @@ static void test_groups_adapt(void **state)
 	assert_int_equal(stats(s, 400 * MS).draining, 2);
 	/* L does not use them while T's commands are in them. */
 	for (int i = 5; i < 8; i++) {
-		l[i] = req(LAT, 0, SCHED_OP_READ, 4 * KiB);
+		l[i] = req(LAT, 0, IO_OP_READ, 4 * KiB);
 		submit(s, &l[i], 401 * MS);
 		assert_int_not_equal(l[i].nq, drained[0]);
 		assert_int_not_equal(l[i].nq, drained[1]);
@@ -742,15 +742,15 @@ static void test_groups_adapt(void **state)
 static void test_groups_t_starved(void **state)
 {
 	struct sched *s = make_mode(CONF_SCHED_DAREDEVIL, 8, 4, 1);
-	struct sched_req l = req(LAT, 0, SCHED_OP_READ, 4 * KiB), t[5];
+	struct sched_req l = req(LAT, 0, IO_OP_READ, 4 * KiB), t[5];
 
 	(void)state;
 	submit(s, &l, 1 * MS);
 	for (int i = 0; i < 4; i++) {
-		t[i] = req(THR, 0, SCHED_OP_WRITE, 4 * KiB);
+		t[i] = req(THR, 0, IO_OP_WRITE, 4 * KiB);
 		submit(s, &t[i], 1 * MS);
 	}
-	t[4] = req(THR, 0, SCHED_OP_WRITE, 4 * KiB);
+	t[4] = req(THR, 0, IO_OP_WRITE, 4 * KiB);
 	assert_int_equal(sched_pick(s, &t[4], 1 * MS), SCHED_NO_QUEUE);
 	sched_tick(s, 100 * MS);
 	assert_int_equal(l_nqs(s), 2);
@@ -762,8 +762,8 @@ static void test_groups_t_starved(void **state)
 static void test_reap_order(void **state)
 {
 	struct sched *s = make_mode(CONF_SCHED_DAREDEVIL, 4, 2, 8);
-	struct sched_req t = req(THR, 0, SCHED_OP_WRITE, 128 * KiB);
-	struct sched_req l = req(LAT, 0, SCHED_OP_READ, 4 * KiB);
+	struct sched_req t = req(THR, 0, IO_OP_WRITE, 128 * KiB);
+	struct sched_req l = req(LAT, 0, IO_OP_READ, 4 * KiB);
 	unsigned order[4], n;
 
 	(void)state;

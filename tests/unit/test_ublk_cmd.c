@@ -194,11 +194,11 @@ static void test_flags_describe(void **state)
 static void test_op_mapping(void **state)
 {
 	(void)state;
-	assert_int_equal(ublk_backend_op(UBLK_IO_OP_READ), BIO_READ);
-	assert_int_equal(ublk_backend_op(UBLK_IO_OP_WRITE), BIO_WRITE);
-	assert_int_equal(ublk_backend_op(UBLK_IO_OP_FLUSH), BIO_FLUSH);
-	assert_int_equal(ublk_backend_op(UBLK_IO_OP_DISCARD), BIO_DISCARD);
-	assert_int_equal(ublk_backend_op(UBLK_IO_OP_WRITE_ZEROES), BIO_WRITE_ZEROES);
+	assert_int_equal(ublk_backend_op(UBLK_IO_OP_READ), IO_OP_READ);
+	assert_int_equal(ublk_backend_op(UBLK_IO_OP_WRITE), IO_OP_WRITE);
+	assert_int_equal(ublk_backend_op(UBLK_IO_OP_FLUSH), IO_OP_FLUSH);
+	assert_int_equal(ublk_backend_op(UBLK_IO_OP_DISCARD), IO_OP_DISCARD);
+	assert_int_equal(ublk_backend_op(UBLK_IO_OP_WRITE_ZEROES), IO_OP_WRITE_ZEROES);
 	assert_int_equal(ublk_backend_op(UBLK_IO_OP_WRITE_SAME), -EOPNOTSUPP);
 }
 
