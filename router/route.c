@@ -29,6 +29,36 @@ static const struct route_ops direct_ops = {
 	.done = direct_done,
 };
 
+/*
+ * Static mode: no scheduler step and no lock. Unsteered, the kernel puts
+ * the command on the worker's CPU's queue, the NQ the static scheduler
+ * would have picked; a full queue waits in the kernel (io-wq, pinned to
+ * the worker's CPU), as under stock blk-mq. Only the NQ's counters move.
+ */
+static int static_submit(struct route *r, struct router_req *rq, struct router_port *port,
+			 uint64_t now)
+{
+	int nq = router_static_nq(r->router, port->cpu);
+	const struct backend_io *bio = rq->bio;
+
+	rq->sr.nq = nq;
+	router_static_sent(r->router, (unsigned)nq, io_op_moves_data(bio->op) ? bio->len : 0);
+	return direct_submit(r, rq, port, now);
+}
+
+static void static_done(struct route *r, struct router_req *rq, struct router_port *port,
+			uint64_t now)
+{
+	(void)port;
+	(void)now;
+	router_static_done(r->router, (unsigned)rq->sr.nq);
+}
+
+static const struct route_ops static_ops = {
+	.submit = static_submit,
+	.done = static_done,
+};
+
 /* The scheduler stamps sr.submit_ns and sr.nq when it lets rq go. */
 static int scheduled_submit(struct route *r, struct router_req *rq, struct router_port *port,
 			    uint64_t now)
@@ -52,8 +82,12 @@ static const struct route_ops scheduled_ops = {
 
 void route_init(struct route *r, struct backend *be, struct router *router, unsigned tenant)
 {
+	const struct route_ops *ops = &direct_ops;
+
+	if (router)
+		ops = router_mode(router) == CONF_SCHED_STATIC ? &static_ops : &scheduled_ops;
 	*r = (struct route){
-		.ops = router ? &scheduled_ops : &direct_ops,
+		.ops = ops,
 		.be = be,
 		.router = router,
 		.tenant = tenant,

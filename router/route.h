@@ -6,7 +6,10 @@
  *
  * - the direct route (file and null backends, and a passthrough backend
  *   without a router): the backend's queue() on the worker's own ring;
- * - the scheduled route (a passthrough backend's router, router.h): the
+ * - the static route (a router in `static` mode): the same, counted on
+ *   the worker's CPU's NQ (router_static_sent()), with no scheduler step
+ *   and no lock;
+ * - the scheduled route (a router in `daredevil` mode, router.h): the
  *   scheduler picks the NVMe queue and when; router_submit_at() and
  *   router_done_at().
  *
@@ -54,7 +57,7 @@ struct route {
 	unsigned tenant; /* the tenant's id in the router */
 };
 
-/* The direct route to be, or with a router the scheduled one for tenant. */
+/* The direct route to be, or with a router the static or scheduled one for tenant. */
 void route_init(struct route *r, struct backend *be, struct router *router, unsigned tenant);
 
 /* rq for bio, owned by port; user_data is what port's rings carry for its commands. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,12 @@ struct router_nq_stat {
 	struct stats_hist lat; /* sent -> completion seen by the owner worker */
 };
 
+/* Static mode's requests, sent without the lock (router_static_sent()). */
+struct router_nq_static {
+	_Atomic uint64_t cmds, bytes;
+	_Atomic unsigned inflight;
+};
+
 struct router {
 	struct backend *be;
 	char ns[64];
@@ -38,6 +45,7 @@ struct router {
 	struct sched *s;
 	uint64_t (*count)[NQ_NR_LANES]; /* requests sent, per NQ and lane */
 	struct router_nq_stat *st; /* per NQ: bytes sent, completion latency */
+	struct router_nq_static *st_static; /* per NQ, static mode, no lock */
 	uint64_t moves; /* the scheduler's group moves last logged */
 	bool *id_used; /* tenant ids */
 	unsigned nr_ids;
@@ -237,7 +245,8 @@ void router_log_counts(struct router *r)
 			 "requests, %llu sent by their own worker, %llu by the submitter", r->ns,
 			 h->hctx + 1, h->kind == NQ_POLL ? "poll" : "default",
 			 (unsigned long long)r->count[i][NQ_LANE_LATENCY],
-			 (unsigned long long)r->count[i][NQ_LANE_THROUGHPUT],
+			 (unsigned long long)(r->count[i][NQ_LANE_THROUGHPUT] +
+					      atomic_load(&r->st_static[i].cmds)),
 			 (unsigned long long)atomic_load(&h->direct),
 			 (unsigned long long)submitter_count(h->sub));
 	}
@@ -255,6 +264,7 @@ void router_destroy(struct router *r)
 	free(r->h);
 	free(r->count);
 	free(r->st);
+	free(r->st_static);
 	free(r->id_used);
 	free(r);
 }
@@ -280,8 +290,9 @@ static int take_reachable(struct router *r, const struct nq_list *l, struct nq_d
 	r->h = calloc(l->nr_reachable, sizeof(*r->h));
 	r->count = calloc(l->nr_reachable, sizeof(*r->count));
 	r->st = calloc(l->nr_reachable, sizeof(*r->st));
+	r->st_static = calloc(l->nr_reachable, sizeof(*r->st_static));
 	*descs = calloc(l->nr_reachable, sizeof(**descs));
-	if (!r->h || !r->count || !r->st || !*descs)
+	if (!r->h || !r->count || !r->st || !r->st_static || !*descs)
 		return -1;
 	for (unsigned i = 0; i < l->nr; i++) {
 		const struct nq_found *f = &l->q[i];
@@ -518,10 +529,30 @@ void router_nq_stats(struct router *r, unsigned nq, struct router_nq_stats *out)
 	out->inflight_bytes = q->inflight_bytes;
 	out->lane[NQ_LANE_LATENCY] = r->count[nq][NQ_LANE_LATENCY];
 	out->lane[NQ_LANE_THROUGHPUT] = r->count[nq][NQ_LANE_THROUGHPUT];
+	out->lane[NQ_LANE_THROUGHPUT] += atomic_load(&r->st_static[nq].cmds); /* static: one lane */
 	out->cmds = out->lane[NQ_LANE_LATENCY] + out->lane[NQ_LANE_THROUGHPUT];
-	out->bytes = r->st[nq].bytes;
+	out->inflight += atomic_load(&r->st_static[nq].inflight);
+	out->bytes = r->st[nq].bytes + atomic_load(&r->st_static[nq].bytes);
 	stats_hist_snap_add(&out->lat, &r->st[nq].lat);
 	pthread_mutex_unlock(&r->lock);
+}
+
+int router_static_nq(const struct router *r, unsigned cpu)
+{
+	return r->mode == CONF_SCHED_STATIC ? (int)sched_static_nq(r->s, cpu) : -1;
+}
+
+void router_static_sent(struct router *r, unsigned nq, uint64_t bytes)
+{
+	atomic_fetch_add_explicit(&r->h[nq].direct, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->st_static[nq].cmds, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->st_static[nq].bytes, bytes, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->st_static[nq].inflight, 1, memory_order_relaxed);
+}
+
+void router_static_done(struct router *r, unsigned nq)
+{
+	atomic_fetch_sub_explicit(&r->st_static[nq].inflight, 1, memory_order_relaxed);
 }
 
 unsigned router_nq_hctx(const struct router *r, unsigned nq)

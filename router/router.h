@@ -88,6 +88,19 @@ struct router_info {
 
 void router_get_info(const struct router *r, struct router_info *out);
 
+/*
+ * Static mode decides nothing a worker does not know already: a request
+ * goes to the NQ its worker's CPU maps to, and a full queue holds it in
+ * the kernel as stock blk-mq would. So the route (route.h) sends it
+ * straight to the backend and only counts it here, without the lock.
+ * router_static_nq(): that NQ for cpu, or -1 when the router schedules
+ * (daredevil). Fixed at creation, no lock.
+ */
+int router_static_nq(const struct router *r, unsigned cpu);
+/* A static-mode request (bytes of data) went to nq; router_static_done() when it is over. */
+void router_static_sent(struct router *r, unsigned nq, uint64_t bytes);
+void router_static_done(struct router *r, unsigned nq);
+
 /* NQ nq's block-layer hardware queue (NVMe qid + 1): fixed at creation, no lock. */
 unsigned router_nq_hctx(const struct router *r, unsigned nq);
 

@@ -295,6 +295,11 @@ const struct nq *sched_nq(const struct sched *s, unsigned nq)
 	return nq < s->nr_nqs ? &s->nq[nq] : NULL;
 }
 
+unsigned sched_static_nq(const struct sched *s, unsigned cpu)
+{
+	return s->cpu_nq[cpu % NQ_MAX_CPUS];
+}
+
 unsigned sched_reap_order(const struct sched *s, unsigned *out)
 {
 	unsigned n = 0;

@@ -156,6 +156,8 @@ void sched_tick(struct sched *s, uint64_t now_ns);
 
 unsigned sched_nr_nqs(const struct sched *s);
 const struct nq *sched_nq(const struct sched *s, unsigned nq);
+/* Static mode: the NQ a request from cpu goes to (fixed at sched_new()). */
+unsigned sched_static_nq(const struct sched *s, unsigned cpu);
 
 /*
  * The order to reap completions in: NQs with commands in flight, the L

@@ -24,6 +24,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "router/route.h"
 #include "router/router.h"
 
 #define NR_REQ 300
@@ -311,6 +312,65 @@ static void test_static_stays_on_own_cpu(void **state)
 	router_destroy(r);
 }
 
+/*
+ * Static mode's route: every request on the worker's ring, unsteered, with
+ * no scheduler step (the scheduler sees none), counted on the worker CPU's
+ * NQ -- in flight until the route's done(), even at a tag depth of 2,
+ * where the scheduler would have held them (the kernel holds them now).
+ */
+static void test_static_route_skips_the_scheduler(void **state)
+{
+	struct router *r = make(CONF_SCHED_STATIC, 2);
+	int t = router_tenant_add(r, CONF_CLASS_THROUGHPUT);
+	struct router_nq_stats c0, c1;
+	struct route rt;
+	unsigned back = 0;
+
+	(void)state;
+	assert_true(t >= 0);
+	assert_int_equal(router_static_nq(r, (unsigned)cpu_a), 0);
+	route_init(&rt, &be, r, (unsigned)t);
+	memset(ios, 0, sizeof(ios));
+	for (unsigned i = 0; i < 20; i++) {
+		struct io *io = &ios[i];
+
+		io->bio = (struct backend_io){ .op = i % 2 ? IO_OP_READ : IO_OP_FLUSH,
+					       .len = i % 2 ? 4096 : 0, .buf_index = 7 };
+		route_req_init(&io->rr, &io->bio, (uint64_t)(uintptr_t)io, &port);
+		assert_int_equal(rt.ops->submit(&rt, &io->rr, &port, 1000 + i), 0);
+		assert_int_equal(io->rr.sr.nq, 0);
+		assert_int_equal(io->rr.sr.submit_ns, 1000 + i);
+	}
+	router_nq_stats(r, 0, &c0);
+	assert_int_equal(c0.cmds, 20);
+	assert_int_equal(c0.inflight, 20); /* past a depth of 2: nothing held in the daemon */
+	assert_int_equal(c0.direct, 20);
+	assert_int_equal(c0.bytes, 10 * 4096);
+	while (back < 20) {
+		struct io_uring_cqe *cqe;
+
+		assert_int_equal(io_uring_submit_and_wait(&ring, 1) >= 0, true);
+		while (io_uring_peek_cqe(&ring, &cqe) == 0) {
+			struct io *io = (struct io *)(uintptr_t)io_uring_cqe_get_data64(cqe);
+
+			assert_true(be.ops->complete(&be, &ring, &io->bio, cqe, 0));
+			io_uring_cqe_seen(&ring, cqe);
+			rt.ops->done(&rt, &io->rr, &port, 5000);
+			io->finished++;
+			back++;
+		}
+	}
+	assert_null(router_port_take(&port)); /* nothing came back through the router */
+	for (unsigned i = 0; i < 20; i++)
+		assert_int_equal(ios[i].finished, 1);
+	router_nq_stats(r, 0, &c0);
+	router_nq_stats(r, 1, &c1);
+	assert_int_equal(c0.inflight, 0);
+	assert_int_equal(c0.cmds, 20);
+	assert_int_equal(c1.cmds + c1.inflight, 0);
+	router_destroy(r);
+}
+
 /* Depth 2: the scheduler holds most requests, completions let them go. */
 static void test_held_requests_all_come_back(void **state)
 {
@@ -358,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_req_bytes),
 		cmocka_unit_test(test_daredevil_routes_by_class),
 		cmocka_unit_test(test_static_stays_on_own_cpu),
+		cmocka_unit_test(test_static_route_skips_the_scheduler),
 		cmocka_unit_test(test_held_requests_all_come_back),
 		cmocka_unit_test(test_daredevil_needs_two_queues),
 	};
