@@ -107,14 +107,17 @@ static struct sched_req *daredevil_next(struct sched *s, uint64_t now_ns)
 	return NULL;
 }
 
-/* The T cap follows L's p99 (AIMD). */
+/* The T cap follows L's p99 (AIMD, each cut judged: tcap.h). */
 static void daredevil_p99_closed(struct sched *s)
 {
-	uint64_t before = s->cap.cap;
+	const struct tcap_window w = {
+		.p99_ns = s->latency_p99_ns,
+		.target_ns = s->target_ns,
+		.limited = s->cap_limited,
+		.t_idle = !s->cap_t_busy,
+	};
 
-	tcap_adapt(&s->cap, s->latency_p99_ns, s->target_ns, s->cap_limited);
-	s->cap_cuts += s->cap.cap < before;
-	s->cap_raises += s->cap.cap > before;
+	tcap_adapt(&s->cap, &w);
 }
 
 const struct sched_mode_ops sched_mode_daredevil = {

@@ -198,12 +198,19 @@ void sched_latency_touch(struct sched *s, uint64_t now_ns)
 		s->latency_last_ns = now_ns;
 }
 
+/* A new p99 window: T is busy in it from the start if it has bytes in flight. */
+static void p99_window_reset(struct sched *s)
+{
+	s->cap_limited = false;
+	s->cap_t_busy = s->capped_bytes > 0;
+}
+
 /* Close the p99 window if it holds enough samples, and tell the mode (daredevil's cap). */
 static void p99_window(struct sched *s, uint64_t now_ns)
 {
 	if (!sched_latency_active(s, now_ns)) {
 		lathist_reset(&s->hist); /* stale samples would judge the next busy period */
-		s->cap_limited = false;
+		p99_window_reset(s);
 		return;
 	}
 	if (s->hist.total < s->p.min_samples)
@@ -212,7 +219,7 @@ static void p99_window(struct sched *s, uint64_t now_ns)
 	if (s->ops->p99_closed)
 		s->ops->p99_closed(s);
 	lathist_reset(&s->hist);
-	s->cap_limited = false;
+	p99_window_reset(s);
 }
 
 void sched_tick(struct sched *s, uint64_t now_ns)
@@ -242,8 +249,10 @@ void sched_submitted(struct sched *s, struct sched_req *r, unsigned nq, uint64_t
 	r->latency = sched_tenant_class(s, r->tenant) == CONF_CLASS_LATENCY;
 	r->capped = !r->latency;
 	r->submit_ns = now_ns;
-	if (r->capped)
+	if (r->capped) {
 		s->capped_bytes += r->bytes;
+		s->cap_t_busy = true;
+	}
 	q->inflight++;
 	q->inflight_bytes += r->bytes;
 	s->inflight[lane]++;
@@ -326,6 +335,10 @@ void sched_get_stats(const struct sched *s, uint64_t now_ns, struct sched_stats 
 	out->latency_p99_ns = s->latency_p99_ns;
 	out->latency_active = sched_latency_active(s, now_ns);
 	out->moves = s->moves;
-	out->cap_cuts = s->cap_cuts;
-	out->cap_raises = s->cap_raises;
+	out->cap_cuts = s->cap.cuts;
+	out->cap_raises = s->cap.raises;
+	out->cap_fruitless = s->cap.fruitless;
+	out->cap_off = s->cap.off;
+	out->target_verdict = s->cap.verdict;
+	out->latency_target_ns = s->target_ns;
 }

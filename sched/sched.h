@@ -50,6 +50,7 @@
 #include "common/op.h"
 #include "conf/config.h"
 #include "sched/nq.h"
+#include "sched/tcap.h"
 
 /* Defaults; the policy keys' (conf/config.h) are the same. */
 #define SCHED_DEFAULT_MODE CONF_SCHED_STATIC
@@ -169,11 +170,15 @@ struct sched_stats {
 	unsigned inflight[NQ_NR_LANES];
 	uint64_t inflight_bytes[NQ_NR_LANES];
 	unsigned waiting[NQ_NR_LANES]; /* held (static mode: all in THROUGHPUT) */
-	uint64_t throughput_cap; /* bytes, current */
+	uint64_t throughput_cap; /* bytes, current (unless cap_off) */
+	bool cap_off; /* throttling T does not help L: no cap (tcap.h) */
+	enum tcap_verdict target_verdict; /* L's target: met, or why not */
+	uint64_t latency_target_ns;
 	uint64_t latency_p99_ns; /* the last full window's, 0 before the first */
 	bool latency_active; /* an L tenant had I/O within the last interval */
 	uint64_t moves; /* NQs moved between groups so far */
 	uint64_t cap_cuts, cap_raises; /* AIMD steps so far */
+	uint64_t cap_fruitless; /* cuts taken back: they did not lower L's p99 */
 };
 
 void sched_get_stats(const struct sched *s, uint64_t now_ns, struct sched_stats *out);
