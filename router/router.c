@@ -196,6 +196,13 @@ static void log_verdict(struct router *r, const struct sched_stats *st)
 	}
 }
 
+void router_set_poll(struct router *r, enum conf_poll poll)
+{
+	pthread_mutex_lock(&r->lock);
+	sched_set_poll(r->s, poll);
+	pthread_mutex_unlock(&r->lock);
+}
+
 void router_sched_stats(struct router *r, struct sched_stats *out)
 {
 	pthread_mutex_lock(&r->lock);

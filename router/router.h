@@ -117,6 +117,9 @@ void router_nq_stats(struct router *r, unsigned nq, struct router_nq_stats *out)
 
 struct sched_stats;
 
+/* scheduler.poll from now on (sched_set_poll(); takes the lock). */
+void router_set_poll(struct router *r, enum conf_poll poll);
+
 /* The scheduler's state: groups, L's p99 against its target, the T cap (takes the lock). */
 void router_sched_stats(struct router *r, struct sched_stats *out);
 

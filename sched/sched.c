@@ -23,6 +23,7 @@ void sched_params_init(struct sched_params *p)
 		.adapt_interval_ms = SCHED_DEFAULT_ADAPT_INTERVAL_MS,
 		.throughput_cap = SCHED_DEFAULT_THROUGHPUT_CAP,
 		.promote_flush = SCHED_DEFAULT_PROMOTE_FLUSH,
+		.poll = SCHED_DEFAULT_POLL,
 		.throughput_cap_min = SCHED_DEFAULT_THROUGHPUT_CAP_MIN,
 		.throughput_cap_max = SCHED_DEFAULT_THROUGHPUT_CAP_MAX,
 		.throughput_cap_step = SCHED_DEFAULT_THROUGHPUT_CAP_STEP,
@@ -35,6 +36,7 @@ void sched_params_from_conf(struct sched_params *p, const struct conf_sched *c)
 	p->mode = c->mode;
 	p->latency_queues = c->latency_queues;
 	p->promote_flush = c->promote_flush;
+	p->poll = c->poll;
 	if (c->latency_target_us)
 		p->latency_target_us = c->latency_target_us;
 	if (c->adapt_interval_ms)
@@ -292,6 +294,11 @@ void sched_completed(struct sched *s, struct sched_req *r, uint64_t now_ns)
 	}
 	r->nq = SCHED_NO_QUEUE;
 	sched_tick(s, now_ns);
+}
+
+void sched_set_poll(struct sched *s, enum conf_poll poll)
+{
+	s->p.poll = poll;
 }
 
 unsigned sched_nr_nqs(const struct sched *s)

@@ -768,13 +768,14 @@ static void test_groups_adapt(void **state)
 	sched_free(s);
 }
 
-/* T out of tags: L gives back everything it does not need at once. */
+/* T out of tags (on every queue, POLL ones too): L gives back everything it does not need at once. */
 static void test_groups_t_starved(void **state)
 {
 	struct sched *s = make_mode(CONF_SCHED_DAREDEVIL, 8, 4, 1);
 	struct sched_req l = req(LAT, 0, IO_OP_READ, 4 * KiB), t[5];
 
 	(void)state;
+	sched_set_poll(s, CONF_POLL_ALWAYS);
 	submit(s, &l, 1 * MS);
 	for (int i = 0; i < 4; i++) {
 		t[i] = req(THR, 0, IO_OP_WRITE, 4 * KiB);
@@ -785,6 +786,45 @@ static void test_groups_t_starved(void **state)
 	sched_tick(s, 100 * MS);
 	assert_int_equal(l_nqs(s), 2);
 	assert_true(sched_pick(s, &t[4], 100 * MS) >= 0);
+	sched_free(s);
+}
+
+/*
+ * scheduler.poll: auto keeps T's data off POLL NQs (a polled command
+ * costs its worker CPU until it completes) while L takes them; always
+ * lets T poll too; never keeps L off them as well. Live: the next pick.
+ */
+static void test_poll_policy(void **state)
+{
+	struct sched *s = make_mode(CONF_SCHED_DAREDEVIL, 8, 4, 64);
+	struct sched_req r[64];
+	unsigned n = 0;
+
+	(void)state;
+	assert_int_equal(stats(s, 0).group_nqs[NQ_LANE_THROUGHPUT], 4);
+	for (int i = 0; i < 16; i++, n++) {
+		r[n] = req(THR, 0, IO_OP_WRITE, 4 * KiB);
+		assert_int_equal(sched_nq(s, submit(s, &r[n], 0))->kind, NQ_DEFAULT);
+	}
+	r[n] = req(LAT, 0, IO_OP_READ, 4 * KiB);
+	assert_int_equal(sched_nq(s, submit(s, &r[n++], 0))->kind, NQ_POLL);
+	sched_set_poll(s, CONF_POLL_ALWAYS);
+	{
+		bool polled = false;
+
+		for (int i = 0; i < 16; i++, n++) {
+			r[n] = req(THR, 0, IO_OP_WRITE, 4 * KiB);
+			polled |= sched_nq(s, submit(s, &r[n], 0))->kind == NQ_POLL;
+		}
+		assert_true(polled); /* the shortest queues are T's POLL members now */
+	}
+	sched_set_poll(s, CONF_POLL_NEVER);
+	for (int i = 0; i < 4; i++, n++) {
+		r[n] = req(LAT, 0, IO_OP_READ, 4 * KiB);
+		assert_int_equal(sched_nq(s, submit(s, &r[n], 0))->kind, NQ_DEFAULT);
+	}
+	for (unsigned i = 0; i < n; i++)
+		sched_completed(s, &r[i], 1 * MS);
 	sched_free(s);
 }
 
@@ -827,6 +867,7 @@ int main(void)
 		cmocka_unit_test(test_cap_follows_p99),
 		cmocka_unit_test(test_groups_adapt),
 		cmocka_unit_test(test_groups_t_starved),
+		cmocka_unit_test(test_poll_policy),
 		cmocka_unit_test(test_reap_order),
 	};
 
