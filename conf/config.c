@@ -44,7 +44,7 @@ static const char *const daemon_keys[] = { "socket", "socket_group", "workers", 
 					   "on_stop", NULL };
 static const char *const sched_keys[] = { "mode", "latency_target_us", "latency_queues",
 					  "adapt_interval_ms", "throughput_cap",
-					  "promote_flush", NULL };
+					  "promote_flush", "poll", NULL };
 static const char *const backend_keys[] = { "name", "path", "size", "reserved", "type",
 					    "controller", "nsid", NULL };
 static const char *const backend_types[] = {
@@ -71,6 +71,11 @@ static const char *const on_stop_names[] = {
 static const char *const sched_modes[] = {
 	[CONF_SCHED_STATIC] = "static",
 	[CONF_SCHED_DAREDEVIL] = "daredevil",
+};
+static const char *const poll_names[] = {
+	[CONF_POLL_AUTO] = "auto",
+	[CONF_POLL_ALWAYS] = "always",
+	[CONF_POLL_NEVER] = "never",
 };
 
 static void appendf(char *buf, size_t len, const char *fmt, ...)
@@ -465,7 +470,7 @@ static int load_daemon(const struct loader *ld, const config_setting_t *d,
 static int load_sched(const struct loader *ld, const config_setting_t *s,
 		      struct conf_sched *o)
 {
-	int mode = (int)o->mode;
+	int mode = (int)o->mode, poll = (int)o->poll;
 
 	if (!is_group(s))
 		return fail(ld, s, NULL, "must be a group: scheduler = { ... };");
@@ -478,9 +483,12 @@ static int load_sched(const struct loader *ld, const config_setting_t *s,
 	    get_uint(ld, s, "adapt_interval_ms", 10, 60000, &o->adapt_interval_ms) < 0 ||
 	    get_size_in(ld, s, "throughput_cap", 128 << 10, 1 << 30, false,
 			&o->throughput_cap) < 0 ||
-	    get_bool(ld, s, "promote_flush", &o->promote_flush) < 0)
+	    get_bool(ld, s, "promote_flush", &o->promote_flush) < 0 ||
+	    get_choice(ld, s, "poll", poll_names, ARRAY_LEN(poll_names), "poll setting",
+		       &poll) < 0)
 		return -1;
 	o->mode = (enum conf_sched_mode)mode;
+	o->poll = (enum conf_poll)poll;
 	return 0;
 }
 
@@ -1028,6 +1036,11 @@ const char *conf_sched_mode_name(enum conf_sched_mode mode)
 	return (size_t)mode < ARRAY_LEN(sched_modes) ? sched_modes[mode] : "?";
 }
 
+const char *conf_poll_name(enum conf_poll poll)
+{
+	return (size_t)poll < ARRAY_LEN(poll_names) ? poll_names[poll] : "?";
+}
+
 const char *conf_on_stop_name(enum conf_on_stop on_stop)
 {
 	return (size_t)on_stop < ARRAY_LEN(on_stop_names) ? on_stop_names[on_stop] : "?";
@@ -1051,6 +1064,7 @@ void conf_init(struct conf *c)
 		.adapt_interval_ms = CONF_DEFAULT_ADAPT_INTERVAL_MS,
 		.throughput_cap = CONF_DEFAULT_THROUGHPUT_CAP,
 		.promote_flush = false, /* a promoted flush puts latency tenants behind it */
+		.poll = CONF_POLL_AUTO,
 	};
 }
 

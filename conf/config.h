@@ -20,6 +20,7 @@
  *     adapt_interval_ms = 100;       # 10..60000
  *     throughput_cap    = "4M";      # 128K..1G in flight for T while L is busy
  *     promote_flush     = false;     # T tenants' FLUSHes use the latency group
+ *     poll              = "auto";    # auto|always|never: polled NVMe queues
  *   };
  *   backends = (
  *     { name = "nvme0"; path = "/dev/nvme0n1"; },            # type "auto"
@@ -104,6 +105,13 @@ enum conf_sched_mode {
 	CONF_SCHED_DAREDEVIL,
 };
 
+/* Polled NVMe queues (daredevil): who may use them, and how workers poll. */
+enum conf_poll {
+	CONF_POLL_AUTO = 0, /* latency tenants only, polled hybrid (sleep, then poll) */
+	CONF_POLL_ALWAYS, /* every group, polled without pause */
+	CONF_POLL_NEVER, /* interrupts only: DEFAULT queues wherever a group has one */
+};
+
 #define CONF_DEFAULT_LATENCY_TARGET_US 1000
 #define CONF_DEFAULT_ADAPT_INTERVAL_MS 100
 #define CONF_DEFAULT_THROUGHPUT_CAP (4ULL << 20)
@@ -116,6 +124,7 @@ struct conf_sched {
 	unsigned adapt_interval_ms; /* how often group sizes and caps adapt */
 	uint64_t throughput_cap; /* T in-flight bytes while L is active (initial) */
 	bool promote_flush; /* T tenants' FLUSH/FUA ride the latency group */
+	enum conf_poll poll; /* live: reload changes it at once */
 	int line; /* of the section, 0 if absent */
 };
 
@@ -185,6 +194,8 @@ const char *conf_class_name(enum conf_class cls);
 int conf_class_from_name(const char *name);
 /* "static", "daredevil". */
 const char *conf_sched_mode_name(enum conf_sched_mode mode);
+/* "auto", "always", "never". */
+const char *conf_poll_name(enum conf_poll poll);
 /* "delete", "keep"; and back, -1 if unknown. */
 const char *conf_on_stop_name(enum conf_on_stop on_stop);
 int conf_on_stop_from_name(const char *name);

@@ -332,6 +332,12 @@ static void add_globals(const struct conf *old_conf, const struct conf *new_conf
 		append(c->what, WHAT_LEN, "scheduler: %s", list);
 		c->at_restart = true;
 	}
+	if (old_conf->sched.poll != new_conf->sched.poll) { /* the one live scheduler key */
+		struct conf_change *c = next(v, n, CHANGE_GLOBAL, "", -1, -1);
+
+		snprintf(c->what, WHAT_LEN, "scheduler: poll %s -> %s",
+			 conf_poll_name(old_conf->sched.poll), conf_poll_name(new_conf->sched.poll));
+	}
 }
 
 static void add_removes(const struct conf_running *running, size_t nr_running,

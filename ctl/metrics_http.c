@@ -160,8 +160,19 @@ static char *handle(char *head, metrics_render_fn render, void *arg, size_t *out
 	return reply;
 }
 
+/*
+ * Closing a TCP socket with unread input makes the kernel answer with a
+ * reset and drop what was not sent yet -- a slow client still sending its
+ * head would lose the 408 it was just sent. So: FIN after the answer, the
+ * unread input drained, then close.
+ */
 static void conn_close(struct conn *c)
 {
+	char sink[512];
+
+	shutdown(c->fd, SHUT_WR);
+	for (int i = 0; i < 16 && recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		; /* bounded: a client that floods us gets its reset */
 	close(c->fd);
 	free(c->out);
 	c->fd = -1;

@@ -176,6 +176,27 @@ json_object *ctl_worker_stats_to_json(const struct ctl_worker_stats *w)
 	return obj;
 }
 
+json_object *ctl_sched_stats_to_json(const struct ctl_sched_stats *s)
+{
+	json_object *obj = json_object_new_object();
+
+	if (!obj)
+		return NULL;
+	put_str(obj, "backend", s->backend);
+	put_str(obj, "namespace", s->ns);
+	put_str(obj, "mode", s->mode);
+	put(obj, "latency_active", json_object_new_boolean(s->latency_active));
+	put_u64(obj, "latency_target_us", s->latency_target_us);
+	put_u64(obj, "latency_p99_us", s->latency_p99_us);
+	put_str(obj, "target", s->target);
+	put_u64(obj, "throughput_cap", s->throughput_cap);
+	put_str(obj, "cap", s->cap_on ? "on" : "off");
+	put_u64(obj, "cap_cuts", s->cap_cuts);
+	put_u64(obj, "cap_fruitless", s->cap_fruitless);
+	put_u64(obj, "cap_raises", s->cap_raises);
+	return obj;
+}
+
 uint64_t ctl_json_u64(json_object *obj, const char *key)
 {
 	json_object *v;

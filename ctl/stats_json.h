@@ -4,7 +4,7 @@
  * are stable (README "Statistics"); new fields may be added, none renamed.
  *
  *   STATS  = {"version":1,"time_ns":N,"tenants":[TENANT...],"nqs":[NQ...],
- *             "workers":[WORKER...]}
+ *             "workers":[WORKER...],"schedulers":[SCHED...]}
  *   TENANT = {"name","device","backend","class","state",
  *             "read_ops","write_ops","flush_ops","discard_ops","write_zeroes_ops",
  *             "read_bytes","write_bytes","discard_bytes","write_zeroes_bytes",
@@ -16,6 +16,10 @@
  *             "submitter_cpu","depth","inflight","inflight_bytes","cmds","bytes",
  *             "direct","hopped","lat":HIST}
  *   WORKER = {"index","cpu","tid","cpu_ns","ublk_ops","backend_ops","returned","ring_enters"}
+ *   SCHED  = {"backend","namespace","mode","latency_active","latency_target_us",
+ *             "latency_p99_us","target","throughput_cap","cap","cap_cuts",
+ *             "cap_fruitless","cap_raises"}   one per router (NVMe passthrough backend);
+ *             target "met", "unmet-alone" or "unmet-throttle"; cap "on" or "off"
  *   HIST   = {"count","sum_ns","max_ns","p50_ns","p90_ns","p99_ns","p999_ns",
  *             "buckets":[[UPPER_NS,COUNT]...]}   non-empty buckets, ascending
  *
@@ -56,6 +60,19 @@ struct ctl_worker_stats {
 	uint64_t cpu_ns, ublk_ops, backend_ops, returned, ring_enters;
 };
 
+/* A router's scheduler: L's p99 against its target and what the T cap does (sched/tcap.h). */
+struct ctl_sched_stats {
+	char backend[CONF_NAME_MAX];
+	char ns[64];
+	const char *mode; /* "static", "daredevil" */
+	bool latency_active;
+	uint64_t latency_target_us, latency_p99_us; /* p99: the last full window's */
+	const char *target; /* "met", "unmet-alone", "unmet-throttle" */
+	uint64_t throughput_cap; /* bytes */
+	bool cap_on;
+	uint64_t cap_cuts, cap_fruitless, cap_raises;
+};
+
 json_object *ctl_hist_to_json(const struct stats_hist_snap *s);
 /* Back from the wire (buckets, count, sum, max): 0, or -1 if malformed. */
 int ctl_hist_from_json(json_object *obj, struct stats_hist_snap *s);
@@ -66,6 +83,7 @@ json_object *ctl_tenant_stats_to_json(const struct ctl_tenant_info *t,
 				      unsigned nr_qids);
 json_object *ctl_nq_stats_to_json(const struct ctl_nq_stats *n);
 json_object *ctl_worker_stats_to_json(const struct ctl_worker_stats *w);
+json_object *ctl_sched_stats_to_json(const struct ctl_sched_stats *s);
 
 /* A uint64 field of obj, or 0 when absent or mistyped (readers tolerate older daemons). */
 uint64_t ctl_json_u64(json_object *obj, const char *key);

@@ -33,12 +33,19 @@ struct sf_worker {
 	int cpu, tid;
 };
 
+struct sf_sched {
+	char backend[NAME_LEN], ns[NAME_LEN], mode[16], target[24], cap[8];
+	bool latency_active;
+	uint64_t target_us, p99_us, throughput_cap, cuts, fruitless, raises;
+};
+
 struct sf_snap {
 	uint64_t time_ns;
 	struct sf_tenant *t;
 	struct sf_nq *q;
 	struct sf_worker *w;
-	size_t nt, nq, nw;
+	struct sf_sched *s;
+	size_t nt, nq, nw, ns;
 };
 
 /* ---- parsing ------------------------------------------------------------ */
@@ -143,6 +150,28 @@ static int parse_worker(json_object *obj, struct sf_worker *w)
 	return 0;
 }
 
+static int parse_sched(json_object *obj, struct sf_sched *s)
+{
+	json_object *v;
+
+	if (!json_object_is_type(obj, json_type_object))
+		return -1;
+	copy_str(s->backend, sizeof(s->backend), obj, "backend");
+	copy_str(s->ns, sizeof(s->ns), obj, "namespace");
+	copy_str(s->mode, sizeof(s->mode), obj, "mode");
+	copy_str(s->target, sizeof(s->target), obj, "target");
+	copy_str(s->cap, sizeof(s->cap), obj, "cap");
+	s->latency_active = json_object_object_get_ex(obj, "latency_active", &v) &&
+			    json_object_get_boolean(v);
+	s->target_us = ctl_json_u64(obj, "latency_target_us");
+	s->p99_us = ctl_json_u64(obj, "latency_p99_us");
+	s->throughput_cap = ctl_json_u64(obj, "throughput_cap");
+	s->cuts = ctl_json_u64(obj, "cap_cuts");
+	s->fruitless = ctl_json_u64(obj, "cap_fruitless");
+	s->raises = ctl_json_u64(obj, "cap_raises");
+	return 0;
+}
+
 /* arr under key (a missing one is empty), as n elements of size sz parsed by fn. */
 static int parse_array(json_object *stats, const char *key, void **out, size_t *n, size_t sz,
 		       int (*fn)(json_object *, void *))
@@ -168,6 +197,7 @@ static int parse_array(json_object *stats, const char *key, void **out, size_t *
 static int parse_tenant_v(json_object *o, void *p) { return parse_tenant(o, p); }
 static int parse_nq_v(json_object *o, void *p) { return parse_nq(o, p); }
 static int parse_worker_v(json_object *o, void *p) { return parse_worker(o, p); }
+static int parse_sched_v(json_object *o, void *p) { return parse_sched(o, p); }
 
 struct sf_snap *sf_parse(json_object *stats, char *err, size_t errlen)
 {
@@ -191,6 +221,9 @@ struct sf_snap *sf_parse(json_object *stats, char *err, size_t errlen)
 	else if (parse_array(stats, "workers", (void **)&s->w, &s->nw, sizeof(*s->w),
 			     parse_worker_v))
 		what = "bad \"workers\"";
+	else if (parse_array(stats, "schedulers", (void **)&s->s, &s->ns, sizeof(*s->s),
+			     parse_sched_v))
+		what = "bad \"schedulers\"";
 	if (what) {
 		snprintf(err, errlen, "malformed reply from the daemon (stats: %s)", what);
 		sf_free(s);
@@ -207,6 +240,7 @@ void sf_free(struct sf_snap *s)
 	free(s->t);
 	free(s->q);
 	free(s->w);
+	free(s->s);
 	free(s);
 }
 
@@ -392,6 +426,37 @@ static void worker_table(FILE *f, const struct sf_snap *s)
 	print_table(f, &t, 0);
 }
 
+static const char *const sched_hdr[] = {
+	"BACKEND", "MODE", "L-ACTIVE", "L-P99", "TARGET", "VERDICT", "T-CAP", "CUTS", "FRUITLESS",
+	"RAISES",
+};
+
+/* Per router: L's p99 against its target, and what the T cap does about it. */
+static void sched_table(FILE *f, const struct sf_snap *s)
+{
+	struct table t = { .ncols = 10, .hdr = sched_hdr, .left = 1u | 2u | 4u | 32u };
+	char a[32], l1[16], l2[16];
+
+	for (size_t i = 0; i < s->ns; i++) {
+		const struct sf_sched *c = &s->s[i];
+		bool dd = strcmp(c->mode, "daredevil") == 0;
+		size_t r = add_row(&t);
+
+		put_cell(&t, r, 0, "%s", c->backend);
+		put_cell(&t, r, 1, "%s", c->mode);
+		put_cell(&t, r, 2, "%s", c->latency_active ? "yes" : "no");
+		put_cell(&t, r, 3, "%s", dd && c->p99_us ? lat(c->p99_us * 1000, l1, sizeof(l1)) : "-");
+		put_cell(&t, r, 4, "%s", lat(c->target_us * 1000, l2, sizeof(l2)));
+		put_cell(&t, r, 5, "%s", dd ? c->target : "-");
+		put_cell(&t, r, 6, "%s", !dd ? "-" : strcmp(c->cap, "on") ? "off" :
+					size(c->throughput_cap, a, sizeof(a)));
+		put_cell(&t, r, 7, "%" PRIu64, c->cuts);
+		put_cell(&t, r, 8, "%" PRIu64, c->fruitless);
+		put_cell(&t, r, 9, "%" PRIu64, c->raises);
+	}
+	print_table(f, &t, 0);
+}
+
 void sf_print_stats(FILE *f, const struct sf_snap *s)
 {
 	if (s->nt)
@@ -406,6 +471,10 @@ void sf_print_stats(FILE *f, const struct sf_snap *s)
 	if (s->nw) {
 		fputc('\n', f);
 		worker_table(f, s);
+	}
+	if (s->ns) {
+		fputc('\n', f);
+		sched_table(f, s);
 	}
 }
 
@@ -637,11 +706,57 @@ static void prom_workers(FILE *f, const struct sf_snap *s)
 			s->w[i].index, s->w[i].ring_enters);
 }
 
+enum sched_gauge { G_P99, G_TARGET, G_MET, G_CAP, NR_SCHED_GAUGES };
+
+static const char *const sched_gauge[NR_SCHED_GAUGES][2] = {
+	[G_P99] = { "sched_latency_p99_seconds",
+		    "Latency tenants' p99 in the scheduler's last full window." },
+	[G_TARGET] = { "sched_latency_target_seconds", "Latency tenants' p99 target." },
+	[G_MET] = { "sched_target_met",
+		    "1 while the latency target is met (or not judged yet), else 0." },
+	[G_CAP] = { "sched_throughput_cap_bytes",
+		    "Throughput tenants' bytes in flight allowed while latency tenants are "
+		    "active; 0: no cap." },
+};
+
+static void prom_sched_value(FILE *f, const struct sf_sched *c, enum sched_gauge g)
+{
+	switch (g) {
+	case G_P99:
+		fprintf(f, "%.6f\n", (double)c->p99_us / 1e6);
+		break;
+	case G_TARGET:
+		fprintf(f, "%.6f\n", (double)c->target_us / 1e6);
+		break;
+	case G_MET:
+		fprintf(f, "%d\n", strcmp(c->target, "met") == 0);
+		break;
+	default:
+		fprintf(f, "%" PRIu64 "\n", strcmp(c->cap, "on") ? 0 : c->throughput_cap);
+		break;
+	}
+}
+
+static void prom_scheds(FILE *f, const struct sf_snap *s)
+{
+	for (unsigned g = 0; s->ns && g < NR_SCHED_GAUGES; g++) {
+		family(f, sched_gauge[g][0], "gauge", sched_gauge[g][1]);
+		for (size_t i = 0; i < s->ns; i++) {
+			fprintf(f, "ddublk_%s{", sched_gauge[g][0]);
+			label(f, "backend", s->s[i].backend, true);
+			label(f, "mode", s->s[i].mode, false);
+			fputs("} ", f);
+			prom_sched_value(f, &s->s[i], (enum sched_gauge)g);
+		}
+	}
+}
+
 void sf_print_prometheus(FILE *f, const struct sf_snap *s)
 {
 	prom_tenants(f, s);
 	prom_nqs(f, s);
 	prom_workers(f, s);
+	prom_scheds(f, s);
 }
 
 /* ---- top ---------------------------------------------------------------- */

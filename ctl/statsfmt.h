@@ -22,7 +22,7 @@ struct sf_snap;
 struct sf_snap *sf_parse(json_object *stats, char *err, size_t errlen);
 void sf_free(struct sf_snap *s);
 
-/* The snapshot as tables: tenants, NQs, workers (cumulative counts). */
+/* The snapshot as tables: tenants, NQs, workers (cumulative counts), schedulers. */
 void sf_print_stats(FILE *f, const struct sf_snap *s);
 /* The NQ map: queue, kind, group, CPUs, load. */
 void sf_print_nqs(FILE *f, const struct sf_snap *s);

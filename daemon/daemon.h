@@ -123,6 +123,8 @@ int pool_save(struct daemon *d, struct pool *p, char *err, size_t errlen);
 int pool_scrub(struct pool *p, uint64_t offset, uint64_t size, char *err, size_t errlen);
 /* The routers' periodic scheduler adaptation; how long until the next is due (ms, -1: never). */
 int pools_tick(struct daemon *d);
+/* scheduler.poll for every router and worker, now (start-up and reload). */
+void pools_set_poll(struct daemon *d, enum conf_poll poll);
 
 /* daemon/trial.c: try frees and allocations on the real maps, then undo them. */
 struct trial_step {

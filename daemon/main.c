@@ -245,6 +245,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	log_info("%u worker thread(s)", ublk_workers_count(d->workers));
 	if (pools_open(d, err, errlen) < 0)
 		return -1;
+	pools_set_poll(d, d->conf.sched.poll);
 	if (tenants_restore(d, err, errlen) < 0)
 		return -1;
 	return ctl_listen(d, err, errlen);

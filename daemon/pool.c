@@ -323,6 +323,29 @@ struct pool *pool_find(struct daemon *d, const char *name)
 	return NULL;
 }
 
+void pools_set_poll(struct daemon *d, enum conf_poll poll)
+{
+	static const char *const how[] = {
+		[CONF_POLL_AUTO] = "latency tenants on polled NVMe queues, polled hybrid (sleeping "
+				   "half their mean completion time first); throughput tenants on "
+				   "interrupts",
+		[CONF_POLL_ALWAYS] = "every group on polled NVMe queues, polled without pause",
+		[CONF_POLL_NEVER] = "interrupts only (polled NVMe queues only for a group that has "
+				    "no other queue)",
+	};
+	bool any = false;
+
+	ublk_workers_set_hybrid_poll(d->workers, poll != CONF_POLL_ALWAYS);
+	for (size_t i = 0; i < d->nr_pools; i++) {
+		if (!d->pools[i].router)
+			continue;
+		router_set_poll(d->pools[i].router, poll);
+		any = true;
+	}
+	if (any)
+		log_info("scheduler.poll = \"%s\": %s", conf_poll_name(poll), how[poll]);
+}
+
 int pools_tick(struct daemon *d)
 {
 	int next = -1;

@@ -171,6 +171,10 @@ static int apply_one(struct reload *r, const struct conf_change *c, char *err, s
 	switch (c->kind) {
 	case CHANGE_GLOBAL:
 		log_set_level((enum log_level)r->next.log_level);
+		if (r->next.sched.poll != d->conf.sched.poll) {
+			pools_set_poll(d, r->next.sched.poll);
+			d->conf.sched.poll = r->next.sched.poll; /* live: in force from now */
+		}
 		if (c->at_restart)
 			log_warn("reload: the scheduler section changed; the running schedulers "
 				 "keep their mode and parameters until ddublkd restarts (classes "
@@ -259,6 +263,7 @@ int daemon_reload(struct daemon *d, bool force, bool dry_run, char ***lines, siz
 	 * The new policy is the one in force (what is applied of it, on
 	 * failure) -- but for the scheduler section, which the running
 	 * schedulers still follow: a later reload lists that change again.
+	 * (Its poll key applies live: apply_one() put it in d->conf already.)
 	 */
 	r.next.sched = d->conf.sched;
 	conf_free(&d->conf);

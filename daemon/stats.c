@@ -14,6 +14,7 @@
 #include "ctl/stats_json.h"
 #include "daemon/daemon.h"
 #include "router/cpulist.h"
+#include "sched/sched.h"
 
 /* The tenant's NQ indexes as NVMe qids, ascending by index. */
 static unsigned used_qids(const struct tenant *t, const struct stats_io_snap *s, unsigned *qids)
@@ -108,6 +109,39 @@ static json_object *workers_json(const struct daemon *d)
 	return arr;
 }
 
+static json_object *schedulers_json(const struct daemon *d)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; arr && i < d->nr_pools; i++) {
+		const struct pool *p = &d->pools[i];
+		struct sched_stats st;
+		struct ctl_sched_stats cs;
+		bool dd;
+
+		if (!p->router)
+			continue;
+		router_sched_stats(p->router, &st);
+		dd = router_mode(p->router) == CONF_SCHED_DAREDEVIL;
+		cs = (struct ctl_sched_stats){
+			.mode = conf_sched_mode_name(router_mode(p->router)),
+			.latency_active = st.latency_active,
+			.latency_target_us = st.latency_target_ns / 1000,
+			.latency_p99_us = st.latency_p99_ns / 1000,
+			.target = tcap_verdict_name(st.target_verdict),
+			.throughput_cap = st.throughput_cap,
+			.cap_on = dd && !st.cap_off, /* static mode caps nothing */
+			.cap_cuts = st.cap_cuts,
+			.cap_fruitless = st.cap_fruitless,
+			.cap_raises = st.cap_raises,
+		};
+		snprintf(cs.backend, sizeof(cs.backend), "%s", p->be->name);
+		snprintf(cs.ns, sizeof(cs.ns), "%s", router_ns(p->router));
+		json_object_array_add(arr, ctl_sched_stats_to_json(&cs));
+	}
+	return arr;
+}
+
 json_object *daemon_stats(struct daemon *d, const char *name, char *err, size_t errlen)
 {
 	json_object *obj, *tenants;
@@ -136,5 +170,6 @@ json_object *daemon_stats(struct daemon *d, const char *name, char *err, size_t 
 	json_object_object_add(obj, "tenants", tenants);
 	json_object_object_add(obj, "nqs", nqs_json(d));
 	json_object_object_add(obj, "workers", workers_json(d));
+	json_object_object_add(obj, "schedulers", schedulers_json(d));
 	return obj;
 }

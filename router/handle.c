@@ -58,7 +58,7 @@ static void send_steered(struct nq_handle *h, struct router_req *rq, struct rout
 	rq->polled = polled;
 	if (polled) {
 		bio->buf_index = -1;
-		owner->polled++;
+		router_port_poll_sent(owner, rq->sr.submit_ns);
 	}
 	queue_on(h, rq, polled ? owner->poll_ring : owner->ring);
 }

@@ -58,10 +58,55 @@ void router_port_send_taken(struct router_port *p)
 	send_list(p, router_port_take_send(p));
 }
 
-bool router_port_completed(struct router_port *p, struct router_req *rq, int ret)
+/* Sleeps between polls: no shorter than a poll's own cost, no longer than a timer tick. */
+#define POLL_NAP_MIN_NS 2000ULL
+#define POLL_NAP_MAX_NS 1000000ULL
+
+static uint64_t clamp_nap(uint64_t ns)
 {
-	if (rq->polled)
+	return ns < POLL_NAP_MIN_NS ? POLL_NAP_MIN_NS : ns > POLL_NAP_MAX_NS ? POLL_NAP_MAX_NS : ns;
+}
+
+void router_port_set_hybrid(struct router_port *p, bool on)
+{
+	atomic_store_explicit(&p->hybrid, on, memory_order_relaxed);
+}
+
+void router_port_poll_sent(struct router_port *p, uint64_t sent_ns)
+{
+	/* The first on the ring: nothing can complete before about half the mean. */
+	if (p->polled++ == 0)
+		p->poll_next_ns = sent_ns + p->poll_mean_ns / 2;
+}
+
+uint64_t router_port_poll_wait(const struct router_port *p, uint64_t now)
+{
+	if (!router_port_hybrid(p) || now >= p->poll_next_ns)
+		return 0;
+	return p->poll_next_ns - now < POLL_NAP_MAX_NS ? p->poll_next_ns - now : POLL_NAP_MAX_NS;
+}
+
+void router_port_poll_missed(struct router_port *p, uint64_t now)
+{
+	p->poll_next_ns = now + clamp_nap(p->poll_mean_ns / 8);
+}
+
+/* A polled command's time to completion: a moving average over about 8. */
+static void poll_learn(struct router_port *p, const struct router_req *rq, uint64_t now)
+{
+	uint64_t took = now > rq->sr.submit_ns ? now - rq->sr.submit_ns : 0;
+
+	p->poll_mean_ns = p->poll_mean_ns ? p->poll_mean_ns - p->poll_mean_ns / 8 + took / 8 : took;
+}
+
+bool router_port_completed(struct router_port *p, struct router_req *rq, int ret, uint64_t now)
+{
+	if (rq->polled) {
 		p->polled--;
+		if (ret != BACKEND_AGAIN)
+			poll_learn(p, rq, now);
+		p->poll_next_ns = now; /* more may be done: look again at once */
+	}
 	if (ret != BACKEND_AGAIN)
 		return false;
 	rq->link.next = p->again ? &p->again->link : NULL;

@@ -52,6 +52,16 @@ struct router_port {
 	 */
 	struct io_uring *poll_ring;
 	unsigned polled;
+	/*
+	 * Hybrid polling (scheduler.poll = auto): instead of spinning on the
+	 * IOPOLL ring, sleep until half the polled commands' mean time to
+	 * completion has passed, and after a poll that found nothing for an
+	 * eighth of it. hybrid is the control thread's to set; the rest is
+	 * the owner's.
+	 */
+	_Atomic bool hybrid;
+	uint64_t poll_mean_ns; /* polled commands, sent -> completed, moving average */
+	uint64_t poll_next_ns; /* hybrid: the next poll is worth it from then on */
 	/* Steering: requests whose queue had no free tag, to send again. Owner only. */
 	struct router_req *again;
 	uint64_t again_count; /* how often that happened */
@@ -70,6 +80,9 @@ static inline void router_port_init(struct router_port *p, int wake_fd, unsigned
 	p->ring = ring;
 	p->poll_ring = NULL;
 	p->polled = 0;
+	atomic_init(&p->hybrid, false);
+	p->poll_mean_ns = 0;
+	p->poll_next_ns = 0;
 	p->again = NULL;
 	p->again_count = 0;
 }
@@ -98,12 +111,12 @@ struct router_req *router_port_take_send(struct router_port *p);
 void router_port_send_taken(struct router_port *p);
 
 /*
- * The owner's side: the backend's complete() said ret (not 0) for rq.
- * Accounts the IOPOLL ring; true when rq was steered to a queue out of
+ * The owner's side: the backend's complete() said ret (not 0) for rq, at
+ * now. Accounts the IOPOLL ring; true when rq was steered to a queue out of
  * tags (BACKEND_AGAIN) and is parked, to go again to the same queue with
  * router_port_resend(); false when its backend work is over.
  */
-bool router_port_completed(struct router_port *p, struct router_req *rq, int ret);
+bool router_port_completed(struct router_port *p, struct router_req *rq, int ret, uint64_t now);
 /* The owner's side: send every parked request again. */
 void router_port_resend(struct router_port *p);
 
@@ -113,10 +126,23 @@ static inline bool router_port_parked(const struct router_port *p)
 	return p->again != NULL;
 }
 
-/* Commands on the IOPOLL ring: the owner must poll it, not sleep. */
+/* Commands on the IOPOLL ring: the owner must poll it (hybrid: at router_port_poll_wait()). */
 static inline bool router_port_polling(const struct router_port *p)
 {
 	return p->polled != 0;
 }
+
+/* Hybrid polling on or off (any thread; the owner sees it at its next poll). */
+void router_port_set_hybrid(struct router_port *p, bool on);
+static inline bool router_port_hybrid(const struct router_port *p)
+{
+	return atomic_load_explicit(&p->hybrid, memory_order_relaxed);
+}
+/* A data command went on the IOPOLL ring at sent_ns (send_steered()). */
+void router_port_poll_sent(struct router_port *p, uint64_t sent_ns);
+/* How long the owner may sleep before polling (0: poll now; always 0 without hybrid). */
+uint64_t router_port_poll_wait(const struct router_port *p, uint64_t now);
+/* A poll at now found nothing: hybrid sleeps an eighth of the mean before the next. */
+void router_port_poll_missed(struct router_port *p, uint64_t now);
 
 #endif

@@ -47,6 +47,8 @@ struct router {
 	struct router_nq_stat *st; /* per NQ: bytes sent, completion latency */
 	struct router_nq_static *st_static; /* per NQ, static mode, no lock */
 	uint64_t moves; /* the scheduler's group moves last logged */
+	enum tcap_verdict verdict; /* L's target, as last logged */
+	bool cap_off;
 	bool *id_used; /* tenant ids */
 	unsigned nr_ids;
 };
@@ -168,6 +170,54 @@ static void log_groups(struct router *r, enum log_level level)
 		l, t);
 }
 
+/* Say when L's target stops or starts being met, and what the T cap does about it. */
+static void log_verdict(struct router *r, const struct sched_stats *st)
+{
+	unsigned long long p99 = st->latency_p99_ns / 1000, target = st->latency_target_ns / 1000;
+
+	if (st->target_verdict == r->verdict && st->cap_off == r->cap_off)
+		return;
+	r->verdict = st->target_verdict;
+	r->cap_off = st->cap_off;
+	switch (st->target_verdict) {
+	case TCAP_UNMET_ALONE:
+		log_warn("router %s: latency tenants' p99 is %llu us with throughput tenants idle, "
+			 "above the %llu us target: no throughput cap can help, so there is none "
+			 "(a slow or busy drive, or a target set too low)", r->ns, p99, target);
+		break;
+	case TCAP_UNMET_THROTTLE:
+		if (st->cap_off)
+			log_warn("router %s: latency tenants' p99 %llu us misses the %llu us target, "
+				 "and throttling throughput tenants does not lower it: throughput "
+				 "cap off", r->ns, p99, target);
+		else
+			log_warn("router %s: latency tenants' p99 %llu us misses the %llu us target; "
+				 "a throughput cap below %llu KiB does not lower it, so it stays "
+				 "there", r->ns, p99, target,
+				 (unsigned long long)(st->throughput_cap >> 10));
+		break;
+	case TCAP_MET:
+		log_info("router %s: latency tenants' p99 %llu us meets the %llu us target; "
+			 "throughput cap %llu KiB", r->ns, p99, target,
+			 (unsigned long long)(st->throughput_cap >> 10));
+		break;
+	}
+}
+
+void router_set_poll(struct router *r, enum conf_poll poll)
+{
+	pthread_mutex_lock(&r->lock);
+	sched_set_poll(r->s, poll);
+	pthread_mutex_unlock(&r->lock);
+}
+
+void router_sched_stats(struct router *r, struct sched_stats *out)
+{
+	pthread_mutex_lock(&r->lock);
+	sched_get_stats(r->s, monotonic_ns(), out);
+	pthread_mutex_unlock(&r->lock);
+}
+
 void router_tick(struct router *r)
 {
 	uint64_t now = monotonic_ns();
@@ -182,6 +232,8 @@ void router_tick(struct router *r)
 		log_groups(r, LOG_DEBUG);
 	r->moves = st.moves;
 	pthread_mutex_unlock(&r->lock);
+	if (r->mode == CONF_SCHED_DAREDEVIL)
+		log_verdict(r, &st); /* verdict and cap_off: the control thread's own */
 	send_all(r, go, NULL);
 }
 

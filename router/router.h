@@ -128,6 +128,14 @@ struct router_nq_stats {
 /* NQ nq's statistics (takes the router's lock briefly: the control thread). */
 void router_nq_stats(struct router *r, unsigned nq, struct router_nq_stats *out);
 
+struct sched_stats;
+
+/* scheduler.poll from now on (sched_set_poll(); takes the lock). */
+void router_set_poll(struct router *r, enum conf_poll poll);
+
+/* The scheduler's state: groups, L's p99 against its target, the T cap (takes the lock). */
+void router_sched_stats(struct router *r, struct sched_stats *out);
+
 /* The scheduler's periodic adaptation, for an idle backend (control thread). */
 void router_tick(struct router *r);
 /* Per-NQ request counts so far, to the log. */

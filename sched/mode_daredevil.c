@@ -49,18 +49,35 @@ static enum nq_lane daredevil_fifo_lane(const struct sched *s, unsigned f)
 	return (enum nq_lane)f;
 }
 
+/* Whether lane's data requests may go to POLL NQs (scheduler.poll). */
+static bool lane_polls(const struct sched *s, enum nq_lane lane)
+{
+	switch (s->p.poll) {
+	case CONF_POLL_ALWAYS:
+		return true;
+	case CONF_POLL_NEVER:
+		return false;
+	case CONF_POLL_AUTO:
+		break;
+	}
+	/* A polled command costs its worker CPU until it completes: L's worth it, T's not. */
+	return lane == NQ_LANE_LATENCY;
+}
+
 /*
  * The NQ of r's group: join-shortest-queue, but a command without data
  * only on a DEFAULT member (on a POLL queue the kernel would send it to the
- * CPU's DEFAULT queue, maybe the other group's), and an L data request on
- * an idle POLL member rather than an idle DEFAULT one.
+ * CPU's DEFAULT queue, maybe the other group's), a data request of a lane
+ * that does not poll only on a DEFAULT member too (if the group has one),
+ * and an L data request on an idle POLL member rather than an idle DEFAULT
+ * one.
  */
 static int group_pick(const struct sched *s, enum nq_lane lane, const struct sched_req *r)
 {
 	const struct nq_group *g = &s->group[lane];
 	int q;
 
-	if (!sched_req_has_data(r)) {
+	if (!sched_req_has_data(r) || !lane_polls(s, lane)) {
 		/* None only where the backend has a single DEFAULT NQ, for T: L has it. */
 		if (nq_group_count_kind(g, s->nq, NQ_DEFAULT))
 			return nq_group_pick_kind(g, s->nq, NQ_DEFAULT);
@@ -107,14 +124,17 @@ static struct sched_req *daredevil_next(struct sched *s, uint64_t now_ns)
 	return NULL;
 }
 
-/* The T cap follows L's p99 (AIMD). */
+/* The T cap follows L's p99 (AIMD, each cut judged: tcap.h). */
 static void daredevil_p99_closed(struct sched *s)
 {
-	uint64_t before = s->cap.cap;
+	const struct tcap_window w = {
+		.p99_ns = s->latency_p99_ns,
+		.target_ns = s->target_ns,
+		.limited = s->cap_limited,
+		.t_idle = !s->cap_t_busy,
+	};
 
-	tcap_adapt(&s->cap, s->latency_p99_ns, s->target_ns, s->cap_limited);
-	s->cap_cuts += s->cap.cap < before;
-	s->cap_raises += s->cap.cap > before;
+	tcap_adapt(&s->cap, &w);
 }
 
 const struct sched_mode_ops sched_mode_daredevil = {

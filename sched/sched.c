@@ -23,6 +23,7 @@ void sched_params_init(struct sched_params *p)
 		.adapt_interval_ms = SCHED_DEFAULT_ADAPT_INTERVAL_MS,
 		.throughput_cap = SCHED_DEFAULT_THROUGHPUT_CAP,
 		.promote_flush = SCHED_DEFAULT_PROMOTE_FLUSH,
+		.poll = SCHED_DEFAULT_POLL,
 		.throughput_cap_min = SCHED_DEFAULT_THROUGHPUT_CAP_MIN,
 		.throughput_cap_max = SCHED_DEFAULT_THROUGHPUT_CAP_MAX,
 		.throughput_cap_step = SCHED_DEFAULT_THROUGHPUT_CAP_STEP,
@@ -35,6 +36,7 @@ void sched_params_from_conf(struct sched_params *p, const struct conf_sched *c)
 	p->mode = c->mode;
 	p->latency_queues = c->latency_queues;
 	p->promote_flush = c->promote_flush;
+	p->poll = c->poll;
 	if (c->latency_target_us)
 		p->latency_target_us = c->latency_target_us;
 	if (c->adapt_interval_ms)
@@ -198,12 +200,19 @@ void sched_latency_touch(struct sched *s, uint64_t now_ns)
 		s->latency_last_ns = now_ns;
 }
 
+/* A new p99 window: T is busy in it from the start if it has bytes in flight. */
+static void p99_window_reset(struct sched *s)
+{
+	s->cap_limited = false;
+	s->cap_t_busy = s->capped_bytes > 0;
+}
+
 /* Close the p99 window if it holds enough samples, and tell the mode (daredevil's cap). */
 static void p99_window(struct sched *s, uint64_t now_ns)
 {
 	if (!sched_latency_active(s, now_ns)) {
 		lathist_reset(&s->hist); /* stale samples would judge the next busy period */
-		s->cap_limited = false;
+		p99_window_reset(s);
 		return;
 	}
 	if (s->hist.total < s->p.min_samples)
@@ -212,7 +221,7 @@ static void p99_window(struct sched *s, uint64_t now_ns)
 	if (s->ops->p99_closed)
 		s->ops->p99_closed(s);
 	lathist_reset(&s->hist);
-	s->cap_limited = false;
+	p99_window_reset(s);
 }
 
 void sched_tick(struct sched *s, uint64_t now_ns)
@@ -242,8 +251,10 @@ void sched_submitted(struct sched *s, struct sched_req *r, unsigned nq, uint64_t
 	r->latency = sched_tenant_class(s, r->tenant) == CONF_CLASS_LATENCY;
 	r->capped = !r->latency;
 	r->submit_ns = now_ns;
-	if (r->capped)
+	if (r->capped) {
 		s->capped_bytes += r->bytes;
+		s->cap_t_busy = true;
+	}
 	q->inflight++;
 	q->inflight_bytes += r->bytes;
 	s->inflight[lane]++;
@@ -283,6 +294,11 @@ void sched_completed(struct sched *s, struct sched_req *r, uint64_t now_ns)
 	}
 	r->nq = SCHED_NO_QUEUE;
 	sched_tick(s, now_ns);
+}
+
+void sched_set_poll(struct sched *s, enum conf_poll poll)
+{
+	s->p.poll = poll;
 }
 
 unsigned sched_nr_nqs(const struct sched *s)
@@ -331,6 +347,10 @@ void sched_get_stats(const struct sched *s, uint64_t now_ns, struct sched_stats 
 	out->latency_p99_ns = s->latency_p99_ns;
 	out->latency_active = sched_latency_active(s, now_ns);
 	out->moves = s->moves;
-	out->cap_cuts = s->cap_cuts;
-	out->cap_raises = s->cap_raises;
+	out->cap_cuts = s->cap.cuts;
+	out->cap_raises = s->cap.raises;
+	out->cap_fruitless = s->cap.fruitless;
+	out->cap_off = s->cap.off;
+	out->target_verdict = s->cap.verdict;
+	out->latency_target_ns = s->target_ns;
 }

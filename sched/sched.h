@@ -50,6 +50,7 @@
 #include "common/op.h"
 #include "conf/config.h"
 #include "sched/nq.h"
+#include "sched/tcap.h"
 
 /* Defaults; the policy keys' (conf/config.h) are the same. */
 #define SCHED_DEFAULT_MODE CONF_SCHED_STATIC
@@ -58,6 +59,7 @@
 #define SCHED_DEFAULT_ADAPT_INTERVAL_MS 100
 #define SCHED_DEFAULT_THROUGHPUT_CAP (4ULL << 20)
 #define SCHED_DEFAULT_PROMOTE_FLUSH false
+#define SCHED_DEFAULT_POLL CONF_POLL_AUTO
 /* Not (yet) policy keys. */
 #define SCHED_DEFAULT_THROUGHPUT_CAP_MIN (1ULL << 20)
 #define SCHED_DEFAULT_THROUGHPUT_CAP_MAX (256ULL << 20)
@@ -74,6 +76,7 @@ struct sched_params {
 	unsigned adapt_interval_ms; /* how often group sizes and the cap adapt */
 	uint64_t throughput_cap; /* T bytes in flight while L is active, at start */
 	bool promote_flush; /* T tenants' FLUSHes take the L lane */
+	enum conf_poll poll; /* which lanes use POLL NQs (sched_set_poll() changes it) */
 	uint64_t throughput_cap_min; /* floor, enough to keep a device busy (<= throughput_cap) */
 	uint64_t throughput_cap_max; /* ceiling (>= throughput_cap) */
 	uint64_t throughput_cap_step; /* additive increase per window */
@@ -130,6 +133,13 @@ void sched_free(struct sched *s);
  * 0, -EINVAL for an id >= SCHED_MAX_TENANTS, or -ENOMEM.
  */
 int sched_tenant_set(struct sched *s, unsigned tenant, enum conf_class cls);
+/*
+ * Which lanes may use POLL NQs, from now on: auto (L only), always (both),
+ * never (neither). A lane whose group has no DEFAULT NQ still uses its
+ * POLL ones. In-flight requests stay where they are.
+ */
+void sched_set_poll(struct sched *s, enum conf_poll poll);
+
 /* Forget a tenant: its id counts as besteffort again. */
 void sched_tenant_del(struct sched *s, unsigned tenant);
 enum conf_class sched_tenant_class(const struct sched *s, unsigned tenant);
@@ -171,11 +181,15 @@ struct sched_stats {
 	unsigned inflight[NQ_NR_LANES];
 	uint64_t inflight_bytes[NQ_NR_LANES];
 	unsigned waiting[NQ_NR_LANES]; /* held (static mode: all in THROUGHPUT) */
-	uint64_t throughput_cap; /* bytes, current */
+	uint64_t throughput_cap; /* bytes, current (unless cap_off) */
+	bool cap_off; /* throttling T does not help L: no cap (tcap.h) */
+	enum tcap_verdict target_verdict; /* L's target: met, or why not */
+	uint64_t latency_target_ns;
 	uint64_t latency_p99_ns; /* the last full window's, 0 before the first */
 	bool latency_active; /* an L tenant had I/O within the last interval */
 	uint64_t moves; /* NQs moved between groups so far */
 	uint64_t cap_cuts, cap_raises; /* AIMD steps so far */
+	uint64_t cap_fruitless; /* cuts taken back: they did not lower L's p99 */
 };
 
 void sched_get_stats(const struct sched *s, uint64_t now_ns, struct sched_stats *out);

@@ -51,11 +51,12 @@ struct sched {
 	struct tcap cap;
 	struct lathist hist; /* L latencies of the current p99 window */
 	bool cap_limited; /* the cap refused T in the current p99 window */
+	bool cap_t_busy; /* T had bytes in flight in the current p99 window */
 	uint64_t latency_p99_ns;
 
 	struct sched_window win;
 	uint64_t next_adapt_ns;
-	uint64_t moves, cap_cuts, cap_raises;
+	uint64_t moves;
 };
 
 /* L for an L tenant's request, T for everybody else's: the lane unless a mode moves it. */

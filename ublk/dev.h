@@ -65,6 +65,11 @@ int ublk_workers_create(unsigned nr, enum ublk_opcode_form form, struct ublk_wor
  * Call before any device is created.
  */
 void ublk_workers_crash_on_read(struct ublk_workers *w);
+/*
+ * Hybrid polling (scheduler.poll = auto) or spinning (always) for commands
+ * on the workers' IOPOLL rings; takes effect at each worker's next poll.
+ */
+void ublk_workers_set_hybrid_poll(struct ublk_workers *w, bool on);
 /* Stop the workers. Devices should have been destroyed first. */
 void ublk_workers_destroy(struct ublk_workers *w);
 unsigned ublk_workers_count(const struct ublk_workers *w);

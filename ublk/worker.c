@@ -315,7 +315,7 @@ static void on_backend_cqe(struct ublk_worker *w, struct io_uring *ring, struct 
 	int ret = q->be->ops->complete(q->be, ring, &io->bio, cqe, ud_make(io, UD_BACKEND));
 
 	stats_add(&w->st_backend, 1);
-	if (ret && !router_port_completed(&w->port, &io->rr, ret)) /* else parked, to go again */
+	if (ret && !router_port_completed(&w->port, &io->rr, ret, now)) /* else parked, to go again */
 		backend_done(w, io, now);
 }
 
@@ -415,20 +415,26 @@ static int submit_nowait(struct ublk_worker *w)
 /*
  * Submit and wait for a CQE, or until the first held request may go, or a
  * request the port parked for want of a tag should try again. While
- * commands sit on the IOPOLL ring, never wait: the loop polls them.
+ * commands sit on the IOPOLL ring, wait only as long as hybrid polling
+ * says nothing will be done there (without it, never: the loop polls).
  */
 static int wait_for_work(struct ublk_worker *w)
 {
 	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
-	uint64_t now, left = UINT64_MAX, retry_at = admit_retry_at(&w->adm);
+	uint64_t now = 0, left = UINT64_MAX, retry_at = admit_retry_at(&w->adm);
 
-	if (router_port_polling(&w->port))
-		return submit_nowait(w);
-	if (router_port_parked(&w->port))
+	if (router_port_polling(&w->port)) {
+		now = monotonic_ns();
+		left = router_port_poll_wait(&w->port, now);
+		if (!left)
+			return submit_nowait(w);
+	}
+	if (router_port_parked(&w->port) && ROUTER_PORT_RESEND_NS < left)
 		left = ROUTER_PORT_RESEND_NS;
 	if (retry_at) {
-		now = monotonic_ns();
+		if (!now)
+			now = monotonic_ns();
 		if (retry_at <= now)
 			left = 0;
 		else if (retry_at - now < left)
@@ -463,21 +469,28 @@ static unsigned reap_ring(struct ublk_worker *w, struct io_uring *ring, uint64_t
 
 /*
  * Steering: submit what is queued on the IOPOLL ring and poll its queues
- * once (entering an IOPOLL ring with GETEVENTS polls); how many CQEs.
+ * once (entering an IOPOLL ring with GETEVENTS polls) -- with hybrid
+ * polling only once that is worth it; how many CQEs.
  */
 static unsigned poll_once(struct ublk_worker *w, uint64_t now)
 {
-	bool woken = false;
+	bool woken = false, submit;
+	unsigned seen;
 	int ret;
 
-	if (!w->has_poll_ring ||
-	    (!router_port_polling(&w->port) && !io_uring_sq_ready(&w->poll_ring)))
+	if (!w->has_poll_ring)
+		return 0;
+	submit = io_uring_sq_ready(&w->poll_ring) != 0;
+	if (!submit && (!router_port_polling(&w->port) || router_port_poll_wait(&w->port, now)))
 		return 0;
 	count_enter(w, &w->poll_ring, true); /* get_events always enters */
 	ret = io_uring_submit_and_get_events(&w->poll_ring);
 	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
 		log_err("worker %u: io_uring_enter (IOPOLL ring): %s", w->index, strerror(-ret));
-	return reap_ring(w, &w->poll_ring, now, &woken);
+	seen = reap_ring(w, &w->poll_ring, now, &woken);
+	if (!seen && !submit)
+		router_port_poll_missed(&w->port, now);
+	return seen;
 }
 
 void *worker_main(void *arg)
@@ -502,8 +515,8 @@ void *worker_main(void *arg)
 		seen = reap_ring(w, &w->ring, now, &woken);
 		seen += poll_once(w, now);
 		router_port_resend(&w->port);
-		/* Polling and nothing came: let the tenants and the other threads run. */
-		if (!seen && router_port_polling(&w->port))
+		/* Spin-polling and nothing came: let the tenants and the other threads run. */
+		if (!seen && router_port_polling(&w->port) && !router_port_hybrid(&w->port))
 			sched_yield();
 		retry_at = admit_retry_at(&w->adm);
 		if (retry_at && now >= retry_at) /* held requests whose gate may say yes now */

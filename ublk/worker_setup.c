@@ -390,6 +390,12 @@ int ublk_workers_create(unsigned nr, enum ublk_opcode_form form, struct ublk_wor
 	return 0;
 }
 
+void ublk_workers_set_hybrid_poll(struct ublk_workers *pool, bool on)
+{
+	for (unsigned i = 0; i < pool->nr; i++)
+		router_port_set_hybrid(&pool->w[i].port, on);
+}
+
 void ublk_workers_crash_on_read(struct ublk_workers *pool)
 {
 	/* Workers first look once a queue reaches them through pool->lock. */

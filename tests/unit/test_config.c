@@ -142,6 +142,7 @@ static void expect_sched_defaults(const struct conf_sched *s)
 	assert_int_equal(s->adapt_interval_ms, 100);
 	assert_true(s->throughput_cap == 4 * MiB);
 	assert_false(s->promote_flush);
+	assert_int_equal(s->poll, CONF_POLL_AUTO);
 }
 
 static void expect_defaults(const struct conf *c)
@@ -345,7 +346,7 @@ static void test_unknown_keys(void **state)
 	expect_error("scheduler = {\n  mode = \"static\";\n  latency_target = 100;\n};\n",
 		     "policy.conf:3: scheduler.latency_target: unknown key "
 		     "(valid: mode, latency_target_us, latency_queues, adapt_interval_ms, "
-		     "throughput_cap, promote_flush)");
+		     "throughput_cap, promote_flush, poll)");
 	/* libconfig itself refuses a key given twice in one group */
 	expect_error("scheduler = {\n  mode = \"static\";\n  mode = \"daredevil\";\n};\n",
 		     "policy.conf:3: syntax error: duplicate setting name");
@@ -522,6 +523,20 @@ static void test_scheduler_values(void **state)
 		assert_int_equal(conf_load_string(text, "p", &c, err, sizeof(err)), 0);
 		assert_int_equal(c.sched.mode, m);
 		assert_int_equal(c.sched.line, 3);
+		conf_free(&c);
+	}
+	expect_error("scheduler = {\n  poll = \"sometimes\";\n};\n",
+		     "policy.conf:2: scheduler.poll: \"sometimes\" is not a poll setting "
+		     "(use auto, always, never)");
+	expect_error("scheduler = { poll = true; };\n",
+		     "policy.conf:1: scheduler.poll: must be a string");
+	for (int m = CONF_POLL_AUTO; m <= CONF_POLL_NEVER; m++) {
+		char text[128];
+
+		snprintf(text, sizeof(text), "scheduler = { poll = \"%s\"; };\n",
+			 conf_poll_name((enum conf_poll)m));
+		assert_int_equal(conf_load_string(text, "p", &c, err, sizeof(err)), 0);
+		assert_int_equal(c.sched.poll, m);
 		conf_free(&c);
 	}
 }

@@ -309,8 +309,16 @@ static void test_globals(void **state)
 	assert_int_equal(f.changes[0].kind, CHANGE_GLOBAL);
 	assert_false(f.changes[0].destructive);
 	expect_line(&f, 0, "~ daemon: on_stop delete -> keep");
+	/* poll applies live, on its own line; the rest of the section waits for a restart */
+	assert_int_equal(reload(&f, HEAD "scheduler = { poll = \"never\"; mode = \"daredevil\"; };\n"),
+			 2);
+	expect_line(&f, 0, "~ scheduler: mode static -> daredevil (at the next start)");
+	expect_line(&f, 1, "~ scheduler: poll auto -> never");
+	assert_int_equal(f.changes[1].kind, CHANGE_GLOBAL);
+	assert_false(f.changes[1].at_restart);
 	/* a scheduler section that only restates the defaults changes nothing */
-	assert_int_equal(reload(&f, HEAD "\n\nscheduler = { mode = \"static\"; };\n"), 0);
+	assert_int_equal(reload(&f, HEAD "\n\nscheduler = { mode = \"static\"; poll = \"auto\"; };\n"),
+			 0);
 	finish(&f);
 }
 

@@ -288,7 +288,7 @@ static void test_port_parks_and_resends(void **state)
 	nq_handle_send(&h, &rq, &owner);
 	assert_true(router_port_polling(&owner));
 	assert_false(router_port_parked(&owner));
-	assert_true(router_port_completed(&owner, &rq, BACKEND_AGAIN));
+	assert_true(router_port_completed(&owner, &rq, BACKEND_AGAIN, 0));
 	assert_false(router_port_polling(&owner));
 	assert_true(router_port_parked(&owner));
 	assert_int_equal(owner.again_count, 1);
@@ -298,11 +298,51 @@ static void test_port_parks_and_resends(void **state)
 	assert_ptr_equal(rec.ring, &poll_ring);
 	assert_int_equal(rec.hw_queue, 9);
 	assert_true(router_port_polling(&owner));
-	assert_false(router_port_completed(&owner, &rq, 1));
+	assert_false(router_port_completed(&owner, &rq, 1, 0));
 	assert_false(router_port_polling(&owner));
 	assert_false(router_port_parked(&owner));
 	router_port_resend(&owner); /* nothing parked: nothing sent */
 	assert_int_equal(rec.calls, 2);
+}
+
+/*
+ * Hybrid polling: the first polled command is not polled for before half
+ * the mean completion time has passed; a poll that finds nothing waits an
+ * eighth of the mean (at least 2 us); a completion teaches the mean and
+ * makes the next poll due at once. Without hybrid: always poll now.
+ */
+static void test_port_hybrid_poll(void **state)
+{
+	struct nq_handle h = handle(40, NQ_POLL);
+	struct backend_io bio = { .op = IO_OP_READ, .len = 4096 }, bio2 = bio;
+	struct router_req rq, rq2;
+	const uint64_t us = 1000;
+
+	(void)state;
+	route_req_init(&rq, &bio, 5, &owner);
+	rq.sr.submit_ns = 1000 * us;
+	nq_handle_send(&h, &rq, &owner);
+	assert_true(router_port_polling(&owner));
+	assert_int_equal(router_port_poll_wait(&owner, 1000 * us), 0); /* spinning: no wait */
+	router_port_set_hybrid(&owner, true);
+	assert_int_equal(router_port_poll_wait(&owner, 1000 * us), 0); /* no mean learned yet */
+	assert_false(router_port_completed(&owner, &rq, 1, 1800 * us));
+	assert_int_equal(owner.poll_mean_ns, 800 * us);
+	/* The next one: asleep until half the mean (400 us) after it went. */
+	route_req_init(&rq2, &bio2, 6, &owner);
+	rq2.sr.submit_ns = 2000 * us;
+	nq_handle_send(&h, &rq2, &owner);
+	assert_int_equal(router_port_poll_wait(&owner, 2000 * us), 400 * us);
+	assert_int_equal(router_port_poll_wait(&owner, 2300 * us), 100 * us);
+	assert_int_equal(router_port_poll_wait(&owner, 2400 * us), 0);
+	router_port_poll_missed(&owner, 2400 * us); /* nothing yet: an eighth of the mean */
+	assert_int_equal(router_port_poll_wait(&owner, 2400 * us), 100 * us);
+	assert_false(router_port_completed(&owner, &rq2, 1, 2600 * us));
+	assert_int_equal(owner.poll_mean_ns, 800 * us - 100 * us + 75 * us); /* 600 us in */
+	assert_false(router_port_polling(&owner));
+	router_port_set_hybrid(&owner, false);
+	router_port_poll_missed(&owner, 3000 * us);
+	assert_int_equal(router_port_poll_wait(&owner, 3000 * us), 0);
 }
 
 /* Requests another thread let go: the owner sends them where they were meant to go. */
@@ -340,6 +380,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_direct_done_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_parks_and_resends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_sends_taken, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_hybrid_poll, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

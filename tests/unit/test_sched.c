@@ -588,12 +588,15 @@ static unsigned press_cap(struct sched *s, struct sched_req *t, unsigned max, ui
 	}
 }
 
-/* The cap follows L's p99, once per interval, with a fake clock. */
+/*
+ * The cap follows L's p99, once per interval, with a fake clock -- and
+ * only tightens while that lowers L's p99 (sched/tcap.h).
+ */
 static void test_cap_follows_p99(void **state)
 {
 	struct sched_params p;
 	struct sched *s;
-	struct sched_req t[64];
+	struct sched_req t[64], busy = req(THR, 0, IO_OP_WRITE, 128 * KiB);
 	uint64_t now = 1 * MS;
 	unsigned n;
 
@@ -602,6 +605,7 @@ static void test_cap_follows_p99(void **state)
 	p.mode = CONF_SCHED_DAREDEVIL;
 	s = make(&p, 8, 4, 256);
 	assert_true(stats(s, now).throughput_cap == 4 << 20);
+	submit(s, &busy, now); /* T busy all along, until said otherwise */
 	/* L's p99 2 ms against a 1 ms target: halve at the interval's end, not before. */
 	feed_latency(s, 40, 2 * MS, &now);
 	assert_true(now < 100 * MS);
@@ -612,29 +616,55 @@ static void test_cap_follows_p99(void **state)
 	assert_int_equal(stats(s, 100 * MS).cap_cuts, 1);
 	/* Too few samples: the window stays open, the cap untouched. */
 	now = 101 * MS;
-	feed_latency(s, SCHED_DEFAULT_MIN_SAMPLES - 1, 3 * MS, &now);
+	feed_latency(s, SCHED_DEFAULT_MIN_SAMPLES - 1, 1500 * US, &now);
 	sched_tick(s, 200 * MS);
 	assert_true(stats(s, 200 * MS).throughput_cap == 2 << 20);
-	/* More, fast ones: the window closes, its p99 still the slow ones' 3 ms: cut. */
+	/* More: p99 1.5 ms, down from 2 ms: the cut helped, still above target: cut again. */
 	now = 201 * MS;
-	feed_latency(s, 200, 100 * US, &now);
+	feed_latency(s, 10, 1500 * US, &now);
 	sched_tick(s, 300 * MS);
 	assert_true(stats(s, 300 * MS).throughput_cap == 1 << 20);
-	/* Fast L, T held back by the cap: add a step. */
+	assert_int_equal(stats(s, 300 * MS).cap_cuts, 2);
+	/* 1.4 ms: not 20 % lower than 1.5 ms: that cut only cost T; taken back. */
 	now = 301 * MS;
-	feed_latency(s, 100, 100 * US, &now);
-	n = press_cap(s, t, 64, now);
-	assert_int_equal(n, 8);
+	feed_latency(s, 40, 1400 * US, &now);
 	sched_tick(s, 400 * MS);
-	assert_true(stats(s, 400 * MS).throughput_cap == (1 << 20) + (512 << 10));
-	for (unsigned i = 0; i < n; i++)
-		sched_completed(s, &t[i], 400 * MS);
-	/* Fast L, but the cap refused nobody: no growth. */
+	assert_true(stats(s, 400 * MS).throughput_cap == 2 << 20);
+	assert_int_equal(stats(s, 400 * MS).cap_fruitless, 1);
+	assert_int_equal(stats(s, 400 * MS).target_verdict, TCAP_UNMET_THROTTLE);
+	/* Fast L, T held back by the cap: target met, add a step. */
 	now = 401 * MS;
 	feed_latency(s, 100, 100 * US, &now);
+	n = press_cap(s, t, 64, now);
+	assert_int_equal(n, 15); /* 2 MiB of 128 KiB writes, one of them `busy` */
 	sched_tick(s, 500 * MS);
-	assert_true(stats(s, 500 * MS).throughput_cap == (1 << 20) + (512 << 10));
-	assert_int_equal(stats(s, 500 * MS).cap_raises, 1);
+	assert_true(stats(s, 500 * MS).throughput_cap == (2 << 20) + (512 << 10));
+	assert_int_equal(stats(s, 500 * MS).target_verdict, TCAP_MET);
+	for (unsigned i = 0; i < n; i++)
+		sched_completed(s, &t[i], 500 * MS);
+	/* Fast L, but the cap refused nobody: no growth. */
+	now = 501 * MS;
+	feed_latency(s, 100, 100 * US, &now);
+	sched_tick(s, 600 * MS);
+	assert_true(stats(s, 600 * MS).throughput_cap == (2 << 20) + (512 << 10));
+	assert_int_equal(stats(s, 600 * MS).cap_raises, 1);
+	assert_false(stats(s, 600 * MS).cap_off);
+	/* T idle, L slow: no cap can help L. The cap goes off; T is never held. */
+	sched_completed(s, &busy, 600 * MS);
+	sched_tick(s, 700 * MS); /* the window that still saw `busy` closes */
+	now = 701 * MS;
+	feed_latency(s, 40, 2 * MS, &now);
+	sched_tick(s, 800 * MS);
+	assert_true(stats(s, 800 * MS).cap_off);
+	assert_int_equal(stats(s, 800 * MS).target_verdict, TCAP_UNMET_ALONE);
+	assert_int_equal(stats(s, 800 * MS).cap_cuts, 2);
+	for (n = 0; n < 40; n++) {
+		t[n] = req(THR, 0, IO_OP_WRITE, 128 * KiB);
+		assert_true(sched_pick(s, &t[n], 800 * MS) >= 0);
+		submit(s, &t[n], 800 * MS);
+	}
+	for (unsigned i = 0; i < n; i++)
+		sched_completed(s, &t[i], 800 * MS);
 	sched_free(s);
 }
 
@@ -738,13 +768,14 @@ static void test_groups_adapt(void **state)
 	sched_free(s);
 }
 
-/* T out of tags: L gives back everything it does not need at once. */
+/* T out of tags (on every queue, POLL ones too): L gives back everything it does not need at once. */
 static void test_groups_t_starved(void **state)
 {
 	struct sched *s = make_mode(CONF_SCHED_DAREDEVIL, 8, 4, 1);
 	struct sched_req l = req(LAT, 0, IO_OP_READ, 4 * KiB), t[5];
 
 	(void)state;
+	sched_set_poll(s, CONF_POLL_ALWAYS);
 	submit(s, &l, 1 * MS);
 	for (int i = 0; i < 4; i++) {
 		t[i] = req(THR, 0, IO_OP_WRITE, 4 * KiB);
@@ -755,6 +786,45 @@ static void test_groups_t_starved(void **state)
 	sched_tick(s, 100 * MS);
 	assert_int_equal(l_nqs(s), 2);
 	assert_true(sched_pick(s, &t[4], 100 * MS) >= 0);
+	sched_free(s);
+}
+
+/*
+ * scheduler.poll: auto keeps T's data off POLL NQs (a polled command
+ * costs its worker CPU until it completes) while L takes them; always
+ * lets T poll too; never keeps L off them as well. Live: the next pick.
+ */
+static void test_poll_policy(void **state)
+{
+	struct sched *s = make_mode(CONF_SCHED_DAREDEVIL, 8, 4, 64);
+	struct sched_req r[64];
+	unsigned n = 0;
+
+	(void)state;
+	assert_int_equal(stats(s, 0).group_nqs[NQ_LANE_THROUGHPUT], 4);
+	for (int i = 0; i < 16; i++, n++) {
+		r[n] = req(THR, 0, IO_OP_WRITE, 4 * KiB);
+		assert_int_equal(sched_nq(s, submit(s, &r[n], 0))->kind, NQ_DEFAULT);
+	}
+	r[n] = req(LAT, 0, IO_OP_READ, 4 * KiB);
+	assert_int_equal(sched_nq(s, submit(s, &r[n++], 0))->kind, NQ_POLL);
+	sched_set_poll(s, CONF_POLL_ALWAYS);
+	{
+		bool polled = false;
+
+		for (int i = 0; i < 16; i++, n++) {
+			r[n] = req(THR, 0, IO_OP_WRITE, 4 * KiB);
+			polled |= sched_nq(s, submit(s, &r[n], 0))->kind == NQ_POLL;
+		}
+		assert_true(polled); /* the shortest queues are T's POLL members now */
+	}
+	sched_set_poll(s, CONF_POLL_NEVER);
+	for (int i = 0; i < 4; i++, n++) {
+		r[n] = req(LAT, 0, IO_OP_READ, 4 * KiB);
+		assert_int_equal(sched_nq(s, submit(s, &r[n], 0))->kind, NQ_DEFAULT);
+	}
+	for (unsigned i = 0; i < n; i++)
+		sched_completed(s, &r[i], 1 * MS);
 	sched_free(s);
 }
 
@@ -797,6 +867,7 @@ int main(void)
 		cmocka_unit_test(test_cap_follows_p99),
 		cmocka_unit_test(test_groups_adapt),
 		cmocka_unit_test(test_groups_t_starved),
+		cmocka_unit_test(test_poll_policy),
 		cmocka_unit_test(test_reap_order),
 	};
 

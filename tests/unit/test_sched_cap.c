@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The T cap's pieces: the latency histogram (sched/lathist.h) and the AIMD cap (sched/tcap.h). */
+/* The T cap's pieces: the latency histogram (sched/lathist.h) and the cap (sched/tcap.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -92,36 +92,154 @@ static void test_cap_init_clamps(void **state)
 	assert_true(c.min == 1 && c.max == 1 && c.cap == 1);
 }
 
+/* One window with T busy: L's p99 in us against a 1 ms target; the cap held T back or not. */
+static void win(struct tcap *c, uint64_t p99_us, bool limited)
+{
+	const struct tcap_window w = { .p99_ns = p99_us * US, .target_ns = 1000 * US,
+				       .limited = limited };
+
+	tcap_adapt(c, &w);
+}
+
+static void win_t_idle(struct tcap *c, uint64_t p99_us)
+{
+	const struct tcap_window w = { .p99_ns = p99_us * US, .target_ns = 1000 * US,
+				       .t_idle = true };
+
+	tcap_adapt(c, &w);
+}
+
+/* Cuts that lower L's p99 go on; met, the cap grows by steps while it holds T back. */
 static void test_cap_aimd(void **state)
 {
 	struct tcap c;
-	const uint64_t target = 1000 * US;
 
 	(void)state;
 	tcap_init(&c, 8 * MiB, 1 * MiB, 10 * MiB, 512 * KiB);
-	/* Above target: halve, down to the floor and no further. */
-	tcap_adapt(&c, 1200 * US, target, true);
+	/* Above target: halve; each cut that helped (p99 down 20 %) lets the next one go. */
+	win(&c, 5000, true);
 	assert_true(c.cap == 4 * MiB);
-	tcap_adapt(&c, 1001 * US, target, false);
+	win(&c, 4000, false);
 	assert_true(c.cap == 2 * MiB);
-	tcap_adapt(&c, 5000 * US, target, true);
-	tcap_adapt(&c, 5000 * US, target, true);
+	win(&c, 3000, true);
 	assert_true(c.cap == 1 * MiB);
+	/* Helped, but at the bottom: no further, and no looser probe for TCAP_HOLD windows. */
+	for (int i = 0; i < TCAP_HOLD; i++) {
+		win(&c, 2000, true);
+		assert_true(c.cap == 1 * MiB);
+	}
+	assert_int_equal(c.cuts, 3);
+	assert_int_equal(c.verdict, TCAP_UNMET_THROTTLE);
 	/* Well below target and the cap held T back: add a step. */
-	tcap_adapt(&c, 300 * US, target, true);
+	win(&c, 300, true);
 	assert_true(c.cap == 1 * MiB + 512 * KiB);
+	assert_int_equal(c.verdict, TCAP_MET);
 	/* Below target, but the cap refused nobody: an unused cap does not grow. */
-	tcap_adapt(&c, 300 * US, target, false);
+	win(&c, 300, false);
 	assert_true(c.cap == 1 * MiB + 512 * KiB);
 	/* Between 3/4 of the target and the target: hold. */
-	tcap_adapt(&c, 800 * US, target, true);
-	assert_true(c.cap == 1 * MiB + 512 * KiB);
-	tcap_adapt(&c, 1000 * US, target, true);
+	win(&c, 800, true);
+	win(&c, 1000, true);
 	assert_true(c.cap == 1 * MiB + 512 * KiB);
 	/* Growth stops at the ceiling. */
 	for (int i = 0; i < 100; i++)
-		tcap_adapt(&c, 10 * US, target, true);
+		win(&c, 10, true);
 	assert_true(c.cap == 10 * MiB);
+	assert_false(c.off);
+}
+
+/*
+ * A cut that does not lower L's p99 is taken back and not tried again at
+ * that level; after TCAP_HOLD windows looser caps are probed, kept while
+ * they do not hurt, up to the ceiling, where the cap goes off.
+ */
+static void test_cap_fruitless_cut_backs_off(void **state)
+{
+	struct tcap c;
+	int i;
+
+	(void)state;
+	tcap_init(&c, 4 * MiB, 1 * MiB, 16 * MiB, 512 * KiB);
+	win(&c, 3000, true);
+	assert_true(c.cap == 2 * MiB);
+	win(&c, 2900, true); /* only 3 % better */
+	assert_true(c.cap == 4 * MiB);
+	assert_int_equal(c.fruitless, 1);
+	assert_int_equal(c.verdict, TCAP_UNMET_THROTTLE);
+	for (i = 0; i < TCAP_HOLD; i++) {
+		win(&c, 3000, true); /* no cut below the floor, no probe yet */
+		assert_true(c.cap == 4 * MiB);
+	}
+	win(&c, 3000, true);
+	assert_true(c.cap == 8 * MiB); /* probing looser */
+	win(&c, 3100, true); /* no worse: kept, and the next probe at once */
+	assert_true(c.cap == 16 * MiB);
+	assert_false(c.off);
+	win(&c, 3000, true); /* the ceiling no worse either: nothing tighter helps */
+	assert_true(c.off); /* no cap at all */
+	assert_true(tcap_allows(&c, 1ULL << 40, 1 * MiB));
+	assert_int_equal(c.cuts, 1);
+	/* Met again: the cap is back on, where it was. */
+	win(&c, 500, false);
+	assert_false(c.off);
+	assert_int_equal(c.verdict, TCAP_MET);
+	assert_true(c.cap == 16 * MiB);
+	assert_false(tcap_allows(&c, 16 * MiB, 1 * MiB));
+}
+
+/* A looser cap that makes L's p99 worse is taken back. */
+static void test_cap_looser_that_hurts_goes_back(void **state)
+{
+	struct tcap c;
+	int i;
+
+	(void)state;
+	tcap_init(&c, 2 * MiB, 1 * MiB, 16 * MiB, 512 * KiB);
+	win(&c, 2000, true);
+	win(&c, 2000, true); /* fruitless: back to 2 MiB, floor 2 MiB */
+	assert_true(c.cap == 2 * MiB);
+	for (i = 0; i < TCAP_HOLD; i++)
+		win(&c, 2000, true);
+	win(&c, 2000, true);
+	assert_true(c.cap == 4 * MiB);
+	win(&c, 2600, true); /* 30 % worse: T does hurt L at 4 MiB */
+	assert_true(c.cap == 2 * MiB);
+	for (i = 0; i < TCAP_HOLD; i++) {
+		win(&c, 2000, true);
+		assert_true(c.cap == 2 * MiB);
+	}
+	assert_false(c.off);
+	assert_int_equal(c.verdict, TCAP_UNMET_THROTTLE);
+}
+
+/* L alone misses the target: no cap can help; off until a window meets it. */
+static void test_cap_off_when_l_alone_misses(void **state)
+{
+	struct tcap c;
+	int i;
+
+	(void)state;
+	tcap_init(&c, 4 * MiB, 1 * MiB, 256 * MiB, 512 * KiB);
+	win_t_idle(&c, 5000);
+	assert_true(c.off);
+	assert_int_equal(c.verdict, TCAP_UNMET_ALONE);
+	assert_true(c.cap == 4 * MiB); /* no cut */
+	assert_true(tcap_allows(&c, 300 * MiB, 1 * MiB));
+	/* T busy again, L still slow: stays off, a cut is tried every TCAP_REPROBE windows. */
+	for (i = 0; i < TCAP_REPROBE - 1; i++)
+		win(&c, 5000, true);
+	assert_true(c.off);
+	assert_int_equal(c.cuts, 0);
+	win(&c, 5000, true);
+	assert_false(c.off);
+	assert_int_equal(c.cuts, 1);
+	assert_true(c.cap == 128 * MiB); /* from the ceiling */
+	win(&c, 2000, true); /* it helped this time (the drive got busier with T) */
+	assert_true(c.cap == 64 * MiB);
+	/* L alone meets it: the cap is on; no verdict against it. */
+	win_t_idle(&c, 500);
+	assert_false(c.off);
+	assert_int_equal(c.verdict, TCAP_MET);
 }
 
 static void test_cap_allows(void **state)
@@ -147,6 +265,9 @@ int main(void)
 		cmocka_unit_test(test_hist_tail),
 		cmocka_unit_test(test_cap_init_clamps),
 		cmocka_unit_test(test_cap_aimd),
+		cmocka_unit_test(test_cap_fruitless_cut_backs_off),
+		cmocka_unit_test(test_cap_looser_that_hurts_goes_back),
+		cmocka_unit_test(test_cap_off_when_l_alone_misses),
 		cmocka_unit_test(test_cap_allows),
 	};
 

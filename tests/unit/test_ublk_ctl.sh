@@ -159,8 +159,12 @@ def stats(req):
         nw = 2
     workers = [{"index": i, "cpu": i, "tid": 100 + i, "cpu_ns": 250000000 * k,
                 "ublk_ops": 600 * k, "backend_ops": 600 * k, "returned": 0, "ring_enters": 70 * k} for i in range(nw)]
+    scheds = [{"backend": "nvme0", "namespace": "nvme0n1", "mode": "daredevil",
+               "latency_active": True, "latency_target_us": 1000, "latency_p99_us": 4200,
+               "target": "unmet-alone", "throughput_cap": 4194304, "cap": "off",
+               "cap_cuts": 3, "cap_fruitless": 1, "cap_raises": 2}]
     return {"ok": True, "stats": {"version": 1, "time_ns": k * 1000000000, "tenants": ts,
-                                  "nqs": nqs, "workers": workers}}
+                                  "nqs": nqs, "workers": workers, "schedulers": scheds}}
 
 def dispatch(req):
     cmd = req.get("cmd")
@@ -782,6 +786,8 @@ expect_match "stats: db's row" 0 '^db +latency +1000 +0 +3\.9 MiB +0 B +2 +0 +0 
 expect_match "stats: errors by kind" 0 '^errors of old: out_of_range 1 unsupported 0 io 0 timeout 0 other 0$'
 expect_match "stats: NQ table" 0 '^nvme0 +2 +default +throughput +1 +1 +1015 +1 '
 expect_match "stats: worker table" 0 '^ +1 +1 +101 +[0-9.]+s +[0-9]+ +[0-9]+ +0 +70$'
+expect_match "stats: scheduler table" 0 '^BACKEND +MODE +L-ACTIVE +L-P99 +TARGET +VERDICT +T-CAP +CUTS +FRUITLESS +RAISES$'
+expect_match "stats: the target L cannot meet, the cap off" 0 '^nvme0 +daredevil +yes +4\.2ms +1\.0ms +unmet-alone +off +3 +1 +2$'
 run "${S[@]}" stats db --json
 expect_request "stats NAME: the request" '{"cmd":"stats","name":"db"}'
 expect_json "stats NAME --json: the daemon's object" \
@@ -822,6 +828,9 @@ assert seen['ddublk_tenant_device_latency_seconds_count{tenant="db"}'] == 4000
 assert seen['ddublk_tenant_errors_total{tenant="old",kind="out_of_range"}'] == 1
 assert seen['ddublk_nq_inflight{backend="nvme0",qid="2"}'] == 1
 assert seen['ddublk_worker_cpu_seconds_total{worker="0",cpu="0"}'] == 1.0
+assert seen['ddublk_sched_latency_p99_seconds{backend="nvme0",mode="daredevil"}'] == 0.0042
+assert seen['ddublk_sched_target_met{backend="nvme0",mode="daredevil"}'] == 0
+assert seen['ddublk_sched_throughput_cap_bytes{backend="nvme0",mode="daredevil"}'] == 0
 assert typed["ddublk_tenant_device_latency_seconds"] == "histogram"
 PY
 then ok "stats --prometheus: parses, typed, counters end in _total, values agree"

@@ -6,7 +6,7 @@
 #    rings and extents above 1 GiB) keep 64 steered commands each in
 #    flight, half of them on hot queues far past their tags, so tag
 #    exhaustion (-EAGAIN) is constant on every queue they share with...
-#  - ddublkd, steering (daredevil, every queue), with 4 tenants (2 latency,
+#  - ddublkd, steering (daredevil, poll = "always": every queue), with 4 tenants (2 latency,
 #    2 throughput) running fio write+verify passes back to back, QD 16/32.
 # Passes if no command fails, every read shows what was last written (the
 # tool checks its own, fio its tenants'), ddublkd's steered requests met
@@ -37,7 +37,7 @@ nr_mq=$(find /sys/block/nvme0n1/mq -mindepth 1 -maxdepth 1 -name '[0-9]*' | wc -
 cfg=/run/kernel_qid_stress.conf
 cat >"$cfg" <<CONF
 daemon = { socket = "/run/ddublk/ctl.sock"; workers = 2; log_level = "info"; };
-scheduler = { mode = "daredevil"; };
+scheduler = { mode = "daredevil"; poll = "always"; };  # every queue, polled ones too
 backends = ( { name = "ns"; path = "/dev/ng0n1"; } );
 tenants = (
   { name = "l1"; backend = "ns"; size = "96M"; queues = 2; class = "latency"; },

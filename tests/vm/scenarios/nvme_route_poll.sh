@@ -11,6 +11,9 @@
 #  (2) daredevil under load (two latency readers at QD1, a throughput
 #      writer at QD32 with verify): each of qids 1-4 takes commands, no
 #      other queue does; fio verify passes on both tenants;
+#  (2b) scheduler.poll = "auto" by a live reload: the throughput tenant's
+#      commands only on DEFAULT queues (interrupts), the latency tenant's
+#      still on poll queues;
 #  (3) static mode, same boot: the stock baseline -- each worker on its own
 #      CPU's DEFAULT queue, so only qids 1 and 2 take commands; fio verify.
 # vm-cmdline: possible_cpus=64 nvme.poll_queues=62
@@ -27,11 +30,12 @@ dmesg | grep -E 'nvme nvme0: .*default/read/poll' | sed 's/^/  /'
 dmesg | grep -Eq 'nvme nvme0: 2/0/62 default/read/poll queues' ||
 	fail "expected 2/0/62 default/read/poll queues (possible_cpus=64 nvme.poll_queues=62)"
 
-# policy MODE: a policy file with a latency and a throughput tenant.
+# policy MODE [POLL]: a policy file with a latency and a throughput tenant
+# (scheduler.poll "always" unless said: every group on its poll queues).
 policy() {
 	cat >/run/nvme_route_poll.conf <<CONF
 daemon = { socket = "/run/ddublk/ctl.sock"; workers = 2; log_level = "info"; };
-scheduler = { mode = "$1"; };
+scheduler = { mode = "$1"; poll = "${2:-always}"; };
 backends = ( { name = "ns"; path = "/dev/ng0n1"; } );
 tenants = (
   { name = "lat"; backend = "ns"; size = "128M"; queues = 2; class = "latency"; },
@@ -106,6 +110,25 @@ for q in 1 2 3 4; do
 done
 [ "$(wc -w <<<"$used")" = 4 ] || fail "(2) commands went to queues ddublkd did not report reachable: $used"
 pass "(2) every reachable queue took commands ($used), and no other queue"
+
+step "(2b) scheduler.poll = \"auto\", reloaded live: throughput tenants on interrupts"
+policy daredevil auto >/dev/null
+ublk-ctl reload >reload.txt 2>&1 || fail "(2b) reload failed: $(cat reload.txt)"
+grep -qx '~ scheduler: poll always -> auto' reload.txt || fail "(2b) reload said: $(cat reload.txt)"
+grep -qF 'scheduler.poll = "auto": latency tenants on polled NVMe queues' "$DDUBLKD_LOG" ||
+	fail "(2b) no log line for the new poll setting"
+mark=$(trace_mark)
+load "(2b)"
+queues_used "$mark" >/dev/null
+# qids 3 and 4 are the poll queues; 1 and 2 DEFAULT (interrupts)
+t_polled=$(awk '$1 == "tput" && ($2 == 3 || $2 == 4) { n += $3 } END { print n + 0 }' /tmp/table)
+l_polled=$(awk '$1 == "lat" && ($2 == 3 || $2 == 4) { n += $3 } END { print n + 0 }' /tmp/table)
+t_all=$(awk '$1 == "tput" { n += $3 } END { print n + 0 }' /tmp/table)
+echo "  throughput tenant: $t_polled of $t_all commands on poll queues; latency tenant: $l_polled on poll queues"
+[ "$t_all" -gt 0 ] || fail "(2b) the trace shows no command of the throughput tenant"
+[ "$t_polled" = 0 ] || fail "(2b) $t_polled throughput commands on poll queues under poll = auto"
+[ "$l_polled" -gt 0 ] || fail "(2b) the latency tenant no longer uses the poll queues"
+pass "(2b) throughput tenant only on DEFAULT queues, latency tenant still polled"
 stop_daemon
 grep -F 'router nvme0n1: qid' "$DDUBLKD_LOG" | tail -n 4 | sed 's/^/  /'
 

@@ -25,7 +25,7 @@ pass "(1) $nr_mq hardware queues on $(nproc) CPUs"
 cfg=/run/nvme_steer.conf
 cat >"$cfg" <<CONF
 daemon = { socket = "/run/ddublk/ctl.sock"; workers = 2; log_level = "info"; };
-scheduler = { mode = "daredevil"; };
+scheduler = { mode = "daredevil"; poll = "always"; };  # every queue, polled ones too
 backends = ( { name = "ns"; path = "/dev/ng0n1"; } );
 tenants = (
   { name = "l1"; backend = "ns"; size = "128M"; queues = 2; class = "latency"; },

@@ -10,7 +10,9 @@
 #      queue-time p99 shows the wait;
 #  (3) "stats --prometheus" parses (every sample line "name{labels} value",
 #      every family typed) and agrees with --json; "nq --json" lists queues
-#      with kinds and groups; "top -n 2" into a file prints two plain
+#      with kinds and groups; the scheduler's row (mode, L p99 against
+#      its target, the verdict, the cap) is in --json, the table and
+#      Prometheus; "top -n 2" into a file prints two plain
 #      blocks without escape sequences; an unknown tenant is an error.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
@@ -182,11 +184,22 @@ prom_reads=$(sed -n 's/^ddublk_tenant_requests_total{tenant="s",op="read"} //p' 
 grep -q '^ddublk_tenant_device_latency_seconds_bucket{tenant="s",le="+Inf"} ' prom.txt ||
 	fail "no device latency histogram for s"
 grep -q '^ddublk_nq_inflight{backend="ns",qid="[0-9]*"} ' prom.txt || fail "no NQ gauges"
+grep -Eq '^ddublk_sched_target_met\{backend="ns",mode="daredevil"\} [01]$' prom.txt ||
+	fail "no scheduler gauges: $(grep sched prom.txt)"
+# The scheduler of ns: s (latency) did I/O in (1), so its p99 was measured.
+echo "  scheduler: $(jq -c '.schedulers' all.json)"
+jq -e '.schedulers | length == 1 and (.[0] | .backend == "ns" and .mode == "daredevil" and
+	.latency_target_us == 1000 and .latency_p99_us > 0 and
+	(.target == "met" or .target == "unmet-alone" or .target == "unmet-throttle") and
+	(.cap == "on" or .cap == "off") and .throughput_cap >= 1048576)' all.json >/dev/null ||
+	fail "stats --json: schedulers $(jq -c .schedulers all.json)"
 echo "  $samples samples, $(grep -c '^# TYPE' prom.txt) families"
 
 ublk-ctl stats >stats.txt || fail "ublk-ctl stats failed"
 head -3 stats.txt
 grep -Eq '^NAME +CLASS +READS' stats.txt && grep -Eq '^s +latency ' stats.txt || fail "stats table: $(head -3 stats.txt)"
+grep -Eq '^ns +daredevil +(yes|no) +[0-9.]+(us|ms|s) +1\.0ms +(met|unmet-alone|unmet-throttle) ' stats.txt ||
+	fail "stats: no scheduler row for ns: $(tail -3 stats.txt)"
 ublk-ctl nq >nq.txt || fail "ublk-ctl nq failed"
 [ "$(grep -cE '^ns +[0-9]+ +(default|poll) ' nq.txt)" = "$nr_nq" ] || fail "nq table: $(cat nq.txt)"
 
