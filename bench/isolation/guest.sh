@@ -13,7 +13,9 @@
 #   for N in T_STEPS:  T alone: fio 128k randwrite QD32, N jobs over tput1/tput2
 #                      together: the same T load, and L measured while it runs
 # Writes one fio JSON per run (MODE_l_alone, MODE_tN_alone, MODE_tN_l,
-# MODE_tN_t) and meta.txt to $DDUBLK_OUT; the host side makes the table.
+# MODE_tN_t), the daemon's stats at the end of each L-with-T run
+# (MODE_tN_stats.json: the scheduler's verdict and throughput cap) and
+# meta.txt to $DDUBLK_OUT; the host side makes the table.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../tests/vm/lib.sh
 source "$DDUBLK_SRC/tests/vm/lib.sh"
@@ -21,7 +23,7 @@ source "$DDUBLK_SRC/tests/vm/lib.sh"
 runtime=${1:-15}
 ramp=${2:-3}
 l_jobs=${3:-2}
-read -r -a steps <<<"${4:-1 2 4}"
+read -r -a steps <<<"${4:-1 2 4 8}"
 out=$DDUBLK_OUT
 cfg=/run/isolation.conf
 MODES=(static daredevil)
@@ -86,6 +88,8 @@ run_mode() { # MODE
 		tpid=$!
 		sleep 2
 		l_load "${mode}_t${n}_l"
+		# T still runs: what the scheduler made of it (L p99 verdict, T cap)
+		ublk-ctl stats --json >"$out/${mode}_t${n}_stats.json" || true
 		wait "$tpid" || fail "throughput fio failed in $mode with $n jobs"
 		summary "${mode}_t${n}_l"
 	done
