@@ -4,7 +4,7 @@
 # the emulated NVMe controller, in one boot, for scheduler.mode = static
 # and then daredevil.
 #
-# usage (in the guest): guest.sh RUNTIME_S RAMP_S L_JOBS "T_STEPS"
+# usage (in the guest): guest.sh RUNTIME_S RAMP_S L_JOBS "T_STEPS" [POLL]
 #
 # Tenants (one passthrough backend, /dev/ng0n1): "lat" (class latency) and
 # "tput1", "tput2" (class throughput). Per mode (ddublkd restarted with the
@@ -24,6 +24,7 @@ runtime=${1:-15}
 ramp=${2:-3}
 l_jobs=${3:-2}
 read -r -a steps <<<"${4:-1 2 4 8}"
+poll=${5:-auto} # scheduler.poll (daredevil)
 out=$DDUBLK_OUT
 cfg=/run/isolation.conf
 MODES=(static daredevil)
@@ -31,7 +32,7 @@ MODES=(static daredevil)
 policy() { # MODE
 	cat >"$cfg" <<CONF
 daemon = { socket = "/run/ddublk/ctl.sock"; workers = 2; log_level = "info"; };
-scheduler = { mode = "$1"; };
+scheduler = { mode = "$1"; poll = "$poll"; };
 backends = ( { name = "ns"; path = "/dev/ng0n1"; } );
 tenants = (
   { name = "lat"; backend = "ns"; size = "256M"; queues = 2; class = "latency"; },
@@ -99,7 +100,7 @@ run_mode() { # MODE
 
 {
 	echo "kernel: $(uname -r), online CPUs $(cat /sys/devices/system/cpu/online)"
-	echo "fio: $(fio --version); L jobs $l_jobs, T steps ${steps[*]}, runtime ${runtime}s, ramp ${ramp}s"
+	echo "fio: $(fio --version); L jobs $l_jobs, T steps ${steps[*]}, runtime ${runtime}s, ramp ${ramp}s, scheduler.poll $poll"
 } >"$out/meta.txt"
 
 policy static

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/isolation: do latency tenants stay fast next to throughput tenants?
 #
-# usage: bench/isolation/run.sh [--build-dir DIR] [--runtime SEC] [--ramp SEC] [--stock] [--l-jobs N] [--steps "N ..."]
+# usage: bench/isolation/run.sh [--build-dir DIR] [--runtime SEC] [--ramp SEC] [--stock] [--l-jobs N] [--steps "N ..."] [--poll auto|always|never]
 #
 # Boots the test VM once (tests/vm/run.sh --script bench/isolation/guest.sh).
 # On one NVMe passthrough backend, a latency tenant runs fio 4k randread QD1
@@ -25,6 +25,7 @@ bench=isolation
 source "$here/../lib.sh"
 l_jobs=2
 steps="1 2 4 8"
+poll=auto
 MODES=(static daredevil)
 
 usage() {
@@ -38,12 +39,14 @@ parse_args() {
 		case $1 in
 		--l-jobs) [ $# -ge 2 ] || usage; l_jobs=$2; shift 2 ;;
 		--steps) [ $# -ge 2 ] || usage; steps=$2; shift 2 ;;
+		--poll) [ $# -ge 2 ] || usage; poll=$2; shift 2 ;;
 		-h|--help) usage ;;
 		*) echo "bench/isolation: unknown argument $1" >&2; usage ;;
 		esac
 	done
 	[[ $l_jobs =~ ^[1-9][0-9]?$ ]] || die "--l-jobs wants 1-99, got '$l_jobs'"
 	[[ $steps =~ ^[1-9][0-9]?( [1-9][0-9]?)*$ ]] || die "--steps wants job counts like \"1 2 4\", got '$steps'"
+	[[ $poll =~ ^(auto|always|never)$ ]] || die "--poll wants auto, always or never, got '$poll'"
 	check_common_opts
 	command -v gnuplot >/dev/null || die "gnuplot missing (scripts/deps.sh installs it)"
 }
@@ -134,7 +137,7 @@ main() {
 	local nsteps runs
 	nsteps=$(wc -w <<<"$steps")
 	runs=$(( 2 * (1 + 2 * nsteps) ))
-	run_guest "$build_dir" $(( runs * (runtime + ramp + 20) + 600 )) "$runtime" "$ramp" "$l_jobs" "$steps"
+	run_guest "$build_dir" $(( runs * (runtime + ramp + 20) + 600 )) "$runtime" "$ramp" "$l_jobs" "$steps" "$poll"
 	results=$(collect "$build_dir")
 	report | tee "$build_dir/bench/isolation.txt"
 	plot
