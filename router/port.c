@@ -76,7 +76,8 @@ void router_port_poll_sent(struct router_port *p, uint64_t sent_ns)
 {
 	/* The first on the ring: nothing can complete before about half the mean. */
 	if (p->polled++ == 0)
-		p->poll_next_ns = sent_ns + p->poll_mean_ns / 2;
+		p->poll_next_ns = sent_ns + (p->poll_mean_ns / 2 < POLL_NAP_MAX_NS ?
+					     p->poll_mean_ns / 2 : POLL_NAP_MAX_NS);
 }
 
 uint64_t router_port_poll_wait(const struct router_port *p, uint64_t now)
@@ -91,10 +92,17 @@ void router_port_poll_missed(struct router_port *p, uint64_t now)
 	p->poll_next_ns = now + clamp_nap(p->poll_mean_ns / 8);
 }
 
-/* A polled command's time to completion: a moving average over about 8. */
+/*
+ * A polled command's time to completion: a moving average over about 8,
+ * a sample counting for at most 4x the mean (one stall must not make the
+ * next commands wait for a poll).
+ */
 static void poll_learn(struct router_port *p, const struct router_req *rq, uint64_t now)
 {
 	uint64_t took = now > rq->sr.submit_ns ? now - rq->sr.submit_ns : 0;
+
+	if (p->poll_mean_ns && took / 4 > p->poll_mean_ns)
+		took = 4 * p->poll_mean_ns;
 
 	p->poll_mean_ns = p->poll_mean_ns ? p->poll_mean_ns - p->poll_mean_ns / 8 + took / 8 : took;
 }

@@ -345,6 +345,44 @@ static void test_port_hybrid_poll(void **state)
 	assert_int_equal(router_port_poll_wait(&owner, 3000 * us), 0);
 }
 
+/*
+ * One stalled command (5 s) must not make the worker sleep for seconds
+ * before polling the next: a sample counts for at most 4x the mean, and no
+ * sleep before a poll is longer than 1 ms.
+ */
+static void test_port_hybrid_poll_after_a_stall(void **state)
+{
+	struct nq_handle h = handle(40, NQ_POLL);
+	struct backend_io bio = { .op = IO_OP_READ, .len = 4096 }, bio2 = bio, bio3 = bio;
+	struct router_req rq, rq2, rq3;
+	const uint64_t us = 1000;
+
+	(void)state;
+	router_port_set_hybrid(&owner, true);
+	route_req_init(&rq, &bio, 5, &owner);
+	rq.sr.submit_ns = 1000 * us;
+	nq_handle_send(&h, &rq, &owner);
+	router_port_completed(&owner, &rq, 1, 1400 * us); /* 400 us: the mean */
+	route_req_init(&rq2, &bio2, 6, &owner);
+	rq2.sr.submit_ns = 2000 * us;
+	nq_handle_send(&h, &rq2, &owner);
+	router_port_completed(&owner, &rq2, 1, 2000 * us + 5000000 * us); /* stalled 5 s */
+	assert_int_equal(owner.poll_mean_ns, 400 * us - 50 * us + 200 * us); /* 1600 us counted */
+	route_req_init(&rq3, &bio3, 7, &owner);
+	rq3.sr.submit_ns = 6000000 * us;
+	nq_handle_send(&h, &rq3, &owner);
+	assert_int_equal(router_port_poll_wait(&owner, 6000000 * us), 275 * us);
+	owner.poll_mean_ns = 20000 * us; /* however large the mean: 1 ms at most */
+	router_port_poll_missed(&owner, 6000000 * us);
+	assert_int_equal(router_port_poll_wait(&owner, 6000000 * us), 1000 * us);
+	router_port_completed(&owner, &rq3, 1, 6001000 * us);
+	route_req_init(&rq, &bio, 8, &owner);
+	rq.sr.submit_ns = 7000000 * us;
+	nq_handle_send(&h, &rq, &owner);
+	assert_int_equal(router_port_poll_wait(&owner, 7000000 * us), 1000 * us);
+	router_port_completed(&owner, &rq, 1, 7001000 * us);
+}
+
 /* Requests another thread let go: the owner sends them where they were meant to go. */
 static void test_port_sends_taken(void **state)
 {
@@ -381,6 +419,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_port_parks_and_resends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_sends_taken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_hybrid_poll, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_hybrid_poll_after_a_stall, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
