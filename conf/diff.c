@@ -294,6 +294,9 @@ static int classify(const struct conf_running *running, size_t nr_running,
 	return -1;
 }
 
+/* add_globals()' lines at most: log_level, on_stop, the scheduler section, its poll key. */
+#define MAX_GLOBALS 4
+
 static struct conf_change *next(struct conf_change *v, size_t *n, enum conf_change_kind kind,
 				const char *tenant, long new_index, long running_index)
 {
@@ -385,8 +388,8 @@ int conf_diff(const struct conf *old_conf, const struct conf_running *running, s
 
 	if (check_fixed(old_conf, new_conf, file, err, errlen) < 0)
 		return -1;
-	/* at most: two globals, one per running tenant, one per new tenant */
-	v = calloc(2 + nr_running + new_conf->nr_tenants, sizeof(*v));
+	/* at most: the globals, one per running tenant, one per new tenant */
+	v = calloc(MAX_GLOBALS + nr_running + new_conf->nr_tenants, sizeof(*v));
 	if (!v) {
 		set_err(err, errlen, "%s: out of memory", file);
 		return -1;

@@ -316,6 +316,14 @@ static void test_globals(void **state)
 	expect_line(&f, 1, "~ scheduler: poll auto -> never");
 	assert_int_equal(f.changes[1].kind, CHANGE_GLOBAL);
 	assert_false(f.changes[1].at_restart);
+	/* every global at once, with no tenant at all: four lines (their room is not per tenant) */
+	assert_int_equal(reload(&f, "daemon = { workers = 2; log_level = \"warn\"; "
+				"on_stop = \"keep\"; };\n" POOL
+				"scheduler = { mode = \"daredevil\"; poll = \"never\"; };\n"), 4);
+	expect_line(&f, 0, "~ daemon: log_level info -> warn");
+	expect_line(&f, 1, "~ daemon: on_stop delete -> keep");
+	expect_line(&f, 2, "~ scheduler: mode static -> daredevil (at the next start)");
+	expect_line(&f, 3, "~ scheduler: poll auto -> never");
 	/* a scheduler section that only restates the defaults changes nothing */
 	assert_int_equal(reload(&f, HEAD "\n\nscheduler = { mode = \"static\"; poll = \"auto\"; };\n"),
 			 0);
