@@ -427,7 +427,8 @@ static int wait_for_work(struct ublk_worker *w)
 	if (router_port_polling(&w->port)) {
 		now = monotonic_ns();
 		left = router_port_poll_wait(&w->port, now);
-		if (!left)
+		/* Commands queued on the IOPOLL ring since poll_once() must reach the device first. */
+		if (!left || io_uring_sq_ready(&w->poll_ring))
 			return submit_nowait(w);
 	}
 	if (router_port_parked(&w->port) && ROUTER_PORT_RESEND_NS < left)
