@@ -170,12 +170,17 @@ static void log_groups(struct router *r, enum log_level level)
 		l, t);
 }
 
-/* Say when L's target stops or starts being met, and what the T cap does about it. */
+/*
+ * Say when L's target stops or starts being met, and what the T cap does
+ * about it. Cutting is the cap's ordinary work (AIMD around the target
+ * moves in and out of it every few windows): not logged.
+ */
 static void log_verdict(struct router *r, const struct sched_stats *st)
 {
 	unsigned long long p99 = st->latency_p99_ns / 1000, target = st->latency_target_ns / 1000;
 
-	if (st->target_verdict == r->verdict && st->cap_off == r->cap_off)
+	if (st->target_verdict == TCAP_UNMET_CUTTING ||
+	    (st->target_verdict == r->verdict && st->cap_off == r->cap_off))
 		return;
 	r->verdict = st->target_verdict;
 	r->cap_off = st->cap_off;
@@ -192,9 +197,11 @@ static void log_verdict(struct router *r, const struct sched_stats *st)
 				 "cap off", r->ns, p99, target);
 		else
 			log_warn("router %s: latency tenants' p99 %llu us misses the %llu us target; "
-				 "a throughput cap below %llu KiB does not lower it, so it stays "
-				 "there", r->ns, p99, target,
+				 "a throughput cap below %llu KiB does not lower it: trying looser "
+				 "caps, up to none", r->ns, p99, target,
 				 (unsigned long long)(st->throughput_cap >> 10));
+		break;
+	case TCAP_UNMET_CUTTING:
 		break;
 	case TCAP_MET:
 		log_info("router %s: latency tenants' p99 %llu us meets the %llu us target; "

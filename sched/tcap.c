@@ -17,6 +17,8 @@ const char *tcap_verdict_name(enum tcap_verdict v)
 		return "met";
 	case TCAP_UNMET_ALONE:
 		return "unmet-alone";
+	case TCAP_UNMET_CUTTING:
+		return "unmet-cutting";
 	case TCAP_UNMET_THROTTLE:
 		return "unmet-throttle";
 	}
@@ -32,10 +34,18 @@ static void try_cap(struct tcap *c, uint64_t cap, enum tcap_step step, uint64_t 
 	c->last = step;
 }
 
+/* Halve the cap, to no less than its minimum or the floor cuts stop helping at. */
 static void cut(struct tcap *c, uint64_t p99)
 {
-	try_cap(c, c->cap / 2 < c->min ? c->min : c->cap / 2, TCAP_CUT, p99);
+	uint64_t to = c->cap / 2;
+
+	if (to < c->min)
+		to = c->min;
+	if (to < c->floor)
+		to = c->floor;
+	try_cap(c, to, TCAP_CUT, p99);
 	c->cuts++;
+	c->verdict = TCAP_UNMET_CUTTING;
 }
 
 static void raise_cap(struct tcap *c)
@@ -87,7 +97,7 @@ static void missed(struct tcap *c, uint64_t p99)
 		c->cap = c->max;
 		c->floor = c->min;
 	}
-	if (c->cap > c->min && c->cap / 2 >= c->floor) {
+	if (c->cap > c->min && c->cap > c->floor) {
 		cut(c, p99);
 		return;
 	}

@@ -8,7 +8,8 @@
  * TCP's congestion window -- but a cut must pay for itself, because a cap
  * that does not lower L's latency only costs T its bandwidth:
  *
- * - above the target, the cap halves; the next window judges the cut: if
+ * - above the target, the cap halves (down to its minimum, and no lower
+ *   than a level where cutting did not help); the next window judges it: if
  *   L's p99 did not fall to TCAP_HELPED_PCT % of what it was, the cap goes
  *   back and will not go below that level (the floor) while the target
  *   stays missed. Then, TCAP_HOLD windows later (as long after the last
@@ -43,6 +44,7 @@
 /* Whether L's target is being met, and if not, why. */
 enum tcap_verdict {
 	TCAP_MET, /* met, or nothing says otherwise */
+	TCAP_UNMET_CUTTING, /* missed; the cap is being cut, and that has helped so far */
 	TCAP_UNMET_ALONE, /* missed with T idle: no cap can help */
 	TCAP_UNMET_THROTTLE, /* missed, and cutting T's cap does not lower L's p99 */
 };

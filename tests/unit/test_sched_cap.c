@@ -119,6 +119,7 @@ static void test_cap_aimd(void **state)
 	/* Above target: halve; each cut that helped (p99 down 20 %) lets the next one go. */
 	win(&c, 5000, true);
 	assert_true(c.cap == 4 * MiB);
+	assert_int_equal(c.verdict, TCAP_UNMET_CUTTING); /* missed: never "met" meanwhile */
 	win(&c, 4000, false);
 	assert_true(c.cap == 2 * MiB);
 	win(&c, 3000, true);
@@ -146,6 +147,25 @@ static void test_cap_aimd(void **state)
 		win(&c, 10, true);
 	assert_true(c.cap == 10 * MiB);
 	assert_false(c.off);
+}
+
+/* A cap that is no power-of-two multiple of the minimum still cuts, down to the minimum. */
+static void test_cap_cuts_to_the_minimum(void **state)
+{
+	struct tcap c;
+
+	(void)state;
+	tcap_init(&c, 1 * MiB + 512 * KiB, 1 * MiB, 256 * MiB, 512 * KiB);
+	win(&c, 3000, true);
+	assert_true(c.cap == 1 * MiB); /* cut, not a looser probe */
+	assert_int_equal(c.verdict, TCAP_UNMET_CUTTING);
+	tcap_init(&c, 4 * MiB + 512 * KiB, 1 * MiB, 256 * MiB, 512 * KiB);
+	win(&c, 4000, true);
+	win(&c, 3000, true);
+	assert_true(c.cap == 1 * MiB + 128 * KiB);
+	win(&c, 2000, true);
+	assert_true(c.cap == 1 * MiB);
+	assert_int_equal(c.cuts, 3);
 }
 
 /*
@@ -265,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_hist_tail),
 		cmocka_unit_test(test_cap_init_clamps),
 		cmocka_unit_test(test_cap_aimd),
+		cmocka_unit_test(test_cap_cuts_to_the_minimum),
 		cmocka_unit_test(test_cap_fruitless_cut_backs_off),
 		cmocka_unit_test(test_cap_looser_that_hurts_goes_back),
 		cmocka_unit_test(test_cap_off_when_l_alone_misses),
