@@ -164,7 +164,8 @@ static char *handle(char *head, metrics_render_fn render, void *arg, size_t *out
  * Closing a TCP socket with unread input makes the kernel answer with a
  * reset and drop what was not sent yet -- a slow client still sending its
  * head would lose the 408 it was just sent. So: FIN after the answer, the
- * unread input drained, then close.
+ * input that has arrived drained, then close. (A byte arriving after the
+ * close still draws a reset; by then the answer has left.)
  */
 static void conn_close(struct conn *c)
 {

@@ -19,7 +19,8 @@
  *   SCHED  = {"backend","namespace","mode","latency_active","latency_target_us",
  *             "latency_p99_us","target","throughput_cap","cap","cap_cuts",
  *             "cap_fruitless","cap_raises"}   one per router (NVMe passthrough backend);
- *             target "met", "unmet-alone" or "unmet-throttle"; cap "on" or "off"
+ *             target "met", "unmet-cutting", "unmet-alone" or "unmet-throttle";
+ *             cap "on" or "off"
  *   HIST   = {"count","sum_ns","max_ns","p50_ns","p90_ns","p99_ns","p999_ns",
  *             "buckets":[[UPPER_NS,COUNT]...]}   non-empty buckets, ascending
  *
@@ -67,7 +68,7 @@ struct ctl_sched_stats {
 	const char *mode; /* "static", "daredevil" */
 	bool latency_active;
 	uint64_t latency_target_us, latency_p99_us; /* p99: the last full window's */
-	const char *target; /* "met", "unmet-alone", "unmet-throttle" */
+	const char *target; /* "met", "unmet-cutting", "unmet-alone", "unmet-throttle" */
 	uint64_t throughput_cap; /* bytes */
 	bool cap_on;
 	uint64_t cap_cuts, cap_fruitless, cap_raises;

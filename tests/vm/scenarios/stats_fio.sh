@@ -190,7 +190,8 @@ grep -Eq '^ddublk_sched_target_met\{backend="ns",mode="daredevil"\} [01]$' prom.
 echo "  scheduler: $(jq -c '.schedulers' all.json)"
 jq -e '.schedulers | length == 1 and (.[0] | .backend == "ns" and .mode == "daredevil" and
 	.latency_target_us == 1000 and .latency_p99_us > 0 and
-	(.target == "met" or .target == "unmet-alone" or .target == "unmet-throttle") and
+	(.target == "met" or .target == "unmet-cutting" or .target == "unmet-alone" or
+	 .target == "unmet-throttle") and
 	(.cap == "on" or .cap == "off") and .throughput_cap >= 1048576)' all.json >/dev/null ||
 	fail "stats --json: schedulers $(jq -c .schedulers all.json)"
 echo "  $samples samples, $(grep -c '^# TYPE' prom.txt) families"
@@ -198,7 +199,7 @@ echo "  $samples samples, $(grep -c '^# TYPE' prom.txt) families"
 ublk-ctl stats >stats.txt || fail "ublk-ctl stats failed"
 head -3 stats.txt
 grep -Eq '^NAME +CLASS +READS' stats.txt && grep -Eq '^s +latency ' stats.txt || fail "stats table: $(head -3 stats.txt)"
-grep -Eq '^ns +daredevil +(yes|no) +[0-9.]+(us|ms|s) +1\.0ms +(met|unmet-alone|unmet-throttle) ' stats.txt ||
+grep -Eq '^ns +daredevil +(yes|no) +[0-9.]+(us|ms|s) +1\.0ms +(met|unmet-cutting|unmet-alone|unmet-throttle) ' stats.txt ||
 	fail "stats: no scheduler row for ns: $(tail -3 stats.txt)"
 ublk-ctl nq >nq.txt || fail "ublk-ctl nq failed"
 [ "$(grep -cE '^ns +[0-9]+ +(default|poll) ' nq.txt)" = "$nr_nq" ] || fail "nq table: $(cat nq.txt)"
