@@ -117,20 +117,20 @@ static json_object *schedulers_json(const struct daemon *d)
 		const struct pool *p = &d->pools[i];
 		struct sched_stats st;
 		struct ctl_sched_stats cs;
-		bool dd;
+		enum conf_sched_mode mode;
 
 		if (!p->router)
 			continue;
 		router_sched_stats(p->router, &st);
-		dd = router_mode(p->router) == CONF_SCHED_DAREDEVIL;
+		mode = router_mode(p->router);
 		cs = (struct ctl_sched_stats){
-			.mode = conf_sched_mode_name(router_mode(p->router)),
+			.mode = conf_sched_mode_name(mode),
 			.latency_active = st.latency_active,
 			.latency_target_us = st.latency_target_ns / 1000,
 			.latency_p99_us = st.latency_p99_ns / 1000,
 			.target = tcap_verdict_name(st.target_verdict),
 			.throughput_cap = st.throughput_cap,
-			.cap_on = dd && !st.cap_off, /* static mode caps nothing */
+			.cap_on = mode == CONF_SCHED_DAREDEVIL && !st.cap_off, /* static caps nothing */
 			.cap_cuts = st.cap_cuts,
 			.cap_fruitless = st.cap_fruitless,
 			.cap_raises = st.cap_raises,

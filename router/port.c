@@ -62,9 +62,14 @@ void router_port_send_taken(struct router_port *p)
 #define POLL_NAP_MIN_NS 2000ULL
 #define POLL_NAP_MAX_NS 1000000ULL
 
+static uint64_t at_most_nap(uint64_t ns)
+{
+	return ns < POLL_NAP_MAX_NS ? ns : POLL_NAP_MAX_NS;
+}
+
 static uint64_t clamp_nap(uint64_t ns)
 {
-	return ns < POLL_NAP_MIN_NS ? POLL_NAP_MIN_NS : ns > POLL_NAP_MAX_NS ? POLL_NAP_MAX_NS : ns;
+	return ns < POLL_NAP_MIN_NS ? POLL_NAP_MIN_NS : at_most_nap(ns);
 }
 
 void router_port_set_hybrid(struct router_port *p, bool on)
@@ -76,15 +81,14 @@ void router_port_poll_sent(struct router_port *p, uint64_t sent_ns)
 {
 	/* The first on the ring: nothing can complete before about half the mean. */
 	if (p->polled++ == 0)
-		p->poll_next_ns = sent_ns + (p->poll_mean_ns / 2 < POLL_NAP_MAX_NS ?
-					     p->poll_mean_ns / 2 : POLL_NAP_MAX_NS);
+		p->poll_next_ns = sent_ns + at_most_nap(p->poll_mean_ns / 2);
 }
 
 uint64_t router_port_poll_wait(const struct router_port *p, uint64_t now)
 {
 	if (!router_port_hybrid(p) || now >= p->poll_next_ns)
 		return 0;
-	return p->poll_next_ns - now < POLL_NAP_MAX_NS ? p->poll_next_ns - now : POLL_NAP_MAX_NS;
+	return at_most_nap(p->poll_next_ns - now);
 }
 
 void router_port_poll_missed(struct router_port *p, uint64_t now)
@@ -103,7 +107,6 @@ static void poll_learn(struct router_port *p, const struct router_req *rq, uint6
 
 	if (p->poll_mean_ns && took / 4 > p->poll_mean_ns)
 		took = 4 * p->poll_mean_ns;
-
 	p->poll_mean_ns = p->poll_mean_ns ? p->poll_mean_ns - p->poll_mean_ns / 8 + took / 8 : took;
 }
 

@@ -56,8 +56,8 @@ struct router_port {
 	 * Hybrid polling (scheduler.poll = auto): instead of spinning on the
 	 * IOPOLL ring, sleep until half the polled commands' mean time to
 	 * completion has passed, and after a poll that found nothing for an
-	 * eighth of it; never more than 1 ms before a poll. hybrid is the control thread's to set; the rest is
-	 * the owner's.
+	 * eighth of it; never more than 1 ms before a poll. hybrid is the
+	 * control thread's to set; the rest is the owner's.
 	 */
 	_Atomic bool hybrid;
 	uint64_t poll_mean_ns; /* polled commands, sent -> completed, moving average */

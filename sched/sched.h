@@ -133,16 +133,16 @@ void sched_free(struct sched *s);
  * 0, -EINVAL for an id >= SCHED_MAX_TENANTS, or -ENOMEM.
  */
 int sched_tenant_set(struct sched *s, unsigned tenant, enum conf_class cls);
+/* Forget a tenant: its id counts as besteffort again. */
+void sched_tenant_del(struct sched *s, unsigned tenant);
+enum conf_class sched_tenant_class(const struct sched *s, unsigned tenant);
+
 /*
  * Which lanes may use POLL NQs, from now on: auto (L only), always (both),
  * never (neither). A lane whose group has no DEFAULT NQ still uses its
  * POLL ones. In-flight requests stay where they are.
  */
 void sched_set_poll(struct sched *s, enum conf_poll poll);
-
-/* Forget a tenant: its id counts as besteffort again. */
-void sched_tenant_del(struct sched *s, unsigned tenant);
-enum conf_class sched_tenant_class(const struct sched *s, unsigned tenant);
 
 /* Hold r (FIFO within its lane, or its NQ in static mode). */
 void sched_enqueue(struct sched *s, struct sched_req *r, uint64_t now_ns);
