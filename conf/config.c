@@ -1066,6 +1066,7 @@ void conf_init(struct conf *c)
 		.promote_flush = false, /* a promoted flush puts latency tenants behind it */
 		.poll = CONF_POLL_AUTO,
 	};
+	cost_model_init(&c->sched.cost);
 }
 
 void conf_free(struct conf *c)

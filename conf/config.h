@@ -66,6 +66,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cost.h"
 #include "conf/tenant_spec.h"
 
 #define CONF_SOCKET_MAX 108 /* sizeof(sockaddr_un.sun_path) */
@@ -125,6 +126,7 @@ struct conf_sched {
 	uint64_t throughput_cap; /* T in-flight bytes while L is active (initial) */
 	bool promote_flush; /* T tenants' FLUSH/FUA ride the latency group */
 	enum conf_poll poll; /* live: reload changes it at once */
+	struct cost_model cost; /* the drive, for reservations and sharing (common/cost.h) */
 	int line; /* of the section, 0 if absent */
 };
 

@@ -33,6 +33,9 @@ struct conf_qos {
 	uint64_t iops_limit; /* requests per second, 0 = unlimited */
 	uint64_t bw_limit; /* bytes per second, 0 = unlimited */
 	unsigned weight; /* 1..CONF_MAX_WEIGHT: share among tenants of one class */
+	uint64_t min_iops; /* reserved: 4 KiB-read-equivalents per second, charged by the cost model; 0 = none */
+	uint64_t min_bw; /* reserved bytes per second (in 128 KiB-read cost); 0 = none */
+	unsigned latency_target_us; /* this tenant's p99 goal, overrides scheduler.latency_target_us; 0 = the scheduler's */
 };
 
 struct tenant_spec {

@@ -20,26 +20,6 @@ int sched_fifos_init(struct sched *s)
 	return 0;
 }
 
-static void fifo_push(struct sched_fifo *f, struct sched_req *r)
-{
-	r->next = NULL;
-	*f->tail = r;
-	f->tail = &r->next;
-	f->nr++;
-}
-
-static struct sched_req *fifo_pop(struct sched_fifo *f)
-{
-	struct sched_req *r = f->head;
-
-	f->head = r->next;
-	if (!f->head)
-		f->tail = &f->head;
-	f->nr--;
-	r->next = NULL;
-	return r;
-}
-
 void sched_enqueue(struct sched *s, struct sched_req *r, uint64_t now_ns)
 {
 	sched_tick(s, now_ns);
@@ -47,14 +27,21 @@ void sched_enqueue(struct sched *s, struct sched_req *r, uint64_t now_ns)
 	r->nq = SCHED_NO_QUEUE;
 	if (sched_tenant_class(s, r->tenant) == CONF_CLASS_LATENCY)
 		sched_latency_touch(s, now_ns); /* the T cap applies from L's first request on */
-	fifo_push(&s->fifo[s->ops->fifo_of(s, r)], r);
+	if (!sched_resv_hold(s, r, now_ns))
+		sched_fifo_push(&s->fifo[s->ops->fifo_of(s, r)], r);
 	s->waiting++;
 }
 
 struct sched_req *sched_fifo_submit_head(struct sched *s, unsigned f, unsigned nq,
 					 uint64_t now_ns)
 {
-	struct sched_req *r = fifo_pop(&s->fifo[f]);
+	return sched_held_submit(s, &s->fifo[f], nq, now_ns);
+}
+
+struct sched_req *sched_held_submit(struct sched *s, struct sched_fifo *f, unsigned nq,
+				    uint64_t now_ns)
+{
+	struct sched_req *r = sched_fifo_pop(f);
 
 	s->waiting--;
 	sched_submitted(s, r, nq, now_ns);

@@ -33,6 +33,8 @@ struct sched_mode_ops {
 	struct sched_req *(*next)(struct sched *s, uint64_t now_ns);
 	/* Optional: a p99 window closed, s->latency_p99_ns is new. */
 	void (*p99_closed)(struct sched *s);
+	/* Optional: T requests of reserved tenants wait in their own FIFOs (resv.c). */
+	struct sched_fifo *(*resv_lane_fifo)(struct sched *s);
 	/* Optional: an adapt interval ended, s->win holds what it saw. */
 	void (*adapt)(struct sched *s);
 };

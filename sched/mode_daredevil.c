@@ -4,9 +4,10 @@
  * join-shortest-queue inside a group, L dispatched before T, and T's bytes
  * in flight capped while L is active, the cap following L's p99 (tcap.h).
  *
- * It holds one FIFO per lane. A lane's head waits for its group (or the T
- * cap), and every request behind it would wait for the same thing, so only
- * heads are ever tried.
+ * It holds one FIFO per lane, and reserved tenants' T requests in FIFOs of
+ * their own (resv.c). A lane's head waits for its group (or the T cap),
+ * and every request behind it would wait for the same thing, so only
+ * heads are ever tried: in T, a due reservation's head, else the oldest.
  */
 #include "sched/sched_int.h"
 
@@ -102,26 +103,44 @@ static int daredevil_pick(struct sched *s, const struct sched_req *r, uint64_t n
 		s->cap_limited = true;
 		return SCHED_NO_QUEUE;
 	}
+	/* A reservation orders only what waits here: keep T's waiting here. */
+	if (lane == NQ_LANE_THROUGHPUT && sched_resv_active(s, now_ns) && s->capped_bytes &&
+	    s->capped_bytes + r->bytes > s->p.throughput_cap)
+		return SCHED_NO_QUEUE;
 	q = group_pick(s, lane, r);
 	if (q < 0)
 		s->win.stalled[lane]++;
 	return q < 0 ? SCHED_NO_QUEUE : q;
 }
 
-/* FIFO l holds lane l's requests: NQ_LANE_LATENCY's go first. */
+static struct sched_fifo *daredevil_resv_lane_fifo(struct sched *s)
+{
+	return &s->fifo[NQ_LANE_THROUGHPUT];
+}
+
+/* L's FIFO first, then T's next head (a due reservation's, else the oldest). */
 static struct sched_req *daredevil_next(struct sched *s, uint64_t now_ns)
 {
-	for (unsigned l = 0; l < NQ_NR_LANES; l++) {
-		struct sched_fifo *f = &s->fifo[l];
-		int q;
+	struct sched_fifo *f = &s->fifo[NQ_LANE_LATENCY];
+	struct sched_req *r;
+	bool due;
+	int q;
 
-		if (!f->head)
-			continue;
+	if (f->head) {
 		q = sched_pick(s, f->head, now_ns);
 		if (q != SCHED_NO_QUEUE)
-			return sched_fifo_submit_head(s, l, (unsigned)q, now_ns);
+			return sched_held_submit(s, f, (unsigned)q, now_ns);
 	}
-	return NULL;
+	f = sched_resv_next(s, &s->fifo[NQ_LANE_THROUGHPUT], now_ns, &due);
+	if (!f)
+		return NULL;
+	q = sched_pick(s, f->head, now_ns);
+	if (q == SCHED_NO_QUEUE)
+		return NULL;
+	if (due)
+		s->tenant[f->head->tenant].resv_sent++;
+	r = sched_held_submit(s, f, (unsigned)q, now_ns);
+	return r;
 }
 
 /* The T cap follows L's p99 (AIMD, each cut judged: tcap.h). */
@@ -129,7 +148,7 @@ static void daredevil_p99_closed(struct sched *s)
 {
 	const struct tcap_window w = {
 		.p99_ns = s->latency_p99_ns,
-		.target_ns = s->target_ns,
+		.target_ns = s->judged_target_ns,
 		.limited = s->cap_limited,
 		.t_idle = !s->cap_t_busy,
 	};
@@ -147,5 +166,6 @@ const struct sched_mode_ops sched_mode_daredevil = {
 	.pick = daredevil_pick,
 	.next = daredevil_next,
 	.p99_closed = daredevil_p99_closed,
+	.resv_lane_fifo = daredevil_resv_lane_fifo,
 	.adapt = sched_groups_resize,
 };

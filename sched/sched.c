@@ -29,6 +29,7 @@ void sched_params_init(struct sched_params *p)
 		.throughput_cap_step = SCHED_DEFAULT_THROUGHPUT_CAP_STEP,
 		.min_samples = SCHED_DEFAULT_MIN_SAMPLES,
 	};
+	cost_model_init(&p->cost);
 }
 
 void sched_params_from_conf(struct sched_params *p, const struct conf_sched *c)
@@ -37,6 +38,7 @@ void sched_params_from_conf(struct sched_params *p, const struct conf_sched *c)
 	p->latency_queues = c->latency_queues;
 	p->promote_flush = c->promote_flush;
 	p->poll = c->poll;
+	p->cost = c->cost;
 	if (c->latency_target_us)
 		p->latency_target_us = c->latency_target_us;
 	if (c->adapt_interval_ms)
@@ -115,6 +117,7 @@ struct sched *sched_new(const struct sched_params *p, const struct nq_desc *desc
 	s->target_ns = p->latency_target_us * NS_PER_US;
 	s->interval_ns = p->adapt_interval_ms * NS_PER_MS;
 	s->next_adapt_ns = now_ns + s->interval_ns;
+	s->judged_target_ns = s->target_ns;
 	s->nr_nqs = nr_nqs;
 	s->nq = calloc(nr_nqs, sizeof(*s->nq));
 	if (!s->nq)
@@ -144,6 +147,8 @@ void sched_free(struct sched *s)
 	for (int l = 0; l < NQ_NR_LANES; l++)
 		nq_group_free(&s->group[l]);
 	free(s->fifo);
+	for (unsigned i = 0; i < s->nr_tenants; i++)
+		free(s->tenant[i].hist);
 	free(s->tenant);
 	free(s->nq);
 	free(s);
@@ -155,28 +160,88 @@ int sched_tenant_set(struct sched *s, unsigned tenant, enum conf_class cls)
 		return -EINVAL;
 	if (tenant >= s->nr_tenants) {
 		unsigned nr = tenant + 1 > 2 * s->nr_tenants ? tenant + 1 : 2 * s->nr_tenants;
-		enum conf_class *t = realloc(s->tenant, nr * sizeof(*t));
+		struct sched_tenant *t = realloc(s->tenant, nr * sizeof(*t));
 
 		if (!t)
 			return -ENOMEM;
-		for (unsigned i = s->nr_tenants; i < nr; i++)
-			t[i] = CONF_CLASS_BESTEFFORT;
+		/* FIFO tails point into the array: set them again after it moved */
+		for (unsigned i = 0; i < s->nr_tenants; i++)
+			if (!t[i].held.head)
+				t[i].held.tail = &t[i].held.head;
+		for (unsigned i = s->nr_tenants; i < nr; i++) {
+			t[i] = (struct sched_tenant){ .cls = CONF_CLASS_BESTEFFORT };
+			t[i].held.tail = &t[i].held.head;
+		}
 		s->tenant = t;
 		s->nr_tenants = nr;
 	}
-	s->tenant[tenant] = cls;
+	s->tenant[tenant].cls = cls;
+	return 0;
+}
+
+/* No reservation any more: its held requests go back to the T lane, in order. */
+static void resv_drop(struct sched *s, struct sched_tenant *t)
+{
+	if (!t->resv)
+		return;
+	t->resv = 0;
+	s->nr_reserved--;
+	if (s->ops->resv_lane_fifo)
+		sched_resv_release(s, t, s->ops->resv_lane_fifo(s));
+}
+
+int sched_tenant_slo(struct sched *s, unsigned tenant, const struct sched_slo *slo)
+{
+	struct sched_tenant *t;
+	uint64_t resv;
+
+	if (tenant >= s->nr_tenants)
+		return -EINVAL;
+	t = &s->tenant[tenant];
+	resv = cost_reserved(&s->p.cost, slo->min_iops, slo->min_bw);
+	if (resv > COST_NS_PER_SEC)
+		resv = COST_NS_PER_SEC; /* all of the device, no more */
+	t->target_ns = slo->latency_target_us * NS_PER_US;
+	if (!resv) {
+		resv_drop(s, t);
+		return 0;
+	}
+	if (!t->resv)
+		s->nr_reserved++;
+	t->resv = resv;
 	return 0;
 }
 
 void sched_tenant_del(struct sched *s, unsigned tenant)
 {
-	if (tenant < s->nr_tenants)
-		s->tenant[tenant] = CONF_CLASS_BESTEFFORT;
+	struct sched_tenant *t;
+
+	if (tenant >= s->nr_tenants)
+		return;
+	t = &s->tenant[tenant];
+	resv_drop(s, t);
+	free(t->hist);
+	*t = (struct sched_tenant){ .cls = CONF_CLASS_BESTEFFORT, .held.tail = &t->held.head };
 }
 
 enum conf_class sched_tenant_class(const struct sched *s, unsigned tenant)
 {
-	return tenant < s->nr_tenants ? s->tenant[tenant] : CONF_CLASS_BESTEFFORT;
+	return tenant < s->nr_tenants ? s->tenant[tenant].cls : CONF_CLASS_BESTEFFORT;
+}
+
+void sched_tenant_stats(const struct sched *s, unsigned tenant, struct sched_tenant_stats *out)
+{
+	const struct sched_tenant *t = tenant < s->nr_tenants ? &s->tenant[tenant] : NULL;
+
+	*out = (struct sched_tenant_stats){ .target_ns = s->target_ns };
+	if (!t)
+		return;
+	if (t->target_ns)
+		out->target_ns = t->target_ns;
+	out->p99_ns = t->p99_ns;
+	out->reserved = t->resv;
+	out->resv_sent = t->resv_sent;
+	out->held = t->held.nr;
 }
 
 enum nq_lane sched_class_lane(const struct sched *s, const struct sched_req *r)
@@ -207,20 +272,59 @@ static void p99_window_reset(struct sched *s)
 	s->cap_t_busy = s->capped_bytes > 0;
 }
 
+/* Forget every L tenant's samples (a new window, or L went idle). */
+static void tenant_hists_reset(struct sched *s)
+{
+	for (unsigned i = 0; i < s->nr_tenants; i++)
+		if (s->tenant[i].hist)
+			lathist_reset(s->tenant[i].hist);
+}
+
+/*
+ * The p99 the cap is judged by: of the L tenant furthest from its own
+ * target (largest p99 / target), among those with enough samples; all of
+ * L's against the scheduler's target when none has.
+ */
+static void judge(struct sched *s)
+{
+	uint64_t p99 = s->latency_p99_ns, target = s->target_ns;
+	bool own = false;
+
+	for (unsigned i = 0; i < s->nr_tenants; i++) {
+		struct sched_tenant *t = &s->tenant[i];
+		uint64_t tp99, tt = t->target_ns ? t->target_ns : s->target_ns;
+
+		if (!t->hist || t->hist->total < SCHED_TENANT_MIN_SAMPLES)
+			continue;
+		tp99 = lathist_quantile(t->hist, 0.99);
+		t->p99_ns = tp99;
+		if (!own || (double)tp99 / (double)tt > (double)p99 / (double)target) {
+			p99 = tp99;
+			target = tt;
+			own = true;
+		}
+	}
+	s->latency_p99_ns = p99;
+	s->judged_target_ns = target;
+}
+
 /* Close the p99 window if it holds enough samples, and tell the mode (daredevil's cap). */
 static void p99_window(struct sched *s, uint64_t now_ns)
 {
 	if (!sched_latency_active(s, now_ns)) {
 		lathist_reset(&s->hist); /* stale samples would judge the next busy period */
+		tenant_hists_reset(s);
 		p99_window_reset(s);
 		return;
 	}
 	if (s->hist.total < s->p.min_samples)
 		return; /* too few for a p99: let the window grow */
 	s->latency_p99_ns = lathist_quantile(&s->hist, 0.99);
+	judge(s);
 	if (s->ops->p99_closed)
 		s->ops->p99_closed(s);
 	lathist_reset(&s->hist);
+	tenant_hists_reset(s);
 	p99_window_reset(s);
 }
 
@@ -251,6 +355,7 @@ void sched_submitted(struct sched *s, struct sched_req *r, unsigned nq, uint64_t
 	r->latency = sched_tenant_class(s, r->tenant) == CONF_CLASS_LATENCY;
 	r->capped = !r->latency;
 	r->submit_ns = now_ns;
+	sched_resv_charge(s, r, now_ns);
 	if (r->capped) {
 		s->capped_bytes += r->bytes;
 		s->cap_t_busy = true;
@@ -266,6 +371,23 @@ void sched_submitted(struct sched *s, struct sched_req *r, unsigned nq, uint64_t
 		s->latency_inflight++;
 		sched_latency_touch(s, now_ns);
 	}
+}
+
+/* An L tenant's own histogram: allocated at its first sample (out of memory: left out). */
+static void tenant_sample(struct sched *s, unsigned tenant, uint64_t lat)
+{
+	struct sched_tenant *t;
+
+	if (tenant >= s->nr_tenants)
+		return;
+	t = &s->tenant[tenant];
+	if (!t->hist) {
+		t->hist = malloc(sizeof(*t->hist));
+		if (!t->hist)
+			return;
+		lathist_reset(t->hist);
+	}
+	lathist_add(t->hist, lat);
 }
 
 void sched_completed(struct sched *s, struct sched_req *r, uint64_t now_ns)
@@ -290,7 +412,10 @@ void sched_completed(struct sched *s, struct sched_req *r, uint64_t now_ns)
 		if (s->latency_inflight)
 			s->latency_inflight--;
 		sched_latency_touch(s, now_ns);
-		lathist_add(&s->hist, now_ns > r->submit_ns ? now_ns - r->submit_ns : 0);
+		uint64_t lat = now_ns > r->submit_ns ? now_ns - r->submit_ns : 0;
+
+		lathist_add(&s->hist, lat);
+		tenant_sample(s, r->tenant, lat);
 	}
 	r->nq = SCHED_NO_QUEUE;
 	sched_tick(s, now_ns);
@@ -343,6 +468,8 @@ void sched_get_stats(const struct sched *s, uint64_t now_ns, struct sched_stats 
 		out->draining += s->nq[i].draining;
 	for (unsigned f = 0; f < s->nr_fifos; f++)
 		out->waiting[s->ops->fifo_lane(s, f)] += s->fifo[f].nr;
+	for (unsigned i = 0; i < s->nr_tenants; i++)
+		out->waiting[NQ_LANE_THROUGHPUT] += s->tenant[i].held.nr;
 	out->throughput_cap = s->cap.cap;
 	out->latency_p99_ns = s->latency_p99_ns;
 	out->latency_active = sched_latency_active(s, now_ns);
@@ -352,5 +479,6 @@ void sched_get_stats(const struct sched *s, uint64_t now_ns, struct sched_stats 
 	out->cap_fruitless = s->cap.fruitless;
 	out->cap_off = s->cap.off;
 	out->target_verdict = s->cap.verdict;
-	out->latency_target_ns = s->target_ns;
+	out->latency_target_ns = s->judged_target_ns;
+	out->reserving = sched_resv_active(s, now_ns);
 }

@@ -47,6 +47,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/cost.h"
 #include "common/op.h"
 #include "conf/config.h"
 #include "sched/nq.h"
@@ -65,6 +66,8 @@
 #define SCHED_DEFAULT_THROUGHPUT_CAP_MAX (256ULL << 20)
 #define SCHED_DEFAULT_THROUGHPUT_CAP_STEP (512ULL << 10)
 #define SCHED_DEFAULT_MIN_SAMPLES 32
+/* A window with fewer of one L tenant's completions leaves its own p99 out of the judging. */
+#define SCHED_TENANT_MIN_SAMPLES 8
 
 #define SCHED_NO_QUEUE (-1)
 #define SCHED_MAX_TENANTS (1u << 20) /* tenant ids are below this */
@@ -81,6 +84,7 @@ struct sched_params {
 	uint64_t throughput_cap_max; /* ceiling (>= throughput_cap) */
 	uint64_t throughput_cap_step; /* additive increase per window */
 	unsigned min_samples; /* L completions a window needs before its p99 counts */
+	struct cost_model cost; /* what a request costs the device: reservations are charged by it */
 };
 
 /* Every field at its default. */
@@ -137,6 +141,29 @@ int sched_tenant_set(struct sched *s, unsigned tenant, enum conf_class cls);
 void sched_tenant_del(struct sched *s, unsigned tenant);
 enum conf_class sched_tenant_class(const struct sched *s, unsigned tenant);
 
+/* A tenant's service objectives (from its tenant_spec's qos). */
+struct sched_slo {
+	unsigned latency_target_us; /* its p99 goal; 0: the scheduler's */
+	uint64_t min_iops, min_bw; /* its reservation (common/cost.h); both 0: none */
+};
+
+/*
+ * Set a tenant's objectives (sched_tenant_set() first: -EINVAL for an
+ * unknown id). A reservation takes effect with its next request; one
+ * removed gives its held requests back to the T lane, in order.
+ */
+int sched_tenant_slo(struct sched *s, unsigned tenant, const struct sched_slo *slo);
+
+struct sched_tenant_stats {
+	uint64_t target_ns; /* its own target, else the scheduler's */
+	uint64_t p99_ns; /* L tenants: the last window's p99 (0: too few samples) */
+	uint64_t reserved; /* device ns per second (COST_NS_PER_SEC: all of it); 0: none */
+	uint64_t resv_sent; /* requests sent ahead of others because their reservation was due */
+	unsigned held; /* requests waiting for their turn */
+};
+
+void sched_tenant_stats(const struct sched *s, unsigned tenant, struct sched_tenant_stats *out);
+
 /*
  * Which lanes may use POLL NQs, from now on: auto (L only), always (both),
  * never (neither). A lane whose group has no DEFAULT NQ still uses its
@@ -184,8 +211,9 @@ struct sched_stats {
 	uint64_t throughput_cap; /* bytes, current (unless cap_off) */
 	bool cap_off; /* throttling T does not help L: no cap (tcap.h) */
 	enum tcap_verdict target_verdict; /* L's target: met, or why not */
-	uint64_t latency_target_ns;
-	uint64_t latency_p99_ns; /* the last full window's, 0 before the first */
+	uint64_t latency_target_ns; /* the judged L tenant's target (the scheduler's before any) */
+	uint64_t latency_p99_ns; /* the last full window's, of the L tenant furthest from its target */
+	bool reserving; /* a tenant with a reservation is active: T held to throughput_cap */
 	bool latency_active; /* an L tenant had I/O within the last interval */
 	uint64_t moves; /* NQs moved between groups so far */
 	uint64_t cap_cuts, cap_raises; /* AIMD steps so far */

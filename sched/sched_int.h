@@ -22,6 +22,38 @@ struct sched_window {
 	uint64_t stalled[NQ_NR_LANES]; /* picks that found every NQ of the group full */
 };
 
+static inline void sched_fifo_push(struct sched_fifo *f, struct sched_req *r)
+{
+	r->next = NULL;
+	*f->tail = r;
+	f->tail = &r->next;
+	f->nr++;
+}
+
+static inline struct sched_req *sched_fifo_pop(struct sched_fifo *f)
+{
+	struct sched_req *r = f->head;
+
+	f->head = r->next;
+	if (!f->head)
+		f->tail = &f->head;
+	f->nr--;
+	r->next = NULL;
+	return r;
+}
+
+/* One tenant, by id. calloc's zeroes: besteffort, no objectives. */
+struct sched_tenant {
+	enum conf_class cls;
+	uint64_t target_ns; /* its own L p99 goal; 0: the scheduler's */
+	uint64_t resv; /* reserved device ns per second (cost.h); 0: none */
+	uint64_t resv_tag; /* its next request is due for the reservation at this time */
+	uint64_t resv_sent; /* requests that went ahead because they were due */
+	struct sched_fifo held; /* its T-lane requests while it has a reservation */
+	struct lathist *hist; /* L tenants: this window's latencies (allocated at the first) */
+	uint64_t p99_ns; /* the last window's */
+};
+
 struct sched {
 	struct sched_params p;
 	const struct sched_mode_ops *ops; /* p.mode's, chosen by sched_new() */
@@ -33,8 +65,11 @@ struct sched {
 	unsigned cpu_nq[NQ_MAX_CPUS]; /* static mode's map */
 	struct nq_group group[NQ_NR_LANES]; /* daredevil */
 
-	enum conf_class *tenant; /* by id; calloc's zero is besteffort */
+	struct sched_tenant *tenant; /* by id */
 	unsigned nr_tenants;
+	unsigned nr_reserved; /* tenants with a reservation */
+	uint64_t resv_last_ns; /* a reserved tenant's last enqueue or submission */
+	bool resv_seen;
 
 	struct sched_fifo *fifo; /* daredevil: one per lane; static: one per NQ */
 	unsigned nr_fifos;
@@ -52,7 +87,8 @@ struct sched {
 	struct lathist hist; /* L latencies of the current p99 window */
 	bool cap_limited; /* the cap refused T in the current p99 window */
 	bool cap_t_busy; /* T had bytes in flight in the current p99 window */
-	uint64_t latency_p99_ns;
+	uint64_t latency_p99_ns; /* the judged tenant's (or all L's) */
+	uint64_t judged_target_ns; /* and the target it was judged against */
 
 	struct sched_window win;
 	uint64_t next_adapt_ns;
@@ -78,10 +114,29 @@ void sched_latency_touch(struct sched *s, uint64_t now_ns);
 void sched_groups_split(struct sched *s);
 void sched_groups_resize(struct sched *s);
 
+/* resv.c: reservations (see sched.h) */
+bool sched_resv_active(const struct sched *s, uint64_t now_ns);
+/* Hold r in its tenant's FIFO if the tenant has a reservation and r goes in T: true if held. */
+bool sched_resv_hold(struct sched *s, struct sched_req *r, uint64_t now_ns);
+/* r is submitted: charge its cost to its tenant's reservation. */
+void sched_resv_charge(struct sched *s, const struct sched_req *r, uint64_t now_ns);
+/*
+ * The FIFO whose head goes next in T: a reserved tenant's whose turn has
+ * come (*due), else the oldest head of lane_fifo and the reserved
+ * tenants' FIFOs. NULL if all are empty.
+ */
+struct sched_fifo *sched_resv_next(struct sched *s, struct sched_fifo *lane_fifo, uint64_t now_ns,
+				   bool *due);
+/* Give t's held requests back to lane_fifo (its reservation is gone). */
+void sched_resv_release(struct sched *s, struct sched_tenant *t, struct sched_fifo *lane_fifo);
+
 /* dispatch.c */
 int sched_fifos_init(struct sched *s);
 /* Pop FIFO f's head and submit it to NQ nq: what a mode's next() hands out. */
 struct sched_req *sched_fifo_submit_head(struct sched *s, unsigned f, unsigned nq,
 					 uint64_t now_ns);
+/* The same for any FIFO of held requests (a reserved tenant's). */
+struct sched_req *sched_held_submit(struct sched *s, struct sched_fifo *f, unsigned nq,
+				    uint64_t now_ns);
 
 #endif
