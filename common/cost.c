@@ -12,18 +12,26 @@ void cost_model_init(struct cost_model *m)
 	};
 }
 
-/*
- * One direction: a 4 KiB request costs exactly 1/iops s, so the fixed
- * part is that less 4 KiB's transfer (never below 0), plus the transfer.
- */
+/* ns to move `bytes` at bw bytes per second, without overflow. */
+static uint64_t xfer(uint64_t bw, uint64_t bytes)
+{
+	bw = bw ? bw : 1;
+	return bytes / bw * COST_NS_PER_SEC + bytes % bw * COST_NS_PER_SEC / bw;
+}
+
+/* A 4 KiB request costs exactly 1/iops s: the fixed part is that less 4 KiB's transfer (>= 0). */
+static uint64_t fixed(uint64_t iops, uint64_t bw)
+{
+	uint64_t per_io = COST_NS_PER_SEC / (iops ? iops : 1), ref = xfer(bw, COST_IOPS_REF_BYTES);
+
+	return per_io > ref ? per_io - ref : 0;
+}
+
 static uint64_t linear(uint64_t iops, uint64_t bw, uint64_t bytes)
 {
-	uint64_t per_io = COST_NS_PER_SEC / (iops ? iops : 1);
-	uint64_t ref = COST_IOPS_REF_BYTES * COST_NS_PER_SEC / (bw ? bw : 1);
-	uint64_t fixed = per_io > ref ? per_io - ref : 0;
-	uint64_t xfer = bytes * COST_NS_PER_SEC / (bw ? bw : 1);
+	uint64_t c = fixed(iops, bw) + xfer(bw, bytes);
 
-	return fixed + xfer ? fixed + xfer : 1;
+	return c ? c : 1;
 }
 
 uint64_t cost_of(const struct cost_model *m, enum io_op op, bool fua, uint64_t bytes)
@@ -40,6 +48,16 @@ uint64_t cost_of(const struct cost_model *m, enum io_op op, bool fua, uint64_t b
 	default: /* DISCARD, WRITE ZEROES: metadata work, no transfer */
 		return one_write;
 	}
+}
+
+uint64_t cost_of_many(const struct cost_model *m, enum io_op op, uint64_t n, uint64_t bytes)
+{
+	bool rd = op == IO_OP_READ;
+	uint64_t iops = rd ? m->read_iops : m->write_iops, bw = rd ? m->read_bw : m->write_bw;
+
+	if (!io_op_moves_data(op))
+		return n * cost_of(m, op, false, 0);
+	return n ? n * fixed(iops, bw) + xfer(bw, bytes) : 0;
 }
 
 uint64_t cost_reserved(const struct cost_model *m, uint64_t min_iops, uint64_t min_bw)

@@ -54,6 +54,13 @@ void cost_model_init(struct cost_model *m);
 uint64_t cost_of(const struct cost_model *m, enum io_op op, bool fua, uint64_t bytes);
 
 /*
+ * n requests of op moving `bytes` in all (READ, WRITE; others: n of
+ * them): what cost_of() charges them, summed, FUA not known. What a
+ * tenant's counters say it used.
+ */
+uint64_t cost_of_many(const struct cost_model *m, enum io_op op, uint64_t n, uint64_t bytes);
+
+/*
  * The share of the device a reservation takes: device ns per second
  * (COST_NS_PER_SEC = all of it). min_iops counts 4 KiB reads, min_bw
  * bytes of 128 KiB reads; both may be set (the shares add up).

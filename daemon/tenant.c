@@ -75,6 +75,20 @@ static void unroute(struct tenant *t)
 	t->route_id = -1;
 }
 
+/* The scheduler follows the tenant's latency target and reservation. */
+static void slo_apply(struct tenant *t)
+{
+	const struct conf_qos *q = &t->e.spec.qos;
+	const struct sched_slo slo = {
+		.latency_target_us = q->latency_target_us,
+		.min_iops = q->min_iops,
+		.min_bw = q->min_bw,
+	};
+
+	if (t->route_id >= 0)
+		router_tenant_slo(t->pool->router, (unsigned)t->route_id, &slo); /* its id: cannot fail */
+}
+
 /* Give the tenant a scheduler id with its class, if its pool routes. */
 static int route(struct tenant *t, char *err, size_t errlen)
 {
@@ -89,6 +103,7 @@ static int route(struct tenant *t, char *err, size_t errlen)
 		return -1;
 	}
 	t->route_id = id;
+	slo_apply(t);
 	return 0;
 }
 
@@ -202,16 +217,24 @@ static void describe_qos(const struct table_entry *e, char *buf, size_t len)
 {
 	char bw[32];
 
-	snprintf(buf, len, "class %s, iops_limit %llu, bw_limit %s/s, weight %u",
-		 conf_class_name(e->spec.cls), (unsigned long long)e->spec.qos.iops_limit,
-		 e->spec.qos.bw_limit ? format_size(e->spec.qos.bw_limit, bw, sizeof(bw)) : "0",
-		 e->spec.qos.weight);
+	const struct conf_qos *q = &e->spec.qos;
+	int n;
+
+	n = snprintf(buf, len, "class %s, iops_limit %llu, bw_limit %s/s, weight %u",
+		     conf_class_name(e->spec.cls), (unsigned long long)q->iops_limit,
+		     q->bw_limit ? format_size(q->bw_limit, bw, sizeof(bw)) : "0", q->weight);
+	if (n > 0 && (size_t)n < len && (q->min_iops || q->min_bw))
+		n += snprintf(buf + n, len - (size_t)n, ", reserved %llu IOPS + %s/s",
+			      (unsigned long long)q->min_iops,
+			      q->min_bw ? format_size(q->min_bw, bw, sizeof(bw)) : "0");
+	if (n > 0 && (size_t)n < len && q->latency_target_us)
+		snprintf(buf + n, len - (size_t)n, ", latency target %u us", q->latency_target_us);
 }
 
 /* how: "live" for a new device, or how an existing one came back. */
 void log_tenant_up(const struct tenant *t, const char *how)
 {
-	char sz[32], off[32], qos[160];
+	char sz[32], off[32], qos[256];
 
 	describe_qos(&t->e, qos, sizeof(qos));
 	log_info("tenant \"%s\": /dev/ublkb%d %s, %s on backend \"%s\" at offset %s, "
@@ -220,6 +243,45 @@ void log_tenant_up(const struct tenant *t, const char *how)
 		 format_size(t->e.offset, off, sizeof(off)), t->e.spec.queues, t->e.spec.depth, qos,
 		 !t->e.spec.recovery ? "off" : t->dev && !ublk_dev_recoverable(t->dev) ?
 		 "not supported by this kernel" : "on");
+}
+
+/*
+ * A reservation needs a pool whose scheduler orders requests (daredevil
+ * on a passthrough backend), and room: all of the pool's reservations,
+ * `self`'s as `want` and not as it was, within COST_MAX_RESERVED_PCT % of
+ * the device as the cost model sees it.
+ */
+static int check_reservation(struct daemon *d, struct pool *p, const struct tenant *self,
+			     const struct conf_qos *want, char *err, size_t errlen)
+{
+	const struct cost_model *m = &d->conf.sched.cost;
+	uint64_t sum;
+
+	if (!want->min_iops && !want->min_bw)
+		return 0;
+	if (!p->router || router_mode(p->router) != CONF_SCHED_DAREDEVIL) {
+		snprintf(err, errlen, "min_iops/min_bw need a backend the scheduler orders: an NVMe "
+			 "passthrough backend with scheduler.mode = \"daredevil\"; backend \"%s\" "
+			 "is %s", p->be->name, !p->router ? "not one (no scheduler)" :
+			 "scheduled in static mode (the kernel's queues decide the order)");
+		return -1;
+	}
+	sum = cost_reserved(m, want->min_iops, want->min_bw);
+	for (size_t i = 0; i < d->nr_tenants; i++) {
+		const struct tenant *o = &d->tenants[i];
+
+		if (o != self && o->pool == p)
+			sum += cost_reserved(m, o->e.spec.qos.min_iops, o->e.spec.qos.min_bw);
+	}
+	if (sum > COST_NS_PER_SEC / 100 * COST_MAX_RESERVED_PCT) {
+		snprintf(err, errlen, "reservations on backend \"%s\" would add up to %llu%% of the "
+			 "device as the cost model (scheduler.cost_*) sees it; at most %d%% may be "
+			 "reserved", p->be->name,
+			 (unsigned long long)((sum + COST_NS_PER_SEC / 200) / (COST_NS_PER_SEC / 100)),
+			 COST_MAX_RESERVED_PCT);
+		return -1;
+	}
+	return 0;
 }
 
 static int check_shape(struct daemon *d, unsigned queues, unsigned depth, char *err,
@@ -312,6 +374,10 @@ int tenant_add(struct daemon *d, const struct tenant_spec *want, bool from_polic
 	p = usable_pool(d, want->backend, err, errlen);
 	if (!p || new_entry(d, want, from_policy, &e, err, errlen) < 0)
 		return -1;
+	if (check_reservation(d, p, NULL, &want->qos, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "tenant \"%s\": %s", want->name, why);
+		return -1;
+	}
 	if (e.spec.size % p->be->block_size) {
 		snprintf(err, errlen, "size must be a multiple of backend \"%s\"'s block size "
 			 "(%u)", p->be->name, p->be->block_size);
@@ -453,14 +519,20 @@ static void apply_service(struct tenant *t)
 		gate_set(t->gate, t->e.spec.cls, &t->e.spec.qos);
 	if (t->route_id >= 0)
 		router_tenant_set(t->pool->router, (unsigned)t->route_id, t->e.spec.cls);
+	slo_apply(t);
 }
 
 int tenant_update(struct daemon *d, struct tenant *t, const struct tenant_spec *want, char *err,
 		  size_t errlen)
 {
 	struct table_entry old = t->e;
-	char why[512], qos[160];
+	char why[512], qos[256];
 
+	if (check_reservation(d, t->pool, t, &want->qos, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "tenant \"%s\": %s; it keeps its class and QoS", t->e.spec.name,
+			 why);
+		return -1;
+	}
 	t->e.spec.cls = want->cls;
 	t->e.spec.qos = want->qos;
 	t->e.from_policy = true;
@@ -705,6 +777,13 @@ static void bring_up_recorded(struct daemon *d, size_t nr)
 	free(moved);
 }
 
+static bool qos_same(const struct conf_qos *a, const struct conf_qos *b)
+{
+	return a->iops_limit == b->iops_limit && a->bw_limit == b->bw_limit &&
+	       a->weight == b->weight && a->min_iops == b->min_iops && a->min_bw == b->min_bw &&
+	       a->latency_target_us == b->latency_target_us;
+}
+
 /* A policy tenant the tables already have: the policy's class and QoS win. */
 static int adopt_from_policy(struct daemon *d, struct tenant *t, const struct conf_tenant *ct,
 			     char *err, size_t errlen)
@@ -719,9 +798,7 @@ static int adopt_from_policy(struct daemon *d, struct tenant *t, const struct co
 			 ct->line, (unsigned long long)want->size, want->backend, want->queues,
 			 want->depth, (unsigned long long)have->size, t->pool->be->name,
 			 have->queues, have->depth);
-	if (have->cls == want->cls && have->qos.iops_limit == want->qos.iops_limit &&
-	    have->qos.bw_limit == want->qos.bw_limit && have->qos.weight == want->qos.weight &&
-	    t->e.from_policy)
+	if (have->cls == want->cls && qos_same(&have->qos, &want->qos) && t->e.from_policy)
 		return 0;
 	return tenant_update(d, t, want, err, errlen);
 }
@@ -745,6 +822,8 @@ static int policy_tenant_ok(struct daemon *d, const struct conf_tenant *ct, char
 			 p->be->name, p->be->block_size);
 		return -1;
 	}
+	if (p && !p->broken[0] && check_reservation(d, p, NULL, &ct->spec.qos, why, len) < 0)
+		return -1;
 	return 0;
 }
 

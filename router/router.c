@@ -294,6 +294,24 @@ void router_tenant_del(struct router *r, unsigned id)
 	pthread_mutex_unlock(&r->lock);
 }
 
+int router_tenant_slo(struct router *r, unsigned id, const struct sched_slo *slo)
+{
+	int ret = -EINVAL;
+
+	pthread_mutex_lock(&r->lock);
+	if (id < r->nr_ids && r->id_used[id])
+		ret = sched_tenant_slo(r->s, id, slo);
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
+void router_tenant_stats(struct router *r, unsigned id, struct sched_tenant_stats *out)
+{
+	pthread_mutex_lock(&r->lock);
+	sched_tenant_stats(r->s, id, out);
+	pthread_mutex_unlock(&r->lock);
+}
+
 void router_log_counts(struct router *r)
 {
 	pthread_mutex_lock(&r->lock);

@@ -32,6 +32,9 @@
 #include "router/req.h"
 #include "stats/hist.h"
 
+struct sched_slo;
+struct sched_tenant_stats;
+
 struct router;
 
 /*
@@ -53,6 +56,10 @@ enum conf_sched_mode router_mode(const struct router *r);
 int router_tenant_add(struct router *r, enum conf_class cls);
 void router_tenant_set(struct router *r, unsigned id, enum conf_class cls);
 void router_tenant_del(struct router *r, unsigned id);
+/* Its latency target and reservation (sched_tenant_slo()); 0 or -errno. */
+int router_tenant_slo(struct router *r, unsigned id, const struct sched_slo *slo);
+/* Its scheduler numbers (sched_tenant_stats()); zeroes for an unknown id. */
+void router_tenant_stats(struct router *r, unsigned id, struct sched_tenant_stats *out);
 
 /*
  * Fill rq for bio, owned by port `owner`, of tenant id `tenant`;
