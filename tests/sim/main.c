@@ -26,6 +26,7 @@ struct opts {
 	unsigned units, jobs;
 	unsigned long long seed;
 	unsigned target_us;
+	unsigned t_fua_pct, t_flush_pct; /* --t-mix */
 	const char *out;
 	bool plot, verbose;
 };
@@ -52,6 +53,9 @@ static void usage(FILE *f)
 	      "  -u, --units K        the SSD's parallel units (default 8)\n"
 	      "      --seed N         the service time jitter's seed (default 1)\n"
 	      "  -t, --target-us US   daredevil's L p99 target (default 1000)\n"
+	      "      --t-mix FUA,FLUSH\n"
+	      "                       percent of each T job's requests that are FUA\n"
+	      "                       writes and FLUSHes, spread evenly (default 0,0)\n"
 	      "  -j, --jobs N         runs at once (default: online CPUs)\n"
 	      "  -o, --out DIR        where sim.dat, sim.gp, sim.png go (default .)\n"
 	      "      --no-plot        no data file, no plot\n"
@@ -85,6 +89,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "units", required_argument, NULL, 'u' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "target-us", required_argument, NULL, 't' },
+		{ "t-mix", required_argument, NULL, 'M' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "no-plot", no_argument, NULL, 'P' },
@@ -93,6 +98,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned pct[MAX_LIST], nr_pct;
 	int c;
 
 	*o = (struct opts){
@@ -114,6 +120,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'P': o->plot = false; break;
 		case 'S': o->seed = strtoull(optarg, NULL, 0); break;
 		case 't': o->target_us = (unsigned)atoi(optarg); break;
+		case 'M':
+			if (parse_list(optarg, pct, &nr_pct) || nr_pct != 2 || pct[0] + pct[1] > 100)
+				return -1;
+			o->t_fua_pct = pct[0];
+			o->t_flush_pct = pct[1];
+			break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
@@ -174,6 +186,9 @@ static void print_header(const struct sim_cfg *c, const struct opts *o)
 	       us(c->ssd.base_ns), us(c->ssd.ns_per_kib), c->l_jobs, c->l_bytes / 1024, c->l_qd,
 	       c->t_bytes / 1024, c->t_qd, o->warmup_s, o->duration_s, c->sched.latency_target_us,
 	       c->sched.adapt_interval_ms, (unsigned long long)(c->sched.throughput_cap >> 10));
+	if (c->t_fua_pct || c->t_flush_pct)
+		printf("  T mix: %u%% of each T job's requests FUA writes, %u%% FLUSH\n",
+		       c->t_fua_pct, c->t_flush_pct);
 }
 
 static void print_row(const struct sim_point *pt)
@@ -231,6 +246,8 @@ static void plan_task(struct task *t, const struct opts *o, struct sim_point *pt
 	t->cfg.ssd.units = o->units;
 	t->cfg.ssd.seed = o->seed;
 	t->cfg.sched.latency_target_us = o->target_us;
+	t->cfg.t_fua_pct = o->t_fua_pct;
+	t->cfg.t_flush_pct = o->t_flush_pct;
 	t->cfg.warmup_ns = (uint64_t)(o->warmup_s * 1e9);
 	t->cfg.measure_ns = (uint64_t)(o->duration_s * 1e9);
 	t->res = &pt->mode[m];

@@ -40,14 +40,21 @@ struct samples {
 	size_t nr, cap;
 };
 
+/* What a T job's request k does in the percentage mix (sim_cfg.t_fua_pct): slot k % 100. */
+enum t_slot { T_SLOT_PLAIN, T_SLOT_FUA, T_SLOT_FLUSH };
+
+#define T_MIX_PERIOD 100
+
 struct run {
 	const struct sim_cfg *cfg;
+	uint8_t t_mix[T_MIX_PERIOD]; /* enum t_slot; all PLAIN without a T mix */
 	struct sched *s;
 	struct ssd d;
 	struct job *jobs;
 	struct io *ios;
 	struct samples lat;
 	uint64_t t_bytes, t_ios;
+	uint64_t t_cmds, t_fua_cmds, t_flush_cmds;
 	uint64_t over_depth;
 };
 
@@ -150,13 +157,45 @@ static int make_jobs(struct run *r)
 	return 0;
 }
 
-/* The job's next request: its own op, or in a mix every 8th of a kind (see sim.h). */
+/*
+ * Put n slots of a kind into the T mix's pattern, evenly: the i-th at the
+ * middle of the i-th n-th of the period, or the next free slot after it
+ * (another kind may hold it). The caller keeps the total within the period.
+ */
+static void t_mix_place(struct run *r, unsigned n, enum t_slot kind)
+{
+	for (unsigned i = 0; i < n; i++) {
+		unsigned at = (2 * i + 1) * T_MIX_PERIOD / (2 * n);
+
+		while (r->t_mix[at] != T_SLOT_PLAIN)
+			at = (at + 1) % T_MIX_PERIOD;
+		r->t_mix[at] = (uint8_t)kind;
+	}
+}
+
+/*
+ * The job's next request: its own op; for a T job, what its slot in T's
+ * percentage mix says; or in the 1-in-8 mix every 8th of a kind (sim.h).
+ */
 static void next_op(const struct run *r, struct job *j, enum io_op *op, unsigned *flags)
 {
 	uint64_t k = j->issued++;
 
 	*op = j->op;
 	*flags = 0;
+	if (!j->latency) {
+		switch ((enum t_slot)r->t_mix[k % T_MIX_PERIOD]) {
+		case T_SLOT_FUA:
+			*op = IO_OP_WRITE;
+			*flags = SCHED_REQ_FUA;
+			return;
+		case T_SLOT_FLUSH:
+			*op = IO_OP_FLUSH;
+			return;
+		case T_SLOT_PLAIN:
+			break;
+		}
+	}
 	if (!r->cfg->mix)
 		return;
 	switch (k % 8) {
@@ -182,6 +221,11 @@ static void issue(struct run *r, struct io *io, uint64_t now_ns)
 
 	next_op(r, j, &op, &flags);
 	data = op == IO_OP_READ || op == IO_OP_WRITE;
+	if (!j->latency) {
+		r->t_cmds++;
+		r->t_fua_cmds += (flags & SCHED_REQ_FUA) != 0;
+		r->t_flush_cmds += op == IO_OP_FLUSH;
+	}
 	io->issue_ns = now_ns;
 	io->data = data ? j->bytes : 0;
 	io->sr = (struct sched_req){
@@ -291,6 +335,9 @@ static void summarize(struct run *r, struct sim_result *out)
 	out->l_p999_ns = quantile(&r->lat, 0.999);
 	out->l_max_ns = r->lat.nr ? r->lat.v[r->lat.nr - 1] : 0;
 	out->t_ios = r->t_ios;
+	out->t_cmds = r->t_cmds;
+	out->t_fua_cmds = r->t_fua_cmds;
+	out->t_flush_cmds = r->t_flush_cmds;
 	out->t_mbps = (double)r->t_bytes * 1e3 / (double)r->cfg->measure_ns;
 	out->latency_cmds = r->d.latency_cmds;
 	out->latency_behind_t = r->d.latency_behind_t;
@@ -304,8 +351,11 @@ int sim_run(const struct sim_cfg *c, struct sim_result *out)
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if (!c->cpus || c->poll_nqs > c->ssd.nqs || !c->measure_ns)
+	if (!c->cpus || c->poll_nqs > c->ssd.nqs || !c->measure_ns ||
+	    c->t_fua_pct > T_MIX_PERIOD || c->t_flush_pct > T_MIX_PERIOD - c->t_fua_pct)
 		return -EINVAL;
+	t_mix_place(&r, c->t_fua_pct, T_SLOT_FUA);
+	t_mix_place(&r, c->t_flush_pct, T_SLOT_FLUSH);
 	err = ssd_init(&r.d, &c->ssd);
 	if (!err)
 		err = make_sched(&r);

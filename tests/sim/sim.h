@@ -44,12 +44,23 @@ struct sim_cfg {
 	 * queue (it cannot be polled).
 	 */
 	bool mix;
+	/*
+	 * A second mix, for T jobs only and independent of `mix`: of every
+	 * 100 requests of a T job, exactly t_fua_pct are FUA writes (of the
+	 * job's size) and t_flush_pct FLUSHes, each kind spread evenly over
+	 * the 100 by a fixed pattern of the job's request count (10 and 1:
+	 * FUA at requests 5, 15, ..., 95 and FLUSH at 50 of every hundred).
+	 * Their sum must not pass 100. With `mix` on too, these slots come
+	 * first and `mix` picks among the rest as before.
+	 */
+	unsigned t_fua_pct, t_flush_pct;
 };
 
 struct sim_result {
 	uint64_t l_ios; /* L completions measured */
 	uint64_t l_p50_ns, l_p99_ns, l_p999_ns, l_max_ns; /* issue to completion, as fio's clat */
 	uint64_t t_ios;
+	uint64_t t_cmds, t_fua_cmds, t_flush_cmds; /* T requests issued, FUA writes, FLUSHes (whole run) */
 	double t_mbps; /* T bandwidth, 10^6 bytes per second */
 	uint64_t latency_cmds; /* L commands the SSD received (whole run) */
 	uint64_t latency_behind_t; /* ... that joined an SQ already holding a T command */
