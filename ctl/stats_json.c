@@ -215,3 +215,22 @@ const char *ctl_json_str(json_object *obj, const char *key, const char *fallback
 		return fallback;
 	return json_object_get_string(v);
 }
+
+json_object *ctl_slo_stats_to_json(const struct ctl_slo_stats *s)
+{
+	json_object *obj = json_object_new_object();
+
+	if (!obj)
+		return NULL;
+	put(obj, "target_us", json_object_new_uint64(s->target_us));
+	put(obj, "p99_us", json_object_new_uint64(s->p99_us));
+	put(obj, "intervals", json_object_new_uint64(s->intervals));
+	put(obj, "violations", json_object_new_uint64(s->violations));
+	put(obj, "reserved_iops", json_object_new_uint64(s->reserved_iops));
+	put(obj, "reserved_bw", json_object_new_uint64(s->reserved_bw));
+	put(obj, "reserved_pct", json_object_new_double(s->reserved_pct));
+	put(obj, "used_iops", json_object_new_uint64(s->used_iops));
+	put(obj, "used_bw", json_object_new_uint64(s->used_bw));
+	put(obj, "used_pct", json_object_new_double(s->used_pct));
+	return obj;
+}

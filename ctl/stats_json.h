@@ -11,7 +11,13 @@
  *             "arrived","completed","inflight",
  *             "errors":{"out_of_range","unsupported","io","timeout","other"},
  *             "throttled","throttled_ns","nqs":[QID...],
- *             "queue_lat":HIST,"dev_lat":HIST}
+ *             "queue_lat":HIST,"dev_lat":HIST,"slo":SLO}
+ *   SLO    = {"target_us","p99_us","intervals","violations","reserved_iops",
+ *             "reserved_bw","reserved_pct","used_iops","used_bw","used_pct"}
+ *             over the last whole second (stats/slo.h): p99 arrival -> answer,
+ *             target_us 0 = none; intervals judged and violations (p99 above
+ *             the target) since the device started; the device's share
+ *             reserved and used by the cost model, in % (floating point)
  *   NQ     = {"backend","namespace","index","qid","kind","group","cpus",
  *             "submitter_cpu","depth","inflight","inflight_bytes","cmds","bytes",
  *             "direct","hopped","lat":HIST}
@@ -73,6 +79,19 @@ struct ctl_sched_stats {
 	bool cap_on;
 	uint64_t cap_cuts, cap_fruitless, cap_raises;
 };
+
+/* A tenant's objectives against what it saw in the last interval (stats/slo.h). */
+struct ctl_slo_stats {
+	uint64_t target_us; /* 0: no target */
+	uint64_t p99_us; /* the last interval's, 0: no I/O in it */
+	uint64_t intervals, violations;
+	uint64_t reserved_iops, reserved_bw; /* min_iops, min_bw */
+	double reserved_pct; /* of the device, by the cost model */
+	uint64_t used_iops, used_bw; /* the last interval's */
+	double used_pct;
+};
+
+json_object *ctl_slo_stats_to_json(const struct ctl_slo_stats *s);
 
 json_object *ctl_hist_to_json(const struct stats_hist_snap *s);
 /* Back from the wire (buckets, count, sum, max): 0, or -1 if malformed. */

@@ -19,6 +19,10 @@ struct sf_tenant {
 	uint64_t ops[IO_NR_OPS], bytes[IO_NR_OPS], errors[STATS_NR_ERRS];
 	uint64_t arrived, completed, inflight, throttled, throttled_ns;
 	struct stats_hist_snap q, d; /* queue time, device time */
+	/* "slo" (stats/slo.h); all 0 from a daemon without it */
+	uint64_t target_us, p99_us, intervals, violations;
+	uint64_t resv_iops, resv_bw, used_iops, used_bw;
+	double resv_pct, used_pct;
 };
 
 struct sf_nq {
@@ -62,6 +66,33 @@ static int64_t get_int(json_object *obj, const char *key, int64_t fallback)
 	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_int))
 		return fallback;
 	return json_object_get_int64(v);
+}
+
+static double get_double(json_object *obj, const char *key)
+{
+	json_object *v;
+
+	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
+	    !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
+		return 0;
+	return json_object_get_double(v);
+}
+
+static void parse_slo(json_object *obj, struct sf_tenant *t)
+{
+	json_object *slo = NULL;
+
+	json_object_object_get_ex(obj, "slo", &slo);
+	t->target_us = ctl_json_u64(slo, "target_us");
+	t->p99_us = ctl_json_u64(slo, "p99_us");
+	t->intervals = ctl_json_u64(slo, "intervals");
+	t->violations = ctl_json_u64(slo, "violations");
+	t->resv_iops = ctl_json_u64(slo, "reserved_iops");
+	t->resv_bw = ctl_json_u64(slo, "reserved_bw");
+	t->used_iops = ctl_json_u64(slo, "used_iops");
+	t->used_bw = ctl_json_u64(slo, "used_bw");
+	t->resv_pct = get_double(slo, "reserved_pct");
+	t->used_pct = get_double(slo, "used_pct");
 }
 
 static int parse_hist(json_object *obj, const char *key, struct stats_hist_snap *h)
@@ -110,6 +141,7 @@ static int parse_tenant(json_object *obj, struct sf_tenant *t)
 	t->throttled_ns = ctl_json_u64(obj, "throttled_ns");
 	json_object_object_get_ex(obj, "nqs", &nqs);
 	parse_nq_list(nqs, t->nqs, sizeof(t->nqs));
+	parse_slo(obj, t);
 	return parse_hist(obj, "queue_lat", &t->q) || parse_hist(obj, "dev_lat", &t->d) ? -1 : 0;
 }
 
@@ -389,6 +421,54 @@ static void tenant_table(FILE *f, const struct sf_snap *s)
 	print_table(f, &t, 0);
 }
 
+static bool has_slo(const struct sf_tenant *t)
+{
+	return t->target_us || t->resv_iops || t->resv_bw;
+}
+
+static const char *const slo_hdr[] = {
+	"NAME", "TARGET", "P99-1S", "MISSED", "RESERVED", "RES-SHARE", "USED", "USED-SHARE",
+};
+
+/*
+ * Tenants with a latency target or a reservation: the last second's p99
+ * against the target, seconds that missed it of those judged, and what the
+ * tenant reserved against what it used (IOPS + bytes/s, and the device's
+ * share by the cost model).
+ */
+static void slo_table(FILE *f, const struct sf_snap *s)
+{
+	struct table t = { .ncols = 8, .hdr = slo_hdr, .left = 1u };
+	char l1[16], l2[16], a[32], b[32];
+
+	for (size_t i = 0; i < s->nt; i++) {
+		const struct sf_tenant *x = &s->t[i];
+		size_t r;
+
+		if (!has_slo(x))
+			continue;
+		r = add_row(&t);
+		put_cell(&t, r, 0, "%s", x->name);
+		put_cell(&t, r, 1, "%s", lat(x->target_us * 1000, l1, sizeof(l1)));
+		put_cell(&t, r, 2, "%s", lat(x->p99_us * 1000, l2, sizeof(l2)));
+		put_cell(&t, r, 3, "%" PRIu64 "/%" PRIu64, x->violations, x->intervals);
+		if (x->resv_iops || x->resv_bw)
+			put_cell(&t, r, 4, "%" PRIu64 " IOPS + %s/s", x->resv_iops,
+				 size(x->resv_bw, a, sizeof(a)));
+		else
+			put_cell(&t, r, 4, "-");
+		put_cell(&t, r, 5, "%.1f%%", x->resv_pct);
+		put_cell(&t, r, 6, "%" PRIu64 " IOPS %s/s", x->used_iops, size(x->used_bw, b, sizeof(b)));
+		put_cell(&t, r, 7, "%.1f%%", x->used_pct);
+	}
+	if (!t.nrows) {
+		free(t.cell);
+		return;
+	}
+	fputc('\n', f);
+	print_table(f, &t, 0);
+}
+
 /* Failed requests by kind, for tenants that have any. */
 static void error_lines(FILE *f, const struct sf_snap *s)
 {
@@ -464,6 +544,7 @@ void sf_print_stats(FILE *f, const struct sf_snap *s)
 	else
 		fputs("no tenants\n", f);
 	error_lines(f, s);
+	slo_table(f, s);
 	if (s->nq) {
 		fputc('\n', f);
 		sf_print_nqs(f, s);
@@ -628,6 +709,48 @@ static void prom_tenants(FILE *f, const struct sf_snap *s)
 	for (size_t i = 0; i < s->nt; i++) {
 		tenant_labels(&s->t[i], l, sizeof(l));
 		histogram(f, "tenant_queue_latency_seconds", l, &s->t[i].q);
+	}
+	family(f, "tenant_latency_target_seconds", "gauge",
+	       "The tenant's p99 latency target (its own, or the scheduler's for a latency tenant).");
+	for (size_t i = 0; i < s->nt; i++) {
+		if (!s->t[i].target_us)
+			continue;
+		tenant_labels(&s->t[i], l, sizeof(l));
+		fprintf(f, "ddublk_tenant_latency_target_seconds{%s} %.6f\n", l,
+			(double)s->t[i].target_us / 1e6);
+	}
+	family(f, "tenant_latency_p99_last_second_seconds", "gauge",
+	       "p99 from arrival to the backend's answer, over the last whole second.");
+	for (size_t i = 0; i < s->nt; i++) {
+		tenant_labels(&s->t[i], l, sizeof(l));
+		fprintf(f, "ddublk_tenant_latency_p99_last_second_seconds{%s} %.6f\n", l,
+			(double)s->t[i].p99_us / 1e6);
+	}
+	family(f, "tenant_slo_seconds_total", "counter",
+	       "Seconds with I/O judged against the tenant's latency target.");
+	for (size_t i = 0; i < s->nt; i++) {
+		if (!s->t[i].target_us)
+			continue;
+		tenant_labels(&s->t[i], l, sizeof(l));
+		fprintf(f, "ddublk_tenant_slo_seconds_total{%s} %" PRIu64 "\n", l, s->t[i].intervals);
+	}
+	family(f, "tenant_slo_violations_total", "counter",
+	       "Seconds whose p99 was above the tenant's latency target.");
+	for (size_t i = 0; i < s->nt; i++) {
+		if (!s->t[i].target_us)
+			continue;
+		tenant_labels(&s->t[i], l, sizeof(l));
+		fprintf(f, "ddublk_tenant_slo_violations_total{%s} %" PRIu64 "\n", l,
+			s->t[i].violations);
+	}
+	family(f, "tenant_device_share", "gauge",
+	       "Share of the device (0-1, by the cost model): reserved, and used in the last second.");
+	for (size_t i = 0; i < s->nt; i++) {
+		tenant_labels(&s->t[i], l, sizeof(l));
+		fprintf(f, "ddublk_tenant_device_share{%s,kind=\"reserved\"} %.4f\n", l,
+			s->t[i].resv_pct / 100);
+		fprintf(f, "ddublk_tenant_device_share{%s,kind=\"used\"} %.4f\n", l,
+			s->t[i].used_pct / 100);
 	}
 	family(f, "tenant_device_latency_seconds", "histogram",
 	       "From submission to the backend to its completion.");

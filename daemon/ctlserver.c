@@ -445,9 +445,11 @@ int ctl_serve(struct daemon *d)
 		clients[i] = (struct client){ .fd = -1 };
 	while (!d->stopping) {
 		int map[MAX_CLIENTS + 2];
-		int tick_ms = pools_tick(d);
+		int tick_ms = pools_tick(d), slo_ms = tenants_slo_tick(d);
 		nfds_t n = 2;
 
+		if (slo_ms >= 0 && (tick_ms < 0 || slo_ms < tick_ms))
+			tick_ms = slo_ms;
 		pfds[0] = (struct pollfd){ .fd = d->signal_fd, .events = POLLIN };
 		pfds[1] = (struct pollfd){ .fd = d->listen_fd, .events = POLLIN };
 		for (int i = 0; i < MAX_CLIENTS; i++) {

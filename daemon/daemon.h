@@ -59,12 +59,15 @@ struct tenant_gate {
 	atomic_bool limited;
 };
 
+struct slo_track;
+
 struct tenant {
 	struct table_entry e; /* what the backend's table records; e.spec.backend: pool's */
 	struct pool *pool;
 	struct ublk_dev *dev; /* NULL when not served */
 	struct tenant_gate *gate; /* malloc'd: lives as long as the device may use it */
 	int route_id; /* its id in the pool's router, -1: none */
+	struct slo_track *slo; /* its objectives, judged each second (stats/slo.h); NULL until then */
 	const char *state; /* "live", "stopped", "failed" */
 };
 
@@ -217,6 +220,11 @@ int daemon_reload(struct daemon *d, bool force, bool dry_run, char ***lines, siz
 
 /* daemon/stats.c: the "stats" reply's payload, or NULL with err (unknown tenant). */
 json_object *daemon_stats(struct daemon *d, const char *name, char *err, size_t errlen);
+/*
+ * Close every served tenant's SLO interval that is over (stats/slo.h).
+ * Returns the ms until the next one is due, -1 if no tenant is served.
+ */
+int tenants_slo_tick(struct daemon *d);
 
 /* daemon/ctlserver.c */
 int ctl_listen(struct daemon *d, char *err, size_t errlen);

@@ -15,6 +15,7 @@
 #include "daemon/daemon.h"
 #include "router/cpulist.h"
 #include "sched/sched.h"
+#include "stats/slo.h"
 
 /* The tenant's NQ indexes as NVMe qids, ascending by index. */
 static unsigned used_qids(const struct tenant *t, const struct stats_io_snap *s, unsigned *qids)
@@ -28,11 +29,76 @@ static unsigned used_qids(const struct tenant *t, const struct stats_io_snap *s,
 	return n;
 }
 
-static json_object *tenant_json(const struct tenant *t)
+/* The target a tenant is judged by: its own, else the scheduler's if it is a latency tenant. */
+static uint64_t slo_target_ns(const struct daemon *d, const struct tenant *t)
+{
+	if (t->e.spec.qos.latency_target_us)
+		return t->e.spec.qos.latency_target_us * 1000ULL;
+	if (t->e.spec.cls == CONF_CLASS_LATENCY)
+		return d->conf.sched.latency_target_us * 1000ULL;
+	return 0;
+}
+
+int tenants_slo_tick(struct daemon *d)
+{
+	uint64_t now = monotonic_ns(), next = UINT64_MAX;
+	struct stats_io_snap *s = NULL;
+
+	for (size_t i = 0; i < d->nr_tenants; i++) {
+		struct tenant *t = &d->tenants[i];
+
+		if (!t->dev)
+			continue;
+		if (!t->slo)
+			t->slo = calloc(1, sizeof(*t->slo));
+		if (!t->slo)
+			continue; /* out of memory: no SLO numbers for it, nothing else lost */
+		if (slo_due(t->slo, now)) {
+			if (!s)
+				s = malloc(sizeof(*s)); /* three histograms: 12 KiB */
+			if (!s)
+				continue;
+			memset(s, 0, sizeof(*s));
+			ublk_dev_stats(t->dev, s);
+			slo_update(t->slo, s, now, slo_target_ns(d, t), &d->conf.sched.cost);
+		}
+		if (t->slo->at_ns + SLO_INTERVAL_NS < next)
+			next = t->slo->at_ns + SLO_INTERVAL_NS;
+	}
+	free(s);
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+}
+
+static json_object *slo_json(const struct daemon *d, const struct tenant *t)
+{
+	const struct conf_qos *q = &t->e.spec.qos;
+	const struct cost_model *m = &d->conf.sched.cost;
+	struct ctl_slo_stats c = {
+		.target_us = slo_target_ns(d, t) / 1000,
+		.reserved_iops = q->min_iops,
+		.reserved_bw = q->min_bw,
+		.reserved_pct = 100.0 * (double)cost_reserved(m, q->min_iops, q->min_bw) /
+				(double)COST_NS_PER_SEC,
+	};
+
+	if (t->slo) {
+		c.p99_us = t->slo->p99_ns / 1000;
+		c.intervals = t->slo->intervals;
+		c.violations = t->slo->violations;
+		c.used_iops = t->slo->iops;
+		c.used_bw = t->slo->bytes_per_s;
+		c.used_pct = 100.0 * (double)t->slo->used / (double)COST_NS_PER_SEC;
+	}
+	return ctl_slo_stats_to_json(&c);
+}
+
+static json_object *tenant_json(const struct daemon *d, const struct tenant *t)
 {
 	unsigned qids[STATS_MAX_NQS];
 	struct ctl_tenant_info info;
-	struct stats_io_snap *s = calloc(1, sizeof(*s)); /* two histograms: 8 KiB */
+	struct stats_io_snap *s = calloc(1, sizeof(*s)); /* three histograms: 12 KiB */
 	json_object *obj;
 
 	if (!s)
@@ -42,6 +108,8 @@ static json_object *tenant_json(const struct tenant *t)
 		ublk_dev_stats(t->dev, s);
 	obj = ctl_tenant_stats_to_json(&info, s, qids, used_qids(t, s, qids));
 	free(s);
+	if (obj)
+		json_object_object_add(obj, "slo", slo_json(d, t));
 	return obj;
 }
 
@@ -166,7 +234,7 @@ json_object *daemon_stats(struct daemon *d, const char *name, char *err, size_t 
 	json_object_object_add(obj, "time_ns", json_object_new_uint64(monotonic_ns()));
 	for (size_t i = 0; i < d->nr_tenants; i++)
 		if (!only || only == &d->tenants[i])
-			json_object_array_add(tenants, tenant_json(&d->tenants[i]));
+			json_object_array_add(tenants, tenant_json(d, &d->tenants[i]));
 	json_object_object_add(obj, "tenants", tenants);
 	json_object_object_add(obj, "nqs", nqs_json(d));
 	json_object_object_add(obj, "workers", workers_json(d));

@@ -113,6 +113,7 @@ static void remove_tenant(struct daemon *d, struct tenant *t)
 
 	unroute(t);
 	gate_free(t->gate);
+	free(t->slo);
 	memmove(&d->tenants[i], &d->tenants[i + 1], (d->nr_tenants - i - 1) * sizeof(*t));
 	d->nr_tenants--;
 }
@@ -670,6 +671,8 @@ size_t tenants_stop_all(struct daemon *d, bool keep)
 		log_info("tenant \"%s\": stopped", t->e.spec.name);
 	}
 	for (size_t i = 0; i < d->nr_tenants; i++) {
+		free(d->tenants[i].slo);
+		d->tenants[i].slo = NULL;
 		if (d->tenants[i].dev)
 			continue; /* its device may still call the gate */
 		gate_free(d->tenants[i].gate);

@@ -61,4 +61,5 @@ void stats_io_snap_add(struct stats_io_snap *out, const struct stats_io *s)
 		out->nqs[i] |= stats_read(&s->nqs[i]);
 	stats_hist_snap_add(&out->queue_lat, &s->queue_lat);
 	stats_hist_snap_add(&out->dev_lat, &s->dev_lat);
+	stats_hist_snap_add(&out->lat, &s->lat);
 }

@@ -39,6 +39,7 @@ struct stats_io {
 	_Atomic uint64_t nqs[STATS_MAX_NQS / 64]; /* router NQ indexes used, a bitmap */
 	struct stats_hist queue_lat; /* arrival -> submitted to the backend (QoS, sharing, NQ wait) */
 	struct stats_hist dev_lat; /* submitted -> backend completion */
+	struct stats_hist lat; /* arrival -> backend completion: what the tenant waited (stats/slo.h) */
 };
 
 struct stats_io_snap {
@@ -48,7 +49,7 @@ struct stats_io_snap {
 	uint64_t errors[STATS_NR_ERRS];
 	uint64_t throttled, throttled_ns;
 	uint64_t nqs[STATS_MAX_NQS / 64];
-	struct stats_hist_snap queue_lat, dev_lat;
+	struct stats_hist_snap queue_lat, dev_lat, lat;
 };
 
 /* The writer's side. */

@@ -146,6 +146,7 @@ static void count_done(struct ublk_queue *q, struct ublk_io *io, uint64_t now)
 		submit = now;
 	stats_hist_record(&q->st.queue_lat, submit - io->adm.arrive_ns);
 	stats_hist_record(&q->st.dev_lat, now - submit);
+	stats_hist_record(&q->st.lat, now > io->adm.arrive_ns ? now - io->adm.arrive_ns : 0);
 	if (bio->result < 0) {
 		stats_add(&q->st.errors[stats_err_of_errno(bio->result)], 1);
 	} else {

@@ -143,6 +143,10 @@ def stats(req):
     k = stats_calls[0]
     ts = [tenant_stats("db", "latency", k, 1000, 0, [1]),
           tenant_stats("old", "throughput", k, 10, 500, [2])]
+    # db has objectives; old comes from a daemon without "slo" (a reader tolerates that)
+    ts[0]["slo"] = {"target_us": 1000, "p99_us": 1015, "intervals": 40, "violations": 3,
+                    "reserved_iops": 500, "reserved_bw": 1048576, "reserved_pct": 0.4,
+                    "used_iops": 1000, "used_bw": 4096000, "used_pct": 0.6}
     if req.get("name"):
         ts = [t for t in ts if t["name"] == req["name"]]
         if not ts:
@@ -786,6 +790,13 @@ expect_match "stats: db's row" 0 '^db +latency +1000 +0 +3\.9 MiB +0 B +2 +0 +0 
 expect_match "stats: errors by kind" 0 '^errors of old: out_of_range 1 unsupported 0 io 0 timeout 0 other 0$'
 expect_match "stats: NQ table" 0 '^nvme0 +2 +default +throughput +1 +1 +1015 +1 '
 expect_match "stats: worker table" 0 '^ +1 +1 +101 +[0-9.]+s +[0-9]+ +[0-9]+ +0 +70$'
+expect_match "stats: SLO table" 0 '^NAME +TARGET +P99-1S +MISSED +RESERVED +RES-SHARE +USED +USED-SHARE$'
+expect_match "stats: db's objectives, missed 3 of 40 seconds" 0 '^db +1\.0ms +1\.0ms +3/40 +500 IOPS \+ 1(\.0)? MiB/s +0\.4% +1000 IOPS 3\.9 MiB/s +0\.6%$'
+if grep -q '^old ' <<<"$(sed -n '/^NAME  *TARGET/,/^$/p' <<<"$out")"; then
+	not_ok "stats: a tenant without objectives has no SLO row" "" "$out" ""
+else
+	ok "stats: a tenant without objectives has no SLO row"
+fi
 expect_match "stats: scheduler table" 0 '^BACKEND +MODE +L-ACTIVE +L-P99 +TARGET +VERDICT +T-CAP +CUTS +FRUITLESS +RAISES$'
 expect_match "stats: the target L cannot meet, the cap off" 0 '^nvme0 +daredevil +yes +4\.2ms +1\.0ms +unmet-alone +off +3 +1 +2$'
 run "${S[@]}" stats db --json
@@ -832,6 +843,13 @@ assert seen['ddublk_sched_latency_p99_seconds{backend="nvme0",mode="daredevil"}'
 assert seen['ddublk_sched_target_met{backend="nvme0",mode="daredevil"}'] == 0
 assert seen['ddublk_sched_throughput_cap_bytes{backend="nvme0",mode="daredevil"}'] == 0
 assert typed["ddublk_tenant_device_latency_seconds"] == "histogram"
+assert seen['ddublk_tenant_latency_target_seconds{tenant="db"}'] == 0.001
+assert 'ddublk_tenant_latency_target_seconds{tenant="old"}' not in seen
+assert seen['ddublk_tenant_latency_p99_last_second_seconds{tenant="db"}'] == 0.001015
+assert seen['ddublk_tenant_slo_violations_total{tenant="db"}'] == 3
+assert seen['ddublk_tenant_slo_seconds_total{tenant="db"}'] == 40
+assert seen['ddublk_tenant_device_share{tenant="db",kind="reserved"}'] == 0.004
+assert seen['ddublk_tenant_device_share{tenant="db",kind="used"}'] == 0.006
 PY
 then ok "stats --prometheus: parses, typed, counters end in _total, values agree"
 else not_ok "stats --prometheus" "exit $rc" "$out" "$err"
