@@ -44,7 +44,7 @@ struct sched_req *sched_held_submit(struct sched *s, struct sched_fifo *f, unsig
 	struct sched_req *r = sched_fifo_pop(f);
 
 	s->waiting--;
-	sched_submitted(s, r, nq, now_ns);
+	sched_submit_at(s, r, nq, now_ns, r->enqueue_ns);
 	return r;
 }
 

@@ -5,13 +5,14 @@
  *
  * A reserved tenant has a share of the device, `resv` device ns per
  * second (common/cost.h). Each of its requests, whichever way it went,
- * moves its tag on by cost / share: tag = max(tag, now) + cost * 1 s /
+ * moves its tag on by cost / share: tag = max(tag, arrival) + cost * 1 s /
  * resv. While the tag is not in the future the tenant is behind its
  * reservation, and its oldest held request goes before any other T
  * request. Otherwise T requests go by arrival, its own among them: a
  * reservation never caps a tenant, and one left unused is simply not due
- * (work-conserving). max(tag, now) keeps an idle tenant from banking a
- * burst it could later take at everyone else's expense.
+ * (work-conserving). max(tag, arrival) keeps an idle tenant from banking
+ * a burst it could later take at everyone else's expense, and a request
+ * that went late for want of a slot from costing its tenant the delay.
  *
  * Ordering helps only where requests wait: sched_resv_active() tells
  * daredevil's pick to hold T to throughput_cap while a reserved tenant
@@ -47,17 +48,17 @@ bool sched_resv_hold(struct sched *s, struct sched_req *r, uint64_t now_ns)
 	return true;
 }
 
-void sched_resv_charge(struct sched *s, const struct sched_req *r, uint64_t now_ns)
+void sched_resv_charge(struct sched *s, const struct sched_req *r, uint64_t arrival_ns)
 {
 	struct sched_tenant *t = tenant_of(s, r->tenant);
 	uint64_t cost;
 
 	if (!t || !t->resv)
 		return;
-	resv_touch(s, now_ns);
+	resv_touch(s, arrival_ns);
 	cost = cost_of(&s->p.cost, r->op, r->flags & SCHED_REQ_FUA, r->bytes);
-	if (t->resv_tag < now_ns)
-		t->resv_tag = now_ns;
+	if (t->resv_tag < arrival_ns)
+		t->resv_tag = arrival_ns;
 	/* cost * 1 s / resv without overflow (resv <= COST_NS_PER_SEC) */
 	t->resv_tag += cost / t->resv * COST_NS_PER_SEC + cost % t->resv * COST_NS_PER_SEC / t->resv;
 }

@@ -347,6 +347,12 @@ int sched_pick(struct sched *s, const struct sched_req *r, uint64_t now_ns)
 
 void sched_submitted(struct sched *s, struct sched_req *r, unsigned nq, uint64_t now_ns)
 {
+	sched_submit_at(s, r, nq, now_ns, now_ns);
+}
+
+void sched_submit_at(struct sched *s, struct sched_req *r, unsigned nq, uint64_t now_ns,
+		     uint64_t arrival_ns)
+{
 	struct nq *q = &s->nq[nq];
 	enum nq_lane lane = sched_lane_of(s, r);
 
@@ -355,7 +361,7 @@ void sched_submitted(struct sched *s, struct sched_req *r, unsigned nq, uint64_t
 	r->latency = sched_tenant_class(s, r->tenant) == CONF_CLASS_LATENCY;
 	r->capped = !r->latency;
 	r->submit_ns = now_ns;
-	sched_resv_charge(s, r, now_ns);
+	sched_resv_charge(s, r, arrival_ns);
 	if (r->capped) {
 		s->capped_bytes += r->bytes;
 		s->cap_t_busy = true;

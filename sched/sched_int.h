@@ -114,12 +114,20 @@ void sched_latency_touch(struct sched *s, uint64_t now_ns);
 void sched_groups_split(struct sched *s);
 void sched_groups_resize(struct sched *s);
 
+/* sched_submitted(), for a request that arrived (was enqueued) at arrival_ns. */
+void sched_submit_at(struct sched *s, struct sched_req *r, unsigned nq, uint64_t now_ns,
+		     uint64_t arrival_ns);
+
 /* resv.c: reservations (see sched.h) */
 bool sched_resv_active(const struct sched *s, uint64_t now_ns);
 /* Hold r in its tenant's FIFO if the tenant has a reservation and r goes in T: true if held. */
 bool sched_resv_hold(struct sched *s, struct sched_req *r, uint64_t now_ns);
-/* r is submitted: charge its cost to its tenant's reservation. */
-void sched_resv_charge(struct sched *s, const struct sched_req *r, uint64_t now_ns);
+/*
+ * r is submitted: charge its cost to its tenant's reservation, from its
+ * arrival (mClock's tag: max(tag, arrival) + cost / share), so that a
+ * request sent late for want of a slot does not cost the tenant the delay.
+ */
+void sched_resv_charge(struct sched *s, const struct sched_req *r, uint64_t arrival_ns);
 /*
  * The FIFO whose head goes next in T: a reserved tenant's whose turn has
  * come (*due), else the oldest head of lane_fifo and the reserved

@@ -54,9 +54,23 @@ struct run {
 	struct io *ios;
 	struct samples lat;
 	uint64_t t_bytes, t_ios;
+	uint64_t t0_bytes; /* the first T job's */
 	uint64_t t_cmds, t_fua_cmds, t_flush_cmds;
 	uint64_t over_depth;
 };
+
+/*
+ * The cost model of the model SSD: 4 KiB of either direction takes
+ * a + 4 b of one of K units, and bytes flow at K / b.
+ */
+static void sim_cost_model(const struct ssd_cfg *d, struct cost_model *m)
+{
+	uint64_t iops = NS_PER_SEC * d->units / ssd_service_ns(d, 4096);
+	uint64_t bw = 1024ULL * NS_PER_SEC * d->units / d->ns_per_kib;
+
+	*m = (struct cost_model){ .read_iops = iops, .read_bw = bw, .write_iops = iops,
+				  .write_bw = bw };
+}
 
 void sim_cfg_default(struct sim_cfg *c, enum conf_sched_mode mode, unsigned cpus,
 		     unsigned t_jobs)
@@ -115,6 +129,7 @@ static int make_sched(struct run *r)
 	const struct sim_cfg *c = r->cfg;
 	unsigned nr = c->ssd.nqs, nr_default = nr - c->poll_nqs;
 	struct nq_desc *descs = calloc(nr, sizeof(*descs));
+	struct sched_params p;
 
 	if (!descs)
 		return -ENOMEM;
@@ -124,7 +139,9 @@ static int make_sched(struct run *r)
 		nq_desc_init(&descs[i], poll ? NQ_POLL : NQ_DEFAULT, c->depth);
 		nq_desc_add_cpu(&descs[i], poll ? i - nr_default : i);
 	}
-	r->s = sched_new(&c->sched, descs, nr, 0);
+	p = c->sched;
+	sim_cost_model(&c->ssd, &p.cost); /* reservations are charged at this device's speeds */
+	r->s = sched_new(&p, descs, nr, 0);
 	free(descs);
 	return r->s ? 0 : -errno;
 }
@@ -153,6 +170,11 @@ static int make_jobs(struct run *r)
 		};
 		if (sched_tenant_set(r->s, i, l ? CONF_CLASS_LATENCY : CONF_CLASS_THROUGHPUT))
 			return -ENOMEM;
+	}
+	if (c->t_jobs && (c->t0_min_iops || c->t0_min_bw)) {
+		const struct sched_slo slo = { .min_iops = c->t0_min_iops, .min_bw = c->t0_min_bw };
+
+		return sched_tenant_slo(r->s, c->l_jobs, &slo);
 	}
 	return 0;
 }
@@ -276,6 +298,8 @@ static int complete(struct run *r, struct io *io, uint64_t now_ns)
 	if (io->job->latency)
 		return samples_push(&r->lat, now_ns - io->issue_ns);
 	r->t_bytes += io->data;
+	if (io->job->tenant == r->cfg->l_jobs)
+		r->t0_bytes += io->data;
 	r->t_ios++;
 	return 0;
 }
@@ -289,7 +313,11 @@ static void start_jobs(struct run *r, bool latency, uint64_t now_ns)
 	struct io *io = &r->ios[latency ? 0 : (size_t)c->l_jobs * c->l_qd];
 
 	for (unsigned i = first; i < end; i++) {
+		bool idle = !latency && i == first && c->t0_idle;
+
 		for (unsigned k = 0; k < qd; k++, io++) {
+			if (idle)
+				continue; /* its slots stay unused */
 			io->job = &r->jobs[i];
 			issue(r, io, now_ns);
 		}
@@ -339,6 +367,7 @@ static void summarize(struct run *r, struct sim_result *out)
 	out->t_fua_cmds = r->t_fua_cmds;
 	out->t_flush_cmds = r->t_flush_cmds;
 	out->t_mbps = (double)r->t_bytes * 1e3 / (double)r->cfg->measure_ns;
+	out->t0_mbps = (double)r->t0_bytes * 1e3 / (double)r->cfg->measure_ns;
 	out->latency_cmds = r->d.latency_cmds;
 	out->latency_behind_t = r->d.latency_behind_t;
 	out->over_depth = r->over_depth;

@@ -54,6 +54,14 @@ struct sim_cfg {
 	 * first and `mix` picks among the rest as before.
 	 */
 	unsigned t_fua_pct, t_flush_pct;
+	/*
+	 * The first T job's reservation (sched_tenant_slo(): min_iops in
+	 * 4 KiB reads, min_bw in 128 KiB reads, charged by sched.cost, which
+	 * sim_cfg_default() sets to the model SSD's own speeds), and whether
+	 * it issues nothing at all (its reservation unused).
+	 */
+	uint64_t t0_min_iops, t0_min_bw;
+	bool t0_idle;
 };
 
 struct sim_result {
@@ -62,6 +70,7 @@ struct sim_result {
 	uint64_t t_ios;
 	uint64_t t_cmds, t_fua_cmds, t_flush_cmds; /* T requests issued, FUA writes, FLUSHes (whole run) */
 	double t_mbps; /* T bandwidth, 10^6 bytes per second */
+	double t0_mbps; /* of it, the first T job's */
 	uint64_t latency_cmds; /* L commands the SSD received (whole run) */
 	uint64_t latency_behind_t; /* ... that joined an SQ already holding a T command */
 	uint64_t over_depth; /* submissions past an NQ's tag depth: must stay 0 */

@@ -173,6 +173,57 @@ static void test_t_fua_flush_mix_at_116(void **state)
 }
 
 /* The T cap holds L's p99 under the policy's target at every load. */
+/*
+ * A reservation at 64 T jobs (daredevil, 2 CPUs, no mix): the first T job
+ * reserves RESV_BW, about 7x its fair share of the device (3.7 GB/s over
+ * 64 jobs), and gets it; L keeps its target; T as a whole loses nothing.
+ * Unused (the job idle), it goes to the others: T's bandwidth is what it
+ * is without any reservation.
+ */
+#define RESV_BW (400ULL * 1000 * 1000)
+
+static void resv_run(bool reserve, bool idle, struct sim_result *r)
+{
+	struct sim_cfg cfg;
+
+	cfg_for(&cfg, 1, 2, 64);
+	cfg.mix = false;
+	cfg.t0_min_bw = reserve ? RESV_BW : 0;
+	cfg.t0_idle = idle;
+	assert_int_equal(sim_run(&cfg, r), 0);
+}
+
+static void test_reservation_holds_at_64(void **state)
+{
+	struct sim_result with, without;
+
+	(void)state;
+	resv_run(false, false, &without);
+	resv_run(true, false, &with);
+	printf("# reservation %.0f MB/s at 64 T jobs: first T job %.1f MB/s without, %.1f with; "
+	       "T %.0f / %.0f MB/s; L p99 %.0f / %.0f us\n", (double)RESV_BW / 1e6,
+	       without.t0_mbps, with.t0_mbps, without.t_mbps, with.t_mbps,
+	       (double)without.l_p99_ns / 1e3, (double)with.l_p99_ns / 1e3);
+	assert_true(without.t0_mbps < 0.25 * (double)RESV_BW / 1e6); /* its share by arrival */
+	assert_true(with.t0_mbps >= 0.95 * (double)RESV_BW / 1e6);
+	assert_true(with.t_mbps >= 0.98 * without.t_mbps);
+	assert_true(with.l_p99_ns <= target_ns());
+	assert_true(with.latency_behind_t == 0);
+}
+
+static void test_unused_reservation_lent(void **state)
+{
+	struct sim_result with, without;
+
+	(void)state;
+	resv_run(false, true, &without);
+	resv_run(true, true, &with);
+	printf("# unused reservation: T %.0f MB/s without it, %.0f with\n", without.t_mbps,
+	       with.t_mbps);
+	assert_true(with.t0_mbps == 0);
+	assert_true(with.t_mbps >= 0.99 * without.t_mbps);
+}
+
 static void test_p99_under_target(void **state)
 {
 	(void)state;
@@ -250,6 +301,8 @@ int main(void)
 		cmocka_unit_test(test_latency_5x_lower_at_116),
 		cmocka_unit_test(test_bandwidth_90pct_at_116),
 		cmocka_unit_test(test_t_fua_flush_mix_at_116),
+		cmocka_unit_test(test_reservation_holds_at_64),
+		cmocka_unit_test(test_unused_reservation_lent),
 		cmocka_unit_test(test_p99_under_target),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_late_latency_waits_for_drain),
