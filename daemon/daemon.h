@@ -208,7 +208,9 @@ int tenant_reattach(struct daemon *d, struct tenant *t);
 void log_tenant_up(const struct tenant *t, const char *how);
 
 /* daemon/gate.c */
-struct tenant_gate *gate_new(enum conf_class cls, const struct conf_qos *qos);
+/* cost: what requests weigh when tenants of a class share (scheduler.cost_*, fixed). */
+struct tenant_gate *gate_new(enum conf_class cls, const struct conf_qos *qos,
+			     const struct cost_model *cost);
 void gate_set(struct tenant_gate *g, enum conf_class cls, const struct conf_qos *qos);
 /* No limits until the next gate_set(): before a device is stopped (tenant_del). */
 void gate_lift(struct tenant_gate *g);

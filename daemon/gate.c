@@ -26,7 +26,8 @@ static uint64_t gate_admit(struct admit_gate *ug, uint64_t bytes, uint64_t now_n
 	return wait;
 }
 
-struct tenant_gate *gate_new(enum conf_class cls, const struct conf_qos *qos)
+struct tenant_gate *gate_new(enum conf_class cls, const struct conf_qos *qos,
+			     const struct cost_model *cost)
 {
 	struct tenant_gate *g = calloc(1, sizeof(*g));
 
@@ -35,6 +36,7 @@ struct tenant_gate *gate_new(enum conf_class cls, const struct conf_qos *qos)
 	g->gate.admit = gate_admit;
 	atomic_init(&g->gate.cls, cls);
 	atomic_init(&g->gate.weight, qos->weight);
+	g->gate.cost = *cost;
 	pthread_mutex_init(&g->lock, NULL);
 	qos_limiter_init(&g->lim, qos->iops_limit, qos->bw_limit, monotonic_ns());
 	atomic_init(&g->limited, qos->iops_limit || qos->bw_limit);

@@ -152,7 +152,7 @@ int tenant_dev_config(struct daemon *d, struct tenant *t, struct ublk_dev_config
 		      char *err, size_t errlen)
 {
 	if (!t->gate)
-		t->gate = gate_new(t->e.spec.cls, &t->e.spec.qos);
+		t->gate = gate_new(t->e.spec.cls, &t->e.spec.qos, &d->conf.sched.cost);
 	if (!t->gate) {
 		snprintf(err, errlen, "tenant \"%s\": out of memory", t->e.spec.name);
 		return -1;

@@ -23,7 +23,7 @@ void admit_free(struct admit *a)
 }
 
 void admit_item_init(struct admit_item *it, struct admit_flow *f, enum io_op op, uint64_t len,
-		     uint64_t now)
+		     bool fua, uint64_t now)
 {
 	bool data = io_op_moves_data(op);
 
@@ -31,7 +31,10 @@ void admit_item_init(struct admit_item *it, struct admit_flow *f, enum io_op op,
 	it->next_held = NULL;
 	/* Its gate charges one I/O always, its bytes only if it moves data. */
 	it->bytes = qos_charged_bytes(data, len);
-	it->cost = data ? len : ADMIT_NODATA_COST;
+	if (f->gate)
+		it->cost = cost_of(&f->gate->cost, op, fua, data ? len : 0);
+	else
+		it->cost = data ? len : ADMIT_NODATA_COST;
 	it->arrive_ns = now;
 	it->cls = 0;
 }

@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/cost.h"
 #include "common/op.h"
 #include "sched/qos.h"
 
@@ -39,7 +40,7 @@
 #define ADMIT_NR_CLASSES 3
 /* A held request asks its gate again after this at the latest. */
 #define ADMIT_RECHECK_NS 50000000ULL
-/* What a request that moves no data costs in its class's weighted queue. */
+/* Without a gate (no cost model), what a request that moves no data costs in its class's queue. */
 #define ADMIT_NODATA_COST 4096
 
 /*
@@ -57,6 +58,12 @@ struct admit_gate {
 	 */
 	atomic_uint cls;
 	atomic_uint weight;
+	/*
+	 * What its requests cost in the weighted queue: device time by this
+	 * model (common/cost.h), so a 128 KiB write weighs what it costs the
+	 * drive, a FLUSH too. Fixed for the gate's life.
+	 */
+	struct cost_model cost;
 };
 
 /* One flow: a tenant's ublk queue, as the one worker serving it sees it. */
@@ -73,7 +80,7 @@ struct admit_item {
 	struct admit_item *next_held;
 	struct wfq_item turn; /* in its class's weighted queue */
 	uint64_t bytes; /* what its gate charges */
-	uint64_t cost; /* what it costs in the weighted queue */
+	uint64_t cost; /* what it costs in the weighted queue: its gate's cost_of(), or its bytes */
 	uint64_t arrive_ns;
 	uint8_t cls; /* the class it took a slot of (its gate's at the time) */
 };
@@ -111,9 +118,9 @@ static inline void admit_flow_init(struct admit_flow *f, struct admit_gate *gate
 	*f = (struct admit_flow){ .gate = gate, .share = { .weight = 1 } };
 }
 
-/* Fill it for a request of flow f: op, len bytes, arrived at now. */
+/* Fill it for a request of flow f: op, len bytes, fua, arrived at now. */
 void admit_item_init(struct admit_item *it, struct admit_flow *f, enum io_op op, uint64_t len,
-		     uint64_t now);
+		     bool fua, uint64_t now);
 
 /* A new request: go now, held for its gate, or waiting for its turn. */
 enum admit_verdict admit_request(struct admit *a, struct admit_item *it, uint64_t now);

@@ -252,7 +252,7 @@ static void start_request(struct ublk_worker *w, struct ublk_io *io, uint64_t no
 		return;
 	}
 	q->in_backend++;
-	admit_item_init(&io->adm, &q->flow, io->bio.op, io->bio.len, now);
+	admit_item_init(&io->adm, &q->flow, io->bio.op, io->bio.len, io->bio.fua, now);
 	switch (admit_request(&w->adm, &io->adm, now)) {
 	case ADMIT_GO:
 		submit_to_backend(w, io, now);

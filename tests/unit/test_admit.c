@@ -37,6 +37,7 @@ static void gate_init(struct fake_gate *f, unsigned cls, unsigned weight, uint64
 	f->g.admit = fake_admit;
 	atomic_init(&f->g.cls, cls);
 	atomic_init(&f->g.weight, weight);
+	cost_model_init(&f->g.cost);
 	f->open_at = open_at;
 }
 
@@ -71,7 +72,7 @@ static const struct admit_ops ops = { .go = on_go, .released = on_released };
 static enum admit_verdict ask(struct admit *a, struct admit_item *it, struct admit_flow *f,
 			      enum io_op op, uint64_t len, uint64_t now)
 {
-	admit_item_init(it, f, op, len, now);
+	admit_item_init(it, f, op, len, false, now);
 	return admit_request(a, it, now);
 }
 
@@ -173,7 +174,7 @@ static void test_no_gate_class_zero(void **state)
 	assert_int_equal(ask(&a, &jt, &fg, IO_OP_WRITE, 65536, T0), ADMIT_GO);
 	assert_int_equal(jt.cls, 0);
 	assert_int_equal(jt.bytes, 65536);
-	assert_int_equal(jt.cost, 65536);
+	assert_int_equal(jt.cost, cost_of(&g.g.cost, IO_OP_WRITE, false, 65536)); /* its gate's model */
 	assert_int_equal(a.inflight[0], 2);
 	assert_int_equal(s.nr_gone, 0); /* ADMIT_GO: the caller sends it, not ops->go */
 	admit_free(&a);
@@ -235,6 +236,45 @@ static void test_weighted_turns(void **state)
 		else
 			assert_ptr_equal(s.gone[i], &light[l++]);
 	}
+	admit_free(&a);
+}
+
+/*
+ * Turns go by what requests cost the device (common/cost.h), not by
+ * count or bytes: at equal weights, a flow of FLUSHes (each 16 4 KiB
+ * writes' worth) gets one turn to the 4 KiB readers' ~40, where counting
+ * requests would split the turns evenly.
+ */
+static void test_turns_by_cost(void **state)
+{
+	static struct admit_item busy[ADMIT_SHARE_INFLIGHT], flush[60], rd[60];
+	struct admit a;
+	struct seen s = { 0 };
+	struct fake_gate gf, gr;
+	struct admit_flow ff, fr;
+	struct cost_model m;
+	unsigned nf = 0, want_reads;
+
+	(void)state;
+	cost_model_init(&m);
+	want_reads = (unsigned)(cost_of(&m, IO_OP_FLUSH, false, 0) / cost_of(&m, IO_OP_READ, false, 4096));
+	assert_true(want_reads > 20 && want_reads < 59);
+	admit_init(&a, &ops, &s);
+	gate_init(&gf, 1, 1, 0);
+	gate_init(&gr, 1, 1, 0);
+	admit_flow_init(&ff, &gf.g);
+	admit_flow_init(&fr, &gr.g);
+	for (unsigned i = 0; i < ADMIT_SHARE_INFLIGHT; i++)
+		assert_int_equal(ask(&a, &busy[i], &fr, IO_OP_READ, 4096, T0), ADMIT_GO);
+	for (unsigned i = 0; i < 60; i++) {
+		assert_int_equal(ask(&a, &flush[i], &ff, IO_OP_FLUSH, 0, T0), ADMIT_WAITING);
+		assert_int_equal(ask(&a, &rd[i], &fr, IO_OP_READ, 4096, T0), ADMIT_WAITING);
+	}
+	for (unsigned i = 0; i < want_reads + 2; i++)
+		admit_done(&a, &busy[i], T0 + 1 + i);
+	for (unsigned i = 0; i < s.nr_gone; i++)
+		nf += s.gone[i] >= flush && s.gone[i] < flush + 60;
+	assert_true(nf >= 1 && nf <= 2);
 	admit_free(&a);
 }
 
@@ -310,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_refused_flow_keeps_order),
 		cmocka_unit_test(test_no_gate_class_zero),
 		cmocka_unit_test(test_weighted_turns),
+		cmocka_unit_test(test_turns_by_cost),
 		cmocka_unit_test(test_gate_lifted_mid_wait),
 		cmocka_unit_test(test_released_into_full_class),
 	};

@@ -23,11 +23,14 @@ static uint64_t ask(struct tenant_gate *g, bool data, uint64_t len)
 	return g->gate.admit(&g->gate, qos_charged_bytes(data, len), monotonic_ns());
 }
 
+static const struct cost_model cost = { COST_DEFAULT_READ_IOPS, COST_DEFAULT_READ_BW,
+					COST_DEFAULT_WRITE_IOPS, COST_DEFAULT_WRITE_BW };
+
 /* 50 IOPS: after the burst a FLUSH waits like a write does. */
 static void test_gate_limits_flush(void **state)
 {
 	struct conf_qos qos = { .iops_limit = 50, .weight = 100 };
-	struct tenant_gate *g = gate_new(CONF_CLASS_BESTEFFORT, &qos);
+	struct tenant_gate *g = gate_new(CONF_CLASS_BESTEFFORT, &qos, &cost);
 	unsigned admitted = 0;
 
 	(void)state;
@@ -45,7 +48,7 @@ static void test_gate_limits_flush(void **state)
 static void test_gate_lift(void **state)
 {
 	struct conf_qos qos = { .iops_limit = 50, .bw_limit = 4096, .weight = 100 };
-	struct tenant_gate *g = gate_new(CONF_CLASS_BESTEFFORT, &qos);
+	struct tenant_gate *g = gate_new(CONF_CLASS_BESTEFFORT, &qos, &cost);
 
 	(void)state;
 	assert_non_null(g);
