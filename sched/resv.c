@@ -15,8 +15,10 @@
  * that went late for want of a slot from costing its tenant the delay.
  *
  * Ordering helps only where requests wait: sched_resv_active() tells
- * daredevil's pick to hold T to throughput_cap while a reserved tenant
- * is active, so that T waits here rather than in the device's queues.
+ * daredevil's pick to hold T's in-flight device time (by the cost model)
+ * to SCHED_RESV_INFLIGHT_NS while a reserved tenant is active, so that T
+ * waits here rather than in the device's queues -- for small requests as
+ * for large ones, which a byte cap would not do.
  */
 #include "sched/sched_int.h"
 
@@ -56,7 +58,7 @@ void sched_resv_charge(struct sched *s, const struct sched_req *r, uint64_t arri
 	if (!t || !t->resv)
 		return;
 	resv_touch(s, arrival_ns);
-	cost = cost_of(&s->p.cost, r->op, r->flags & SCHED_REQ_FUA, r->bytes);
+	cost = r->cost;
 	if (t->resv_tag < arrival_ns)
 		t->resv_tag = arrival_ns;
 	/* cost * 1 s / resv without overflow (resv <= COST_NS_PER_SEC) */

@@ -361,9 +361,11 @@ void sched_submit_at(struct sched *s, struct sched_req *r, unsigned nq, uint64_t
 	r->latency = sched_tenant_class(s, r->tenant) == CONF_CLASS_LATENCY;
 	r->capped = !r->latency;
 	r->submit_ns = now_ns;
+	r->cost = cost_of(&s->p.cost, r->op, r->flags & SCHED_REQ_FUA, r->bytes);
 	sched_resv_charge(s, r, arrival_ns);
 	if (r->capped) {
 		s->capped_bytes += r->bytes;
+		s->capped_cost += r->cost;
 		s->cap_t_busy = true;
 	}
 	q->inflight++;
@@ -410,8 +412,10 @@ void sched_completed(struct sched *s, struct sched_req *r, uint64_t now_ns)
 		s->inflight[r->lane]--;
 	s->inflight_bytes[r->lane] -= s->inflight_bytes[r->lane] < r->bytes ?
 					      s->inflight_bytes[r->lane] : r->bytes;
-	if (r->capped)
+	if (r->capped) {
 		s->capped_bytes -= s->capped_bytes < r->bytes ? s->capped_bytes : r->bytes;
+		s->capped_cost -= s->capped_cost < r->cost ? s->capped_cost : r->cost;
+	}
 	if (q->draining && !q->inflight)
 		q->draining = false; /* its last T command left: L may use it now */
 	if (r->latency) {

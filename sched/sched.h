@@ -66,6 +66,12 @@
 #define SCHED_DEFAULT_THROUGHPUT_CAP_MAX (256ULL << 20)
 #define SCHED_DEFAULT_THROUGHPUT_CAP_STEP (512ULL << 10)
 #define SCHED_DEFAULT_MIN_SAMPLES 32
+/*
+ * While a reserved tenant is active, T's requests in flight may hold this
+ * much device time (by the cost model): enough to keep a drive busy, few
+ * enough that the rest wait here, where reservations set the order.
+ */
+#define SCHED_RESV_INFLIGHT_NS 2000000ULL
 /* A window with fewer of one L tenant's completions leaves its own p99 out of the judging. */
 #define SCHED_TENANT_MIN_SAMPLES 8
 
@@ -115,6 +121,7 @@ struct sched_req {
 	enum nq_lane lane; /* the lane it went in */
 	bool latency; /* from an L tenant: its completion feeds the p99 */
 	bool capped; /* from a T or besteffort tenant: its bytes count against the T cap */
+	uint64_t cost; /* device ns by the cost model (common/cost.h), set at submission */
 	uint64_t enqueue_ns, submit_ns;
 	struct sched_req *next; /* FIFO link while held */
 };
@@ -213,7 +220,7 @@ struct sched_stats {
 	enum tcap_verdict target_verdict; /* L's target: met, or why not */
 	uint64_t latency_target_ns; /* the judged L tenant's target (the scheduler's before any) */
 	uint64_t latency_p99_ns; /* the last full window's, of the L tenant furthest from its target */
-	bool reserving; /* a tenant with a reservation is active: T held to throughput_cap */
+	bool reserving; /* a tenant with a reservation is active: T held to SCHED_RESV_INFLIGHT_NS */
 	bool latency_active; /* an L tenant had I/O within the last interval */
 	uint64_t moves; /* NQs moved between groups so far */
 	uint64_t cap_cuts, cap_raises; /* AIMD steps so far */

@@ -80,6 +80,7 @@ struct sched {
 	uint64_t inflight_bytes[NQ_NR_LANES];
 	unsigned latency_inflight; /* from L tenants (promoted flushes are not) */
 	uint64_t capped_bytes; /* in flight from T and besteffort tenants, either lane: the cap's */
+	uint64_t capped_cost; /* the same requests' device time (cost model): reservations' bound */
 	bool latency_seen;
 	uint64_t latency_last_ns; /* an L tenant's last enqueue, submission or completion */
 

@@ -191,6 +191,40 @@ static void test_reservation_charged_by_cost(void **state)
 	sched_free(s);
 }
 
+/*
+ * Small requests too wait here while a reservation is active: T's device
+ * time in flight is bounded (SCHED_RESV_INFLIGHT_NS), not its bytes, so
+ * 4 KiB reads from THR leave the queue to the scheduler, and RES's due
+ * request goes at the next free slot, ahead of all of THR's.
+ */
+static void test_small_requests_wait_here(void **state)
+{
+	static struct sched_req thr[1000];
+	struct sched *s = make(1023);
+	struct sched_req res, *got;
+	struct cost_model m;
+	unsigned sent = 0;
+
+	(void)state;
+	cost_model_init(&m);
+	reserve(s, RES, 1000, 0);
+	issue(s, &res, RES, IO_OP_READ, 4 * KiB, 0); /* RES active */
+	assert_ptr_equal(sched_next(s, 0), &res);
+	for (unsigned i = 0; i < 1000; i++)
+		issue(s, &thr[i], THR, IO_OP_READ, 4 * KiB, 1);
+	while ((got = sched_next(s, 1)))
+		sent++;
+	/* RES's own read is in flight too */
+	assert_int_equal(sent + 1, SCHED_RESV_INFLIGHT_NS / cost_of(&m, IO_OP_READ, false, 4096));
+	sched_completed(s, &res, 2 * MS);
+	issue(s, &res, RES, IO_OP_READ, 4 * KiB, 2 * MS); /* due: 1 ms after the last */
+	sched_completed(s, &thr[0], 2 * MS);
+	assert_ptr_equal(sched_next(s, 2 * MS), &res);
+	assert_ptr_equal(sched_next(s, 2 * MS), &thr[sent]); /* the slot res's completion freed */
+	assert_null(sched_next(s, 2 * MS));
+	sched_free(s);
+}
+
 /* Dropping a reservation (or the tenant) gives its held requests back: none lost. */
 static void test_reservation_release(void **state)
 {
@@ -284,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_reservation_is_no_cap),
 		cmocka_unit_test(test_unused_reservation_lent),
 		cmocka_unit_test(test_reservation_charged_by_cost),
+		cmocka_unit_test(test_small_requests_wait_here),
 		cmocka_unit_test(test_reservation_release),
 		cmocka_unit_test(test_own_target_judges_cap),
 	};
