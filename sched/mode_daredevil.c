@@ -104,7 +104,8 @@ static int daredevil_pick(struct sched *s, const struct sched_req *r, uint64_t n
 		return SCHED_NO_QUEUE;
 	}
 	/* A reservation orders only what waits here: keep T's waiting here. */
-	if (lane == NQ_LANE_THROUGHPUT && sched_resv_active(s, now_ns) && s->capped_cost &&
+	if (lane == NQ_LANE_THROUGHPUT && sched_resv_active(s, now_ns) &&
+	    s->inflight[NQ_LANE_THROUGHPUT] >= SCHED_RESV_MIN_INFLIGHT &&
 	    s->capped_cost + cost_of(&s->p.cost, r->op, r->flags & SCHED_REQ_FUA, r->bytes) >
 		    SCHED_RESV_INFLIGHT_NS)
 		return SCHED_NO_QUEUE;

@@ -72,6 +72,8 @@
  * enough that the rest wait here, where reservations set the order.
  */
 #define SCHED_RESV_INFLIGHT_NS 2000000ULL
+/* ... but never fewer requests than this: a slow drive still gets some queue depth. */
+#define SCHED_RESV_MIN_INFLIGHT 8
 /* A window with fewer of one L tenant's completions leaves its own p99 out of the judging. */
 #define SCHED_TENANT_MIN_SAMPLES 8
 

@@ -225,6 +225,38 @@ static void test_small_requests_wait_here(void **state)
 	sched_free(s);
 }
 
+/* On a drive the model calls slow (2 ms per read), T still keeps SCHED_RESV_MIN_INFLIGHT going. */
+static void test_slow_drive_keeps_depth(void **state)
+{
+	struct sched_req thr[20], res, *got;
+	struct sched_params p;
+	struct nq_desc d[2];
+	struct sched *s;
+	unsigned sent = 0;
+
+	(void)state;
+	sched_params_init(&p);
+	p.mode = CONF_SCHED_DAREDEVIL;
+	p.cost.read_iops = 500;
+	for (unsigned i = 0; i < 2; i++) {
+		nq_desc_init(&d[i], NQ_DEFAULT, 64);
+		nq_desc_add_cpu(&d[i], i);
+	}
+	s = sched_new(&p, d, 2, 0);
+	assert_non_null(s);
+	assert_int_equal(sched_tenant_set(s, RES, CONF_CLASS_THROUGHPUT), 0);
+	assert_int_equal(sched_tenant_set(s, THR, CONF_CLASS_THROUGHPUT), 0);
+	reserve(s, RES, 100, 0);
+	issue(s, &res, RES, IO_OP_READ, 4 * KiB, 0);
+	assert_ptr_equal(sched_next(s, 0), &res);
+	for (unsigned i = 0; i < 20; i++)
+		issue(s, &thr[i], THR, IO_OP_READ, 4 * KiB, 1);
+	while ((got = sched_next(s, 1)))
+		sent++;
+	assert_int_equal(sent + 1, SCHED_RESV_MIN_INFLIGHT);
+	sched_free(s);
+}
+
 /* Dropping a reservation (or the tenant) gives its held requests back: none lost. */
 static void test_reservation_release(void **state)
 {
@@ -319,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_unused_reservation_lent),
 		cmocka_unit_test(test_reservation_charged_by_cost),
 		cmocka_unit_test(test_small_requests_wait_here),
+		cmocka_unit_test(test_slow_drive_keeps_depth),
 		cmocka_unit_test(test_reservation_release),
 		cmocka_unit_test(test_own_target_judges_cap),
 	};
