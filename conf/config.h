@@ -127,8 +127,8 @@ enum conf_poll {
 
 #define CONF_DEFAULT_LATENCY_TARGET_US 1000
 /* scheduler.latency_target_us, and a tenant's when not 0 */
-#define CONF_MIN_LATENCY_TARGET_US 10u
-#define CONF_MAX_LATENCY_TARGET_US 10000000u
+#define CONF_MIN_LATENCY_TARGET_US 10
+#define CONF_MAX_LATENCY_TARGET_US 10000000
 /* What reservations on one backend may add up to, in device ns per second. */
 #define CONF_MAX_RESERVED_NS (COST_NS_PER_SEC / 100 * COST_MAX_RESERVED_PCT)
 #define CONF_DEFAULT_ADAPT_INTERVAL_MS 100
