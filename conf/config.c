@@ -44,7 +44,8 @@ static const char *const daemon_keys[] = { "socket", "socket_group", "workers", 
 					   "on_stop", NULL };
 static const char *const sched_keys[] = { "mode", "latency_target_us", "latency_queues",
 					  "adapt_interval_ms", "throughput_cap",
-					  "promote_flush", "poll", NULL };
+					  "promote_flush", "poll", "cost_read_iops", "cost_read_bw",
+					  "cost_write_iops", "cost_write_bw", NULL };
 static const char *const backend_keys[] = { "name", "path", "size", "reserved", "type",
 					    "controller", "nsid", NULL };
 static const char *const backend_types[] = {
@@ -55,6 +56,7 @@ static const char *const backend_types[] = {
 };
 static const char *const tenant_keys[] = { "name", "backend", "size", "queues", "depth",
 					   "class", "iops_limit", "bw_limit", "weight",
+					   "min_iops", "min_bw", "latency_target_us",
 					   "recovery", NULL };
 /* The one spelling of classes and modes: the policy, the diff, the protocol. */
 static const char *const class_names[] = {
@@ -218,6 +220,43 @@ static int get_uint(const struct loader *ld, const config_setting_t *group,
 	if (v < (long long)min || v > (long long)max)
 		return fail(ld, s, NULL, "%lld is out of range (%u..%u)", v, min, max);
 	*out = (unsigned)v;
+	return 1;
+}
+
+/* An optional integer in min..max, or 0 ("not set"). */
+static int get_uint_or0(const struct loader *ld, const config_setting_t *group,
+			const char *key, unsigned min, unsigned max, unsigned *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+	long long v;
+
+	if (!s)
+		return 0;
+	if (!is_integer(s))
+		return fail(ld, s, NULL, "must be an integer");
+	v = config_setting_get_int64(s);
+	if (v != 0 && (v < (long long)min || v > (long long)max))
+		return fail(ld, s, NULL, "%lld is out of range (0 or %u..%u)", v, min, max);
+	*out = (unsigned)v;
+	return 1;
+}
+
+/* An optional 64-bit integer in min..max (the literal needs an L suffix past 32 bits). */
+static int get_u64(const struct loader *ld, const config_setting_t *group,
+		   const char *key, uint64_t min, uint64_t max, uint64_t *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+	long long v;
+
+	if (!s)
+		return 0;
+	if (!is_integer(s))
+		return fail(ld, s, NULL, "must be an integer");
+	v = config_setting_get_int64(s);
+	if (v < 0 || (uint64_t)v < min || (uint64_t)v > max)
+		return fail(ld, s, NULL, "%lld is out of range (%llu..%llu)", v,
+			    (unsigned long long)min, (unsigned long long)max);
+	*out = (uint64_t)v;
 	return 1;
 }
 
@@ -467,6 +506,35 @@ static int load_daemon(const struct loader *ld, const config_setting_t *d,
 	return 0;
 }
 
+/* A drive's bytes per second: a size, 1..COST_MAX_RATE. */
+static int get_rate(const struct loader *ld, const config_setting_t *group, const char *key,
+		    uint64_t *out)
+{
+	uint64_t v;
+	char sz[32];
+	int rc = get_size(ld, group, key, false, &v);
+
+	if (rc <= 0)
+		return rc;
+	if (v > COST_MAX_RATE)
+		return fail(ld, config_setting_get_member(group, key), NULL,
+			    "%s is out of range (1..%llu bytes per second)",
+			    exact_size(v, sz, sizeof(sz)), (unsigned long long)COST_MAX_RATE);
+	*out = v;
+	return 1;
+}
+
+/* The drive as the cost model sees it (common/cost.h): each rate 1..COST_MAX_RATE. */
+static int load_cost(const struct loader *ld, const config_setting_t *s, struct cost_model *m)
+{
+	if (get_u64(ld, s, "cost_read_iops", 1, COST_MAX_RATE, &m->read_iops) < 0 ||
+	    get_rate(ld, s, "cost_read_bw", &m->read_bw) < 0 ||
+	    get_u64(ld, s, "cost_write_iops", 1, COST_MAX_RATE, &m->write_iops) < 0 ||
+	    get_rate(ld, s, "cost_write_bw", &m->write_bw) < 0)
+		return -1;
+	return 0;
+}
+
 static int load_sched(const struct loader *ld, const config_setting_t *s,
 		      struct conf_sched *o)
 {
@@ -478,14 +546,16 @@ static int load_sched(const struct loader *ld, const config_setting_t *s,
 	if (check_keys(ld, s, sched_keys) < 0 ||
 	    get_choice(ld, s, "mode", sched_modes, ARRAY_LEN(sched_modes), "scheduler mode",
 		       &mode) < 0 ||
-	    get_uint(ld, s, "latency_target_us", 10, 10000000, &o->latency_target_us) < 0 ||
+	    get_uint(ld, s, "latency_target_us", CONF_MIN_LATENCY_TARGET_US,
+		     CONF_MAX_LATENCY_TARGET_US, &o->latency_target_us) < 0 ||
 	    get_uint(ld, s, "latency_queues", 0, 1024, &o->latency_queues) < 0 ||
 	    get_uint(ld, s, "adapt_interval_ms", 10, 60000, &o->adapt_interval_ms) < 0 ||
 	    get_size_in(ld, s, "throughput_cap", 128 << 10, 1 << 30, false,
 			&o->throughput_cap) < 0 ||
 	    get_bool(ld, s, "promote_flush", &o->promote_flush) < 0 ||
 	    get_choice(ld, s, "poll", poll_names, ARRAY_LEN(poll_names), "poll setting",
-		       &poll) < 0)
+		       &poll) < 0 ||
+	    load_cost(ld, s, &o->cost) < 0)
 		return -1;
 	o->mode = (enum conf_sched_mode)mode;
 	o->poll = (enum conf_poll)poll;
@@ -740,18 +810,74 @@ static int load_service(const struct loader *ld, const config_setting_t *g,
 			struct tenant_spec *t)
 {
 	int cls = (int)t->cls;
-	unsigned iops = 0;
+	unsigned iops = 0, min_iops = 0;
 
 	if (get_choice(ld, g, "class", class_names, ARRAY_LEN(class_names), "class", &cls) < 0 ||
 	    get_uint(ld, g, "iops_limit", 0, CONF_MAX_IOPS_LIMIT, &iops) < 0 ||
 	    get_size_in(ld, g, "bw_limit", CONF_MIN_BW_LIMIT, CONF_MAX_BW_LIMIT, true,
 			&t->qos.bw_limit) < 0 ||
 	    get_uint(ld, g, "weight", 1, CONF_MAX_WEIGHT, &t->qos.weight) < 0 ||
+	    get_uint(ld, g, "min_iops", 0, CONF_MAX_IOPS_LIMIT, &min_iops) < 0 ||
+	    get_size_in(ld, g, "min_bw", CONF_MIN_BW_LIMIT, CONF_MAX_BW_LIMIT, true,
+			&t->qos.min_bw) < 0 ||
+	    get_uint_or0(ld, g, "latency_target_us", CONF_MIN_LATENCY_TARGET_US,
+			 CONF_MAX_LATENCY_TARGET_US, &t->qos.latency_target_us) < 0 ||
 	    get_bool(ld, g, "recovery", &t->recovery) < 0)
 		return -1;
 	t->cls = (enum conf_class)cls;
 	t->qos.iops_limit = iops;
+	t->qos.min_iops = min_iops;
 	return 0;
+}
+
+/* The first of a tenant's reservation keys it has: where its errors point. */
+static const config_setting_t *reservation_key(const config_setting_t *g,
+					       const struct conf_qos *q)
+{
+	return config_setting_get_member(g, q->min_iops ? "min_iops" : "min_bw");
+}
+
+/*
+ * tenants[c->nr_tenants]'s reservation: within its own limits, served by a
+ * scheduler that can keep it, and with those before it on its backend at
+ * most CONF_MAX_RESERVED_NS. The scheduler section is loaded before any
+ * tenant wherever it stands in the file, so its mode and model are known.
+ */
+static int check_reservation(const struct loader *ld, const config_setting_t *g,
+			     const struct conf *c)
+{
+	const struct tenant_spec *t = &c->tenants[c->nr_tenants].spec;
+	const struct conf_qos *q = &t->qos;
+	char a[32], b[32], bq[QUOTE_BUF];
+	uint64_t total = 0;
+
+	if (!q->min_iops && !q->min_bw)
+		return 0;
+	if (q->iops_limit && q->min_iops > q->iops_limit)
+		return fail(ld, config_setting_get_member(g, "min_iops"), NULL,
+			    "%llu is above iops_limit %llu: a reservation cannot exceed the limit",
+			    (unsigned long long)q->min_iops, (unsigned long long)q->iops_limit);
+	if (q->bw_limit && q->min_bw > q->bw_limit)
+		return fail(ld, config_setting_get_member(g, "min_bw"), NULL,
+			    "%s is above bw_limit %s: a reservation cannot exceed the limit",
+			    exact_size(q->min_bw, a, sizeof(a)), exact_size(q->bw_limit, b, sizeof(b)));
+	if (c->sched.mode != CONF_SCHED_DAREDEVIL)
+		return fail(ld, reservation_key(g, q), NULL,
+			    "reservations need scheduler.mode = \"daredevil\" (%s mode leaves "
+			    "the order to the kernel's queues)", conf_sched_mode_name(c->sched.mode));
+	for (size_t i = 0; i <= c->nr_tenants; i++)
+		if (strcmp(c->tenants[i].spec.backend, t->backend) == 0)
+			total = conf_add_sat(total, conf_reservation_ns(&c->sched.cost,
+									&c->tenants[i].spec.qos));
+	if (total <= CONF_MAX_RESERVED_NS)
+		return 0;
+	/* rounded up: a total just over the bound never reads as the bound itself */
+	return fail(ld, reservation_key(g, q), NULL,
+		    "reservations on backend %s add up to %llu%% of the device as scheduler.cost_* "
+		    "model it (at most %d%%)", quote(t->backend, bq, sizeof(bq)),
+		    (unsigned long long)(total / (COST_NS_PER_SEC / 100) +
+					 (total % (COST_NS_PER_SEC / 100) != 0)),
+		    COST_MAX_RESERVED_PCT);
 }
 
 static int load_tenant(const struct loader *ld, const config_setting_t *g,
@@ -789,7 +915,7 @@ static int load_tenant(const struct loader *ld, const config_setting_t *g,
 	if (check_room(ld, g, c) < 0 ||
 	    get_uint(ld, g, "queues", 1, CONF_MAX_QUEUES, &t->queues) < 0 ||
 	    get_uint(ld, g, "depth", 1, CONF_MAX_DEPTH, &t->depth) < 0 ||
-	    load_service(ld, g, t) < 0)
+	    load_service(ld, g, t) < 0 || check_reservation(ld, g, c) < 0)
 		return -1;
 	c->nr_tenants++;
 	return 0;
@@ -1184,6 +1310,28 @@ int conf_check_capacity(const struct conf *c, const uint64_t *backend_bytes, cha
 		}
 	}
 	return 0;
+}
+
+uint64_t conf_add_sat(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+uint64_t conf_reservation_ns(const struct cost_model *m, const struct conf_qos *qos)
+{
+	uint64_t io = cost_of(m, IO_OP_READ, false, COST_IOPS_REF_BYTES);
+	uint64_t big = cost_of(m, IO_OP_READ, false, COST_BW_REF_BYTES);
+
+	/*
+	 * cost_reserved() adds min_iops * io, (min_bw / 128 KiB) * big and
+	 * less than one more big: below UINT64_MAX when each product is
+	 * below a third of it. Only absurd cost_* values come near.
+	 */
+	if (qos->min_iops > UINT64_MAX / 3 / io ||
+	    (qos->min_bw && (qos->min_bw / COST_BW_REF_BYTES > UINT64_MAX / 3 / big ||
+			     big > UINT64_MAX / 3 / COST_BW_REF_BYTES)))
+		return UINT64_MAX;
+	return cost_reserved(m, qos->min_iops, qos->min_bw);
 }
 
 const char *conf_backend_type_name(enum conf_backend_type type)

@@ -21,6 +21,10 @@
  *     throughput_cap    = "4M";      # 128K..1G in flight for T while L is busy
  *     promote_flush     = false;     # T tenants' FLUSHes use the latency group
  *     poll              = "auto";    # auto|always|never: polled NVMe queues
+ *     cost_read_iops    = 400000;    # the drive, for the cost model that prices
+ *     cost_read_bw      = "3G";      # reservations (common/cost.h): 4 KiB reads
+ *     cost_write_iops   = 150000;    # and writes per second, bytes per second
+ *     cost_write_bw     = "2G";      # of large ones; each 1..10^12
  *   };
  *   backends = (
  *     { name = "nvme0"; path = "/dev/nvme0n1"; },            # type "auto"
@@ -34,6 +38,9 @@
  *       iops_limit = 0;           # 0..10000000 per second, 0: unlimited
  *       bw_limit = "100M";        # bytes per second, 0 or 4K..1T, 0: unlimited
  *       weight = 100;             # 1..10000: share within its class
+ *       min_iops = 5000;          # reserved 4 KiB reads/s, 0..10000000, 0: none
+ *       min_bw = "50M";           # reserved bytes/s (128 KiB reads), 0 or 4K..1T
+ *       latency_target_us = 500;  # p99 goal, 0 or 10..10000000, 0: the scheduler's
  *       recovery = true; }        # ublk user recovery across daemon restarts
  *   );
  *
@@ -46,6 +53,11 @@
  * names a group: then it is mode 0660 in that group, and the group's
  * members (by primary or supplementary group) may use it too. The group
  * must exist when the policy loads.
+ *
+ * Reservations (min_iops, min_bw) need scheduler.mode = "daredevil", may
+ * not exceed the tenant's own limits (iops_limit, bw_limit, when set), and
+ * on each backend add up to at most COST_MAX_RESERVED_PCT % of the device
+ * as the scheduler.cost_* keys describe it (conf_reservation_ns()).
  *
  * A backend "size" (regular files only) creates or extends the file to that
  * size; without it the file or device must already exist.
@@ -114,6 +126,11 @@ enum conf_poll {
 };
 
 #define CONF_DEFAULT_LATENCY_TARGET_US 1000
+/* scheduler.latency_target_us, and a tenant's when not 0 */
+#define CONF_MIN_LATENCY_TARGET_US 10
+#define CONF_MAX_LATENCY_TARGET_US 10000000
+/* What reservations on one backend may add up to, in device ns per second. */
+#define CONF_MAX_RESERVED_NS (COST_NS_PER_SEC / 100 * COST_MAX_RESERVED_PCT)
 #define CONF_DEFAULT_ADAPT_INTERVAL_MS 100
 #define CONF_DEFAULT_THROUGHPUT_CAP (4ULL << 20)
 
@@ -126,7 +143,7 @@ struct conf_sched {
 	uint64_t throughput_cap; /* T in-flight bytes while L is active (initial) */
 	bool promote_flush; /* T tenants' FLUSH/FUA ride the latency group */
 	enum conf_poll poll; /* live: reload changes it at once */
-	struct cost_model cost; /* the drive, for reservations and sharing (common/cost.h) */
+	struct cost_model cost; /* the cost_* keys: the drive, for reservations and sharing */
 	int line; /* of the section, 0 if absent */
 };
 
@@ -188,6 +205,14 @@ void conf_free(struct conf *c);
  */
 int conf_check_capacity(const struct conf *c, const uint64_t *backend_bytes, char *err,
 			size_t errlen);
+
+/*
+ * The share of the device qos reserves (min_iops, min_bw), in device ns
+ * per second: cost_reserved(), saturating at UINT64_MAX where extreme
+ * cost_* values would make it wrap. Add shares with conf_add_sat().
+ */
+uint64_t conf_reservation_ns(const struct cost_model *m, const struct conf_qos *qos);
+uint64_t conf_add_sat(uint64_t a, uint64_t b);
 
 const struct conf_backend *conf_find_backend(const struct conf *c, const char *name);
 

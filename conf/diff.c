@@ -55,26 +55,31 @@ static const char *bool_name(bool b)
 	return b ? "true" : "false";
 }
 
-/* Bytes, or bytes per second where 0 means unlimited. */
-static const char *size_text(uint64_t v, bool rate, char *buf, size_t len)
+/* Bytes, or bytes per second where 0 means `zero` ("unlimited", "none"). */
+static const char *rate_text(uint64_t v, bool rate, const char *zero, char *buf, size_t len)
 {
 	char sz[32];
 
 	if (rate && !v)
-		snprintf(buf, len, "unlimited");
+		snprintf(buf, len, "%s", zero);
 	else
 		snprintf(buf, len, "%s%s", format_size(v, sz, sizeof(sz)), rate ? "/s" : "");
 	return buf;
 }
 
+static const char *size_text(uint64_t v, bool rate, char *buf, size_t len)
+{
+	return rate_text(v, rate, "unlimited", buf, len);
+}
+
 /* format_size rounds: "1 GiB -> 1 GiB" would hide the change, so go exact. */
-static void item_size(char *w, size_t len, const char *field, uint64_t a, uint64_t b,
-		      bool rate)
+static void item_rate(char *w, size_t len, const char *field, uint64_t a, uint64_t b,
+		      bool rate, const char *zero)
 {
 	char x[48], y[48];
 
-	size_text(a, rate, x, sizeof(x));
-	size_text(b, rate, y, sizeof(y));
+	rate_text(a, rate, zero, x, sizeof(x));
+	rate_text(b, rate, zero, y, sizeof(y));
 	if (strcmp(x, y) == 0) {
 		snprintf(x, sizeof(x), "%llu bytes%s", (unsigned long long)a, rate ? "/s" : "");
 		snprintf(y, sizeof(y), "%llu bytes%s", (unsigned long long)b, rate ? "/s" : "");
@@ -82,13 +87,25 @@ static void item_size(char *w, size_t len, const char *field, uint64_t a, uint64
 	item(w, len, "%s %s -> %s", field, x, y);
 }
 
-static const char *iops_text(uint64_t v, char *buf, size_t len)
+static void item_size(char *w, size_t len, const char *field, uint64_t a, uint64_t b,
+		      bool rate)
+{
+	item_rate(w, len, field, a, b, rate, "unlimited");
+}
+
+/* A count where 0 means `zero`: "unlimited" for a limit, "none" for a reservation. */
+static const char *count_text(uint64_t v, const char *zero, char *buf, size_t len)
 {
 	if (!v)
-		snprintf(buf, len, "unlimited");
+		snprintf(buf, len, "%s", zero);
 	else
 		snprintf(buf, len, "%llu", (unsigned long long)v);
 	return buf;
+}
+
+static const char *iops_text(uint64_t v, char *buf, size_t len)
+{
+	return count_text(v, "unlimited", buf, len);
 }
 
 /* What recreating the device involves: the fields that need it. */
@@ -122,6 +139,15 @@ static void list_service(const struct tenant_spec *a, const struct tenant_spec *
 		item_size(w, len, "bw_limit", a->qos.bw_limit, b->qos.bw_limit, true);
 	if (a->qos.weight != b->qos.weight)
 		item(w, len, "weight %u -> %u", a->qos.weight, b->qos.weight);
+	if (a->qos.min_iops != b->qos.min_iops)
+		item(w, len, "min_iops %s -> %s", count_text(a->qos.min_iops, "none", x, sizeof(x)),
+		     count_text(b->qos.min_iops, "none", y, sizeof(y)));
+	if (a->qos.min_bw != b->qos.min_bw)
+		item_rate(w, len, "min_bw", a->qos.min_bw, b->qos.min_bw, true, "none");
+	if (a->qos.latency_target_us != b->qos.latency_target_us)
+		item(w, len, "latency_target_us %s -> %s",
+		     count_text(a->qos.latency_target_us, "default", x, sizeof(x)),
+		     count_text(b->qos.latency_target_us, "default", y, sizeof(y)));
 }
 
 static bool needs_reshape(const struct tenant_spec *a, const struct tenant_spec *b)
@@ -133,7 +159,9 @@ static bool needs_reshape(const struct tenant_spec *a, const struct tenant_spec 
 static bool service_differs(const struct tenant_spec *a, const struct tenant_spec *b)
 {
 	return a->cls != b->cls || a->qos.iops_limit != b->qos.iops_limit ||
-	       a->qos.bw_limit != b->qos.bw_limit || a->qos.weight != b->qos.weight;
+	       a->qos.bw_limit != b->qos.bw_limit || a->qos.weight != b->qos.weight ||
+	       a->qos.min_iops != b->qos.min_iops || a->qos.min_bw != b->qos.min_bw ||
+	       a->qos.latency_target_us != b->qos.latency_target_us;
 }
 
 static void describe_add(const struct tenant_spec *t, char *w, size_t len)
@@ -148,6 +176,12 @@ static void describe_add(const struct tenant_spec *t, char *w, size_t len)
 		item(w, len, "bw_limit %s", size_text(t->qos.bw_limit, true, x, sizeof(x)));
 	if (t->qos.weight != CONF_DEFAULT_WEIGHT)
 		item(w, len, "weight %u", t->qos.weight);
+	if (t->qos.min_iops)
+		item(w, len, "min_iops %llu", (unsigned long long)t->qos.min_iops);
+	if (t->qos.min_bw)
+		item(w, len, "min_bw %s", size_text(t->qos.min_bw, true, x, sizeof(x)));
+	if (t->qos.latency_target_us)
+		item(w, len, "latency_target_us %u", t->qos.latency_target_us);
 	if (!t->recovery)
 		item(w, len, "recovery false");
 }
@@ -199,6 +233,17 @@ static void list_sched(const struct conf_sched *a, const struct conf_sched *b, c
 	if (a->promote_flush != b->promote_flush)
 		item(w, len, "promote_flush %s -> %s", bool_name(a->promote_flush),
 		     bool_name(b->promote_flush));
+	/* the drive's model: the schedulers price requests with it from their start */
+	if (a->cost.read_iops != b->cost.read_iops)
+		item(w, len, "cost_read_iops %llu -> %llu", (unsigned long long)a->cost.read_iops,
+		     (unsigned long long)b->cost.read_iops);
+	if (a->cost.read_bw != b->cost.read_bw)
+		item_size(w, len, "cost_read_bw", a->cost.read_bw, b->cost.read_bw, true);
+	if (a->cost.write_iops != b->cost.write_iops)
+		item(w, len, "cost_write_iops %llu -> %llu", (unsigned long long)a->cost.write_iops,
+		     (unsigned long long)b->cost.write_iops);
+	if (a->cost.write_bw != b->cost.write_bw)
+		item_size(w, len, "cost_write_bw", a->cost.write_bw, b->cost.write_bw, true);
 }
 
 /* "FILE:LINE: key: cannot change on reload; restart ddublkd" (no LINE if unknown). */

@@ -14,14 +14,16 @@
  *                                                  the device is recreated;
  *                                                  a new size or backend
  *                                                  means a new, empty extent)
- *     else class or QoS differ, or it was added by ublk-ctl and the policy
- *     now names it                              -> UPDATE      (live)
+ *     else class or QoS (limits, weight, min_iops, min_bw,
+ *     latency_target_us) differ, or it was added by ublk-ctl and the
+ *     policy now names it                       -> UPDATE      (live)
  * Sections other than tenants: a changed daemon.socket, daemon.workers or
  * any change to backends is an error (needs a restart): conf_diff fails
  * with "FILE:LINE: key: cannot change on reload; restart ddublkd". The
  * log level and daemon.on_stop apply live; a changed scheduler section is
  * listed too, but the running schedulers keep theirs until the next start
- * (CHANGE_GLOBAL with at_restart).
+ * (CHANGE_GLOBAL with at_restart): the cost_* keys among them, since the
+ * schedulers price requests with the model they started with.
  */
 #ifndef DDUBLK_CONF_DIFF_H
 #define DDUBLK_CONF_DIFF_H

@@ -33,6 +33,11 @@ struct conf_qos {
 	uint64_t iops_limit; /* requests per second, 0 = unlimited */
 	uint64_t bw_limit; /* bytes per second, 0 = unlimited */
 	unsigned weight; /* 1..CONF_MAX_WEIGHT: share among tenants of one class */
+	/*
+	 * Reservations and the latency goal (daredevil only). A reservation is
+	 * a share of the device, as common/cost.h's model prices it; min_iops
+	 * <= iops_limit and min_bw <= bw_limit when those are set.
+	 */
 	uint64_t min_iops; /* reserved: 4 KiB-read-equivalents per second, charged by the cost model; 0 = none */
 	uint64_t min_bw; /* reserved bytes per second (in 128 KiB-read cost); 0 = none */
 	unsigned latency_target_us; /* this tenant's p99 goal, overrides scheduler.latency_target_us; 0 = the scheduler's */

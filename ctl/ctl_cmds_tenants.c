@@ -17,7 +17,39 @@
 
 /* ---- add --------------------------------------------------------------- */
 
-/* --class, --iops-limit, --bw-limit, --weight, --no-recovery. */
+/* --min-iops, --min-bw, --latency-target: the reservations and the p99 goal. */
+static int slo_option(struct ctl_request *req, int c, const char *arg)
+{
+	struct conf_qos *q = &req->spec.qos;
+	unsigned v;
+
+	switch (c) {
+	case OPT_MIN_IOPS:
+		if (parse_count(arg, CONF_MAX_IOPS_LIMIT, &v))
+			return usage_error("add", "--min-iops must be 0 (none) or an integer up to "
+					   "%u, not '%s'", CONF_MAX_IOPS_LIMIT, arg);
+		q->min_iops = v;
+		return 0;
+	case OPT_MIN_BW:
+		if (parse_size(arg, &q->min_bw) ||
+		    (q->min_bw && (q->min_bw < CONF_MIN_BW_LIMIT || q->min_bw > CONF_MAX_BW_LIMIT)))
+			return usage_error("add", "--min-bw must be 0 (none) or 4K to 1T per second, "
+					   "e.g. 50M, not '%s'", arg);
+		return 0;
+	case OPT_LATENCY_TARGET:
+		if (parse_count(arg, CONF_MAX_LATENCY_TARGET_US, &v) ||
+		    (v && v < CONF_MIN_LATENCY_TARGET_US))
+			return usage_error("add", "--latency-target must be 0 (the scheduler's) or "
+					   "%u to %u microseconds, not '%s'",
+					   CONF_MIN_LATENCY_TARGET_US, CONF_MAX_LATENCY_TARGET_US,
+					   arg);
+		q->latency_target_us = v;
+		return 0;
+	}
+	return OPT_NOT_COMMON;
+}
+
+/* --class, --iops-limit, --bw-limit, --weight, --no-recovery, and slo_option()'s. */
 static int qos_option(struct ctl_request *req, int c, const char *arg)
 {
 	unsigned long long v;
@@ -58,7 +90,22 @@ static int qos_option(struct ctl_request *req, int c, const char *arg)
 		req->spec.recovery = false;
 		return 0;
 	}
-	return OPT_NOT_COMMON;
+	return slo_option(req, c, arg);
+}
+
+/* A reservation above its own limit: the daemon would refuse it, say so here. */
+static int check_reservations(const struct conf_qos *q)
+{
+	if (q->iops_limit && q->min_iops > q->iops_limit)
+		return usage_error("add", "--min-iops %llu is above --iops-limit %llu: a "
+				   "reservation cannot exceed the limit",
+				   (unsigned long long)q->min_iops,
+				   (unsigned long long)q->iops_limit);
+	if (q->bw_limit && q->min_bw > q->bw_limit)
+		return usage_error("add", "--min-bw %llu is above --bw-limit %llu (bytes per "
+				   "second): a reservation cannot exceed the limit",
+				   (unsigned long long)q->min_bw, (unsigned long long)q->bw_limit);
+	return 0;
 }
 
 /* add's options: where the tenant goes, its shape, its QoS. */
@@ -121,6 +168,8 @@ static int add_operands(struct cmd_ctx *x, int argc, char **argv)
 	if (check_name("add", "tenant", x->name) || check_name("add", "backend", x->backend))
 		return EXIT_USAGE;
 	ret = parse_device_size(x->size, &x->req.spec.size);
+	if (!ret)
+		ret = check_reservations(&x->req.spec.qos);
 	if (ret)
 		return ret;
 	strcpy(x->req.spec.name, x->name); /* lengths checked by check_name() */
@@ -152,6 +201,9 @@ static const struct option add_options[] = {
 	{ "iops-limit", required_argument, NULL, OPT_IOPS_LIMIT },
 	{ "bw-limit", required_argument, NULL, OPT_BW_LIMIT },
 	{ "weight", required_argument, NULL, OPT_WEIGHT },
+	{ "min-iops", required_argument, NULL, OPT_MIN_IOPS },
+	{ "min-bw", required_argument, NULL, OPT_MIN_BW },
+	{ "latency-target", required_argument, NULL, OPT_LATENCY_TARGET },
 	{ "no-recovery", no_argument, NULL, OPT_NO_RECOVERY },
 	COMMON_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
@@ -177,6 +229,7 @@ enum list_column {
 	COL_DEPTH,
 	COL_CLASS,
 	COL_LIMITS,
+	COL_SLO,
 	NR_COLS,
 };
 
@@ -186,7 +239,7 @@ struct table_row {
 
 static const char *const list_header[NR_COLS] = {
 	"NAME", "DEVICE", "STATE", "BACKEND", "OFFSET", "SIZE", "QUEUES", "DEPTH", "CLASS",
-	"LIMITS",
+	"LIMITS", "SLO",
 };
 
 static void format_limits(const struct conf_qos *q, char *buf, size_t len)
@@ -204,6 +257,27 @@ static void format_limits(const struct conf_qos *q, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
+/* The p99 goal and the reservations: "p99 500 us, min 1000 IOPS, min 50 MiB/s", or "-". */
+static void format_slo(const struct conf_qos *q, char *buf, size_t len)
+{
+	char bw[32];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (q->latency_target_us)
+		snprintf(buf, len, "p99 %u us", q->latency_target_us);
+	n = strlen(buf);
+	if (q->min_iops && n + 1 < len)
+		snprintf(buf + n, len - n, "%smin %llu IOPS", n ? ", " : "",
+			 (unsigned long long)q->min_iops);
+	n = strlen(buf);
+	if (q->min_bw && n + 1 < len)
+		snprintf(buf + n, len - n, "%smin %s/s", n ? ", " : "",
+			 format_size(q->min_bw, bw, sizeof(bw)));
+	if (!buf[0])
+		snprintf(buf, len, "-");
+}
+
 static void tenant_row(const struct ctl_tenant_info *t, struct table_row *r)
 {
 	snprintf(r->cell[COL_NAME], sizeof(r->cell[0]), "%s", t->spec.name);
@@ -216,6 +290,7 @@ static void tenant_row(const struct ctl_tenant_info *t, struct table_row *r)
 	snprintf(r->cell[COL_DEPTH], sizeof(r->cell[0]), "%u", t->spec.depth);
 	snprintf(r->cell[COL_CLASS], sizeof(r->cell[0]), "%s", conf_class_name(t->spec.cls));
 	format_limits(&t->spec.qos, r->cell[COL_LIMITS], sizeof(r->cell[0]));
+	format_slo(&t->spec.qos, r->cell[COL_SLO], sizeof(r->cell[0]));
 }
 
 /* Left-aligned columns two spaces apart, no trailing blanks. */

@@ -42,6 +42,9 @@ static const struct {
 	{ "iops_limit", BIT_ADD },
 	{ "bw_limit", BIT_ADD },
 	{ "weight", BIT_ADD },
+	{ "min_iops", BIT_ADD },
+	{ "min_bw", BIT_ADD },
+	{ "latency_target_us", BIT_ADD },
 	{ "recovery", BIT_ADD },
 	{ "force", BIT_DEL | BIT_RELOAD },
 	{ "dry_run", BIT_RELOAD },
@@ -305,10 +308,12 @@ static int decode_count(json_object *obj, const char *key, unsigned max,
 	return 0;
 }
 
-/* Optional integer in [min, max] (0 always allowed when zero_ok). */
+/* Optional integer in [min, max], or 0 when zero says what 0 means (NULL: not allowed). */
 static int decode_u64(json_object *obj, const char *key, uint64_t min, uint64_t max,
-		      bool zero_ok, uint64_t *out, char *err, size_t errlen)
+		      const char *zero, uint64_t *out, char *err, size_t errlen)
 {
+	bool zero_ok = zero != NULL;
+
 	json_object *val;
 	int64_t v;
 
@@ -326,8 +331,8 @@ static int decode_u64(json_object *obj, const char *key, uint64_t min, uint64_t 
 		}
 	}
 	if (zero_ok)
-		return fail(err, errlen, "\"%s\" must be 0 (no limit) or an integer from %llu to "
-			    "%llu", key, (unsigned long long)min, (unsigned long long)max);
+		return fail(err, errlen, "\"%s\" must be 0 (%s) or an integer from %llu to "
+			    "%llu", key, zero, (unsigned long long)min, (unsigned long long)max);
 	return fail(err, errlen, "\"%s\" must be an integer from %llu to %llu", key,
 		    (unsigned long long)min, (unsigned long long)max);
 }
@@ -364,19 +369,40 @@ static int decode_class(json_object *obj, enum conf_class *cls, char *err, size_
 	return 0;
 }
 
+/* A reservation within its own limit (0: no limit), as the policy and the table insist. */
+static int check_within(const char *min_key, uint64_t min, const char *limit_key, uint64_t limit,
+			char *err, size_t errlen)
+{
+	if (!limit || min <= limit)
+		return 0;
+	return fail(err, errlen, "\"%s\" (%llu) is above \"%s\" (%llu): a reservation cannot "
+		    "exceed the limit", min_key, (unsigned long long)min, limit_key,
+		    (unsigned long long)limit);
+}
+
 static int decode_qos(json_object *obj, struct ctl_request *r, char *err, size_t errlen)
 {
-	uint64_t weight = r->spec.qos.weight;
+	struct conf_qos *q = &r->spec.qos;
+	uint64_t weight = q->weight, target = q->latency_target_us;
 
 	if (decode_class(obj, &r->spec.cls, err, errlen) ||
-	    decode_u64(obj, "iops_limit", 1, CTL_MAX_IOPS_LIMIT, true, &r->spec.qos.iops_limit,
+	    decode_u64(obj, "iops_limit", 1, CTL_MAX_IOPS_LIMIT, "no limit", &q->iops_limit,
 		       err, errlen) ||
-	    decode_u64(obj, "bw_limit", CTL_MIN_BW_LIMIT, CTL_MAX_BW_LIMIT, true,
-		       &r->spec.qos.bw_limit, err, errlen) ||
-	    decode_u64(obj, "weight", 1, CONF_MAX_WEIGHT, false, &weight, err, errlen) ||
+	    decode_u64(obj, "bw_limit", CTL_MIN_BW_LIMIT, CTL_MAX_BW_LIMIT, "no limit",
+		       &q->bw_limit, err, errlen) ||
+	    decode_u64(obj, "weight", 1, CONF_MAX_WEIGHT, NULL, &weight, err, errlen) ||
+	    decode_u64(obj, "min_iops", 1, CTL_MAX_IOPS_LIMIT, "none", &q->min_iops, err,
+		       errlen) ||
+	    decode_u64(obj, "min_bw", CTL_MIN_BW_LIMIT, CTL_MAX_BW_LIMIT, "none", &q->min_bw,
+		       err, errlen) ||
+	    decode_u64(obj, "latency_target_us", CONF_MIN_LATENCY_TARGET_US,
+		       CONF_MAX_LATENCY_TARGET_US, "the scheduler's", &target, err, errlen) ||
+	    check_within("min_iops", q->min_iops, "iops_limit", q->iops_limit, err, errlen) ||
+	    check_within("min_bw", q->min_bw, "bw_limit", q->bw_limit, err, errlen) ||
 	    decode_bool(obj, "recovery", &r->spec.recovery, err, errlen))
 		return -1;
-	r->spec.qos.weight = (unsigned)weight;
+	q->weight = (unsigned)weight;
+	q->latency_target_us = (unsigned)target;
 	return 0;
 }
 
@@ -517,6 +543,21 @@ static int add_string(json_object *obj, const char *key, const char *s, size_t m
 	return add_field(obj, key, json_object_new_string_len(s, (int)strnlen(s, max)));
 }
 
+/* Reservations and the latency goal, each left out when 0 (not set). */
+static int add_slo(json_object *obj, const struct conf_qos *q)
+{
+	int bad = 0;
+
+	if (q->min_iops)
+		bad |= add_field(obj, "min_iops", json_object_new_uint64(q->min_iops));
+	if (q->min_bw)
+		bad |= add_field(obj, "min_bw", json_object_new_uint64(q->min_bw));
+	if (q->latency_target_us)
+		bad |= add_field(obj, "latency_target_us",
+				 json_object_new_int64(q->latency_target_us));
+	return bad;
+}
+
 char *ctl_request_encode(const struct ctl_request *req)
 {
 	json_object *obj;
@@ -551,6 +592,7 @@ char *ctl_request_encode(const struct ctl_request *req)
 			bad |= add_field(obj, "bw_limit", json_object_new_uint64(s->qos.bw_limit));
 		if (s->qos.weight != CONF_DEFAULT_WEIGHT)
 			bad |= add_field(obj, "weight", json_object_new_int64(s->qos.weight));
+		bad |= add_slo(obj, &s->qos);
 		if (!s->recovery)
 			bad |= add_field(obj, "recovery", json_object_new_boolean(0));
 	}
@@ -590,6 +632,7 @@ json_object *ctl_tenant_to_json(const struct ctl_tenant_info *t)
 	bad |= add_field(obj, "iops_limit", json_object_new_uint64(s->qos.iops_limit));
 	bad |= add_field(obj, "bw_limit", json_object_new_uint64(s->qos.bw_limit));
 	bad |= add_field(obj, "weight", json_object_new_int64(s->qos.weight));
+	bad |= add_slo(obj, &s->qos);
 	bad |= add_field(obj, "recovery", json_object_new_boolean(s->recovery));
 	bad |= add_string(obj, "uuid", t->uuid, sizeof(t->uuid));
 	bad |= add_field(obj, "created", json_object_new_uint64(t->created));
@@ -640,7 +683,7 @@ static int get_int(json_object *obj, const char *key, int64_t min, uint64_t max,
 static int optional_fields(json_object *obj, struct ctl_tenant_info *n)
 {
 	json_object *val;
-	uint64_t weight = CONF_DEFAULT_WEIGHT;
+	uint64_t weight = CONF_DEFAULT_WEIGHT, target = 0;
 	char cls[16] = "besteffort";
 
 	if ((json_object_object_get_ex(obj, "class", &val) &&
@@ -652,6 +695,12 @@ static int optional_fields(json_object *obj, struct ctl_tenant_info *n)
 	     get_int(obj, "bw_limit", 0, UINT64_MAX, &n->spec.qos.bw_limit)) ||
 	    (json_object_object_get_ex(obj, "weight", &val) &&
 	     get_int(obj, "weight", 0, UINT32_MAX, &weight)) ||
+	    (json_object_object_get_ex(obj, "min_iops", &val) &&
+	     get_int(obj, "min_iops", 0, UINT64_MAX, &n->spec.qos.min_iops)) ||
+	    (json_object_object_get_ex(obj, "min_bw", &val) &&
+	     get_int(obj, "min_bw", 0, UINT64_MAX, &n->spec.qos.min_bw)) ||
+	    (json_object_object_get_ex(obj, "latency_target_us", &val) &&
+	     get_int(obj, "latency_target_us", 0, UINT32_MAX, &target)) ||
 	    (json_object_object_get_ex(obj, "uuid", &val) &&
 	     get_string(obj, "uuid", n->uuid, sizeof(n->uuid))) ||
 	    (json_object_object_get_ex(obj, "created", &val) &&
@@ -659,6 +708,7 @@ static int optional_fields(json_object *obj, struct ctl_tenant_info *n)
 		return -1;
 	n->spec.cls = (enum conf_class)conf_class_from_name(cls);
 	n->spec.qos.weight = (unsigned)weight;
+	n->spec.qos.latency_target_us = (unsigned)target;
 	n->spec.recovery = true;
 	if (json_object_object_get_ex(obj, "recovery", &val)) {
 		if (!json_object_is_type(val, json_type_boolean))

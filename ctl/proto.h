@@ -7,8 +7,12 @@
  * Requests:
  *   {"cmd":"add","name":"db","backend":"nvme0","size":1073741824,
  *    "queues":1,"depth":64,"class":"latency","iops_limit":5000,
- *    "bw_limit":104857600,"weight":100,"recovery":true}
- *                                    everything after "size" optional
+ *    "bw_limit":104857600,"weight":100,"min_iops":1000,"min_bw":52428800,
+ *    "latency_target_us":500,"recovery":true}
+ *                                    everything after "size" optional; min_iops,
+ *                                    min_bw: reservations, at most the limit of
+ *                                    their kind; 0 or absent: none; latency_target_us
+ *                                    0 or absent: the scheduler's
  *   {"cmd":"del","name":"db","force":false}        force optional: delete even
  *                                                   if mounted or open
  *   {"cmd":"list"}
@@ -32,8 +36,10 @@
  *   TENANT = {"name":"db","device":"/dev/ublkb0","dev_id":0,"state":"live",
  *             "backend":"nvme0","offset":1048576,"size":1073741824,
  *             "queues":1,"depth":64,"class":"latency","iops_limit":0,
- *             "bw_limit":0,"weight":100,"recovery":true,
+ *             "bw_limit":0,"weight":100,"min_iops":1000,"min_bw":52428800,
+ *             "latency_target_us":500,"recovery":true,
  *             "uuid":"8c0c...","created":1795000000}
+ *     min_iops, min_bw and latency_target_us are left out when 0 (not set)
  *
  *   BACKEND = {"name":"nvme0","kind":"nvme passthrough","queue_route":"steering",
  *              "hw_queues":64,"reachable_queues":64,"poll_queues":62}

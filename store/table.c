@@ -29,7 +29,20 @@
  *           132     4  class
  *           136     4  weight
  *           140     4  flags: bit 0 recovery, bit 1 from_policy
- *           144   112  reserved, zero
+ *           144     8  min_iops (0: none)
+ *           152     8  min_bw (0: none)
+ *           160     4  latency_target_us (0: the scheduler's)
+ *           164    92  reserved, zero
+ *
+ * min_iops, min_bw and latency_target_us came later within version 2:
+ * they lie in what were reserved bytes, zero in every older entry, and
+ * zero is their "not set". An older version 2 daemon refuses a copy whose
+ * reserved bytes are not zero; so that it refuses the table and never
+ * falls back to an older copy without them (a stale table), every save of
+ * a table that sets them writes both copies (table_save). Refusing a
+ * backend changes nothing on it (table.h), so going back to an older
+ * daemon loses nothing: it serves that backend again once the fields are
+ * cleared by a newer one.
  *
  * Decoding is as strict as state.c: every byte is either checked or must be
  * zero, so a table has exactly one image and the lengths in the header are
@@ -77,7 +90,10 @@
 #define E_CLASS 132
 #define E_WEIGHT 136
 #define E_FLAGS 140
-#define E_RESERVED 144
+#define E_MIN_IOPS 144
+#define E_MIN_BW 152
+#define E_LATENCY_TARGET 160
+#define E_RESERVED 164
 
 #define FLAG_RECOVERY 0x1u
 #define FLAG_FROM_POLICY 0x2u
@@ -215,6 +231,21 @@ static int check_entry(const struct table_entry *e, size_t i, char *err, size_t 
 	if (s->qos.weight < 1 || s->qos.weight > CONF_MAX_WEIGHT)
 		return bad_entry(err, errlen, i, n, "weight %u is out of range (1..%d)",
 				 s->qos.weight, CONF_MAX_WEIGHT);
+	if (s->qos.latency_target_us &&
+	    (s->qos.latency_target_us < CONF_MIN_LATENCY_TARGET_US ||
+	     s->qos.latency_target_us > CONF_MAX_LATENCY_TARGET_US))
+		return bad_entry(err, errlen, i, n,
+				 "latency_target_us %u is out of range (0 or %u..%u)",
+				 s->qos.latency_target_us, CONF_MIN_LATENCY_TARGET_US,
+				 CONF_MAX_LATENCY_TARGET_US);
+	if (s->qos.iops_limit && s->qos.min_iops > s->qos.iops_limit)
+		return bad_entry(err, errlen, i, n, "min_iops %llu is above iops_limit %llu",
+				 (unsigned long long)s->qos.min_iops,
+				 (unsigned long long)s->qos.iops_limit);
+	if (s->qos.bw_limit && s->qos.min_bw > s->qos.bw_limit)
+		return bad_entry(err, errlen, i, n, "min_bw %llu is above bw_limit %llu",
+				 (unsigned long long)s->qos.min_bw,
+				 (unsigned long long)s->qos.bw_limit);
 	for (size_t j = 0; j < i; j++) {
 		if (strcmp(e[j].spec.name, n) == 0)
 			return bad_entry(err, errlen, i, n, "duplicate name (also entry %zu)", j);
@@ -247,6 +278,9 @@ static void encode_entry(unsigned char *p, const struct table_entry *x)
 	put32(p + E_CLASS, (uint32_t)s->cls);
 	put32(p + E_WEIGHT, s->qos.weight);
 	put32(p + E_FLAGS, flags);
+	put64(p + E_MIN_IOPS, s->qos.min_iops);
+	put64(p + E_MIN_BW, s->qos.min_bw);
+	put32(p + E_LATENCY_TARGET, s->qos.latency_target_us);
 }
 
 long table_encode(const struct table *t, uint64_t generation, void *buf, size_t len,
@@ -322,6 +356,9 @@ static int decode_entry(const unsigned char *p, size_t i, struct table_entry *x,
 	s->depth = get32(p + E_DEPTH);
 	s->cls = (enum conf_class)cls;
 	s->qos.weight = get32(p + E_WEIGHT);
+	s->qos.min_iops = get64(p + E_MIN_IOPS);
+	s->qos.min_bw = get64(p + E_MIN_BW);
+	s->qos.latency_target_us = get32(p + E_LATENCY_TARGET);
 	s->recovery = flags & FLAG_RECOVERY;
 	x->from_policy = flags & FLAG_FROM_POLICY;
 	return 0;
@@ -544,12 +581,25 @@ static int save_copy(const struct table_io *io, const char *what, const struct t
 	return 0;
 }
 
+/* Does an entry set a field that an older version 2 daemon finds in its reserved bytes? */
+static bool has_later_fields(const struct table *t)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct conf_qos *q = &t->e[i].spec.qos;
+
+		if (q->min_iops || q->min_bw || q->latency_target_us)
+			return true;
+	}
+	return false;
+}
+
 int table_save(const struct table_io *io, const char *what, struct table *t, char *err,
 	       size_t errlen)
 {
 	/* never saved: B first (see table_load: a torn B alone means "still empty") */
 	int slot = t->slot == 1 ? 0 : 1;
-	bool both = t->slot < 0 || t->version != FORMAT_VERSION;
+	/* later fields: no copy an older daemon could read may stay behind (see the top) */
+	bool both = t->slot < 0 || t->version != FORMAT_VERSION || has_later_fields(t);
 	uint64_t last = t->generation + (both ? 2 : 1);
 
 	if (t->generation > UINT64_MAX - (both ? 2 : 1)) {

@@ -11,10 +11,12 @@
  * by fixed-size little-endian entries. A save writes the copy that does
  * NOT hold the newest valid table, with generation + 1, then flushes; a
  * crash in the middle tears at most that copy and the other still holds
- * the previous table. The first save of a backend, and the first save of
- * a table read in an older format, write both copies (B first, then A
- * with the generation after): from then on one damaged copy never leaves
- * the backend without a table. A load takes the valid copy with the
+ * the previous table. The first save of a backend, the first save of a
+ * table read in an older format, and every save of a table whose entries
+ * set the fields older daemons do not know (reservations, latency goals:
+ * see table.c) write both copies (B first, then A with the generation
+ * after): from then on one damaged copy never leaves the backend without
+ * a table. A load takes the valid copy with the
  * highest generation.
  *
  *   no copy carries the magic              -> a fresh backend: empty table

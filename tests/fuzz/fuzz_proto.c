@@ -36,6 +36,8 @@ static void check_round_trip(const struct ctl_request *req)
 	CHECK(a->cls == s->cls && a->recovery == s->recovery);
 	CHECK(a->qos.iops_limit == s->qos.iops_limit && a->qos.bw_limit == s->qos.bw_limit &&
 	      a->qos.weight == s->qos.weight);
+	CHECK(a->qos.min_iops == s->qos.min_iops && a->qos.min_bw == s->qos.min_bw &&
+	      a->qos.latency_target_us == s->qos.latency_target_us);
 	CHECK(again.force == req->force && again.dry_run == req->dry_run);
 	free(line);
 }

@@ -33,7 +33,9 @@ static bool spec_equal(const struct tenant_spec *a, const struct tenant_spec *b)
 	return strcmp(a->name, b->name) == 0 && a->size == b->size && a->queues == b->queues &&
 	       a->depth == b->depth && a->cls == b->cls &&
 	       a->qos.iops_limit == b->qos.iops_limit && a->qos.bw_limit == b->qos.bw_limit &&
-	       a->qos.weight == b->qos.weight && a->recovery == b->recovery;
+	       a->qos.weight == b->qos.weight && a->qos.min_iops == b->qos.min_iops &&
+	       a->qos.min_bw == b->qos.min_bw &&
+	       a->qos.latency_target_us == b->qos.latency_target_us && a->recovery == b->recovery;
 }
 
 static bool entry_equal(const struct table_entry *a, const struct table_entry *b)

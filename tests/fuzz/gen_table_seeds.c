@@ -43,7 +43,9 @@ int main(int argc, char **argv)
 	struct table_entry e[16] = {
 		{ .spec = { .name = "web", .size = GiB, .queues = 2, .depth = 64,
 			    .cls = CONF_CLASS_LATENCY,
-			    .qos = { .iops_limit = 20000, .bw_limit = 200 * MiB, .weight = 100 },
+			    .qos = { .iops_limit = 20000, .bw_limit = 200 * MiB, .weight = 100,
+				     .min_iops = 5000, .min_bw = 50 * MiB,
+				     .latency_target_us = 300 },
 			    .recovery = true },
 		  .uuid = { 0x6d, 0x1f, 0x02 }, .offset = MiB, .ctime = 1700000000, .dev_id = 0,
 		  .from_policy = true },

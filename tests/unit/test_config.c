@@ -143,6 +143,10 @@ static void expect_sched_defaults(const struct conf_sched *s)
 	assert_true(s->throughput_cap == 4 * MiB);
 	assert_false(s->promote_flush);
 	assert_int_equal(s->poll, CONF_POLL_AUTO);
+	assert_true(s->cost.read_iops == COST_DEFAULT_READ_IOPS);
+	assert_true(s->cost.read_bw == COST_DEFAULT_READ_BW);
+	assert_true(s->cost.write_iops == COST_DEFAULT_WRITE_IOPS);
+	assert_true(s->cost.write_bw == COST_DEFAULT_WRITE_BW);
 }
 
 static void expect_defaults(const struct conf *c)
@@ -202,6 +206,9 @@ static void test_new_key_defaults(void **state)
 	assert_true(c.tenants[0].spec.qos.iops_limit == 0);
 	assert_true(c.tenants[0].spec.qos.bw_limit == 0);
 	assert_int_equal(c.tenants[0].spec.qos.weight, CONF_DEFAULT_WEIGHT);
+	assert_true(c.tenants[0].spec.qos.min_iops == 0);
+	assert_true(c.tenants[0].spec.qos.min_bw == 0);
+	assert_int_equal(c.tenants[0].spec.qos.latency_target_us, 0);
 	assert_true(c.tenants[0].spec.recovery);
 	assert_int_equal(c.daemon_line, 0);
 	assert_int_equal(c.backends_line, 1);
@@ -342,11 +349,12 @@ static void test_unknown_keys(void **state)
 		     "    queue = 2; }\n);\n",
 		     "policy.conf:4: tenants[0].queue: unknown key "
 		     "(valid: name, backend, size, queues, depth, class, iops_limit, bw_limit, "
-		     "weight, recovery)");
+		     "weight, min_iops, min_bw, latency_target_us, recovery)");
 	expect_error("scheduler = {\n  mode = \"static\";\n  latency_target = 100;\n};\n",
 		     "policy.conf:3: scheduler.latency_target: unknown key "
 		     "(valid: mode, latency_target_us, latency_queues, adapt_interval_ms, "
-		     "throughput_cap, promote_flush, poll)");
+		     "throughput_cap, promote_flush, poll, cost_read_iops, cost_read_bw, "
+		     "cost_write_iops, cost_write_bw)");
 	/* libconfig itself refuses a key given twice in one group */
 	expect_error("scheduler = {\n  mode = \"static\";\n  mode = \"daredevil\";\n};\n",
 		     "policy.conf:3: syntax error: duplicate setting name");
@@ -998,6 +1006,256 @@ static void test_oversubscribed_backend(void **state)
 	conf_free(&c);
 }
 
+#define DD "scheduler = { mode = \"daredevil\"; };\n"
+/* T1 with the scheduler that keeps reservations: the tenant is on line 3 */
+#define TD(extra) DD T1(extra)
+
+/* The reservation and latency keys, with the scheduler after the tenants. */
+static void test_slo_keys(void **state)
+{
+	char err[256] = "";
+	struct conf c;
+
+	(void)state;
+	assert_int_equal(conf_load_string(
+		"backends = ( { name = \"a\"; path = \"/a\"; }, { name = \"b\"; path = \"/b\"; } );\n"
+		"tenants = (\n"
+		"  { name = \"t0\"; backend = \"a\"; size = \"1G\"; class = \"latency\";\n"
+		"    min_iops = 5000; min_bw = \"50M\"; latency_target_us = 300; },\n"
+		"  { name = \"t1\"; backend = \"a\"; size = \"1G\"; latency_target_us = 10;\n"
+		"    min_iops = 0; min_bw = 0; },\n"
+		"  { name = \"t2\"; backend = \"b\"; size = \"1G\"; iops_limit = 1000;\n"
+		"    min_iops = 1000; bw_limit = \"10M\"; min_bw = \"10M\";\n"
+		"    latency_target_us = 10000000; },\n"
+		"  { name = \"t3\"; backend = \"b\"; size = \"1G\"; min_bw = 4096;\n"
+		"    latency_target_us = 0; }\n"
+		");\n"
+		"scheduler = { mode = \"daredevil\"; cost_read_iops = 500000; cost_read_bw = \"4G\";\n"
+		"  cost_write_iops = 200000L; cost_write_bw = 1000000000000L; };\n",
+		"p", &c, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(c.sched.mode, CONF_SCHED_DAREDEVIL);
+	assert_true(c.sched.cost.read_iops == 500000);
+	assert_true(c.sched.cost.read_bw == 4 * GiB);
+	assert_true(c.sched.cost.write_iops == 200000);
+	assert_true(c.sched.cost.write_bw == 1000000000000ULL);
+	assert_true(c.tenants[0].spec.qos.min_iops == 5000);
+	assert_true(c.tenants[0].spec.qos.min_bw == 50 * MiB);
+	assert_int_equal(c.tenants[0].spec.qos.latency_target_us, 300);
+	assert_true(c.tenants[1].spec.qos.min_iops == 0);
+	assert_true(c.tenants[1].spec.qos.min_bw == 0);
+	assert_int_equal(c.tenants[1].spec.qos.latency_target_us, 10);
+	/* a reservation may be as large as the limit */
+	assert_true(c.tenants[2].spec.qos.min_iops == 1000);
+	assert_true(c.tenants[2].spec.qos.min_bw == 10 * MiB);
+	assert_int_equal(c.tenants[2].spec.qos.latency_target_us, 10000000);
+	assert_true(c.tenants[3].spec.qos.min_bw == 4096);
+	assert_int_equal(c.tenants[3].spec.qos.latency_target_us, 0);
+	conf_free(&c);
+
+	/* no reservation is no reservation in static mode too; a latency goal is fine */
+	assert_int_equal(conf_load_string(T1("min_iops = 0; min_bw = \"0\"; "
+					     "latency_target_us = 500;"),
+					  "p", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.sched.mode, CONF_SCHED_STATIC);
+	assert_int_equal(c.tenants[0].spec.qos.latency_target_us, 500);
+	conf_free(&c);
+}
+
+static void test_slo_errors(void **state)
+{
+	(void)state;
+	expect_error(TD("min_iops = \"5\";"), "policy.conf:3: tenants[0].min_iops: must be an integer");
+	expect_error(TD("min_bw = 1.5;"),
+		     "policy.conf:3: tenants[0].min_bw: must be a size: a string like \"4G\" "
+		     "or an integer");
+	expect_error(TD("latency_target_us = \"1ms\";"),
+		     "policy.conf:3: tenants[0].latency_target_us: must be an integer");
+	expect_error(TD("min_iops = -1;"),
+		     "policy.conf:3: tenants[0].min_iops: -1 is out of range (0..10000000)");
+	expect_error(TD("min_iops = 10000001;"),
+		     "policy.conf:3: tenants[0].min_iops: 10000001 is out of range (0..10000000)");
+	expect_error(TD("min_bw = \"2K\";"),
+		     "policy.conf:3: tenants[0].min_bw: 2 KiB is out of range (0 or 4 KiB..1 TiB)");
+	expect_error(TD("min_bw = \"1025G\";"),
+		     "policy.conf:3: tenants[0].min_bw: 1025 GiB is out of range "
+		     "(0 or 4 KiB..1 TiB)");
+	expect_error(TD("min_bw = -1;"), "policy.conf:3: tenants[0].min_bw: must be >= 0");
+	expect_error(TD("latency_target_us = 9;"),
+		     "policy.conf:3: tenants[0].latency_target_us: 9 is out of range "
+		     "(0 or 10..10000000)");
+	expect_error(TD("latency_target_us = 10000001;"),
+		     "policy.conf:3: tenants[0].latency_target_us: 10000001 is out of range "
+		     "(0 or 10..10000000)");
+	expect_error(TD("latency_target_us = -1;"),
+		     "policy.conf:3: tenants[0].latency_target_us: -1 is out of range "
+		     "(0 or 10..10000000)");
+
+	/* above the tenant's own limit */
+	expect_error(TD("iops_limit = 1000;\n  min_iops = 1001;"),
+		     "policy.conf:4: tenants[0].min_iops: 1001 is above iops_limit 1000: "
+		     "a reservation cannot exceed the limit");
+	expect_error(TD("bw_limit = \"10M\";\n\n  min_bw = \"11M\";"),
+		     "policy.conf:5: tenants[0].min_bw: 11 MiB is above bw_limit 10 MiB: "
+		     "a reservation cannot exceed the limit");
+	expect_error(TD("bw_limit = \"10M\"; min_bw = 10485761;"),
+		     "policy.conf:3: tenants[0].min_bw: 10485761 bytes is above bw_limit 10 MiB: "
+		     "a reservation cannot exceed the limit");
+
+	/* static mode, by default or said after the tenants: at the reservation's line */
+	expect_error(T1("min_iops = 100;"),
+		     "policy.conf:2: tenants[0].min_iops: reservations need scheduler.mode = "
+		     "\"daredevil\" (static mode leaves the order to the kernel's queues)");
+	expect_error(B1 "tenants = (\n"
+		     "  { name = \"t\"; backend = \"b\"; size = \"1G\"; },\n"
+		     "  { name = \"u\"; backend = \"b\"; size = \"1G\";\n"
+		     "    min_bw = \"1M\"; }\n"
+		     ");\n"
+		     "scheduler = { mode = \"static\"; };\n",
+		     "policy.conf:5: tenants[1].min_bw: reservations need scheduler.mode = "
+		     "\"daredevil\" (static mode leaves the order to the kernel's queues)");
+}
+
+/* The default model: a 4 KiB read is 2500 ns, a 128 KiB read 1135 + 43690 ns. */
+static void test_reservation_ns(void **state)
+{
+	struct cost_model m;
+	struct conf_qos q = { 0 };
+
+	(void)state;
+	cost_model_init(&m);
+	assert_true(conf_reservation_ns(&m, &q) == 0);
+	q.min_iops = 1;
+	assert_true(conf_reservation_ns(&m, &q) == 2500);
+	q.min_iops = 0;
+	q.min_bw = 128 << 10;
+	assert_true(conf_reservation_ns(&m, &q) == 44825);
+	q.min_iops = 400000;
+	q.min_bw = 100 * MiB; /* 800 large reads */
+	assert_true(conf_reservation_ns(&m, &q) == 400000ULL * 2500 + 800ULL * 44825);
+	assert_true(conf_reservation_ns(&m, &q) == cost_reserved(&m, 400000, 100 * MiB));
+	/* an absurd drive saturates rather than wrapping to a small share */
+	m.read_bw = 1;
+	q.min_iops = 0;
+	q.min_bw = 1ULL << 40;
+	assert_true(conf_reservation_ns(&m, &q) == UINT64_MAX);
+	m.read_iops = 1;
+	q.min_bw = 0;
+	q.min_iops = 10000000;
+	assert_true(conf_reservation_ns(&m, &q) == UINT64_MAX);
+	assert_true(conf_add_sat(UINT64_MAX - 1, 1) == UINT64_MAX);
+	assert_true(conf_add_sat(UINT64_MAX, UINT64_MAX) == UINT64_MAX);
+	assert_true(conf_add_sat(2, 3) == 5);
+	assert_true(CONF_MAX_RESERVED_NS == 900000000ULL);
+}
+
+/* Per backend, at the tenant that takes the total over 90%. */
+static void test_reservation_sum(void **state)
+{
+	char err[256] = "";
+	struct conf c;
+
+	(void)state;
+	/* a: 25% + 50% (b's 75% apart) + 1 GiB of 128 KiB reads, 8192 * 44825 ns: 112% */
+	expect_error(DD
+		     "backends = ( { name = \"a\"; path = \"/a\"; }, { name = \"b\"; path = \"/b\"; } );\n"
+		     "tenants = (\n"
+		     "  { name = \"t0\"; backend = \"a\"; size = \"1G\"; min_iops = 100000; },\n"
+		     "  { name = \"t1\"; backend = \"b\"; size = \"1G\"; min_iops = 300000; },\n"
+		     "  { name = \"t2\"; backend = \"a\"; size = \"1G\"; min_iops = 200000; },\n"
+		     "  {\n"
+		     "    name = \"t3\"; backend = \"a\"; size = \"1G\";\n"
+		     "    min_bw = \"1G\";\n"
+		     "  }\n"
+		     ");\n",
+		     "policy.conf:9: tenants[3].min_bw: reservations on backend \"a\" add up to 112% "
+		     "of the device as scheduler.cost_* model it (at most 90%)");
+	/* exactly 90% loads; one more 4 KiB read a second is over, and reads as 91% */
+	assert_int_equal(conf_load_string(DD
+					  "backends = ( { name = \"a\"; path = \"/a\"; } );\n"
+					  "tenants = (\n"
+					  "  { name = \"t0\"; backend = \"a\"; size = \"1G\"; min_iops = 200000; },\n"
+					  "  { name = \"t1\"; backend = \"a\"; size = \"1G\"; min_iops = 160000; }\n"
+					  ");\n", "p", &c, err, sizeof(err)), 0);
+	conf_free(&c);
+	expect_error(DD
+		     "backends = ( { name = \"a\"; path = \"/a\"; } );\n"
+		     "tenants = (\n"
+		     "  { name = \"t0\"; backend = \"a\"; size = \"1G\"; min_iops = 200000; },\n"
+		     "  { name = \"t1\"; backend = \"a\"; size = \"1G\"; min_iops = 160001; }\n"
+		     ");\n",
+		     "policy.conf:5: tenants[1].min_iops: reservations on backend \"a\" add up to 91% "
+		     "of the device as scheduler.cost_* model it (at most 90%)");
+	/* one tenant alone, both kinds: 300000 * 2500 + 4096 * 44825 ns = 93.4% */
+	expect_error(DD B1 "tenants = ( { name = \"t\"; backend = \"b\"; size = \"1G\";\n"
+		     "  min_iops = 300000; min_bw = \"512M\"; } );\n",
+		     "policy.conf:4: tenants[0].min_iops: reservations on backend \"b\" add up to 94% "
+		     "of the device as scheduler.cost_* model it (at most 90%)");
+	/* the drive's model decides: 50% of the default drive, 100% of a slower one */
+	assert_int_equal(conf_load_string(B1 "tenants = ( { name = \"t\"; backend = \"b\";\n"
+					  "  size = \"1G\"; min_iops = 200000; } );\n" DD,
+					  "p", &c, err, sizeof(err)), 0);
+	conf_free(&c);
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\";\n"
+		     "  size = \"1G\"; min_iops = 200000; } );\n"
+		     "scheduler = { mode = \"daredevil\"; cost_read_iops = 200000; };\n",
+		     "policy.conf:3: tenants[0].min_iops: reservations on backend \"b\" add up to 100% "
+		     "of the device as scheduler.cost_* model it (at most 90%)");
+	/* a wrapping sum would pass: it saturates */
+	expect_error(B1 "tenants = ( { name = \"t\"; backend = \"b\";\n"
+		     "  size = \"1G\"; min_bw = \"1T\"; } );\n"
+		     "scheduler = { mode = \"daredevil\"; cost_read_bw = 1; };\n",
+		     "policy.conf:3: tenants[0].min_bw: reservations on backend \"b\" add up to "
+		     "1844674407371% of the device as scheduler.cost_* model it (at most 90%)");
+}
+
+static void test_cost_keys(void **state)
+{
+	char err[256] = "";
+	struct conf c;
+
+	(void)state;
+	assert_int_equal(conf_load_string("scheduler = { cost_read_iops = 1; cost_read_bw = 1;\n"
+					  "  cost_write_iops = 1000000000000L;\n"
+					  "  cost_write_bw = 1000000000000L; };\n",
+					  "p", &c, err, sizeof(err)), 0);
+	assert_true(c.sched.cost.read_iops == 1);
+	assert_true(c.sched.cost.read_bw == 1);
+	assert_true(c.sched.cost.write_iops == COST_MAX_RATE);
+	assert_true(c.sched.cost.write_bw == COST_MAX_RATE);
+	conf_free(&c);
+	/* one key leaves the others at their defaults */
+	assert_int_equal(conf_load_string("scheduler = { cost_write_bw = \"1G\"; };\n",
+					  "p", &c, err, sizeof(err)), 0);
+	assert_true(c.sched.cost.write_bw == GiB);
+	assert_true(c.sched.cost.read_iops == COST_DEFAULT_READ_IOPS);
+	assert_true(c.sched.cost.read_bw == COST_DEFAULT_READ_BW);
+	assert_true(c.sched.cost.write_iops == COST_DEFAULT_WRITE_IOPS);
+	conf_free(&c);
+
+	expect_error("scheduler = {\n  cost_read_iops = 0; };\n",
+		     "policy.conf:2: scheduler.cost_read_iops: 0 is out of range (1..1000000000000)");
+	expect_error("scheduler = { cost_write_iops = 1000000000001L; };\n",
+		     "policy.conf:1: scheduler.cost_write_iops: 1000000000001 is out of range "
+		     "(1..1000000000000)");
+	expect_error("scheduler = { cost_write_iops = -5; };\n",
+		     "policy.conf:1: scheduler.cost_write_iops: -5 is out of range "
+		     "(1..1000000000000)");
+	expect_error("scheduler = { cost_read_iops = \"400K\"; };\n",
+		     "policy.conf:1: scheduler.cost_read_iops: must be an integer");
+	expect_error("scheduler = { cost_read_bw = 0; };\n",
+		     "policy.conf:1: scheduler.cost_read_bw: must be > 0");
+	expect_error("scheduler = { cost_write_bw = \"1T\"; };\n",
+		     "policy.conf:1: scheduler.cost_write_bw: 1 TiB is out of range "
+		     "(1..1000000000000 bytes per second)");
+	expect_error("scheduler = { cost_read_bw = \"fast\"; };\n",
+		     "policy.conf:1: scheduler.cost_read_bw: \"fast\" is not a size "
+		     "(use 512, 4K, 64M, 1G, 2T)");
+	expect_error("scheduler = { cost_read_bw = true; };\n",
+		     "policy.conf:1: scheduler.cost_read_bw: must be a size: a string like \"4G\" "
+		     "or an integer");
+}
+
 /* libconfig 1.5 wraps unsuffixed integers to 32 bits; we must refuse, not shrink. */
 static void test_check_capacity(void **state)
 {
@@ -1444,6 +1702,11 @@ int main(void)
 		cmocka_unit_test(test_tenant_service_values),
 		cmocka_unit_test(test_scheduler_values),
 		cmocka_unit_test(test_oversubscribed_backend),
+		cmocka_unit_test(test_slo_keys),
+		cmocka_unit_test(test_slo_errors),
+		cmocka_unit_test(test_reservation_ns),
+		cmocka_unit_test(test_reservation_sum),
+		cmocka_unit_test(test_cost_keys),
 		cmocka_unit_test(test_check_capacity),
 		cmocka_unit_test(test_backend_ids_duplicates),
 		cmocka_unit_test(test_backend_ids_unusable),

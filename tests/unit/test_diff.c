@@ -251,6 +251,63 @@ static void test_update(void **state)
 	finish(&f);
 }
 
+/* Reservations need daredevil: this policy has it from the start. */
+#define T_DD(extra) DAEMON POOL "scheduler = { mode = \"daredevil\"; };\n" \
+	"tenants = ( { name = \"a\"; backend = \"pool\"; " extra " } );\n"
+
+/* Reservations and the latency goal are QoS: live, on the tenant's "~" line. */
+static void test_update_slo(void **state)
+{
+	struct fixture f;
+	const struct conf_change *c;
+
+	(void)state;
+	start(&f, T_DD("size = \"1G\";"));
+	assert_int_equal(reload(&f, T_DD("size = \"1G\"; min_iops = 5000;")), 1);
+	c = &f.changes[0];
+	assert_int_equal(c->kind, CHANGE_UPDATE);
+	assert_false(c->destructive);
+	assert_int_equal(c->new_index, 0);
+	assert_int_equal(c->running_index, 0);
+	expect_line(&f, 0, "~ tenant \"a\": min_iops none -> 5000");
+	assert_int_equal(reload(&f, T_DD("size = \"1G\"; min_bw = \"50M\";")), 1);
+	assert_int_equal(f.changes[0].kind, CHANGE_UPDATE);
+	expect_line(&f, 0, "~ tenant \"a\": min_bw none -> 50 MiB/s");
+	assert_int_equal(reload(&f, T_DD("size = \"1G\"; latency_target_us = 500;")), 1);
+	assert_int_equal(f.changes[0].kind, CHANGE_UPDATE);
+	assert_false(f.changes[0].destructive);
+	expect_line(&f, 0, "~ tenant \"a\": latency_target_us default -> 500");
+	reload(&f, T_DD("size = \"1G\"; iops_limit = 9000; min_iops = 100; min_bw = 4096;\n"
+			"  latency_target_us = 10;"));
+	expect_line(&f, 0, "~ tenant \"a\": iops_limit unlimited -> 9000, min_iops none -> 100, "
+		    "min_bw none -> 4 KiB/s, latency_target_us default -> 10");
+	finish(&f);
+
+	/* an added tenant says what it reserves */
+	start(&f, DAEMON POOL "scheduler = { mode = \"daredevil\"; };\n");
+	assert_int_equal(reload(&f, T_DD("size = \"1G\"; class = \"latency\"; min_iops = 5000;\n"
+					 "  min_bw = \"50M\"; latency_target_us = 500;")), 1);
+	assert_int_equal(f.changes[0].kind, CHANGE_ADD);
+	expect_line(&f, 0, "+ tenant \"a\": add 1 GiB on \"pool\", class latency, min_iops 5000, "
+		    "min_bw 50 MiB/s, latency_target_us 500");
+	finish(&f);
+
+	/* and back to none; sizes that print alike are shown exactly */
+	start(&f, T_DD("size = \"1G\"; min_iops = 5000; min_bw = \"100M\"; "
+		       "latency_target_us = 300;"));
+	assert_int_equal(reload(&f, T_DD("size = \"1G\"; min_bw = 104861696;")), 1);
+	expect_line(&f, 0, "~ tenant \"a\": min_iops 5000 -> none, "
+		    "min_bw 104857600 bytes/s -> 104861696 bytes/s, latency_target_us 300 -> default");
+	assert_int_equal(reload(&f, T_DD("size = \"1G\"; min_iops = 5000; min_bw = \"100M\"; "
+					 "latency_target_us = 300;")), 0);
+	/* alongside a reshape they ride along, like the other QoS keys */
+	reload(&f, T_DD("size = \"1G\"; queues = 2; min_iops = 6000; min_bw = \"100M\"; "
+			"latency_target_us = 300;"));
+	expect_line(&f, 0, "! tenant \"a\": queues 1 -> 2, min_iops 5000 -> 6000: device "
+		    "recreated on the same extent, data kept (needs --force)");
+	finish(&f);
+}
+
 /* A tenant from `ublk-ctl add` that the policy now names is taken over, live. */
 static void test_adopt(void **state)
 {
@@ -324,6 +381,17 @@ static void test_globals(void **state)
 	expect_line(&f, 1, "~ daemon: on_stop delete -> keep");
 	expect_line(&f, 2, "~ scheduler: mode static -> daredevil (at the next start)");
 	expect_line(&f, 3, "~ scheduler: poll auto -> never");
+	/* the drive's cost model: read when the schedulers start */
+	assert_int_equal(reload(&f, HEAD "scheduler = { cost_read_iops = 500000; "
+				"cost_read_bw = \"4G\";\n  cost_write_iops = 100000; "
+				"cost_write_bw = \"1G\"; };\n"), 1);
+	assert_int_equal(f.changes[0].kind, CHANGE_GLOBAL);
+	assert_true(f.changes[0].at_restart);
+	assert_false(f.changes[0].destructive);
+	expect_line(&f, 0, "~ scheduler: cost_read_iops 400000 -> 500000, cost_read_bw "
+		    "2.7 GiB/s -> 4 GiB/s, cost_write_iops 150000 -> 100000, "
+		    "cost_write_bw 1.8 GiB/s -> 1 GiB/s (at the next start)");
+	assert_int_equal(reload(&f, HEAD "scheduler = { cost_write_bw = 2000000000; };\n"), 0);
 	/* a scheduler section that only restates the defaults changes nothing */
 	assert_int_equal(reload(&f, HEAD "\n\nscheduler = { mode = \"static\"; poll = \"auto\"; };\n"),
 			 0);
@@ -504,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_reshape),
 		cmocka_unit_test(test_update),
+		cmocka_unit_test(test_update_slo),
 		cmocka_unit_test(test_adopt),
 		cmocka_unit_test(test_globals),
 		cmocka_unit_test(test_order),

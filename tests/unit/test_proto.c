@@ -39,6 +39,13 @@
 	REQ_ADD_QOS(n, b, sz, q, d, CONF_CLASS_BESTEFFORT, 0, 0, CONF_DEFAULT_WEIGHT, true)
 /* The ADD_WITH() request below, with these QoS fields. */
 #define REQ_QOS(cl, iops, bw, w, rec) REQ_ADD_QOS("db", "nvme0", 4096, 0, 0, cl, iops, bw, w, rec)
+/* The ADD_WITH() request with limits, reservations and a latency goal. */
+#define REQ_SLO(iops, bw, mi, mb, lt)                                                        \
+	{ .cmd = CTL_CMD_ADD,                                                               \
+	  .spec = { .name = "db", .backend = "nvme0", .size = 4096, .cls = BESTEFFORT,     \
+		    .qos = { .iops_limit = (iops), .bw_limit = (bw), .weight = DEF_WEIGHT,  \
+			     .min_iops = (mi), .min_bw = (mb), .latency_target_us = (lt) }, \
+		    .recovery = true } }
 /* The spec of a request that is not an add: ctl_request_init()'s defaults. */
 #define SPEC_DEFAULT(n)                                                                     \
 	{ .name = n, .cls = CONF_CLASS_BESTEFFORT, .qos = { .weight = CONF_DEFAULT_WEIGHT },  \
@@ -144,6 +151,31 @@ static const struct good_case good_cases[] = {
 	{ "recovery_false", LIT(ADD_WITH("\"recovery\":false")),
 	  REQ_QOS(BESTEFFORT, 0, 0, DEF_WEIGHT, false) },
 
+	/* add: reservations and the latency goal */
+	{ "slo_all", LIT(ADD_WITH("\"min_iops\":1000,\"min_bw\":52428800,"
+				  "\"latency_target_us\":500")),
+	  REQ_SLO(0, 0, 1000, 52428800, 500) },
+	{ "slo_zero_is_none", LIT(ADD_WITH("\"min_iops\":0,\"min_bw\":0,"
+					   "\"latency_target_us\":0")),
+	  REQ_SLO(0, 0, 0, 0, 0) },
+	{ "min_iops_min", LIT(ADD_WITH("\"min_iops\":1")), REQ_SLO(0, 0, 1, 0, 0) },
+	{ "min_iops_max", LIT(ADD_WITH("\"min_iops\":10000000")),
+	  REQ_SLO(0, 0, 10000000, 0, 0) },
+	{ "min_bw_min", LIT(ADD_WITH("\"min_bw\":4096")), REQ_SLO(0, 0, 0, 4096, 0) },
+	{ "min_bw_max", LIT(ADD_WITH("\"min_bw\":1099511627776")),
+	  REQ_SLO(0, 0, 0, 1ULL << 40, 0) },
+	{ "latency_target_min", LIT(ADD_WITH("\"latency_target_us\":10")),
+	  REQ_SLO(0, 0, 0, 0, 10) },
+	{ "latency_target_max", LIT(ADD_WITH("\"latency_target_us\":10000000")),
+	  REQ_SLO(0, 0, 0, 0, 10000000) },
+	/* a reservation as large as the limit, given before or after it */
+	{ "min_at_limits", LIT(ADD_WITH("\"min_iops\":500,\"iops_limit\":500,"
+					"\"bw_limit\":4096,\"min_bw\":4096")),
+	  REQ_SLO(500, 4096, 500, 4096, 0) },
+	{ "min_below_limits", LIT(ADD_WITH("\"iops_limit\":500,\"min_iops\":499,"
+					   "\"min_bw\":4096,\"bw_limit\":8192")),
+	  REQ_SLO(500, 8192, 499, 4096, 0) },
+
 	/* reload */
 	{ "reload", LIT("{\"cmd\":\"reload\"}"), REQ_RELOAD(false, false) },
 	{ "reload_force", LIT(RELOAD_WITH("\"force\":true")), REQ_RELOAD(true, false) },
@@ -174,6 +206,9 @@ static void assert_request_equal(const struct ctl_request *got, const struct ctl
 	assert_true(got->spec.qos.iops_limit == want->spec.qos.iops_limit);
 	assert_true(got->spec.qos.bw_limit == want->spec.qos.bw_limit);
 	assert_int_equal(got->spec.qos.weight, want->spec.qos.weight);
+	assert_true(got->spec.qos.min_iops == want->spec.qos.min_iops);
+	assert_true(got->spec.qos.min_bw == want->spec.qos.min_bw);
+	assert_int_equal(got->spec.qos.latency_target_us, want->spec.qos.latency_target_us);
 	assert_int_equal(got->spec.recovery, want->spec.recovery);
 	assert_int_equal(got->force, want->force);
 	assert_int_equal(got->dry_run, want->dry_run);
@@ -210,6 +245,10 @@ struct bad_case {
 #define IOPS_ERR "\"iops_limit\" must be 0 (no limit) or an integer from 1 to 10000000"
 #define BW_ERR "\"bw_limit\" must be 0 (no limit) or an integer from 4096 to 1099511627776"
 #define WEIGHT_ERR "\"weight\" must be an integer from 1 to 10000"
+#define MIN_IOPS_ERR "\"min_iops\" must be 0 (none) or an integer from 1 to 10000000"
+#define MIN_BW_ERR "\"min_bw\" must be 0 (none) or an integer from 4096 to 1099511627776"
+#define LATENCY_ERR \
+	"\"latency_target_us\" must be 0 (the scheduler's) or an integer from 10 to 10000000"
 #define RECOVERY_ERR "\"recovery\" must be true or false"
 #define FORCE_ERR "\"force\" must be true or false"
 #define DRY_RUN_ERR "\"dry_run\" must be true or false"
@@ -432,6 +471,38 @@ static const struct bad_case bad_cases[] = {
 	{ "weight_double", LIT(ADD_WITH("\"weight\":1.0")), WEIGHT_ERR },
 	{ "weight_bool", LIT(ADD_WITH("\"weight\":true")), WEIGHT_ERR },
 	{ "weight_null", LIT(ADD_WITH("\"weight\":null")), WEIGHT_ERR },
+
+	/* reservations and the latency goal */
+	{ "min_iops_too_high", LIT(ADD_WITH("\"min_iops\":10000001")), MIN_IOPS_ERR },
+	{ "min_iops_negative", LIT(ADD_WITH("\"min_iops\":-1")), MIN_IOPS_ERR },
+	{ "min_iops_string", LIT(ADD_WITH("\"min_iops\":\"5000\"")), MIN_IOPS_ERR },
+	{ "min_iops_double", LIT(ADD_WITH("\"min_iops\":5000.0")), MIN_IOPS_ERR },
+	{ "min_iops_null", LIT(ADD_WITH("\"min_iops\":null")), MIN_IOPS_ERR },
+	{ "min_bw_below_min", LIT(ADD_WITH("\"min_bw\":4095")), MIN_BW_ERR },
+	{ "min_bw_above_max", LIT(ADD_WITH("\"min_bw\":1099511627777")), MIN_BW_ERR },
+	{ "min_bw_string", LIT(ADD_WITH("\"min_bw\":\"50M\"")), MIN_BW_ERR },
+	{ "min_bw_negative", LIT(ADD_WITH("\"min_bw\":-4096")), MIN_BW_ERR },
+	{ "latency_target_too_low", LIT(ADD_WITH("\"latency_target_us\":9")), LATENCY_ERR },
+	{ "latency_target_too_high", LIT(ADD_WITH("\"latency_target_us\":10000001")),
+	  LATENCY_ERR },
+	/* 2^32 + 500: must not wrap to 500 in an unsigned */
+	{ "latency_target_wraps", LIT(ADD_WITH("\"latency_target_us\":4294967796")),
+	  LATENCY_ERR },
+	{ "latency_target_negative", LIT(ADD_WITH("\"latency_target_us\":-1")), LATENCY_ERR },
+	{ "latency_target_bool", LIT(ADD_WITH("\"latency_target_us\":true")), LATENCY_ERR },
+	{ "min_iops_above_limit", LIT(ADD_WITH("\"iops_limit\":1000,\"min_iops\":1001")),
+	  "\"min_iops\" (1001) is above \"iops_limit\" (1000): a reservation cannot exceed "
+	  "the limit" },
+	{ "min_bw_above_limit", LIT(ADD_WITH("\"min_bw\":8192,\"bw_limit\":8191")),
+	  "\"min_bw\" (8192) is above \"bw_limit\" (8191): a reservation cannot exceed "
+	  "the limit" },
+	{ "reload_with_min_iops", LIT(RELOAD_WITH("\"min_iops\":1")),
+	  "reload: unexpected key \"min_iops\"" },
+	{ "del_with_latency_target",
+	  LIT("{\"cmd\":\"del\",\"name\":\"db\",\"latency_target_us\":100}"),
+	  "del: unexpected key \"latency_target_us\"" },
+	{ "list_with_min_bw", LIT("{\"cmd\":\"list\",\"min_bw\":4096}"),
+	  "list: unexpected key \"min_bw\"" },
 
 	/* recovery */
 	{ "recovery_one", LIT(ADD_WITH("\"recovery\":1")), RECOVERY_ERR },
@@ -798,6 +869,10 @@ static void test_encode_qos_wire_format(void **state)
 	struct ctl_request norecovery = REQ_QOS(BESTEFFORT, 0, 0, DEF_WEIGHT, false);
 	struct ctl_request all = REQ_ADD_QOS("db", "nvme0", 4096, 2, 32, LATENCY, 5000,
 					     104857600, 7, false);
+	struct ctl_request min_iops = REQ_SLO(0, 0, 1000, 0, 0);
+	struct ctl_request min_bw = REQ_SLO(0, 0, 0, 52428800, 0);
+	struct ctl_request target = REQ_SLO(0, 0, 0, 0, 500);
+	struct ctl_request slo = REQ_SLO(5000, 104857600, 5000, 52428800, 10000000);
 	struct ctl_request init;
 
 	assert_round_trip(&defaults, WIRE_ADD(""));
@@ -810,6 +885,12 @@ static void test_encode_qos_wire_format(void **state)
 	assert_round_trip(&all, WIRE_ADD(",\"queues\":2,\"depth\":32,\"class\":\"latency\","
 					 "\"iops_limit\":5000,\"bw_limit\":104857600,"
 					 "\"weight\":7,\"recovery\":false"));
+	assert_round_trip(&min_iops, WIRE_ADD(",\"min_iops\":1000"));
+	assert_round_trip(&min_bw, WIRE_ADD(",\"min_bw\":52428800"));
+	assert_round_trip(&target, WIRE_ADD(",\"latency_target_us\":500"));
+	assert_round_trip(&slo, WIRE_ADD(",\"iops_limit\":5000,\"bw_limit\":104857600,"
+					 "\"min_iops\":5000,\"min_bw\":52428800,"
+					 "\"latency_target_us\":10000000"));
 
 	/* what ublk-ctl does: init, then fill in */
 	ctl_request_init(&init, CTL_CMD_ADD);
@@ -920,7 +1001,8 @@ static const struct ctl_tenant_info sample_tenant = {
 		.queues = 1,
 		.depth = 64,
 		.cls = CONF_CLASS_LATENCY,
-		.qos = { .iops_limit = 5000, .bw_limit = 104857600, .weight = 50 },
+		.qos = { .iops_limit = 5000, .bw_limit = 104857600, .weight = 50,
+			 .min_iops = 1000, .min_bw = 52428800, .latency_target_us = 500 },
 		.recovery = false,
 	},
 	.device = "/dev/ublkb0",
@@ -940,7 +1022,8 @@ static const struct ctl_tenant_info sample_tenant = {
 	"{\"name\":\"db\",\"device\":\"/dev/ublkb0\",\"dev_id\":0,\"state\":\"live\"," \
 	"\"backend\":\"nvme0\",\"offset\":1048576,\"size\":1073741824,"              \
 	"\"queues\":1,\"depth\":64,\"class\":\"latency\",\"iops_limit\":5000,"       \
-	"\"bw_limit\":104857600,\"weight\":50,\"recovery\":false,"                   \
+	"\"bw_limit\":104857600,\"weight\":50,\"min_iops\":1000,\"min_bw\":52428800,"  \
+	"\"latency_target_us\":500,\"recovery\":false,"                                \
 	"\"uuid\":\"" SAMPLE_UUID "\",\"created\":1795000000}"
 
 /* Every daemon sends these. */
@@ -951,6 +1034,7 @@ static const char *const tenant_keys[] = {
 /* An older daemon does not: defaults then. */
 static const char *const optional_tenant_keys[] = {
 	"class", "iops_limit", "bw_limit", "weight", "recovery", "uuid", "created",
+	"min_iops", "min_bw", "latency_target_us",
 };
 
 static void assert_tenant_equal(const struct ctl_tenant_info *a, const struct ctl_tenant_info *b)
@@ -968,6 +1052,9 @@ static void assert_tenant_equal(const struct ctl_tenant_info *a, const struct ct
 	assert_true(a->spec.qos.iops_limit == b->spec.qos.iops_limit);
 	assert_true(a->spec.qos.bw_limit == b->spec.qos.bw_limit);
 	assert_int_equal(a->spec.qos.weight, b->spec.qos.weight);
+	assert_true(a->spec.qos.min_iops == b->spec.qos.min_iops);
+	assert_true(a->spec.qos.min_bw == b->spec.qos.min_bw);
+	assert_int_equal(a->spec.qos.latency_target_us, b->spec.qos.latency_target_us);
 	assert_int_equal(a->spec.recovery, b->spec.recovery);
 	assert_string_equal(a->uuid, b->uuid);
 	assert_true(a->created == b->created);
@@ -990,6 +1077,12 @@ static void set_tenant_default(struct ctl_tenant_info *t, const char *key)
 		t->uuid[0] = '\0';
 	else if (!strcmp(key, "created"))
 		t->created = 0;
+	else if (!strcmp(key, "min_iops"))
+		t->spec.qos.min_iops = 0;
+	else if (!strcmp(key, "min_bw"))
+		t->spec.qos.min_bw = 0;
+	else if (!strcmp(key, "latency_target_us"))
+		t->spec.qos.latency_target_us = 0;
 	else
 		fail_msg("no default for \"%s\"", key);
 }
@@ -1016,7 +1109,8 @@ static void test_tenant_to_json_defaults(void **state)
 	};
 	json_object *obj = ctl_tenant_to_json(&t), *cls;
 
-	/* new fields are always sent, defaults too */
+	/* class, limits and weight are always sent, defaults too; reservations and the
+	 * latency goal only when set */
 	assert_non_null(obj);
 	assert_string_equal(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
 								JSON_C_TO_STRING_NOSLASHESCAPE),
@@ -1068,7 +1162,8 @@ static void test_tenant_round_trip(void **state)
 		.spec = { .name = NAME63, .backend = NAME63, .size = 9223372036854779904ULL,
 			  .queues = 64, .depth = 1, .cls = CONF_CLASS_THROUGHPUT,
 			  .qos = { .iops_limit = UINT64_MAX, .bw_limit = UINT64_MAX,
-				   .weight = UINT32_MAX },
+				   .weight = UINT32_MAX, .min_iops = UINT64_MAX,
+				   .min_bw = UINT64_MAX, .latency_target_us = UINT32_MAX },
 			  .recovery = true },
 		.device = "/dev/ublkb12345", .dev_id = 12345, .state = "stopped",
 		.offset = 18446744073709547520ULL, .uuid = "ffffffff-ffff-ffff-ffff-ffffffffffff",
@@ -1236,6 +1331,17 @@ static void test_tenant_bad_values(void **state)
 	assert_int_equal(TENANT_WITH("\"weight\":4294967296"), -1);
 	assert_int_equal(TENANT_WITH("\"weight\":-1"), -1);
 	assert_int_equal(TENANT_WITH("\"weight\":true"), -1);
+	/* reservations: unsigned integers; the latency goal must fit an unsigned */
+	assert_int_equal(TENANT_WITH("\"min_iops\":18446744073709551615"), 0);
+	assert_int_equal(TENANT_WITH("\"min_iops\":-1"), -1);
+	assert_int_equal(TENANT_WITH("\"min_iops\":\"5000\""), -1);
+	assert_int_equal(TENANT_WITH("\"min_bw\":1"), 0);
+	assert_int_equal(TENANT_WITH("\"min_bw\":-4096"), -1);
+	assert_int_equal(TENANT_WITH("\"min_bw\":4096.0"), -1);
+	assert_int_equal(TENANT_WITH("\"latency_target_us\":4294967295"), 0);
+	assert_int_equal(TENANT_WITH("\"latency_target_us\":4294967296"), -1);
+	assert_int_equal(TENANT_WITH("\"latency_target_us\":-1"), -1);
+	assert_int_equal(TENANT_WITH("\"latency_target_us\":false"), -1);
 	/* recovery: a boolean */
 	assert_int_equal(TENANT_WITH("\"recovery\":false"), 0);
 	assert_int_equal(TENANT_WITH("\"recovery\":1"), -1);
@@ -1268,7 +1374,11 @@ static void test_tenant_new_values_parsed(void **state)
 					  "\"size\":4096,\"queues\":1,\"depth\":1,"
 					  "\"class\":\"throughput\",\"iops_limit\":2000,"
 					  "\"bw_limit\":104857600,\"weight\":3,\"recovery\":false,"
+					  "\"min_iops\":700,\"min_bw\":4096,\"latency_target_us\":250,"
 					  "\"uuid\":\"" SAMPLE_UUID "\",\"created\":7}", &t), 0);
+	assert_true(t.spec.qos.min_iops == 700);
+	assert_true(t.spec.qos.min_bw == 4096);
+	assert_int_equal(t.spec.qos.latency_target_us, 250);
 	assert_int_equal(t.spec.cls, CONF_CLASS_THROUGHPUT);
 	assert_true(t.spec.qos.iops_limit == 2000);
 	assert_true(t.spec.qos.bw_limit == 104857600);

@@ -38,7 +38,10 @@
 #define E_CLASS 132
 #define E_WEIGHT 136
 #define E_FLAGS 140
-#define E_RESERVED 144
+#define E_MIN_IOPS 144
+#define E_MIN_BW 152
+#define E_LATENCY_TARGET 160
+#define E_RESERVED 164
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -121,6 +124,9 @@ static void assert_entry_equal(const struct table_entry *a, const struct table_e
 	assert_true(a->spec.qos.iops_limit == b->spec.qos.iops_limit);
 	assert_true(a->spec.qos.bw_limit == b->spec.qos.bw_limit);
 	assert_int_equal(a->spec.qos.weight, b->spec.qos.weight);
+	assert_true(a->spec.qos.min_iops == b->spec.qos.min_iops);
+	assert_true(a->spec.qos.min_bw == b->spec.qos.min_bw);
+	assert_int_equal(a->spec.qos.latency_target_us, b->spec.qos.latency_target_us);
 	assert_int_equal(a->spec.recovery, b->spec.recovery);
 	assert_int_equal(a->from_policy, b->from_policy);
 }
@@ -171,12 +177,15 @@ static void test_round_trip(void **state)
 		{ .spec = { .size = 1, .queues = CONF_MAX_QUEUES, .depth = CONF_MAX_DEPTH,
 			    .cls = CONF_CLASS_THROUGHPUT,
 			    .qos = { .iops_limit = UINT64_MAX, .bw_limit = UINT64_MAX,
-				     .weight = CONF_MAX_WEIGHT },
+				     .weight = CONF_MAX_WEIGHT, .min_iops = UINT64_MAX,
+				     .min_bw = UINT64_MAX,
+				     .latency_target_us = CONF_MAX_LATENCY_TARGET_US },
 			    .recovery = true },
 		  .offset = TABLE_REGION_BYTES, .ctime = UINT64_MAX, .dev_id = INT32_MAX },
 		/* the last extent ends exactly at INT64_MAX */
 		{ .spec = { .name = "z", .size = (uint64_t)INT64_MAX - (1ULL << 62), .queues = 1,
-			    .depth = 1, .qos = { .weight = 1 } },
+			    .depth = 1, .qos = { .weight = 1, .min_iops = 1, .min_bw = 1,
+						 .latency_target_us = CONF_MIN_LATENCY_TARGET_US } },
 		  .offset = 1ULL << 62, .dev_id = -1 },
 	};
 	struct table t = { .nr = 5, .e = ext, .uuid = UUID }, out = { .slot = 7 };
@@ -1081,6 +1090,206 @@ static void test_torn_first_save(void **state)
 	free(f.disk);
 }
 
+/* The fields that came later within version 2, in what were reserved bytes. */
+static void test_layout_later_fields(void **state)
+{
+	struct table_entry e[2] = { base[0], base[1] };
+	struct table t = { .nr = 2, .e = e, .uuid = UUID }, out;
+	const unsigned char *e0, *e1;
+	unsigned char *img;
+	char err[256] = "";
+	long len;
+
+	(void)state;
+	e[0].spec.qos.min_iops = 1000; /* at its limit */
+	e[0].spec.qos.min_bw = 100 * MiB - 1;
+	e[0].spec.qos.latency_target_us = 0x00987654; /* 9991764 */
+	e[1].spec.qos.min_iops = 0x0102030405060708ULL; /* no limit: any number */
+	e[1].spec.qos.min_bw = 0x1112131415161718ULL;
+	e[1].spec.qos.latency_target_us = CONF_MIN_LATENCY_TARGET_US;
+	img = encode(&t, 5, &len);
+	e0 = img + HDR;
+	e1 = img + HDR + ENT;
+	assert_true(rd64(e0 + E_MIN_IOPS) == 1000);
+	assert_true(rd64(e0 + E_MIN_BW) == 100 * MiB - 1);
+	assert_int_equal(rd32(e0 + E_LATENCY_TARGET), 0x00987654);
+	assert_int_equal(e1[E_MIN_IOPS], 0x08); /* little-endian */
+	assert_true(rd64(e1 + E_MIN_IOPS) == 0x0102030405060708ULL);
+	assert_true(rd64(e1 + E_MIN_BW) == 0x1112131415161718ULL);
+	assert_int_equal(rd32(e1 + E_LATENCY_TARGET), 10);
+	for (size_t i = E_RESERVED; i < ENT; i++) {
+		assert_int_equal(e0[i], 0);
+		assert_int_equal(e1[i], 0);
+	}
+	assert_int_equal(table_decode(img, (size_t)len, &out, err, sizeof(err)), 1);
+	assert_string_equal(err, "");
+	assert_entries_equal(&out, &t);
+	table_free(&out);
+	free(img);
+}
+
+/*
+ * What a daemon from before these fields wrote: entries whose bytes from
+ * 144 on are all zero. They read as "none", "the scheduler's", and write
+ * back byte for byte as they were.
+ */
+static void test_older_entries(void **state)
+{
+	unsigned char *img, *again;
+	struct table out;
+	char err[256] = "";
+	long len, len2;
+
+	(void)state;
+	img = encode(&base_table, 4, &len);
+	for (size_t i = 0; i < NR_BASE; i++) {
+		unsigned char *p = img + HDR + i * ENT;
+
+		/* an older daemon's image: fill in its fields, zero the rest */
+		memset(p + 144, 0, ENT - 144);
+	}
+	fix_crc(img);
+	assert_int_equal(table_decode(img, (size_t)len, &out, err, sizeof(err)), 1);
+	for (size_t i = 0; i < out.nr; i++) {
+		assert_true(out.e[i].spec.qos.min_iops == 0);
+		assert_true(out.e[i].spec.qos.min_bw == 0);
+		assert_int_equal(out.e[i].spec.qos.latency_target_us, 0);
+	}
+	assert_entries_equal(&out, &base_table);
+	again = encode(&out, 4, &len2);
+	assert_int_equal(len2, len);
+	assert_memory_equal(again, img, (size_t)len);
+	table_free(&out);
+	free(again);
+	free(img);
+}
+
+static void test_later_fields_checked(void **state)
+{
+	unsigned char *good, *img = aligned(TABLE_COPY_BYTES);
+	struct table_entry e[1] = { base[0] };
+	struct table t = { .nr = 1, .e = e, .uuid = UUID };
+	char err[256] = "";
+	long len;
+
+	(void)state;
+	good = encode(&base_table, 9, &len);
+#define RESET() memcpy(img, good, (size_t)len)
+	RESET();
+	wr32(img + HDR + E_LATENCY_TARGET, 9);
+	fix_crc(img);
+	expect_decode_error(img, (size_t)len, "entry 0 (\"web\"): latency_target_us 9 is out of "
+			    "range (0 or 10..10000000)");
+	RESET();
+	img[HDR + ENT + E_LATENCY_TARGET + 3] = 1; /* 16 s */
+	fix_crc(img);
+	expect_decode_error(img, (size_t)len, "entry 1 (\"db\"): latency_target_us 16777216 is out "
+			    "of range (0 or 10..10000000)");
+	/* web: iops_limit 1000, bw_limit 100 MiB */
+	RESET();
+	wr64(img + HDR + E_MIN_IOPS, 1001);
+	fix_crc(img);
+	expect_decode_error(img, (size_t)len, "entry 0 (\"web\"): min_iops 1001 is above "
+			    "iops_limit 1000");
+	RESET();
+	wr64(img + HDR + E_MIN_BW, 100 * MiB + 1);
+	fix_crc(img);
+	expect_decode_error(img, (size_t)len, "entry 0 (\"web\"): min_bw 104857601 is above "
+			    "bw_limit 104857600");
+	/* the reserved bytes start after them */
+	RESET();
+	img[HDR + E_RESERVED] = 1;
+	fix_crc(img);
+	expect_decode_error(img, (size_t)len, "entry 0 (\"web\"): reserved bytes are not zero");
+	/* at the bounds: loads */
+	RESET();
+	wr64(img + HDR + E_MIN_IOPS, 1000);
+	wr64(img + HDR + E_MIN_BW, 100 * MiB);
+	wr32(img + HDR + E_LATENCY_TARGET, CONF_MAX_LATENCY_TARGET_US);
+	fix_crc(img);
+	{
+		struct table out;
+
+		assert_int_equal(table_decode(img, (size_t)len, &out, err, sizeof(err)), 1);
+		assert_true(out.e[0].spec.qos.min_iops == 1000);
+		assert_true(out.e[0].spec.qos.min_bw == 100 * MiB);
+		assert_int_equal(out.e[0].spec.qos.latency_target_us, CONF_MAX_LATENCY_TARGET_US);
+		table_free(&out);
+	}
+#undef RESET
+	/* what is refused on reading is never written */
+	e[0].spec.qos.latency_target_us = CONF_MAX_LATENCY_TARGET_US + 1;
+	assert_int_equal(table_encode(&t, 1, img, TABLE_COPY_BYTES, err, sizeof(err)), -1);
+	assert_string_equal(err, "entry 0 (\"web\"): latency_target_us 10000001 is out of range "
+			    "(0 or 10..10000000)");
+	e[0].spec.qos.latency_target_us = 0;
+	e[0].spec.qos.min_iops = 1001;
+	assert_int_equal(table_encode(&t, 1, img, TABLE_COPY_BYTES, err, sizeof(err)), -1);
+	assert_string_equal(err, "entry 0 (\"web\"): min_iops 1001 is above iops_limit 1000");
+	free(img);
+	free(good);
+}
+
+/* Would a daemon from before the later fields accept this copy? Its check, as it was. */
+static bool older_daemon_reads(const unsigned char *copy)
+{
+	uint32_t count = rd32(copy + H_COUNT);
+
+	for (uint32_t i = 0; i < count; i++)
+		for (size_t b = 144; b < ENT; b++)
+			if (copy[HDR + i * ENT + b])
+				return false;
+	return true;
+}
+
+/*
+ * While an entry sets a later field, every save writes both copies: an
+ * older daemon then refuses the table rather than falling back to the
+ * other copy, older and without them (a stale table).
+ */
+static void test_later_fields_save_both(void **state)
+{
+	struct table_entry slo = base[2];
+	struct table t;
+	struct table_io io;
+	struct fake f;
+
+	(void)state;
+	fake_init(&f, &io);
+	two_generations(&io, &t); /* generation 3 in B, 2 in A */
+	f.writes = 0;
+	assert_true(older_daemon_reads(f.disk) && older_daemon_reads(f.disk + TABLE_COPY_BYTES));
+	slo.spec.qos.min_iops = 100;
+	t.e[2] = slo;
+	save_ok(&io, &t);
+	/* A as 4, then B as 5 */
+	assert_int_equal(f.writes, 2);
+	assert_true(t.generation == 5);
+	assert_int_equal(t.slot, 1);
+	assert_false(older_daemon_reads(f.disk));
+	assert_false(older_daemon_reads(f.disk + TABLE_COPY_BYTES));
+	expect_load(&io, 5, 1, &t);
+	/* so long as one is set */
+	t.e[2].spec.qos.min_iops = 0;
+	t.e[0].spec.qos.latency_target_us = 200;
+	save_ok(&io, &t);
+	assert_int_equal(f.writes, 4);
+	assert_true(t.generation == 7);
+	assert_false(older_daemon_reads(f.disk));
+	assert_false(older_daemon_reads(f.disk + TABLE_COPY_BYTES));
+	expect_load(&io, 7, 1, &t);
+	/* none set: one copy again, the newest readable by any daemon */
+	t.e[0].spec.qos.latency_target_us = 0;
+	save_ok(&io, &t);
+	assert_int_equal(f.writes, 5);
+	assert_true(t.generation == 8);
+	assert_int_equal(t.slot, 0);
+	assert_true(older_daemon_reads(f.disk));
+	expect_load(&io, 8, 0, &t);
+	table_free(&t);
+	free(f.disk);
+}
+
 /* Write t as a version 1 image (no uuid) with generation gen into copy slot. */
 static void write_v1(struct fake *f, const struct table *t, uint64_t gen, int slot)
 {
@@ -1426,6 +1635,10 @@ int main(void)
 		cmocka_unit_test(test_torn_first_save),
 		cmocka_unit_test(test_single_old_copy),
 		cmocka_unit_test(test_old_version_upgrade),
+		cmocka_unit_test(test_layout_later_fields),
+		cmocka_unit_test(test_older_entries),
+		cmocka_unit_test(test_later_fields_checked),
+		cmocka_unit_test(test_later_fields_save_both),
 		cmocka_unit_test(test_unknown_version_refused),
 		cmocka_unit_test(test_equal_generations),
 		cmocka_unit_test(test_read_error),

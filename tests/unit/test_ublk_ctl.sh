@@ -65,7 +65,9 @@ def add(req):
              **{"class": req.get("class", "besteffort")},
              iops_limit=req.get("iops_limit", 0), bw_limit=req.get("bw_limit", 0),
              weight=req.get("weight", 100), recovery=req.get("recovery", True),
-             uuid="00000000-0000-4000-8000-%012d" % dev_id, created=1795000000 + dev_id)
+             uuid="00000000-0000-4000-8000-%012d" % dev_id, created=1795000000 + dev_id,
+             # as ddublkd: reservations and the latency goal only when set
+             **{k: req[k] for k in ("min_iops", "min_bw", "latency_target_us") if k in req})
     if name == "weird":
         t["class"] = "turbo"  # a class this ublk-ctl does not know
     if name == "probe":  # answered, not kept: for checking request lines
@@ -363,7 +365,7 @@ for cmd in add list del reload features; do
 done
 run add --help
 for opt in --name --backend --size --queues --depth --class --iops-limit --bw-limit --weight \
-	--no-recovery; do
+	--min-iops --min-bw --latency-target --no-recovery; do
 	grep -qE -- "^    $opt( |\$)" <<<"$out" || not_ok "add --help documents $opt"
 done
 run reload --help
@@ -376,7 +378,7 @@ grep -qF "    ublk-ctl reload [--force] [--dry-run]" <<<"$out" \
 grep -qE "^    reload    apply the daemon's policy file again" <<<"$out" \
 	&& ok "help: reload in the commands" || not_ok "help: reload in the commands"
 run list --help
-grep -qF "NAME DEVICE STATE BACKEND OFFSET SIZE QUEUES DEPTH CLASS LIMITS" <<<"$out" \
+grep -qF "NAME DEVICE STATE BACKEND OFFSET SIZE QUEUES DEPTH CLASS LIMITS SLO" <<<"$out" \
 	&& ok "list --help names the new columns" || not_ok "list --help names the new columns"
 run "${S[@]}" list --help
 expect_match "list --help with a socket" 0 "^NAME"
@@ -386,8 +388,8 @@ expect_match "list --help with a socket" 0 "^NAME"
 
 run "${S[@]}" list
 expect "list: the table, a tenant without device (and without QoS fields)" 0 \
-"NAME  DEVICE  STATE   BACKEND  OFFSET  SIZE     QUEUES  DEPTH  CLASS       LIMITS
-old   -       failed  img      0 B     1.5 GiB  2       128    besteffort  -" ""
+"NAME  DEVICE  STATE   BACKEND  OFFSET  SIZE     QUEUES  DEPTH  CLASS       LIMITS  SLO
+old   -       failed  img      0 B     1.5 GiB  2       128    besteffort  -       -" ""
 expect_request "list request on the wire" '{"cmd":"list"}'
 
 run "${S[@]}" add --name db --backend nvme0 --size 512M --queues 2
@@ -402,10 +404,10 @@ expect_request "add: sizes and depth on the wire" \
 
 run "${S[@]}" list
 expect "list: aligned columns, human sizes" 0 \
-"NAME   DEVICE       STATE   BACKEND  OFFSET   SIZE     QUEUES  DEPTH  CLASS       LIMITS
-old    -            failed  img      0 B      1.5 GiB  2       128    besteffort  -
-db     /dev/ublkb0  live    nvme0    1 MiB    512 MiB  2       64     besteffort  -
-web.1  /dev/ublkb1  live    nvme0    513 MiB  64 MiB   1       128    besteffort  -" ""
+"NAME   DEVICE       STATE   BACKEND  OFFSET   SIZE     QUEUES  DEPTH  CLASS       LIMITS  SLO
+old    -            failed  img      0 B      1.5 GiB  2       128    besteffort  -       -
+db     /dev/ublkb0  live    nvme0    1 MiB    512 MiB  2       64     besteffort  -       -
+web.1  /dev/ublkb1  live    nvme0    513 MiB  64 MiB   1       128    besteffort  -       -" ""
 
 run "${S[@]}" list --json
 expect_json "list --json is the tenants array" \
@@ -617,7 +619,7 @@ run "${S[@]}" del old
 expect "last del" 0 "" ""
 run "${S[@]}" list
 expect "list with no tenants: just the header" 0 \
-	"NAME  DEVICE  STATE  BACKEND  OFFSET  SIZE  QUEUES  DEPTH  CLASS  LIMITS" ""
+	"NAME  DEVICE  STATE  BACKEND  OFFSET  SIZE  QUEUES  DEPTH  CLASS  LIMITS  SLO" ""
 run "${S[@]}" list --json
 expect "list --json with no tenants" 0 "[]" ""
 
@@ -651,6 +653,22 @@ add_probe "the last of a repeated flag wins" ',"class":"latency","weight":3' \
 	--class throughput --class latency --weight 5 --weight 3
 add_probe "--flag=VALUE form" ',"class":"latency","iops_limit":9,"weight":1' \
 	--class=latency --iops-limit=9 --weight=1
+add_probe "--min-iops 1000" ',"min_iops":1000' --min-iops 1000
+add_probe "--min-iops 10000000" ',"min_iops":10000000' --min-iops 10000000
+add_probe "--min-bw 50M" ',"min_bw":52428800' --min-bw 50M
+add_probe "--min-bw 4K" ',"min_bw":4096' --min-bw 4K
+add_probe "--min-bw 1T" ',"min_bw":1099511627776' --min-bw 1T
+add_probe "--latency-target 500" ',"latency_target_us":500' --latency-target 500
+add_probe "--latency-target 10" ',"latency_target_us":10' --latency-target 10
+add_probe "--latency-target 10000000" ',"latency_target_us":10000000' --latency-target 10000000
+add_probe "no reservation, the scheduler's goal: left out" '' --min-iops 0 --min-bw 0 \
+	--latency-target 0
+add_probe "reservations as large as the limits" \
+	',"iops_limit":2000,"bw_limit":104857600,"min_iops":2000,"min_bw":104857600' \
+	--min-bw 100M --min-iops 2000 --iops-limit 2000 --bw-limit 100M
+add_probe "--min-iops=N --min-bw=SIZE --latency-target=US" \
+	',"min_iops":7,"min_bw":8192,"latency_target_us":300' \
+	--latency-target=300 --min-bw=8K --min-iops=7
 
 # tenants for the table, one per LIMITS form, and the bounds
 run "${S[@]}" add --name lat --backend nvme0 --size 4M --class latency
@@ -663,17 +681,25 @@ run "${S[@]}" add --name max --backend nvme0 --size 4M --iops-limit 10000000 --b
 expect "add with the largest limits" 0 "/dev/ublkb4" ""
 expect_request "add with the largest limits: on the wire" \
 	'{"cmd":"add","name":"max","backend":"nvme0","size":4194304,"iops_limit":10000000,"bw_limit":1099511627776,"recovery":false}'
+# and one per SLO form
+run "${S[@]}" add --name goal --backend nvme0 --size 4M --class latency --latency-target 500
+run "${S[@]}" add --name resv --backend nvme0 --size 4M --min-iops 20000 --min-bw 50M \
+	--iops-limit 30000
+run "${S[@]}" add --name all --backend nvme0 --size 4M --min-bw 1536K --latency-target 10000000
 run "${S[@]}" list
-expect "list: CLASS and LIMITS" 0 \
-"NAME  DEVICE       STATE  BACKEND  OFFSET   SIZE   QUEUES  DEPTH  CLASS       LIMITS
-lat   /dev/ublkb0  live   nvme0    577 MiB  4 MiB  1       64     latency     -
-tput  /dev/ublkb1  live   nvme0    581 MiB  4 MiB  1       64     throughput  2000 IOPS, 100 MiB/s
-iops  /dev/ublkb2  live   nvme0    585 MiB  4 MiB  1       64     besteffort  500 IOPS
-bw    /dev/ublkb3  live   nvme0    589 MiB  4 MiB  1       64     besteffort  1.5 MiB/s
-max   /dev/ublkb4  live   nvme0    593 MiB  4 MiB  1       64     besteffort  10000000 IOPS, 1 TiB/s" ""
+expect "list: CLASS, LIMITS and SLO" 0 \
+"NAME  DEVICE       STATE  BACKEND  OFFSET   SIZE   QUEUES  DEPTH  CLASS       LIMITS                  SLO
+lat   /dev/ublkb0  live   nvme0    577 MiB  4 MiB  1       64     latency     -                       -
+tput  /dev/ublkb1  live   nvme0    581 MiB  4 MiB  1       64     throughput  2000 IOPS, 100 MiB/s    -
+iops  /dev/ublkb2  live   nvme0    585 MiB  4 MiB  1       64     besteffort  500 IOPS                -
+bw    /dev/ublkb3  live   nvme0    589 MiB  4 MiB  1       64     besteffort  1.5 MiB/s               -
+max   /dev/ublkb4  live   nvme0    593 MiB  4 MiB  1       64     besteffort  10000000 IOPS, 1 TiB/s  -
+goal  /dev/ublkb5  live   nvme0    597 MiB  4 MiB  1       64     latency     -                       p99 500 us
+resv  /dev/ublkb6  live   nvme0    601 MiB  4 MiB  1       64     besteffort  30000 IOPS              min 20000 IOPS, min 50 MiB/s
+all   /dev/ublkb7  live   nvme0    605 MiB  4 MiB  1       64     besteffort  -                       p99 10000000 us, min 1.5 MiB/s" ""
 run "${S[@]}" list --json
 expect_json "list --json: the new fields as the daemon sent them" \
-	'[(t["name"], t["class"], t["iops_limit"], t["bw_limit"], t["weight"], t["recovery"]) for t in v] == [("lat", "latency", 0, 0, 100, True), ("tput", "throughput", 2000, 104857600, 100, True), ("iops", "besteffort", 500, 0, 100, True), ("bw", "besteffort", 0, 1572864, 1, True), ("max", "besteffort", 10000000, 1099511627776, 100, False)] and v[4]["uuid"] == "00000000-0000-4000-8000-000000000004" and v[4]["created"] == 1795000004'
+	'[(t["name"], t["class"], t["iops_limit"], t["bw_limit"], t["weight"], t["recovery"]) for t in v][:5] == [("lat", "latency", 0, 0, 100, True), ("tput", "throughput", 2000, 104857600, 100, True), ("iops", "besteffort", 500, 0, 100, True), ("bw", "besteffort", 0, 1572864, 1, True), ("max", "besteffort", 10000000, 1099511627776, 100, False)] and v[4]["uuid"] == "00000000-0000-4000-8000-000000000004" and v[4]["created"] == 1795000004 and [(t.get("min_iops"), t.get("min_bw"), t.get("latency_target_us")) for t in v[4:]] == [(None, None, None), (None, None, 500), (20000, 52428800, None), (None, 1572864, 10000000)]'
 
 # a class this ublk-ctl does not know: malformed, not guessed at
 run "${S[@]}" add --name weird --backend nvme0 --size 4K
@@ -681,7 +707,7 @@ expect "add: reply with an unknown class" 1 "" \
 	'ublk-ctl: malformed reply from the daemon (bad "tenant")'
 run "${S[@]}" list
 expect "list: a tenant with an unknown class" 1 "" \
-	"ublk-ctl: malformed reply from the daemon (bad tenant #6)"
+	"ublk-ctl: malformed reply from the daemon (bad tenant #9)"
 
 # ---- usage errors: exit 2, nothing sent -------------------------------------
 
@@ -737,6 +763,30 @@ for v in 0 10001 4294967396; do
 	run "${S[@]}" "${A[@]}" --weight "$v"
 	expect_usage "--weight '$v'" "$BAD_WEIGHT '$v'"
 done
+BAD_MIN_IOPS="ublk-ctl: add: --min-iops must be 0 (none) or an integer up to 10000000, not"
+BAD_MIN_BW="ublk-ctl: add: --min-bw must be 0 (none) or 4K to 1T per second, e.g. 50M, not"
+BAD_TARGET="ublk-ctl: add: --latency-target must be 0 (the scheduler's) or 10 to 10000000 microseconds, not"
+for v in -1 10000001 1e3 " 5" +5 "" 4294967296; do
+	run "${S[@]}" "${A[@]}" --min-iops "$v"
+	expect_usage "--min-iops '$v'" "$BAD_MIN_IOPS '$v'"
+done
+for v in 4095 2T -1 1.5M fast; do
+	run "${S[@]}" "${A[@]}" --min-bw "$v"
+	expect_usage "--min-bw '$v'" "$BAD_MIN_BW '$v'"
+done
+for v in 9 1 10000001 -10 500us 1ms "" 4294967796; do
+	run "${S[@]}" "${A[@]}" --latency-target "$v"
+	expect_usage "--latency-target '$v'" "$BAD_TARGET '$v'"
+done
+run "${S[@]}" "${A[@]}" --min-iops 1001 --iops-limit 1000
+expect_usage "--min-iops above --iops-limit" \
+	"ublk-ctl: add: --min-iops 1001 is above --iops-limit 1000: a reservation cannot exceed the limit"
+run "${S[@]}" "${A[@]}" --bw-limit 100M --min-bw 101M
+expect_usage "--min-bw above --bw-limit" \
+	"ublk-ctl: add: --min-bw 105906176 is above --bw-limit 104857600 (bytes per second): a reservation cannot exceed the limit"
+run "${S[@]}" add --name db --backend nvme0 --size 1000 --min-iops 2 --iops-limit 1
+expect_usage "a bad size before a reservation above its limit" \
+	"ublk-ctl: add: size must be a positive multiple of 4096 bytes, not 1000"
 run "${S[@]}" "${A[@]}" --no-recovery=yes
 expect_usage "--no-recovery takes no value" \
 	"ublk-ctl: add: option '--no-recovery' takes no argument"
