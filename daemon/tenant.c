@@ -267,18 +267,19 @@ static int check_reservation(struct daemon *d, struct pool *p, const struct tena
 			 "scheduled in static mode (the kernel's queues decide the order)");
 		return -1;
 	}
-	sum = cost_reserved(m, want->min_iops, want->min_bw);
+	sum = conf_reservation_ns(m, want); /* saturating: no wrap past the check */
 	for (size_t i = 0; i < d->nr_tenants; i++) {
 		const struct tenant *o = &d->tenants[i];
 
 		if (o != self && o->pool == p)
-			sum += cost_reserved(m, o->e.spec.qos.min_iops, o->e.spec.qos.min_bw);
+			sum = conf_add_sat(sum, conf_reservation_ns(m, &o->e.spec.qos));
 	}
-	if (sum > COST_NS_PER_SEC / 100 * COST_MAX_RESERVED_PCT) {
+	if (sum > CONF_MAX_RESERVED_NS) {
 		snprintf(err, errlen, "reservations on backend \"%s\" would add up to %llu%% of the "
 			 "device as the cost model (scheduler.cost_*) sees it; at most %d%% may be "
 			 "reserved", p->be->name,
-			 (unsigned long long)((sum + COST_NS_PER_SEC / 200) / (COST_NS_PER_SEC / 100)),
+			 (unsigned long long)(sum / (COST_NS_PER_SEC / 100) +
+					      (sum % (COST_NS_PER_SEC / 100) != 0)),
 			 COST_MAX_RESERVED_PCT);
 		return -1;
 	}

@@ -92,6 +92,17 @@ ublk-ctl stats --json >after.json || fail "stats failed"
 [ "$(jq "$S.reserved_iops" after.json)" = 300 ] || fail "the refused reload changed resv: $(jq -c "$S" after.json)"
 pass "refused: $(head -1 bad.out)"
 
+step "ublk-ctl add: a reservation that does not fit with resv's is refused, nothing created"
+if ublk-ctl add --name extra --backend nvme --size 64M --class throughput --min-iops 300 >refused.out 2>&1; then
+	fail "300 + 300 of 600 IOPS (100%) was accepted: $(cat refused.out)"
+fi
+grep -q 'reservations on backend "nvme" would add up to 100%' refused.out || fail "refusal does not say why: $(cat refused.out)"
+! ublk-ctl list | grep -q '^extra ' || fail "the refused add left a tenant: $(ublk-ctl list)"
+ublk-ctl add --name extra --backend nvme --size 64M --class throughput --min-iops 200 >add.out 2>&1 ||
+	fail "300 + 200 of 600 IOPS (84%) was refused: $(cat add.out)"
+ublk-ctl del extra || fail "del extra failed"
+pass "add: refused past 90% ($(head -1 refused.out)), accepted within"
+
 for t in resv t1 t2; do ublk-ctl del "$t" || fail "del $t failed"; done
 stop_daemon
 pass "slo_reserve"
