@@ -57,6 +57,8 @@ struct tenant_gate {
 	pthread_mutex_t lock;
 	struct qos_limiter lim;
 	atomic_bool limited;
+	struct tbucket resv; /* its reservation in device ns per second (cost model), under lock */
+	atomic_bool reserving; /* it has one */
 };
 
 struct slo_track;

@@ -46,13 +46,17 @@ static unsigned class_of(const struct admit_flow *f)
 	return cls < ADMIT_NR_CLASSES ? cls : 0;
 }
 
-/* A slot of its class now, or -- when the class has them all -- its weighted turn. */
-static enum admit_verdict share(struct admit *a, struct admit_item *it)
+/*
+ * A slot of its class now, or -- when the class has them all -- its
+ * weighted turn; a request within its tenant's reservation goes at once.
+ */
+static enum admit_verdict share(struct admit *a, struct admit_item *it, uint64_t now)
 {
 	struct admit_flow *f = it->flow;
 
 	it->cls = (uint8_t)class_of(f);
-	if (a->inflight[it->cls] < ADMIT_SHARE_INFLIGHT) {
+	if (a->inflight[it->cls] < ADMIT_SHARE_INFLIGHT ||
+	    (f->gate && f->gate->reserved && f->gate->reserved(f->gate, it->cost, now))) {
 		a->inflight[it->cls]++;
 		return ADMIT_GO;
 	}
@@ -100,7 +104,7 @@ enum admit_verdict admit_request(struct admit *a, struct admit_item *it, uint64_
 			return ADMIT_HELD;
 		}
 	}
-	return share(a, it);
+	return share(a, it, now);
 }
 
 /* Slots of class cls came free: the next in weighted order go. */
@@ -159,7 +163,7 @@ void admit_retry(struct admit *a, uint64_t now)
 		unhold(a, prev, it);
 		if (a->ops->released)
 			a->ops->released(a, it, now);
-		if (share(a, it) == ADMIT_GO)
+		if (share(a, it, now) == ADMIT_GO)
 			a->ops->go(a, it, now);
 		it = following;
 	}

@@ -11,7 +11,8 @@
  *   ADMIT_RECHECK_NS at the latest, so that a limit lifted or raised
  *   (reload, del) lets it go now, not when the wait it was given under
  *   the old limit is over (a large request's debt can be long);
- * - weighted sharing among the flows of one class: while fewer than
+ * - weighted sharing among the flows of one class (a request within its
+ *   tenant's reservation, admit_gate.reserved, skips it): while fewer than
  *   ADMIT_SHARE_INFLIGHT requests of the class are at the backend, a
  *   request goes at once; past that it waits in the class's weighted fair
  *   queue (sched/qos.h) and goes when a slot of its class comes free, so
@@ -52,6 +53,13 @@
  */
 struct admit_gate {
 	uint64_t (*admit)(struct admit_gate *g, uint64_t bytes, uint64_t now_ns);
+	/*
+	 * Optional: whether a request of `cost` (device ns) is within the
+	 * tenant's reservation now (taking it from the reservation if so).
+	 * Such a request skips its class's weighted queue: a reservation is
+	 * honoured before weights share what is left. Thread-safe.
+	 */
+	bool (*reserved)(struct admit_gate *g, uint64_t cost, uint64_t now_ns);
 	/*
 	 * Sharing among tenants of one class (enum conf_class) when they
 	 * compete: read at each request, changed live by the control thread.

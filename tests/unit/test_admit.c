@@ -278,6 +278,53 @@ static void test_turns_by_cost(void **state)
 	admit_free(&a);
 }
 
+/* A reserved gate covering n requests, then none. */
+static unsigned reserve_left;
+static bool fake_reserved(struct admit_gate *g, uint64_t cost, uint64_t now)
+{
+	(void)g, (void)cost, (void)now;
+	if (!reserve_left)
+		return false;
+	reserve_left--;
+	return true;
+}
+
+/*
+ * A request within its tenant's reservation skips the full class's
+ * weighted queue; past the reservation it waits its turn like the others.
+ */
+static void test_reserved_skips_the_queue(void **state)
+{
+	static struct admit_item busy[ADMIT_SHARE_INFLIGHT], mine[5];
+	struct admit a;
+	struct seen s = { 0 };
+	struct fake_gate gb, gr;
+	struct admit_flow fb, fr;
+
+	(void)state;
+	admit_init(&a, &ops, &s);
+	gate_init(&gb, 1, 1, 0);
+	gate_init(&gr, 1, 1, 0);
+	gr.g.reserved = fake_reserved;
+	admit_flow_init(&fb, &gb.g);
+	admit_flow_init(&fr, &gr.g);
+	for (unsigned i = 0; i < ADMIT_SHARE_INFLIGHT; i++)
+		assert_int_equal(ask(&a, &busy[i], &fb, IO_OP_READ, 4096, T0), ADMIT_GO);
+	reserve_left = 3;
+	for (unsigned i = 0; i < 5; i++)
+		assert_int_equal(ask(&a, &mine[i], &fr, IO_OP_READ, 4096, T0),
+				 i < 3 ? ADMIT_GO : ADMIT_WAITING);
+	assert_int_equal(a.inflight[1], ADMIT_SHARE_INFLIGHT + 3);
+	/* the slots come back as they complete; the waiting two go once below the limit */
+	for (unsigned i = 0; i < 3; i++)
+		admit_done(&a, &mine[i], T0 + 1);
+	assert_int_equal(s.nr_gone, 0);
+	admit_done(&a, &busy[0], T0 + 2);
+	admit_done(&a, &busy[1], T0 + 2);
+	assert_int_equal(s.nr_gone, 2);
+	admit_free(&a);
+}
+
 /*
  * A request held at a long wait asks again within ADMIT_RECHECK_NS: a gate
  * lifted meanwhile lets it (and those behind it) go then, not at the end
@@ -351,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_no_gate_class_zero),
 		cmocka_unit_test(test_weighted_turns),
 		cmocka_unit_test(test_turns_by_cost),
+		cmocka_unit_test(test_reserved_skips_the_queue),
 		cmocka_unit_test(test_gate_lifted_mid_wait),
 		cmocka_unit_test(test_released_into_full_class),
 	};

@@ -67,11 +67,42 @@ static void test_gate_lift(void **state)
 	gate_free(g);
 }
 
+/*
+ * A reservation of 100 IOPS covers a second's worth of 4 KiB reads at
+ * once (its bucket's burst), then about 100 a second; a 128 KiB write
+ * takes more of it than a read. Removed, it covers nothing.
+ */
+static void test_gate_reservation(void **state)
+{
+	struct conf_qos qos = { .weight = 100, .min_iops = 100 };
+	struct tenant_gate *g = gate_new(CONF_CLASS_THROUGHPUT, &qos, &cost);
+	uint64_t rd = cost_of(&cost, IO_OP_READ, false, 4096), now = monotonic_ns();
+	unsigned covered = 0;
+
+	(void)state;
+	assert_non_null(g);
+	for (int i = 0; i < 200; i++)
+		covered += g->gate.reserved(&g->gate, rd, now);
+	assert_int_equal(covered, 100);
+	/* half a second later: 50 more reads' worth, or one 128 KiB write (~28 reads) and 22 reads */
+	now += 500 * MSEC;
+	assert_true(g->gate.reserved(&g->gate, cost_of(&cost, IO_OP_WRITE, false, 131072), now));
+	for (covered = 0; g->gate.reserved(&g->gate, rd, now); covered++)
+		assert_true(covered < 50);
+	assert_true(covered > 15 && covered < 28);
+	qos.min_iops = 0;
+	gate_set(g, CONF_CLASS_THROUGHPUT, &qos);
+	now += 1000 * MSEC;
+	assert_false(g->gate.reserved(&g->gate, rd, now));
+	gate_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gate_limits_flush),
 		cmocka_unit_test(test_gate_lift),
+		cmocka_unit_test(test_gate_reservation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
