@@ -12,11 +12,12 @@ void cost_model_init(struct cost_model *m)
 	};
 }
 
-/* ns to move `bytes` at bw bytes per second, without overflow. */
+/* ns to move `bytes` at bw bytes per second (the product in 128 bits: no overflow). */
 static uint64_t xfer(uint64_t bw, uint64_t bytes)
 {
-	bw = bw ? bw : 1;
-	return bytes / bw * COST_NS_PER_SEC + bytes % bw * COST_NS_PER_SEC / bw;
+	unsigned __int128 ns = (unsigned __int128)bytes * COST_NS_PER_SEC / (bw ? bw : 1);
+
+	return ns > UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
 }
 
 /* A 4 KiB request costs exactly 1/iops s: the fixed part is that less 4 KiB's transfer (>= 0). */
@@ -57,7 +58,14 @@ uint64_t cost_of_many(const struct cost_model *m, enum io_op op, uint64_t n, uin
 
 	if (!io_op_moves_data(op))
 		return n * cost_of(m, op, false, 0);
-	return n ? n * fixed(iops, bw) + xfer(bw, bytes) : 0;
+	if (!n)
+		return 0;
+	/* saturating: a tenant's counters over a long interval may be huge */
+	{
+		unsigned __int128 c = (unsigned __int128)n * fixed(iops, bw) + xfer(bw, bytes);
+
+		return c > UINT64_MAX ? UINT64_MAX : (uint64_t)c;
+	}
 }
 
 uint64_t cost_reserved(const struct cost_model *m, uint64_t min_iops, uint64_t min_bw)

@@ -87,6 +87,8 @@ struct daemon {
 	int listen_fd;
 	int signal_fd;
 	bool stopping;
+	/* A reload's changes (or a start's policy tenants) are being applied, their reservations checked as a whole. */
+	bool resv_prechecked;
 	/* DDUBLKD_CRASH_AT (tests only, daemon/fault.c): die with SIGKILL at this named point. */
 	const char *crash_at;
 };
@@ -183,6 +185,13 @@ bool tenant_held(const struct tenant *t, char *who, size_t len);
  */
 bool tenant_unserved(const struct tenant *t, char *why, size_t len);
 /* want's class/QoS for a running tenant, recorded in its table: 0 or -1, unchanged. */
+/*
+ * Whether every backend's reservations fit once the policy `next` is in
+ * force (its tenants as it says, ublk-ctl's as they are): 0, or -1 with a
+ * "PATH:LINE: ..." err. Checks the whole before a reload applies any part.
+ */
+int reservations_fit(struct daemon *d, const struct conf *next, const char *path, char *err,
+		     size_t errlen);
 int tenant_update(struct daemon *d, struct tenant *t, const struct tenant_spec *want, char *err,
 		  size_t errlen);
 /* The ublk device settings of t (its gate made if need be). 0 or -1 with err. */

@@ -251,13 +251,16 @@ int daemon_reload(struct daemon *d, bool force, bool dry_run, char ***lines, siz
 			 "--force\"); nothing was changed", destructive, destructive == 1 ? "" : "s");
 		goto out;
 	}
-	if (devices_free(&r, err, errlen) < 0 || placement_fits(&r, err, errlen) < 0)
+	if (devices_free(&r, err, errlen) < 0 || placement_fits(&r, err, errlen) < 0 ||
+	    reservations_fit(d, &r.next, d->policy_path, err, errlen) < 0)
 		goto out;
 	if (dry_run || r.nr_changes == 0) {
 		ret = 0;
 		goto out;
 	}
+	d->resv_prechecked = true; /* checked as a whole: a swap must not fail halfway */
 	ret = apply_all(&r, err, errlen);
+	d->resv_prechecked = false;
 	*applied = true; /* partly, on failure: the reply says where it stopped */
 	/*
 	 * The new policy is the one in force (what is applied of it, on

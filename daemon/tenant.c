@@ -189,6 +189,8 @@ static int tenant_start(struct daemon *d, struct tenant *t, char *err, size_t er
 
 	if (tenant_dev_config(d, t, &cfg, err, errlen) < 0)
 		return -1;
+	free(t->slo); /* a new device counts from zero: its SLO intervals start again */
+	t->slo = NULL;
 	ret = ublk_dev_create(&d->ctrl, d->workers, &cfg, &t->dev, why, sizeof(why));
 	if (ret == -1 && cfg.dev_id >= 0 && strstr(why, "already in use")) {
 		/* The id it had before is taken: any id will do. */
@@ -246,6 +248,18 @@ void log_tenant_up(const struct tenant *t, const char *how)
 		 "not supported by this kernel" : "on");
 }
 
+/* Why p's scheduler cannot honour a reservation (into err, true), or false. */
+static bool resv_unsupported(const struct pool *p, char *err, size_t errlen)
+{
+	if (p->router && router_mode(p->router) == CONF_SCHED_DAREDEVIL)
+		return false;
+	snprintf(err, errlen, "min_iops/min_bw need a backend the scheduler orders: an NVMe "
+		 "passthrough backend with scheduler.mode = \"daredevil\"; backend \"%s\" is %s",
+		 p->be->name, !p->router ? "not one (no scheduler)" :
+		 "scheduled in static mode (the kernel's queues decide the order)");
+	return true;
+}
+
 /*
  * A reservation needs a pool whose scheduler orders requests (daredevil
  * on a passthrough backend), and room: all of the pool's reservations,
@@ -258,15 +272,10 @@ static int check_reservation(struct daemon *d, struct pool *p, const struct tena
 	const struct cost_model *m = &d->conf.sched.cost;
 	uint64_t sum;
 
-	if (!want->min_iops && !want->min_bw)
-		return 0;
-	if (!p->router || router_mode(p->router) != CONF_SCHED_DAREDEVIL) {
-		snprintf(err, errlen, "min_iops/min_bw need a backend the scheduler orders: an NVMe "
-			 "passthrough backend with scheduler.mode = \"daredevil\"; backend \"%s\" "
-			 "is %s", p->be->name, !p->router ? "not one (no scheduler)" :
-			 "scheduled in static mode (the kernel's queues decide the order)");
+	if ((!want->min_iops && !want->min_bw) || d->resv_prechecked)
+		return 0; /* none, or a reload checked where all of its changes end */
+	if (resv_unsupported(p, err, errlen))
 		return -1;
-	}
 	sum = conf_reservation_ns(m, want); /* saturating: no wrap past the check */
 	for (size_t i = 0; i < d->nr_tenants; i++) {
 		const struct tenant *o = &d->tenants[i];
@@ -282,6 +291,58 @@ static int check_reservation(struct daemon *d, struct pool *p, const struct tena
 					      (sum % (COST_NS_PER_SEC / 100) != 0)),
 			 COST_MAX_RESERVED_PCT);
 		return -1;
+	}
+	return 0;
+}
+
+int reservations_fit(struct daemon *d, const struct conf *next, const char *path, char *err,
+		     size_t errlen)
+{
+	const struct cost_model *m = &d->conf.sched.cost;
+
+	for (size_t i = 0; i < d->nr_pools; i++) {
+		struct pool *p = &d->pools[i];
+		const struct conf_tenant *over = NULL;
+		uint64_t sum = 0;
+
+		for (size_t k = 0; k < next->nr_tenants; k++) {
+			const struct conf_tenant *ct = &next->tenants[k];
+			uint64_t r = conf_reservation_ns(m, &ct->spec.qos);
+
+			if (!r || strcmp(ct->spec.backend, p->be->name))
+				continue;
+			if (resv_unsupported(p, err, errlen)) {
+				char why[512];
+
+				snprintf(why, sizeof(why), "%s", err);
+				snprintf(err, errlen, "%s:%d: tenants: tenant \"%s\": %s", path, ct->line,
+					 ct->spec.name, why);
+				return -1;
+			}
+			sum = conf_add_sat(sum, r);
+			if (!over && sum > CONF_MAX_RESERVED_NS)
+				over = ct;
+		}
+		/* Tenants the policy does not name stay as they are -- unless the reload removes them. */
+		for (size_t k = 0; k < d->nr_tenants; k++) {
+			const struct tenant *t = &d->tenants[k];
+			bool named = false;
+
+			for (size_t j = 0; j < next->nr_tenants && !named; j++)
+				named = !strcmp(next->tenants[j].spec.name, t->e.spec.name);
+			if (t->pool == p && !named && !t->e.from_policy)
+				sum = conf_add_sat(sum, conf_reservation_ns(m, &t->e.spec.qos));
+		}
+		if (sum > CONF_MAX_RESERVED_NS) {
+			snprintf(err, errlen, "%s:%d: tenants: reservations on backend \"%s\" would add up "
+				 "to %llu%% of the device as the cost model (scheduler.cost_*) sees it, "
+				 "with the tenants added by ublk-ctl; at most %d%% may be reserved", path,
+				 over ? over->line : 0, p->be->name,
+				 (unsigned long long)(sum / (COST_NS_PER_SEC / 100) +
+						      (sum % (COST_NS_PER_SEC / 100) != 0)),
+				 COST_MAX_RESERVED_PCT);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -585,7 +646,8 @@ int tenant_reshape(struct daemon *d, struct tenant *t, const struct tenant_spec 
 	memcpy(next.spec.name, old.spec.name, sizeof(next.spec.name));
 	memcpy(next.spec.backend, old.spec.backend, sizeof(next.spec.backend));
 	next.from_policy = true;
-	if (check_shape(d, next.spec.queues, next.spec.depth, why, sizeof(why)) < 0) {
+	if (check_shape(d, next.spec.queues, next.spec.depth, why, sizeof(why)) < 0 ||
+	    check_reservation(d, t->pool, t, &next.spec.qos, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "tenant \"%s\": %s; nothing was changed", t->e.spec.name,
 			 why);
 		return -1;
@@ -875,15 +937,23 @@ static int policy_fits(struct daemon *d, char *err, size_t errlen)
 
 int tenants_restore(struct daemon *d, char *err, size_t errlen)
 {
+	char why[512];
+	int ret = 0;
+
 	for (size_t i = 0; i < d->nr_pools; i++)
 		load_pool(d, &d->pools[i]);
 	if (policy_fits(d, err, errlen) < 0)
 		return -1;
+	if (reservations_fit(d, &d->conf, d->policy_path, why, sizeof(why)) < 0)
+		log_warn("%s; the reservations are kept as recorded, and the scheduler serves the "
+			 "reserved tenants first in turn: lower them (policy, or ublk-ctl del and "
+			 "add) or the scheduler.cost_* keys", why);
 	bring_up_recorded(d, d->nr_tenants);
-	for (size_t i = 0; i < d->conf.nr_tenants; i++) {
+	/* policy_fits() checked each new tenant's reservation, the policy its sums */
+	d->resv_prechecked = true;
+	for (size_t i = 0; i < d->conf.nr_tenants && ret == 0; i++) {
 		const struct conf_tenant *ct = &d->conf.tenants[i];
 		struct tenant *t = tenant_find(d, ct->spec.name);
-		char why[512];
 
 		if (t) {
 			if (adopt_from_policy(d, t, ct, why, sizeof(why)) < 0)
@@ -893,8 +963,9 @@ int tenants_restore(struct daemon *d, char *err, size_t errlen)
 		if (tenant_add(d, &ct->spec, true, &t, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "tenant \"%s\" (policy line %d): %s", ct->spec.name,
 				 ct->line, why);
-			return -1;
+			ret = -1;
 		}
 	}
-	return 0;
+	d->resv_prechecked = false;
+	return ret;
 }

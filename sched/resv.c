@@ -10,7 +10,9 @@
  * reservation, and its oldest held request goes before any other T
  * request. Otherwise T requests go by arrival, its own among them: a
  * reservation never caps a tenant, and one left unused is simply not due
- * (work-conserving). max(tag, arrival) keeps an idle tenant from banking
+ * (work-conserving); a tag never runs more than an interval ahead, so a
+ * tenant served well by arrival order finds its floor again within an
+ * interval once others compete. max(tag, arrival) keeps an idle tenant from banking
  * a burst it could later take at everyone else's expense, and a request
  * that went late for want of a slot from costing its tenant the delay.
  *
@@ -32,6 +34,7 @@ bool sched_resv_active(const struct sched *s, uint64_t now_ns)
 	return s->nr_reserved && s->resv_seen && now_ns < s->resv_last_ns + s->interval_ns;
 }
 
+/* A reserved tenant queued T work: it counts as active for an interval. */
 static void resv_touch(struct sched *s, uint64_t now_ns)
 {
 	s->resv_seen = true;
@@ -53,16 +56,24 @@ bool sched_resv_hold(struct sched *s, struct sched_req *r, uint64_t now_ns)
 void sched_resv_charge(struct sched *s, const struct sched_req *r, uint64_t arrival_ns)
 {
 	struct sched_tenant *t = tenant_of(s, r->tenant);
-	uint64_t cost;
+	uint64_t inc, lead;
 
 	if (!t || !t->resv)
 		return;
-	resv_touch(s, arrival_ns);
-	cost = r->cost;
+	/* cost * 1 s / resv without overflow (resv <= COST_NS_PER_SEC) */
+	inc = r->cost / t->resv * COST_NS_PER_SEC + r->cost % t->resv * COST_NS_PER_SEC / t->resv;
 	if (t->resv_tag < arrival_ns)
 		t->resv_tag = arrival_ns;
-	/* cost * 1 s / resv without overflow (resv <= COST_NS_PER_SEC) */
-	t->resv_tag += cost / t->resv * COST_NS_PER_SEC + cost % t->resv * COST_NS_PER_SEC / t->resv;
+	t->resv_tag += inc;
+	/*
+	 * A tenant served well beyond its reservation by arrival order would
+	 * otherwise run its tag minutes ahead and lose the floor for as long
+	 * once others compete: it may be ahead by an interval (or this one
+	 * request) at most.
+	 */
+	lead = inc > s->interval_ns ? inc : s->interval_ns;
+	if (t->resv_tag > arrival_ns + lead)
+		t->resv_tag = arrival_ns + lead;
 }
 
 struct sched_fifo *sched_resv_next(struct sched *s, struct sched_fifo *lane_fifo, uint64_t now_ns,
@@ -96,4 +107,21 @@ void sched_resv_release(struct sched *s, struct sched_tenant *t, struct sched_fi
 	(void)s;
 	while (t->held.head)
 		sched_fifo_push(lane_fifo, sched_fifo_pop(&t->held));
+}
+
+void sched_resv_adopt(struct sched *s, unsigned id, struct sched_fifo *lane_fifo)
+{
+	struct sched_tenant *t = &s->tenant[id];
+	struct sched_fifo keep = { .tail = &keep.head };
+
+	if (t->held.head)
+		return; /* already its own (a reservation changed, not new) */
+	while (lane_fifo->head) {
+		struct sched_req *r = sched_fifo_pop(lane_fifo);
+
+		sched_fifo_push(r->tenant == id ? &t->held : &keep, r);
+	}
+	*lane_fifo = keep;
+	if (!lane_fifo->head)
+		lane_fifo->tail = &lane_fifo->head;
 }

@@ -206,8 +206,11 @@ int sched_tenant_slo(struct sched *s, unsigned tenant, const struct sched_slo *s
 		resv_drop(s, t);
 		return 0;
 	}
-	if (!t->resv)
+	if (!t->resv) {
 		s->nr_reserved++;
+		if (s->ops->resv_lane_fifo) /* its waiting T requests keep their order */
+			sched_resv_adopt(s, tenant, s->ops->resv_lane_fifo(s));
+	}
 	t->resv = resv;
 	return 0;
 }
@@ -294,8 +297,10 @@ static void judge(struct sched *s)
 		struct sched_tenant *t = &s->tenant[i];
 		uint64_t tp99, tt = t->target_ns ? t->target_ns : s->target_ns;
 
-		if (!t->hist || t->hist->total < SCHED_TENANT_MIN_SAMPLES)
+		if (!t->hist || t->hist->total < SCHED_TENANT_MIN_SAMPLES) {
+			t->p99_ns = 0; /* too few samples: no p99 this window */
 			continue;
+		}
 		tp99 = lathist_quantile(t->hist, 0.99);
 		t->p99_ns = tp99;
 		if (!own || (double)tp99 / (double)tt > (double)p99 / (double)target) {

@@ -136,6 +136,8 @@ void sched_resv_charge(struct sched *s, const struct sched_req *r, uint64_t arri
  */
 struct sched_fifo *sched_resv_next(struct sched *s, struct sched_fifo *lane_fifo, uint64_t now_ns,
 				   bool *due);
+/* A new reservation: tenant id's requests waiting in lane_fifo move to its own FIFO, in order. */
+void sched_resv_adopt(struct sched *s, unsigned id, struct sched_fifo *lane_fifo);
 /* Give t's held requests back to lane_fifo (its reservation is gone). */
 void sched_resv_release(struct sched *s, struct sched_tenant *t, struct sched_fifo *lane_fifo);
 

@@ -11,7 +11,15 @@ bool slo_due(const struct slo_track *t, uint64_t now_ns)
 
 static uint64_t per_s(uint64_t n, uint64_t dt_ns)
 {
-	return (uint64_t)((double)n * 1e9 / (double)dt_ns);
+	double v = (double)n * 1e9 / (double)dt_ns;
+
+	return v >= 1.8e19 ? UINT64_MAX : (uint64_t)v;
+}
+
+/* Counters only grow -- unless the device was made anew (reshape): then 0, not a wrap. */
+static uint64_t minus(uint64_t now, uint64_t before)
+{
+	return now > before ? now - before : 0;
 }
 
 void slo_update(struct slo_track *t, const struct stats_io_snap *cur, uint64_t now_ns,
@@ -23,7 +31,8 @@ void slo_update(struct slo_track *t, const struct stats_io_snap *cur, uint64_t n
 	if (t->at_ns && now_ns > t->at_ns) {
 		stats_hist_snap_delta(&d, &cur->lat, &t->lat);
 		for (unsigned op = 0; op < IO_NR_OPS; op++) {
-			uint64_t n = cur->ops[op] - t->ops[op], b = cur->bytes[op] - t->bytes[op];
+			uint64_t n = minus(cur->ops[op], t->ops[op]);
+			uint64_t b = minus(cur->bytes[op], t->bytes[op]);
 
 			ios += n;
 			bytes += io_op_moves_data(op) ? b : 0;

@@ -192,6 +192,71 @@ static void test_reservation_charged_by_cost(void **state)
 }
 
 /*
+ * A tenant served far beyond its reservation (alone, 2 s at the whole
+ * device) must not have banked a lead: when THR's 64 arrive, RES gets its
+ * 1000 IOPS again from the next interval on, not minutes later.
+ */
+static void test_floor_after_running_alone(void **state)
+{
+	static struct sched_req rq[65];
+	struct sched_req *fifo[128], *r;
+	struct sched *s = make(4);
+	unsigned head = 0, tail = 0, n = 0, res_done = 0;
+	uint64_t now = 1 * MS;
+
+	(void)state;
+	reserve(s, RES, 1000, 0);
+	issue(s, &rq[n++], RES, IO_OP_READ, 4 * KiB, now); /* QD1: ~150 IOPS by arrival among 65 */
+	while ((r = sched_next(s, now)))
+		fifo[tail++ % 128] = r;
+	for (; now < 3100 * MS;) {
+		if (now >= 2000 * MS && n == 1) { /* THR joins */
+			for (unsigned i = 0; i < 64; i++)
+				issue(s, &rq[n++], THR, IO_OP_READ, 4 * KiB, now);
+			while ((r = sched_next(s, now)))
+				fifo[tail++ % 128] = r;
+		}
+		now += 100 * US;
+		r = fifo[head++ % 128];
+		sched_completed(s, r, now);
+		res_done += r->tenant == RES && now > 2100 * MS;
+		issue(s, r, r->tenant, r->op, r->bytes, now);
+		while ((r = sched_next(s, now)))
+			fifo[tail++ % 128] = r;
+	}
+	assert_true(res_done >= 950); /* 1 s from 100 ms after THR came */
+	sched_free(s);
+}
+
+/*
+ * A reservation set while the tenant has requests waiting in the T FIFO
+ * takes them along, in order: none overtakes an older one of its own.
+ */
+static void test_new_reservation_keeps_order(void **state)
+{
+	struct sched *s = make(1);
+	struct sched_req busy, r[4], *got;
+	unsigned n = 0;
+
+	(void)state;
+	issue(s, &busy, THR, IO_OP_READ, 4 * KiB, 0);
+	assert_ptr_equal(sched_next(s, 0), &busy); /* T's one slot taken */
+	for (unsigned i = 0; i < 3; i++)
+		issue(s, &r[i], RES, IO_OP_READ, 4 * KiB, 1);
+	reserve(s, RES, 1000, 0);
+	issue(s, &r[3], RES, IO_OP_READ, 4 * KiB, 2);
+	assert_int_equal(sched_waiting(s), 4);
+	sched_completed(s, &busy, 10 * MS);
+	while ((got = sched_next(s, 10 * MS))) {
+		assert_ptr_equal(got, &r[n]);
+		n++;
+		sched_completed(s, got, 10 * MS);
+	}
+	assert_int_equal(n, 4);
+	sched_free(s);
+}
+
+/*
  * Small requests too wait here while a reservation is active: T's device
  * time in flight is bounded (SCHED_RESV_INFLIGHT_NS), not its bytes, so
  * 4 KiB reads from THR leave the queue to the scheduler, and RES's due
@@ -350,6 +415,8 @@ int main(void)
 		cmocka_unit_test(test_reservation_is_no_cap),
 		cmocka_unit_test(test_unused_reservation_lent),
 		cmocka_unit_test(test_reservation_charged_by_cost),
+		cmocka_unit_test(test_floor_after_running_alone),
+		cmocka_unit_test(test_new_reservation_keeps_order),
 		cmocka_unit_test(test_small_requests_wait_here),
 		cmocka_unit_test(test_slow_drive_keeps_depth),
 		cmocka_unit_test(test_reservation_release),

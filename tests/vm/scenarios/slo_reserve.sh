@@ -13,14 +13,14 @@ set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
 cfg=/run/slo_reserve.conf
-policy() { # MIN_IOPS
+policy() { # RESV_MIN_IOPS [T1_MIN_IOPS]
 	cat >"$cfg" <<CONF
 daemon = { socket = "/run/ddublk/ctl.sock"; workers = 2; log_level = "info"; };
 scheduler = { mode = "daredevil"; cost_read_iops = 600; cost_write_iops = 600; };
 backends = ( { name = "nvme"; path = "/dev/nvme0n1"; } );
 tenants = (
   { name = "resv"; backend = "nvme"; size = "256M"; class = "throughput"; depth = 8; min_iops = $1; latency_target_us = 200000; },
-  { name = "t1"; backend = "nvme"; size = "256M"; class = "throughput"; depth = 128; },
+  { name = "t1"; backend = "nvme"; size = "256M"; class = "throughput"; depth = 128; min_iops = ${2:-0}; },
   { name = "t2"; backend = "nvme"; size = "256M"; class = "throughput"; depth = 128; }
 );
 CONF
@@ -109,6 +109,18 @@ ublk-ctl add --name extra --backend nvme --size 64M --class throughput --min-iop
 	fail "300 + 200 of 600 IOPS (84%) was refused: $(cat add.out)"
 ublk-ctl del extra || fail "del extra failed"
 pass "add: refused past 90% ($(head -1 refused.out)), accepted within"
+
+step "a reload that swaps reservations is checked as a whole"
+# 100 + 400, then 400 + 100: resv's rise comes first, and checked alone against
+# t1's 400 it would make 133%; where the reload ends, it is 83%.
+policy 100 400
+ublk-ctl reload >swap1.out 2>&1 || fail "reload to 100 + 400 failed: $(cat swap1.out)"
+policy 400 100
+ublk-ctl reload >swap2.out 2>&1 || fail "the swap to 400 + 100 was refused: $(cat swap2.out)"
+ublk-ctl stats --json >swap.json || fail "stats failed"
+[ "$(jq -c '[.tenants[] | select(.name == "resv" or .name == "t1") | .slo.reserved_iops]' swap.json)" = "[400,100]" ] ||
+	fail "after the swap: $(jq -c '[.tenants[] | {name, r: .slo.reserved_iops}]' swap.json)"
+pass "the swap applied whole"
 
 for t in resv t1 t2; do ublk-ctl del "$t" || fail "del $t failed"; done
 stop_daemon
