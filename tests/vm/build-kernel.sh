@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build (or reuse) the test VM kernel.
 #
-# usage: tests/vm/build-kernel.sh [--stock | --both]
+# usage: tests/vm/build-kernel.sh [--linux VERSION] [--stock | --both]
 #
 # Without an option: the patched kernel. When neither kernel is cached it
 # is built as --both builds it (stock first, then the series on the same
@@ -11,6 +11,13 @@
 # Builds Debian's linux-source-6.1 configured by tests/vm/kernel.config
 # alone (allnoconfig plus that file) and, unless
 # --stock is given, every patch in patches/linux-6.1/ (in name order).
+#
+# --linux VERSION: Debian's linux-source-VERSION instead (6.12: the LTS
+# Debian 13 and RHEL 10 ship), with tests/vm/kernel-VERSION.config added
+# to the fragment if it exists (6.12's turns the legacy ublk opcodes off,
+# as Ubuntu and Amazon Linux build it) and the series in
+# patches/linux-VERSION/ if there is one (none: "patched" is the stock
+# kernel, one image).
 # The bzImage is cached under ${DDUBLK_CACHE:-~/.cache/ddublk}/kernel-KEY/
 # where KEY hashes the source package version, the config fragment, the
 # patches and the recipe version below; a cache hit costs nothing. Prints the bzImage
@@ -28,26 +35,39 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cache=${DDUBLK_CACHE:-$HOME/.cache/ddublk}
 mode=patched
+version=6.1
+if [ "${1:-}" = --linux ]; then
+	[ $# -ge 2 ] || { echo "usage: $0 [--linux VERSION] [--stock | --both]" >&2; exit 2; }
+	version=$2
+	shift 2
+fi
+[[ $version =~ ^[0-9]+\.[0-9]+$ ]] || { echo "build-kernel: --linux wants a version like 6.12, got '$version'" >&2; exit 2; }
 case ${1:-} in
 --stock) mode=stock ;;
 --both) mode=both ;;
 '') ;;
-*) echo "usage: $0 [--stock | --both]" >&2; exit 2 ;;
+*) echo "usage: $0 [--linux VERSION] [--stock | --both]" >&2; exit 2 ;;
 esac
 
 die() { echo "build-kernel: $*" >&2; exit 1; }
 
-tarball=/usr/src/linux-source-6.1.tar.xz
-[ -r "$tarball" ] || die "$tarball missing: apt-get install linux-source-6.1"
+src_name=linux-source-$version
+tarball=/usr/src/$src_name.tar.xz
+[ -r "$tarball" ] || die "$tarball missing: apt-get install $src_name"
 for t in make gcc bc bison flex perl xz; do
 	command -v $t >/dev/null || die "'$t' missing: apt-get install build-essential bc bison flex libelf-dev libssl-dev xz-utils"
 done
-srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || stat -c %s "$tarball")
+srcver=$(dpkg-query -W -f='${Version}' "$src_name" 2>/dev/null || stat -c %s "$tarball")
 
 patches=()
-if [ -d "$top/patches/linux-6.1" ]; then
-	while IFS= read -r p; do patches+=("$p"); done < <(find "$top/patches/linux-6.1" -maxdepth 1 -name '*.patch' | sort)
+if [ -d "$top/patches/linux-$version" ]; then
+	while IFS= read -r p; do patches+=("$p"); done < <(find "$top/patches/linux-$version" -maxdepth 1 -name '*.patch' | sort)
 fi
+# The config fragment: kernel.config, plus the version's own additions.
+fragment() {
+	cat "$here/kernel.config"
+	[ ! -f "$here/kernel-$version.config" ] || cat "$here/kernel-$version.config"
+}
 
 recipe=2 # 2: allnoconfig + kernel.config (was defconfig + kvm_guest + fragment)
 # key_of VARIANT: the cache key (unchanged by --both: the same images).
@@ -55,7 +75,7 @@ key_of() {
 	local p
 	{
 		echo "$srcver recipe $recipe"
-		cat "$here/kernel.config"
+		fragment
 		if [ "$1" = patched ]; then
 			for p in "${patches[@]}"; do basename "$p"; cat "$p"; done
 		fi
@@ -81,23 +101,28 @@ cached() { [ -s "$1/bzImage" ]; }
 
 # configure WORK: configure the (unpacked, maybe patched) tree in WORK.
 configure() {
+	fragment >"$1/fragment.config"
 	(
-		cd "$1/linux-source-6.1"
-		# Everything off but what kernel.config names (and what that selects).
-		make allnoconfig KCONFIG_ALLCONFIG="$here/kernel.config"
+		cd "$1/$src_name"
+		# Everything off but what the fragment names (and what that selects).
+		make allnoconfig KCONFIG_ALLCONFIG="$1/fragment.config"
 	) >>"$1/build.log" 2>&1 || { tail -40 "$1/build.log" >&2; die "kernel configuration failed (log: $1/build.log)"; }
 	local missing
-	missing=$(grep -E '^CONFIG_[A-Z0-9_]+=[^n]' "$here/kernel.config" | while read -r l; do
-		grep -qx "$l" "$1/linux-source-6.1/.config" || echo "$l"; done)
-	[ -z "$missing" ] || die "config options kernel.config asks for but could not be set (a dependency is missing): $missing"
+	missing=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$1/fragment.config" | while read -r l; do
+		if [[ $l == *=n ]]; then
+			grep -q "^${l%=n}=" "$1/$src_name/.config" && echo "$l"
+		else
+			grep -qx "$l" "$1/$src_name/.config" || echo "$l"
+		fi; done)
+	[ -z "$missing" ] || die "config options the fragment asks for but could not be set (a dependency is missing): $missing"
 }
 
-# unpack WORK [patched]: a fresh source tree in WORK/linux-source-6.1, configured.
+# unpack WORK [patched]: a fresh source tree in WORK/$src_name, configured.
 unpack() {
 	rm -rf "$1"
 	mkdir -p "$1"
 	tar -xJf "$tarball" -C "$1"
-	[ "${2:-}" != patched ] || apply_series "$1/linux-source-6.1"
+	[ "${2:-}" != patched ] || apply_series "$1/$src_name"
 	configure "$1"
 }
 
@@ -112,7 +137,7 @@ apply_series() { # SRC
 # make_image WORK OUT LABEL: build bzImage in WORK's tree (incrementally if
 # it was built before) and store it as OUT.
 make_image() {
-	local src=$1/linux-source-6.1 start=$SECONDS
+	local src=$1/$src_name start=$SECONDS
 	echo "build-kernel: building $3 kernel $(basename "$2") (log: $1/build.log)" >&2
 	make -C "$src" -j"$(nproc)" bzImage >>"$1/build.log" 2>&1 ||
 		{ tail -40 "$1/build.log" >&2; die "kernel build failed (log: $1/build.log)"; }
@@ -156,7 +181,7 @@ build_both() {
 		unpack "$work" stock
 		make_image "$work" "$out_stock" stock
 		if ! cached "$out_patched"; then
-			apply_series "$work/linux-source-6.1"
+			apply_series "$work/$src_name"
 			make_image "$work" "$out_patched" "patched (incremental)"
 		fi
 		rm -rf "$work"
@@ -164,6 +189,15 @@ build_both() {
 	echo "$out_stock/bzImage"
 	echo "$out_patched/bzImage"
 }
+
+# No series for this version: "patched" is the stock kernel, one image.
+if [ "$key_stock" = "$key_patched" ]; then
+	case $mode in
+	both) img=$(build_one stock) && echo "$img" && echo "$img" ;;
+	*) build_one stock ;;
+	esac
+	exit
+fi
 
 case $mode in
 stock) build_one stock ;;

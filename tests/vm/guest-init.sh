@@ -86,11 +86,12 @@ setup_system() {
 
 load_job() {
 	DDUBLK_SCENARIO='' DDUBLK_ARGS=() DDUBLK_GUEST_TIMEOUT=840 DDUBLK_NVME_BYTES=0
-	DDUBLK_KERNEL=patched
+	DDUBLK_KERNEL=patched DDUBLK_LINUX=6.1
 	# shellcheck source=/dev/null
 	. "$DDUBLK_OUT/job.env" || { log "cannot read $DDUBLK_OUT/job.env"; return 1; }
-	# DDUBLK_KERNEL: patched (patches/linux-6.1 applied) or stock (run.sh --stock).
-	export DDUBLK_SCENARIO DDUBLK_NVME_BYTES DDUBLK_KERNEL
+	# DDUBLK_KERNEL: patched (patches/linux-VERSION applied) or stock (run.sh --stock);
+	# DDUBLK_LINUX: that VERSION (run.sh --linux, default 6.1).
+	export DDUBLK_SCENARIO DDUBLK_NVME_BYTES DDUBLK_KERNEL DDUBLK_LINUX
 	script=$DDUBLK_SRC/tests/vm/scenarios/$DDUBLK_SCENARIO.sh
 	[ -f "$script" ] || { log "no scenario $script"; return 1; }
 }

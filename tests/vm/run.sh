@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Boot the test VM once and run one scenario inside it.
 #
-# usage: tests/vm/run.sh [--build-dir DIR] [--stock] [--kernel BZIMAGE]
-#                        [--timeout SEC] [--keep] [--smp N] [--mem M]
+# usage: tests/vm/run.sh [--build-dir DIR] [--linux VERSION] [--stock]
+#                        [--kernel BZIMAGE] [--timeout SEC] [--keep] [--smp N] [--mem M]
 #                        [--cmdline-extra "..."] SCENARIO [ARGS...]
 #        tests/vm/run.sh [same options] --script PATH [ARGS...]
 #
@@ -25,7 +25,11 @@
 # series, and without those arguments. --kernel BZIMAGE boots that image
 # instead of asking build-kernel.sh (a kernel tree being worked on); it
 # counts as the patched kernel unless --stock is given too. The guest sees
-# which one it got in $DDUBLK_KERNEL (patched or stock).
+# which one it got in $DDUBLK_KERNEL (patched or stock). --linux VERSION
+# (default 6.1): Debian's linux-source-VERSION, with patches/linux-VERSION/
+# and its cmdline where that series exists (6.12: none yet, so the stock
+# 6.12 kernel, built with the legacy ublk opcodes off); the guest sees it
+# in $DDUBLK_LINUX, and the work dir gets a "-VERSION" suffix.
 #
 # A scenario may ask for more in comment lines of its own, before its code:
 #   # vm-kernel: stock        always boot the kernel without the series (the
@@ -60,6 +64,7 @@ smp=2
 mem=4G
 cmdline_extra=
 kernel_arg=
+linux=6.1
 script_path=
 nvme_size=${DDUBLK_VM_NVME_SIZE:-2G}
 
@@ -76,6 +81,7 @@ parse_args() {
 		case $1 in
 		--build-dir) [ $# -ge 2 ] || usage; build_dir=$2; shift 2 ;;
 		--stock) stock=--stock; shift ;;
+		--linux) [ $# -ge 2 ] || usage; linux=$2; shift 2 ;;
 		--kernel) [ $# -ge 2 ] || usage; kernel_arg=$2; shift 2 ;;
 		--timeout) [ $# -ge 2 ] || usage; timeout_s=$2; shift 2 ;;
 		--keep) keep=1; shift ;;
@@ -98,6 +104,7 @@ parse_args() {
 		guest_scenario=$scenario
 	fi
 	scenario_args=("$@")
+	[[ $linux =~ ^[0-9]+\.[0-9]+$ ]] || die "--linux wants a version like 6.12, got '$linux'"
 	[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a positive number of seconds, got '$timeout_s'"
 	if ! [[ $smp =~ ^[1-9][0-9]*$ ]] || [ "$smp" -gt 64 ]; then die "--smp wants 1..64, got '$smp'"; fi
 	[[ $scenario =~ ^[A-Za-z0-9_.-]+$ ]] || die "bad scenario name '$scenario'"
@@ -159,7 +166,7 @@ check_prereqs() {
 }
 
 get_kernel() {
-	local out f=$top/patches/linux-6.1/cmdline
+	local out f=$top/patches/linux-$linux/cmdline
 	kernel_variant=${stock:+stock}
 	kernel_variant=${kernel_variant:-patched}
 	kernel_cmdline=
@@ -172,7 +179,8 @@ get_kernel() {
 		kernel=$(cd "$(dirname "$kernel_arg")" && pwd)/$(basename "$kernel_arg")
 		return 0
 	fi
-	out=$("$here/build-kernel.sh" $stock) || die "tests/vm/build-kernel.sh $stock failed"
+	out=$("$here/build-kernel.sh" --linux "$linux" $stock) ||
+		die "tests/vm/build-kernel.sh --linux $linux $stock failed"
 	kernel=$(tail -n1 <<<"$out")
 	[ -s "$kernel" ] || die "build-kernel.sh printed '$kernel', which is not a kernel image"
 }
@@ -210,6 +218,7 @@ read_directives() {
 make_workdir() {
 	# --stock runs of a scenario that also runs on the patched kernel get their own.
 	work=$build_dir/vm/$scenario${stock:+-stock}
+	[ "$linux" = 6.1 ] || work+=-$linux
 	rm -rf "$work"
 	mkdir -p "$work/out"
 	img=$work/nvme.img
@@ -232,6 +241,7 @@ make_workdir() {
 		printf 'DDUBLK_GUEST_TIMEOUT=%q\n' "$guest_timeout"
 		printf 'DDUBLK_NVME_BYTES=%q\n' "$nvme_bytes"
 		printf 'DDUBLK_KERNEL=%q\n' "$kernel_variant"
+		printf 'DDUBLK_LINUX=%q\n' "$linux"
 	} >"$work/out/job.env"
 }
 

@@ -8,7 +8,10 @@
 # Argument `file`: the same checks on the file backend (see lib.sh).
 # On either kernel (vm_nvme_fio_verify patched, vm_stock_nvme_fio_verify
 # stock), `ublk-ctl features` must name the route ddublkd took: queue
-# steering with the series, pinned submitters without.
+# steering with the series, pinned submitters without -- and the ublk
+# command form the driver took: legacy opcodes on 6.1, the ioctl-encoded
+# ones on 6.12 (built without the legacy ones), with the feature flags
+# GET_FEATURES reported.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
@@ -43,6 +46,17 @@ if [ "$NVME_MODE" = passthrough ]; then
 	esac
 	[[ $route == *"$want"* ]] || fail "ublk-ctl features: '$route', expected '$want' on the ${DDUBLK_KERNEL:-?} kernel"
 fi
+ublk-ctl features >/tmp/features.txt || fail "ublk-ctl features failed"
+sed -n '/^ublk /p; /^kernel:/p' /tmp/features.txt
+case ${DDUBLK_LINUX:-6.1} in
+6.1) want_form=legacy ;;
+*) want_form=ioctl ;;
+esac
+grep -qx "ublk opcodes: $want_form" /tmp/features.txt ||
+	fail "Linux ${DDUBLK_LINUX:-6.1}: expected the $want_form ublk opcodes: $(cat /tmp/features.txt)"
+# 6.12 answers GET_FEATURES: its flags are named (6.1 has no GET_FEATURES)
+[ "$want_form" = legacy ] || grep -Eq '^ublk flags: .*(USER_RECOVERY|CMD_IOCTL_ENCODE)' /tmp/features.txt ||
+	fail "no feature flags from GET_FEATURES: $(cat /tmp/features.txt)"
 step "add a 256 MiB tenant with 2 queues"
 dev=$(ublk-ctl add --name fv --backend ns --size 256M --queues 2) || fail "ublk-ctl add failed"
 [ -b "$dev" ] || fail "ublk-ctl add printed '$dev', not a block device"
