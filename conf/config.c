@@ -206,8 +206,9 @@ static int get_string(const struct loader *ld, const config_setting_t *group,
 	return 1;
 }
 
-static int get_uint(const struct loader *ld, const config_setting_t *group,
-		    const char *key, unsigned min, unsigned max, unsigned *out)
+/* An optional integer in min..max, or also 0 ("not set") when zero_ok. */
+static int get_uint_in(const struct loader *ld, const config_setting_t *group, const char *key,
+		       unsigned min, unsigned max, bool zero_ok, unsigned *out)
 {
 	const config_setting_t *s = config_setting_get_member(group, key);
 	long long v;
@@ -217,28 +218,23 @@ static int get_uint(const struct loader *ld, const config_setting_t *group,
 	if (!is_integer(s))
 		return fail(ld, s, NULL, "must be an integer");
 	v = config_setting_get_int64(s);
-	if (v < (long long)min || v > (long long)max)
-		return fail(ld, s, NULL, "%lld is out of range (%u..%u)", v, min, max);
+	if ((v != 0 || !zero_ok) && (v < (long long)min || v > (long long)max))
+		return fail(ld, s, NULL, "%lld is out of range (%s%u..%u)", v,
+			    zero_ok ? "0 or " : "", min, max);
 	*out = (unsigned)v;
 	return 1;
 }
 
-/* An optional integer in min..max, or 0 ("not set"). */
+static int get_uint(const struct loader *ld, const config_setting_t *group,
+		    const char *key, unsigned min, unsigned max, unsigned *out)
+{
+	return get_uint_in(ld, group, key, min, max, false, out);
+}
+
 static int get_uint_or0(const struct loader *ld, const config_setting_t *group,
 			const char *key, unsigned min, unsigned max, unsigned *out)
 {
-	const config_setting_t *s = config_setting_get_member(group, key);
-	long long v;
-
-	if (!s)
-		return 0;
-	if (!is_integer(s))
-		return fail(ld, s, NULL, "must be an integer");
-	v = config_setting_get_int64(s);
-	if (v != 0 && (v < (long long)min || v > (long long)max))
-		return fail(ld, s, NULL, "%lld is out of range (0 or %u..%u)", v, min, max);
-	*out = (unsigned)v;
-	return 1;
+	return get_uint_in(ld, group, key, min, max, true, out);
 }
 
 /* An optional 64-bit integer in min..max (the literal needs an L suffix past 32 bits). */
