@@ -27,9 +27,9 @@
 # counts as the patched kernel unless --stock is given too. The guest sees
 # which one it got in $DDUBLK_KERNEL (patched or stock). --linux VERSION
 # (default 6.1): Debian's linux-source-VERSION, with patches/linux-VERSION/
-# and its cmdline where that series exists (6.12: none yet, so the stock
-# 6.12 kernel, built with the legacy ublk opcodes off); the guest sees it
-# in $DDUBLK_LINUX, and the work dir gets a "-VERSION" suffix.
+# and its cmdline (6.12: both kernels built with the legacy ublk opcodes
+# off); the guest sees it in $DDUBLK_LINUX, and the work dir gets a
+# "-VERSION" suffix.
 #
 # A scenario may ask for more in comment lines of its own, before its code:
 #   # vm-kernel: stock        always boot the kernel without the series (the

@@ -51,7 +51,7 @@ fi
 [ "${DDUBLK_KERNEL:-}" = patched ] || fail "DDUBLK_KERNEL is '${DDUBLK_KERNEL:-}', want patched or stock"
 
 step "patched kernel: more I/O queues than CPUs"
-[ -r $param ] || fail "$param missing: the kernel lacks patches/linux-6.1/0004"
+[ -r $param ] || fail "$param missing: the kernel lacks the series' extra_poll_queues patch (patches/linux-${DDUBLK_LINUX:-6.1})"
 echo "  nvme.extra_poll_queues=$(cat $param)"
 counts=${qline#nvme nvme0: }
 IFS=/ read -r nd nr np <<<"${counts%% *}"
