@@ -9,8 +9,9 @@ packages=(
 	libcmocka-dev libjson-c-dev libsystemd-dev
 	# fuzz tests (check.sh phase "fuzz"): clang (-> clang-14) and its libFuzzer runtime
 	clang libclang-rt-14-dev
-	# VM tests: emulator, guest kernel source and what it takes to build it
-	qemu-system-x86 linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio
+	# VM tests: emulator, guest kernel sources (6.12: from the security
+	# archive on Debian 12) and what it takes to build them
+	qemu-system-x86 linux-source-6.1 linux-source-6.12 bc bison flex libelf-dev libssl-dev cpio
 	# tools the scenarios run inside the guest (from the host's root)
 	fio e2fsprogs xfsprogs jq python3 systemd curl iproute2
 	# bench/overhead: cross-checks the worker's io_uring_enter count
