@@ -18,8 +18,9 @@
 #
 # usage: scripts/check.sh [--soak]
 #   --soak   also run the long stress and repeat scenarios (those marked
-#            "# vm-suite: soak", ctest label soak) after the 6.1 scenarios;
-#            run it before closing an issue that touches what they cover.
+#            "# vm-suite: soak", ctest label soak; kernel_qid_stress on the
+#            patched 6.12 kernel too) at the end; run it before closing an
+#            issue that touches what they cover.
 #
 # All trees go under $DDUBLK_BUILD_ROOT (default: the repo top).
 set -euo pipefail
@@ -164,8 +165,6 @@ if phase deps "$top/scripts/deps.sh"; then
 	phase fuzz fuzz || true
 	if wait_kernel kernel && [ "$main_ok" = 1 ]; then
 		phase vm ctest --test-dir "$root/build" -L vm --output-on-failure || true
-		[ "$soak" = 0 ] ||
-			phase soak ctest --test-dir "$root/build" -L soak --output-on-failure || true
 	else
 		skip vm "$([ "$main_ok" = 1 ] && echo "no 6.1 kernel" || echo "build did not build")"
 	fi
@@ -174,6 +173,9 @@ if phase deps "$top/scripts/deps.sh"; then
 	else
 		skip vm612 "$([ "$main_ok" = 1 ] && echo "no 6.12 kernel" || echo "build did not build")"
 	fi
+	# Last, when every kernel is built: some soak scenarios boot 6.12.
+	[ "$soak" = 0 ] || [ "$main_ok" = 0 ] ||
+		phase soak ctest --test-dir "$root/build" -L soak --output-on-failure || true
 else
 	for p in build unit fuzz kernel vm kernel612 vm612; do skip "$p" "dependencies missing"; done
 fi
