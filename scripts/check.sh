@@ -114,6 +114,8 @@ start_kernels() {
 	kernels_t0=$SECONDS
 	set -m
 	(
+		# No set -e here: a failed build must still leave its .rc.
+		set +e
 		trap - EXIT
 		renice -n 10 -p "$BASHPID" >/dev/null
 		build_kernels >"$kdir/kernel.log" 2>&1

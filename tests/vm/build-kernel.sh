@@ -108,12 +108,8 @@ configure() {
 		make allnoconfig KCONFIG_ALLCONFIG="$1/fragment.config"
 	) >>"$1/build.log" 2>&1 || { tail -40 "$1/build.log" >&2; die "kernel configuration failed (log: $1/build.log)"; }
 	local missing
-	missing=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$1/fragment.config" | while read -r l; do
-		if [[ $l == *=n ]]; then
-			grep -q "^${l%=n}=" "$1/$src_name/.config" && echo "$l"
-		else
-			grep -qx "$l" "$1/$src_name/.config" || echo "$l"
-		fi; done)
+	missing=$("$here/config-missing.sh" "$1/fragment.config" "$1/$src_name/.config") ||
+		die "cannot check the configuration against the fragment"
 	[ -z "$missing" ] || die "config options the fragment asks for but could not be set (a dependency is missing): $missing"
 }
 
