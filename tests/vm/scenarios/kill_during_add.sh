@@ -3,9 +3,16 @@
 # comes back with a consistent tenant table: every tenant it lists is live,
 # holds its extent and no other's, and no ublk device is left over. Named
 # crash points (DDUBLKD_CRASH_AT, a test hook) hit each step of an add and
-# of a delete; then SIGKILLs at random moments during a burst of adds.
+# of a delete. With "--random N" (the soak suite runs it with 12), N
+# rounds of SIGKILLs at random moments during a burst of adds instead.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
+
+rounds=0
+if [ "${1:-}" = --random ]; then
+	[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || fail "usage: kill_during_add [--random ROUNDS]"
+	rounds=$2
+fi
 
 cfg=/run/kill_during_add.conf
 cat >"$cfg" <<'CONF'
@@ -44,6 +51,34 @@ write_random "$(tenant_get base device)" 64M /tmp/base.bin
 base_sum=$(checksum /tmp/base.bin)
 stop_daemon
 
+# random_kills: the soak part; the crash points below are the default.
+random_kills() {
+	local round i t burst
+	step "SIGKILL at random moments during a burst of adds, $rounds rounds"
+	for round in $(seq 1 "$rounds"); do
+		start_daemon "$cfg"
+		( for i in 1 2 3 4; do ublk-ctl add --name "r$round-$i" --backend nvme --size 8M >/dev/null 2>&1 || true; done ) &
+		burst=$!
+		sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
+		kill -KILL "$DDUBLKD_PID"
+		wait "$burst" || true
+		reap_killed_daemon
+		start_daemon "$cfg"
+		consistent "round $round"
+		echo "round $round: $(ublk-ctl list --json | jq -r '[.[].name] | join(" ")')"
+		for t in $(ublk-ctl list --json | jq -r '.[].name | select(. != "base")'); do
+			ublk-ctl del "$t" || fail "round $round: del $t failed"
+		done
+		stop_daemon
+	done
+	pass "random SIGKILLs during adds never leave an inconsistent table"
+}
+if [ "$rounds" -gt 0 ]; then
+	random_kills
+	pass "kill_during_add --random $rounds"
+	exit 0
+fi
+
 for point in add-recorded add-started; do
 	step "SIGKILL at $point of an add"
 	start_crashing "$point"
@@ -81,22 +116,4 @@ ublk-ctl del victim || fail "del victim failed"
 stop_daemon
 pass "a delete cut short leaves the tenant and its data"
 
-step "SIGKILL at random moments during a burst of adds"
-for round in 1 2 3 4 5 6; do
-	start_daemon "$cfg"
-	( for i in 1 2 3 4; do ublk-ctl add --name "r$round-$i" --backend nvme --size 8M >/dev/null 2>&1 || true; done ) &
-	burst=$!
-	sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
-	kill -KILL "$DDUBLKD_PID"
-	wait "$burst" || true
-	reap_killed_daemon
-	start_daemon "$cfg"
-	consistent "round $round"
-	echo "round $round: $(ublk-ctl list --json | jq -r '[.[].name] | join(" ")')"
-	for t in $(ublk-ctl list --json | jq -r '.[].name | select(. != "base")'); do
-		ublk-ctl del "$t" || fail "round $round: del $t failed"
-	done
-	stop_daemon
-done
-pass "random SIGKILLs during adds never leave an inconsistent table"
 pass "kill_during_add"
