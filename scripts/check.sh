@@ -10,11 +10,13 @@
 #   build/       default build type                 -> ctest -L vm, -L linux612
 #
 # The guest kernels build in the background (tests/vm/build-kernel.sh, cached
-# under ~/.cache/ddublk): Linux 6.1 without and with patches/linux-6.1/
-# while the trees build and the unit and fuzz phases run, then Linux 6.12
-# (legacy ublk opcodes off) without and with patches/linux-6.12/ while the
-# 6.1 scenarios run, at idle CPU and I/O priority, so it takes only the time
-# the emulator leaves unused. Their logs: build-kernels/ under the build root.
+# under ${DDUBLK_CACHE:-~/.cache/ddublk}): Linux 6.1 without and with
+# patches/linux-6.1/ while the trees build and the unit and fuzz phases run,
+# then Linux 6.12 (legacy ublk opcodes off) without and with
+# patches/linux-6.12/ while the 6.1 scenarios run, at idle CPU and I/O
+# priority, so that the emulator gets the CPU whenever it asks (the
+# scenarios still run ~30 % slower beside it, cold). Their logs:
+# build-kernels/ under the build root.
 #
 # usage: scripts/check.sh [--soak]
 #   --soak   also run the long stress and repeat scenarios (those marked
