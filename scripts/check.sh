@@ -15,7 +15,7 @@
 # then Linux 6.12 (legacy ublk opcodes off) without and with
 # patches/linux-6.12/ while the 6.1 scenarios run, at idle CPU and I/O
 # priority, so that the emulator gets the CPU whenever it asks (the
-# scenarios still run ~30 % slower beside it, cold). Their logs:
+# 6.1 scenarios still take ~17 % longer beside it, cold). Their logs:
 # build-kernels/ under the build root.
 #
 # usage: scripts/check.sh [--soak]
